@@ -1,0 +1,53 @@
+/* tw-future-private.h
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#ifndef TW_COMPILATION
+# error "This header is private to tiny-worker."
+#endif
+
+#include "tw-future.h"
+#include "tw-pool-private.h"
+
+G_BEGIN_DECLS
+
+/* Called once, on the thread that settles the future, with no lock held. */
+typedef void (*TwFutureDependentFunc) (TwFuture *future,
+                                       gpointer  user_data);
+
+TwFuture *_tw_future_new           (void);
+void      _tw_future_bind_pool      (TwFuture               *self,
+                                     TwPool                 *pool);
+TwPool   *_tw_future_dup_pool       (TwFuture               *self);
+gboolean  _tw_future_settle         (TwFuture               *self,
+                                     GVariant               *value,
+                                     GError                 *error);
+gboolean  _tw_future_start          (TwFuture               *self,
+                                     GCancellable           *cancellable);
+void      _tw_future_add_dependent  (TwFuture               *self,
+                                     TwFutureDependentFunc   func,
+                                     gpointer                user_data);
+GVariant *_tw_future_get_value      (TwFuture               *self);
+GError   *_tw_future_dup_error      (TwFuture               *self);
+
+/* The pool's bookkeeping fields of a task, protected by the pool's lock. */
+GList    *_tw_future_get_link       (TwFuture               *self);
+GQueue  **_tw_future_get_queue_slot (TwFuture               *self);
+GVariant **_tw_future_get_input_slot (TwFuture              *self);
+
+G_END_DECLS

@@ -1,0 +1,870 @@
+/* tw-future.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-enums.h"
+#include "tw-future-private.h"
+
+/**
+ * SECTION:tw-future
+ * @title: TwFuture
+ * @short_description: The result of a task that may not have finished yet
+ *
+ * A #TwFuture is what tw_troupe_submit() returns: a handle on one task's
+ * outcome. It starts %TW_FUTURE_STATE_PENDING, becomes
+ * %TW_FUTURE_STATE_RUNNING when a worker takes the task, and settles
+ * exactly once, in %TW_FUTURE_STATE_SUCCEEDED with a #GVariant value,
+ * %TW_FUTURE_STATE_FAILED with the worker's #GError, or
+ * %TW_FUTURE_STATE_CANCELLED with %G_IO_ERROR_CANCELLED.
+ *
+ * Wait for it by blocking, with an optional timeout:
+ * |[<!-- language="C" -->
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(GVariant) value = tw_future_wait (future, 5 * G_USEC_PER_SEC, &error);
+ *
+ * if (value == NULL)
+ *   g_printerr ("task failed: %s\n", error->message);
+ * ]|
+ *
+ * or from a main loop, with tw_future_wait_async(), whose callback runs
+ * in the thread-default #GMainContext of the caller, as in GIO.
+ *
+ * Futures are thread-safe: any thread may wait on, cancel or chain a
+ * future. Settling one never needs a running main loop; only the
+ * #GObject::notify signal of #TwFuture:state and async waits are
+ * delivered through the main context that was thread-default when the
+ * future was created.
+ */
+
+typedef struct
+{
+  gatomicrefcount        ref_count;
+  GTask                 *task;        /* the async wait; owns a ref on the future */
+  GCancellable          *cancellable; /* the wait's cancellable, or NULL */
+  gulong                 handler_id;  /* protected by the future's lock */
+  gboolean               done;        /* protected by the future's lock */
+} TwWaiter;
+
+typedef struct
+{
+  TwFutureDependentFunc  func;
+  gpointer               user_data;
+} TwDependent;
+
+struct _TwFuture
+{
+  GObject        parent_instance;
+
+  /* Read-only after construction. */
+  GMainContext  *context;      /* where notify is emitted */
+
+  /* Protected by lock. value and error never change once state is settled. */
+  GMutex         lock;
+  GCond          cond;         /* broadcast when the future settles */
+  TwFutureState  state;
+  GVariant      *value;        /* the output, when SUCCEEDED */
+  GError        *error;        /* the failure, when FAILED or CANCELLED */
+  GSList        *waiters;      /* TwWaiter: async waits still to answer */
+  GSList        *dependents;   /* TwDependent: internal callbacks on settle */
+  GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
+  TwPool        *pool;         /* the pool whose task this is, until settled */
+  gboolean       notify_scheduled;
+
+  /* Protected by the pool's lock (see tw-pool.c). */
+  GList          link;         /* data points at self */
+  GQueue        *queue;        /* the pool queue link is in, or NULL */
+  GVariant      *input;        /* the task's input, until a worker takes it */
+};
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+static guint notify_signal_id;
+
+G_DEFINE_FINAL_TYPE (TwFuture, tw_future, G_TYPE_OBJECT)
+
+static inline gboolean
+state_is_settled (TwFutureState state)
+{
+  return state >= TW_FUTURE_STATE_SUCCEEDED;
+}
+
+static TwWaiter *
+tw_waiter_new (GTask *task)
+{
+  TwWaiter *waiter = g_new0 (TwWaiter, 1);
+
+  g_atomic_ref_count_init (&waiter->ref_count);
+  waiter->task = task;
+  waiter->cancellable = g_task_get_cancellable (task);
+
+  return waiter;
+}
+
+static gpointer
+tw_waiter_ref (gpointer data)
+{
+  TwWaiter *waiter = data;
+
+  g_atomic_ref_count_inc (&waiter->ref_count);
+
+  return waiter;
+}
+
+static void
+tw_waiter_unref (gpointer data)
+{
+  TwWaiter *waiter = data;
+
+  if (g_atomic_ref_count_dec (&waiter->ref_count))
+    {
+      g_clear_object (&waiter->task);
+      g_free (waiter);
+    }
+}
+
+static void
+tw_future_finalize (GObject *object)
+{
+  TwFuture *self = (TwFuture *)object;
+
+  g_assert (self->waiters == NULL);
+  g_assert (self->dependents == NULL);
+  g_assert (self->queue == NULL);
+  g_assert (self->pool == NULL || !state_is_settled (self->state));
+
+  g_clear_pointer (&self->pool, tw_pool_unref);
+  g_clear_pointer (&self->value, g_variant_unref);
+  g_clear_pointer (&self->input, g_variant_unref);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (tw_future_parent_class)->finalize (object);
+}
+
+static void
+tw_future_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  TwFuture *self = TW_FUTURE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_enum (value, tw_future_get_state (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tw_future_class_init (TwFutureClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tw_future_finalize;
+  object_class->get_property = tw_future_get_property;
+
+  /**
+   * TwFuture:state:
+   *
+   * The state of the task, a #TwFutureState. Its #GObject::notify signal
+   * is emitted in the main context that was thread-default when the
+   * future was created, never on a worker thread; a state that changes
+   * twice before that context runs is notified once.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       TW_TYPE_FUTURE_STATE,
+                       TW_FUTURE_STATE_PENDING,
+                       (G_PARAM_READABLE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
+}
+
+static void
+tw_future_init (TwFuture *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  self->state = TW_FUTURE_STATE_PENDING;
+  self->link.data = self;
+  self->context = g_main_context_ref_thread_default ();
+}
+
+TwFuture *
+_tw_future_new (void)
+{
+  return g_object_new (TW_TYPE_FUTURE, NULL);
+}
+
+/* Makes a new, unshared future a task of @pool: it reports to the pool
+ * when it settles. */
+void
+_tw_future_bind_pool (TwFuture *self,
+                      TwPool   *pool)
+{
+  g_assert (self->pool == NULL);
+  g_assert (self->state == TW_FUTURE_STATE_PENDING);
+
+  self->pool = tw_pool_ref (pool);
+}
+
+/* Returns the pool of a task that has not settled, or NULL. */
+TwPool *
+_tw_future_dup_pool (TwFuture *self)
+{
+  TwPool *pool = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+  g_mutex_unlock (&self->lock);
+
+  return pool;
+}
+
+/**
+ * tw_future_new_for_value:
+ * @value: the value; a floating reference is sunk
+ *
+ * Creates a future that has already succeeded with @value. Submitting it
+ * with tw_troupe_submit_future() queues @value at once.
+ *
+ * Returns: (transfer full): a new settled #TwFuture
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_future_new_for_value (GVariant *value)
+{
+  TwFuture *self;
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  self = g_object_new (TW_TYPE_FUTURE, NULL);
+  self->state = TW_FUTURE_STATE_SUCCEEDED;
+  self->value = g_variant_ref_sink (value);
+
+  return self;
+}
+
+/**
+ * tw_future_new_for_error:
+ * @error: (transfer full): the error
+ *
+ * Creates a future that has already failed with @error. Its state is
+ * %TW_FUTURE_STATE_CANCELLED when @error is %G_IO_ERROR_CANCELLED, and
+ * %TW_FUTURE_STATE_FAILED otherwise.
+ *
+ * Returns: (transfer full): a new settled #TwFuture
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_future_new_for_error (GError *error)
+{
+  TwFuture *self;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  self = g_object_new (TW_TYPE_FUTURE, NULL);
+  self->state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+              ? TW_FUTURE_STATE_CANCELLED
+              : TW_FUTURE_STATE_FAILED;
+  self->error = error;
+
+  return self;
+}
+
+/**
+ * tw_future_get_state:
+ * @self: a #TwFuture
+ *
+ * Gets the current state of the task. Another thread may change it at any
+ * moment, except once it is settled.
+ *
+ * Returns: the state of the task
+ *
+ * Since: 1.0
+ */
+TwFutureState
+tw_future_get_state (TwFuture *self)
+{
+  TwFutureState state;
+
+  g_return_val_if_fail (TW_IS_FUTURE (self), TW_FUTURE_STATE_PENDING);
+
+  g_mutex_lock (&self->lock);
+  state = self->state;
+  g_mutex_unlock (&self->lock);
+
+  return state;
+}
+
+/**
+ * tw_future_is_done:
+ * @self: a #TwFuture
+ *
+ * Checks whether the task has settled: succeeded, failed or been
+ * cancelled. A settled future never changes again, and
+ * tw_future_wait() on it returns at once.
+ *
+ * Returns: %TRUE if the future is settled
+ *
+ * Since: 1.0
+ */
+gboolean
+tw_future_is_done (TwFuture *self)
+{
+  g_return_val_if_fail (TW_IS_FUTURE (self), FALSE);
+
+  return state_is_settled (tw_future_get_state (self));
+}
+
+/* Called with the lock held; returns a new reference, or NULL with @error set. */
+static GVariant *
+tw_future_dup_outcome_locked (TwFuture  *self,
+                              GError   **error)
+{
+  g_assert (state_is_settled (self->state));
+
+  if (self->value != NULL)
+    return g_variant_ref (self->value);
+
+  if (error != NULL)
+    *error = g_error_copy (self->error);
+
+  return NULL;
+}
+
+/**
+ * tw_future_wait:
+ * @self: a #TwFuture
+ * @timeout_usec: how long to wait at most, in microseconds, or -1 to wait
+ *   until the task settles
+ * @error: return location for a #GError
+ *
+ * Blocks the calling thread until the task settles, or until
+ * @timeout_usec microseconds have passed. A wait that times out fails
+ * with %G_IO_ERROR_TIMED_OUT and leaves the task alone: wait again later.
+ *
+ * This does not iterate any main context, so do not call it from a
+ * thread whose main loop must keep running; use tw_future_wait_async()
+ * there.
+ *
+ * Returns: (transfer full): the task's output, or %NULL with @error set
+ *   to the task's error (a copy with the same domain, code and message),
+ *   or to %G_IO_ERROR_TIMED_OUT
+ *
+ * Since: 1.0
+ */
+GVariant *
+tw_future_wait (TwFuture  *self,
+                gint64     timeout_usec,
+                GError   **error)
+{
+  GVariant *ret;
+  gint64 end_time;
+
+  g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+
+  g_mutex_lock (&self->lock);
+
+  while (!state_is_settled (self->state))
+    {
+      if (end_time < 0)
+        g_cond_wait (&self->cond, &self->lock);
+      else if (!g_cond_wait_until (&self->cond, &self->lock, end_time) &&
+               !state_is_settled (self->state))
+        {
+          g_mutex_unlock (&self->lock);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "The task did not finish within %" G_GINT64_FORMAT " µs",
+                       timeout_usec);
+          return NULL;
+        }
+    }
+
+  ret = tw_future_dup_outcome_locked (self, error);
+
+  g_mutex_unlock (&self->lock);
+
+  return ret;
+}
+
+static void
+tw_future_return_task (TwFuture *self,
+                       GTask    *task)
+{
+  GError *error = NULL;
+  GVariant *value;
+
+  g_mutex_lock (&self->lock);
+  value = tw_future_dup_outcome_locked (self, &error);
+  g_mutex_unlock (&self->lock);
+
+  if (value != NULL)
+    g_task_return_pointer (task, value, (GDestroyNotify)g_variant_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+tw_future_wait_cancelled_cb (GCancellable *cancellable,
+                             gpointer      user_data)
+{
+  TwWaiter *waiter = user_data;
+  TwFuture *self = g_task_get_source_object (waiter->task);
+  gboolean answer = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (!waiter->done)
+    {
+      waiter->done = TRUE;
+      self->waiters = g_slist_remove (self->waiters, waiter);
+      answer = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (!answer)
+    return;
+
+  /* The wait is abandoned, not the task. GTask notices the cancellation
+   * itself and reports G_IO_ERROR_CANCELLED. */
+  g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "The wait was cancelled");
+  tw_waiter_unref (waiter);
+}
+
+/**
+ * tw_future_wait_async:
+ * @self: a #TwFuture
+ * @cancellable: (nullable): a #GCancellable to abandon the wait
+ * @callback: (scope async): called when the task settles
+ * @user_data: (closure): data for @callback
+ *
+ * Waits for the task to settle without blocking. @callback runs in the
+ * thread-default #GMainContext of the calling thread; call
+ * tw_future_wait_finish() from it to get the outcome.
+ *
+ * Cancelling @cancellable abandons this wait only (it fails with
+ * %G_IO_ERROR_CANCELLED); to cancel the task itself, use
+ * tw_future_cancel().
+ *
+ * Since: 1.0
+ */
+void
+tw_future_wait_async (TwFuture            *self,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TwWaiter *waiter;
+  gulong handler_id;
+  gboolean settled;
+
+  g_return_if_fail (TW_IS_FUTURE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tw_future_wait_async);
+  g_task_set_name (task, "[tw] wait for future");
+
+  waiter = tw_waiter_new (g_object_ref (task));
+
+  g_mutex_lock (&self->lock);
+  settled = state_is_settled (self->state);
+  if (!settled)
+    self->waiters = g_slist_prepend (self->waiters, waiter);
+  g_mutex_unlock (&self->lock);
+
+  if (settled)
+    {
+      tw_waiter_unref (waiter);
+      tw_future_return_task (self, task);
+      return;
+    }
+
+  if (cancellable == NULL)
+    return;
+
+  /* The handler may run at once, or after the future settled and
+   * answered the waiter: it checks waiter->done under the lock. */
+  handler_id = g_cancellable_connect (cancellable,
+                                      G_CALLBACK (tw_future_wait_cancelled_cb),
+                                      tw_waiter_ref (waiter),
+                                      tw_waiter_unref);
+
+  g_mutex_lock (&self->lock);
+  if (waiter->done)
+    settled = TRUE;
+  else
+    waiter->handler_id = handler_id;
+  g_mutex_unlock (&self->lock);
+
+  if (settled)
+    g_cancellable_disconnect (cancellable, handler_id);
+}
+
+/**
+ * tw_future_wait_finish:
+ * @self: a #TwFuture
+ * @result: the #GAsyncResult given to the callback of
+ *   tw_future_wait_async()
+ * @error: return location for a #GError
+ *
+ * Completes tw_future_wait_async().
+ *
+ * Returns: (transfer full): the task's output, or %NULL with @error set to
+ *   the task's error, or to %G_IO_ERROR_CANCELLED if the wait was cancelled
+ *
+ * Since: 1.0
+ */
+GVariant *
+tw_future_wait_finish (TwFuture      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tw_future_wait_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gboolean
+tw_future_notify_state_cb (gpointer user_data)
+{
+  TwFuture *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->notify_scheduled = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_STATE]);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Emits notify::state in the future's own context. Only futures that
+ * somebody watches get a source, so a program that never runs a main loop
+ * does not accumulate one per task. */
+static void
+tw_future_schedule_notify (TwFuture *self)
+{
+  GSource *source;
+  gboolean schedule;
+
+  if (!g_signal_has_handler_pending (self, notify_signal_id,
+                                     g_param_spec_get_name_quark (properties [PROP_STATE]),
+                                     FALSE))
+    return;
+
+  g_mutex_lock (&self->lock);
+  schedule = !self->notify_scheduled;
+  self->notify_scheduled = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  if (!schedule)
+    return;
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[tw] future notify");
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, tw_future_notify_state_cb,
+                         g_object_ref (self), g_object_unref);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+/*
+ * _tw_future_start:
+ * @cancellable: the worker's cancellable for this task
+ *
+ * Moves a pending task to RUNNING. Returns %FALSE if it settled meanwhile
+ * (it was cancelled), and then the worker must skip it.
+ */
+gboolean
+_tw_future_start (TwFuture     *self,
+                  GCancellable *cancellable)
+{
+  gboolean started;
+
+  g_mutex_lock (&self->lock);
+  started = self->state == TW_FUTURE_STATE_PENDING;
+  if (started)
+    {
+      self->state = TW_FUTURE_STATE_RUNNING;
+      self->cancellable = cancellable;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (started)
+    tw_future_schedule_notify (self);
+
+  return started;
+}
+
+static void
+tw_future_answer_waiters (TwFuture *self,
+                          GSList   *waiters)
+{
+  for (const GSList *l = waiters; l != NULL; l = l->next)
+    {
+      TwWaiter *waiter = l->data;
+
+      tw_future_return_task (self, waiter->task);
+      if (waiter->handler_id != 0)
+        g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
+    }
+
+  g_slist_free_full (waiters, tw_waiter_unref);
+}
+
+static void
+tw_future_run_dependents (TwFuture *self,
+                          GSList   *dependents)
+{
+  /* They were prepended: run them in the order they were added. */
+  dependents = g_slist_reverse (dependents);
+
+  for (const GSList *l = dependents; l != NULL; l = l->next)
+    {
+      TwDependent *dependent = l->data;
+
+      dependent->func (self, dependent->user_data);
+    }
+
+  g_slist_free_full (dependents, g_free);
+}
+
+/*
+ * _tw_future_settle:
+ * @value: (transfer full) (nullable): the output
+ * @error: (transfer full) (nullable): the failure, if @value is %NULL
+ *
+ * Settles the future, exactly once: the first call wins, later calls free
+ * their arguments and return %FALSE. Wakes blocking waiters, answers async
+ * waiters, runs dependents and tells the pool, all after the lock is
+ * released.
+ */
+static gboolean
+tw_future_settle_internal (TwFuture *self,
+                           GVariant *value,
+                           GError   *error,
+                           gboolean  only_if_pending)
+{
+  g_autoptr(TwFuture) hold = g_object_ref (self);
+  TwPool *pool;
+  GSList *waiters;
+  GSList *dependents;
+  TwFutureState state;
+
+  g_assert ((value == NULL) != (error == NULL));
+
+  g_mutex_lock (&self->lock);
+
+  if (state_is_settled (self->state) ||
+      (only_if_pending && self->state != TW_FUTURE_STATE_PENDING))
+    {
+      g_mutex_unlock (&self->lock);
+      g_clear_pointer (&value, g_variant_unref);
+      g_clear_error (&error);
+      return FALSE;
+    }
+
+  if (value != NULL)
+    state = TW_FUTURE_STATE_SUCCEEDED;
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    state = TW_FUTURE_STATE_CANCELLED;
+  else
+    state = TW_FUTURE_STATE_FAILED;
+
+  self->state = state;
+  self->value = value;
+  self->error = error;
+  self->cancellable = NULL;
+  pool = g_steal_pointer (&self->pool);
+  waiters = g_steal_pointer (&self->waiters);
+  dependents = g_steal_pointer (&self->dependents);
+
+  for (const GSList *l = waiters; l != NULL; l = l->next)
+    ((TwWaiter *)l->data)->done = TRUE;
+
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  tw_future_answer_waiters (self, waiters);
+  tw_future_run_dependents (self, dependents);
+  tw_future_schedule_notify (self);
+
+  if (pool != NULL)
+    {
+      tw_pool_task_settled (pool, state);
+      tw_pool_unref (pool);
+    }
+
+  return TRUE;
+}
+
+gboolean
+_tw_future_settle (TwFuture *self,
+                   GVariant *value,
+                   GError   *error)
+{
+  return tw_future_settle_internal (self, value, error, FALSE);
+}
+
+/*
+ * _tw_future_add_dependent:
+ *
+ * Calls @func once the future settles, on the settling thread; at once,
+ * on this thread, if it has settled already.
+ */
+void
+_tw_future_add_dependent (TwFuture              *self,
+                          TwFutureDependentFunc  func,
+                          gpointer               user_data)
+{
+  gboolean settled;
+
+  g_mutex_lock (&self->lock);
+  settled = state_is_settled (self->state);
+  if (!settled)
+    {
+      TwDependent *dependent = g_new (TwDependent, 1);
+
+      dependent->func = func;
+      dependent->user_data = user_data;
+      self->dependents = g_slist_prepend (self->dependents, dependent);
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (settled)
+    func (self, user_data);
+}
+
+/* Only valid once the future has settled: value and error never change then. */
+GVariant *
+_tw_future_get_value (TwFuture *self)
+{
+  g_assert (tw_future_is_done (self));
+
+  return self->value;
+}
+
+GError *
+_tw_future_dup_error (TwFuture *self)
+{
+  g_assert (tw_future_is_done (self));
+
+  return self->error ? g_error_copy (self->error) : NULL;
+}
+
+GList *
+_tw_future_get_link (TwFuture *self)
+{
+  return &self->link;
+}
+
+GQueue **
+_tw_future_get_queue_slot (TwFuture *self)
+{
+  return &self->queue;
+}
+
+GVariant **
+_tw_future_get_input_slot (TwFuture *self)
+{
+  return &self->input;
+}
+
+/**
+ * tw_future_cancel:
+ * @self: a #TwFuture
+ *
+ * Cancels the task. A task that has not started is removed from its
+ * troupe's queue and fails with %G_IO_ERROR_CANCELLED at once; the worker
+ * never sees it. For a running task, the worker's #GCancellable is
+ * triggered: a worker that polls it may stop early and fail with
+ * %G_IO_ERROR_CANCELLED, but the task ends with whatever the worker
+ * returns. A settled future does not change.
+ *
+ * Cancelling a future does not cancel the future it was chained to.
+ *
+ * Since: 1.0
+ */
+void
+tw_future_cancel (TwFuture *self)
+{
+  g_autoptr(TwPool) pool = NULL;
+  gboolean removed = FALSE;
+  gboolean pending;
+
+  g_return_if_fail (TW_IS_FUTURE (self));
+
+  g_mutex_lock (&self->lock);
+  pending = self->state == TW_FUTURE_STATE_PENDING;
+  if (self->state == TW_FUTURE_STATE_RUNNING && self->cancellable != NULL)
+    {
+      /* Under the lock, so the worker cannot move on and reuse its
+       * cancellable for another task in between. */
+      g_cancellable_cancel (self->cancellable);
+    }
+  if (pending && self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+  g_mutex_unlock (&self->lock);
+
+  if (!pending)
+    return;
+
+  if (pool != NULL)
+    removed = tw_pool_remove (pool, self);
+
+  /* A worker may have taken the task meanwhile. If it has started it, the
+   * worker's result stands; if it has only popped it, _tw_future_start()
+   * sees the settled state and skips it. */
+  tw_future_settle_internal (self, NULL,
+                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  "The task was cancelled"),
+                             TRUE);
+
+  if (removed)
+    g_object_unref (self);
+}

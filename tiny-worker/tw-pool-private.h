@@ -1,0 +1,87 @@
+/* tw-pool-private.h
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#ifndef TW_COMPILATION
+# error "This header is private to tiny-worker."
+#endif
+
+#include <gio/gio.h>
+
+#include "tw-troupe.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TwPool TwPool;
+
+/* How a pool's threads run tasks. Every function is called on the
+ * worker thread that owns @worker; @data is shared by all threads and
+ * must only be read.
+ */
+typedef struct
+{
+  /* Creates and sets up one worker; NULL with @error set on failure. */
+  gpointer  (*worker_new)  (gpointer       data,
+                            GCancellable  *cancellable,
+                            GError       **error);
+  GVariant *(*worker_call) (gpointer       worker,
+                            gpointer       data,
+                            GVariant      *input,
+                            GCancellable  *cancellable,
+                            GError       **error);
+  /* Tears down and frees one worker made by worker_new. */
+  void      (*worker_free) (gpointer       worker,
+                            gpointer       data);
+} TwPoolRunner;
+
+typedef void (*TwPoolNotifyFunc) (GObject *owner);
+
+TwPool   *tw_pool_new              (const TwPoolRunner *runner,
+                                    gpointer            data,
+                                    GDestroyNotify      data_destroy,
+                                    guint               n_workers,
+                                    GMainContext       *context,
+                                    GObject            *owner,
+                                    TwPoolNotifyFunc    notify_func);
+TwPool   *tw_pool_ref              (TwPool             *self);
+void      tw_pool_unref            (TwPool             *self);
+TwFuture *tw_pool_submit           (TwPool             *self,
+                                    GVariant           *input);
+TwFuture *tw_pool_submit_future    (TwPool             *self,
+                                    TwFuture           *input);
+gboolean  tw_pool_remove           (TwPool             *self,
+                                    TwFuture           *future);
+void      tw_pool_task_settled     (TwPool             *self,
+                                    TwFutureState       state);
+void      tw_pool_shutdown         (TwPool             *self,
+                                    TwShutdownMode      mode);
+void      tw_pool_get_counters     (TwPool             *self,
+                                    guint              *n_queued,
+                                    guint              *n_running,
+                                    guint              *n_succeeded,
+                                    guint              *n_failed,
+                                    guint              *n_cancelled);
+
+GVariant *tw_check_result          (GVariant           *result,
+                                    GError             *local_error,
+                                    const char         *who,
+                                    GError            **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TwPool, tw_pool_unref)
+
+G_END_DECLS

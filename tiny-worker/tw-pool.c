@@ -1,0 +1,607 @@
+/* tw-pool.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-error.h"
+#include "tw-future-private.h"
+#include "tw-pool-private.h"
+
+/*
+ * TwPool is the running part of a #TwTroupe: its threads, its queue and
+ * its counters. It is a plain refcounted struct, not the GObject, so that
+ * futures and threads can keep it alive without keeping the troupe alive:
+ * the troupe is disposed only by its users, and its dispose drains and
+ * joins the threads.
+ *
+ * The troupe owns its threads rather than using a GThreadPool: each
+ * thread owns one worker for its whole life, sets it up first and tears
+ * it down last, and is joined at shutdown. GThreadPool hands the threads
+ * of a freed pool to a global pool, where per-thread workers would
+ * outlive the troupe, and it cannot remove one queued task.
+ *
+ * Locking: the pool's lock and a future's lock are never held together,
+ * and neither is held while user code runs. The fields of a future that
+ * say where it is queued belong to the pool's lock.
+ */
+
+struct _TwPool
+{
+  gatomicrefcount     ref_count;
+
+  /* Read-only after tw_pool_new(). */
+  const TwPoolRunner *runner;
+  gpointer            data;          /* the runner's data, shared by all threads */
+  GDestroyNotify      data_destroy;
+  guint               n_workers;
+  GMainContext       *context;       /* where the owner is told of counter changes */
+  GWeakRef            owner;         /* the troupe, never reffed off its context */
+  TwPoolNotifyFunc    notify_func;
+
+  /* Protected by lock. */
+  GMutex              lock;
+  GCond               work_cond;     /* a task was queued, or the pool stops */
+  GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
+  GQueue              queue;         /* TwFuture ready to run; each link holds a ref */
+  GQueue              waiting;       /* TwFuture chained to an unsettled input; refs */
+  GPtrArray          *threads;       /* GThread, until joined */
+  guint               n_idle;        /* threads waiting on work_cond */
+  guint               outstanding;   /* tasks submitted and not settled */
+  guint               n_running;
+  guint               n_succeeded;
+  guint               n_failed;
+  guint               n_cancelled;
+  guint               closing : 1;   /* submits fail from now on */
+  guint               stopping : 1;  /* threads exit once the queue is empty */
+  guint               stopped : 1;   /* the threads were joined */
+  guint               detached : 1;  /* shut down from its own thread: nobody joins */
+
+  /* Atomic. */
+  gint                notify_scheduled;
+};
+
+static GPrivate current_pool;
+
+static gpointer tw_pool_thread (gpointer data);
+
+TwPool *
+tw_pool_new (const TwPoolRunner *runner,
+             gpointer            data,
+             GDestroyNotify      data_destroy,
+             guint               n_workers,
+             GMainContext       *context,
+             GObject            *owner,
+             TwPoolNotifyFunc    notify_func)
+{
+  TwPool *self;
+
+  g_assert (runner != NULL);
+  g_assert (runner->worker_call != NULL);
+  g_assert (n_workers > 0);
+
+  self = g_new0 (TwPool, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->runner = runner;
+  self->data = data;
+  self->data_destroy = data_destroy;
+  self->n_workers = n_workers;
+  self->context = g_main_context_ref (context);
+  g_weak_ref_init (&self->owner, owner);
+  self->notify_func = notify_func;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->work_cond);
+  g_cond_init (&self->idle_cond);
+  g_queue_init (&self->queue);
+  g_queue_init (&self->waiting);
+  self->threads = g_ptr_array_new_with_free_func ((GDestroyNotify)g_thread_unref);
+
+  for (guint i = 0; i < n_workers; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("tw-worker-%u", i);
+
+      g_ptr_array_add (self->threads,
+                       g_thread_new (name, tw_pool_thread, tw_pool_ref (self)));
+    }
+
+  return self;
+}
+
+TwPool *
+tw_pool_ref (TwPool *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+
+  return self;
+}
+
+void
+tw_pool_unref (TwPool *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_assert (self->queue.length == 0);
+  g_assert (self->waiting.length == 0);
+
+  /* Unreffing a thread that was not joined detaches it. */
+  g_clear_pointer (&self->threads, g_ptr_array_unref);
+  if (self->data_destroy != NULL)
+    self->data_destroy (self->data);
+  g_weak_ref_clear (&self->owner);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->work_cond);
+  g_cond_clear (&self->idle_cond);
+  g_free (self);
+}
+
+static gboolean
+tw_pool_notify_cb (gpointer user_data)
+{
+  TwPool *self = user_data;
+  GObject *owner;
+
+  g_atomic_int_set (&self->notify_scheduled, FALSE);
+
+  owner = g_weak_ref_get (&self->owner);
+  if (owner != NULL)
+    {
+      self->notify_func (owner);
+      g_object_unref (owner);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Tells the owner of changed counters in its main context. At most one
+ * source is pending at a time, so a context that never runs holds one
+ * source, not one per task. */
+static void
+tw_pool_schedule_notify (TwPool *self)
+{
+  GSource *source;
+
+  if (!g_atomic_int_compare_and_exchange (&self->notify_scheduled, FALSE, TRUE))
+    return;
+
+  source = g_idle_source_new ();
+  g_source_set_static_name (source, "[tw] troupe notify");
+  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+  g_source_set_callback (source, tw_pool_notify_cb,
+                         tw_pool_ref (self), (GDestroyNotify)tw_pool_unref);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+/* Takes @input (owned) and a new reference on @future. */
+static void
+tw_pool_enqueue_locked (TwPool   *self,
+                        TwFuture *future,
+                        GVariant *input)
+{
+  *_tw_future_get_input_slot (future) = input;
+  *_tw_future_get_queue_slot (future) = &self->queue;
+  g_queue_push_tail_link (&self->queue, _tw_future_get_link (future));
+
+  if (self->n_idle > 0)
+    g_cond_signal (&self->work_cond);
+}
+
+static TwFuture *
+tw_pool_new_task_locked (TwPool *self)
+{
+  TwFuture *future = _tw_future_new ();
+
+  _tw_future_bind_pool (future, self);
+  self->outstanding++;
+
+  return future;
+}
+
+static TwFuture *
+tw_pool_new_shut_down_future (void)
+{
+  return tw_future_new_for_error (g_error_new_literal (TW_ERROR, TW_ERROR_SHUT_DOWN,
+                                                       "The troupe has been shut down"));
+}
+
+/*
+ * tw_pool_submit:
+ * @input: (transfer full): the input
+ *
+ * Returns: (transfer full): the task's future
+ */
+TwFuture *
+tw_pool_submit (TwPool   *self,
+                GVariant *input)
+{
+  TwFuture *future;
+
+  g_mutex_lock (&self->lock);
+
+  if (self->closing)
+    {
+      g_mutex_unlock (&self->lock);
+      g_variant_unref (input);
+      return tw_pool_new_shut_down_future ();
+    }
+
+  future = tw_pool_new_task_locked (self);
+  tw_pool_enqueue_locked (self, g_object_ref (future), input);
+
+  g_mutex_unlock (&self->lock);
+
+  tw_pool_schedule_notify (self);
+
+  return future;
+}
+
+/* Unlinks @future from whichever queue holds it, and says whether it did.
+ * The caller then owns the queue's reference. */
+static gboolean
+tw_pool_unlink_locked (TwPool   *self,
+                       TwFuture *future)
+{
+  GQueue **queue = _tw_future_get_queue_slot (future);
+
+  if (*queue == NULL)
+    return FALSE;
+
+  g_queue_unlink (*queue, _tw_future_get_link (future));
+  *queue = NULL;
+  g_clear_pointer (_tw_future_get_input_slot (future), g_variant_unref);
+
+  return TRUE;
+}
+
+static void
+tw_pool_input_settled_cb (TwFuture *input,
+                          gpointer  user_data)
+{
+  g_autoptr(TwFuture) future = user_data;
+  g_autoptr(TwPool) self = _tw_future_dup_pool (future);
+  GVariant *value;
+  gboolean removed;
+
+  /* Cancelled while it waited: nothing to do. */
+  if (self == NULL)
+    return;
+
+  value = _tw_future_get_value (input);
+
+  g_mutex_lock (&self->lock);
+  removed = tw_pool_unlink_locked (self, future);
+  if (removed && value != NULL)
+    tw_pool_enqueue_locked (self, future, g_variant_ref (value));
+  g_mutex_unlock (&self->lock);
+
+  if (removed && value == NULL)
+    {
+      _tw_future_settle (future, NULL, _tw_future_dup_error (input));
+      g_object_unref (future);
+    }
+
+  tw_pool_schedule_notify (self);
+}
+
+/*
+ * tw_pool_submit_future:
+ *
+ * Chains a task to @input: it waits in the waiting list, holding no
+ * thread, until @input settles, and is then queued with its value, or
+ * fails with its error.
+ *
+ * Returns: (transfer full): the task's future
+ */
+TwFuture *
+tw_pool_submit_future (TwPool   *self,
+                       TwFuture *input)
+{
+  TwFuture *future;
+
+  g_mutex_lock (&self->lock);
+
+  if (self->closing)
+    {
+      g_mutex_unlock (&self->lock);
+      return tw_pool_new_shut_down_future ();
+    }
+
+  future = tw_pool_new_task_locked (self);
+  *_tw_future_get_queue_slot (future) = &self->waiting;
+  g_queue_push_tail_link (&self->waiting, _tw_future_get_link (g_object_ref (future)));
+
+  g_mutex_unlock (&self->lock);
+
+  _tw_future_add_dependent (input, tw_pool_input_settled_cb, g_object_ref (future));
+
+  return future;
+}
+
+/*
+ * tw_pool_remove:
+ *
+ * Removes a task that has not started from the pool's queues. Returns
+ * %TRUE if it was there; the caller then owns the queue's reference.
+ */
+gboolean
+tw_pool_remove (TwPool   *self,
+                TwFuture *future)
+{
+  gboolean removed;
+
+  g_mutex_lock (&self->lock);
+  removed = tw_pool_unlink_locked (self, future);
+  g_mutex_unlock (&self->lock);
+
+  if (removed)
+    tw_pool_schedule_notify (self);
+
+  return removed;
+}
+
+/* Called by every task of the pool once, when it settles. */
+void
+tw_pool_task_settled (TwPool        *self,
+                      TwFutureState  state)
+{
+  g_mutex_lock (&self->lock);
+
+  g_assert (self->outstanding > 0);
+  self->outstanding--;
+
+  if (state == TW_FUTURE_STATE_SUCCEEDED)
+    self->n_succeeded++;
+  else if (state == TW_FUTURE_STATE_CANCELLED)
+    self->n_cancelled++;
+  else
+    self->n_failed++;
+
+  if (self->outstanding == 0 && self->closing)
+    {
+      g_cond_broadcast (&self->idle_cond);
+
+      /* Nobody will join the threads: let them go on their own. */
+      if (self->detached)
+        {
+          self->stopping = TRUE;
+          g_cond_broadcast (&self->work_cond);
+        }
+    }
+
+  g_mutex_unlock (&self->lock);
+
+  tw_pool_schedule_notify (self);
+}
+
+void
+tw_pool_get_counters (TwPool *self,
+                      guint  *n_queued,
+                      guint  *n_running,
+                      guint  *n_succeeded,
+                      guint  *n_failed,
+                      guint  *n_cancelled)
+{
+  g_mutex_lock (&self->lock);
+  *n_queued = self->queue.length;
+  *n_running = self->n_running;
+  *n_succeeded = self->n_succeeded;
+  *n_failed = self->n_failed;
+  *n_cancelled = self->n_cancelled;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Waits for the next task, or returns NULL when the pool stops. */
+static TwFuture *
+tw_pool_pop_task (TwPool    *self,
+                  GVariant **input)
+{
+  GList *link;
+  TwFuture *future;
+
+  g_mutex_lock (&self->lock);
+
+  while (self->queue.length == 0 && !self->stopping)
+    {
+      self->n_idle++;
+      g_cond_wait (&self->work_cond, &self->lock);
+      self->n_idle--;
+    }
+
+  link = g_queue_pop_head_link (&self->queue);
+  future = link ? link->data : NULL;
+  if (future != NULL)
+    {
+      *_tw_future_get_queue_slot (future) = NULL;
+      *input = g_steal_pointer (_tw_future_get_input_slot (future));
+      self->n_running++;
+    }
+
+  g_mutex_unlock (&self->lock);
+
+  return future;
+}
+
+static void
+tw_pool_task_done (TwPool *self)
+{
+  g_mutex_lock (&self->lock);
+  self->n_running--;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Runs one task on this thread's worker, setting it up first if needed.
+ * A worker whose setup failed fails the task with the setup error; the
+ * next task tries a new worker. */
+static void
+tw_pool_run_task (TwPool        *self,
+                  gpointer      *worker,
+                  TwFuture      *future,
+                  GVariant      *input,
+                  GCancellable  *cancellable)
+{
+  GError *error = NULL;
+  GVariant *result = NULL;
+
+  if (*worker == NULL)
+    *worker = self->runner->worker_new (self->data, cancellable, &error);
+
+  if (*worker != NULL)
+    result = self->runner->worker_call (*worker, self->data, input, cancellable, &error);
+
+  g_assert ((result == NULL) != (error == NULL));
+
+  _tw_future_settle (future, result, error);
+}
+
+static gpointer
+tw_pool_thread (gpointer data)
+{
+  g_autoptr(TwPool) self = data;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gpointer worker = NULL;
+  GError *setup_error = NULL;
+  TwFuture *future;
+  GVariant *input = NULL;
+
+  g_private_set (&current_pool, self);
+
+  /* Set up before the first task, so the first one does not pay for it. */
+  worker = self->runner->worker_new (self->data, cancellable, &setup_error);
+  if (worker == NULL)
+    g_clear_error (&setup_error);  /* retried, and reported, with the first task */
+
+  while ((future = tw_pool_pop_task (self, &input)) != NULL)
+    {
+      if (_tw_future_start (future, cancellable))
+        tw_pool_run_task (self, &worker, future, input, cancellable);
+
+      tw_pool_task_done (self);
+      g_clear_pointer (&input, g_variant_unref);
+      g_object_unref (future);
+
+      /* A cancelled task leaves its cancellable cancelled: start afresh. */
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          g_object_unref (cancellable);
+          cancellable = g_cancellable_new ();
+        }
+    }
+
+  if (worker != NULL && self->runner->worker_free != NULL)
+    self->runner->worker_free (worker, self->data);
+
+  g_private_set (&current_pool, NULL);
+
+  return NULL;
+}
+
+static void
+tw_pool_cancel_queue (GQueue *queue)
+{
+  TwFuture *future;
+
+  while ((future = g_queue_pop_head (queue)) != NULL)
+    {
+      _tw_future_settle (future, NULL,
+                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                              "The troupe was shut down before the task started"));
+      g_object_unref (future);
+    }
+}
+
+/* Moves every task that has not started into @doomed. */
+static void
+tw_pool_steal_pending_locked (TwPool *self,
+                              GQueue *doomed)
+{
+  GQueue *queues[] = { &self->queue, &self->waiting };
+
+  for (guint i = 0; i < G_N_ELEMENTS (queues); i++)
+    {
+      TwFuture *future;
+
+      while ((future = g_queue_peek_head (queues[i])) != NULL)
+        {
+          tw_pool_unlink_locked (self, future);
+          g_queue_push_tail (doomed, future);
+        }
+    }
+}
+
+static void
+tw_pool_join_threads (TwPool *self)
+{
+  g_autoptr(GPtrArray) threads = NULL;
+
+  g_mutex_lock (&self->lock);
+
+  while (self->outstanding > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
+
+  self->stopping = TRUE;
+  g_cond_broadcast (&self->work_cond);
+  threads = g_steal_pointer (&self->threads);
+
+  /* Another caller is joining them: wait for it. */
+  while (threads == NULL && !self->stopped)
+    g_cond_wait (&self->idle_cond, &self->lock);
+
+  g_mutex_unlock (&self->lock);
+
+  if (threads == NULL)
+    return;
+
+  for (guint i = 0; i < threads->len; i++)
+    g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
+
+  g_mutex_lock (&self->lock);
+  self->stopped = TRUE;
+  g_cond_broadcast (&self->idle_cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/*
+ * tw_pool_shutdown:
+ *
+ * Stops accepting tasks, cancels those that have not started if @mode
+ * says so, waits for the others and joins the threads. Safe to call
+ * several times and from several threads. Called from one of the pool's
+ * own threads, it cannot wait for itself: it only closes the pool, whose
+ * threads then exit on their own when the last task settles.
+ */
+void
+tw_pool_shutdown (TwPool         *self,
+                  TwShutdownMode  mode)
+{
+  GQueue doomed = G_QUEUE_INIT;
+  gboolean own_thread = g_private_get (&current_pool) == self;
+
+  g_mutex_lock (&self->lock);
+  self->closing = TRUE;
+  if (mode == TW_SHUTDOWN_MODE_CANCEL_PENDING)
+    tw_pool_steal_pending_locked (self, &doomed);
+  if (own_thread)
+    self->detached = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  tw_pool_cancel_queue (&doomed);
+  tw_pool_schedule_notify (self);
+
+  if (!own_thread)
+    tw_pool_join_threads (self);
+}

@@ -1,0 +1,1144 @@
+/* tw-troupe.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-enums.h"
+#include "tw-error.h"
+#include "tw-future-private.h"
+#include "tw-pool-private.h"
+#include "tw-troupe.h"
+#include "tw-worker-private.h"
+
+/**
+ * SECTION:tw-troupe
+ * @title: TwTroupe
+ * @short_description: A pool of workers that runs tasks in parallel
+ *
+ * A #TwTroupe runs tasks on a fixed number of workers and hands back a
+ * #TwFuture for each. A worker is either a plain #TwFunc or an instance
+ * of a #TwWorker subclass; a task's input and output are #GVariant
+ * values.
+ *
+ * |[<!-- language="C" -->
+ * static GVariant *
+ * square (GVariant *input, GCancellable *cancellable, gpointer user_data, GError **error)
+ * {
+ *   gint64 x = g_variant_get_int64 (input);
+ *
+ *   return g_variant_new_int64 (x * x);
+ * }
+ *
+ * g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (square, NULL, NULL);
+ * g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int64 (3));
+ * g_autoptr(GVariant) nine = tw_future_wait (future, -1, NULL);
+ * ]|
+ *
+ * Submitting a future with tw_troupe_submit_future() chains troupes
+ * lazily: the task is queued only when its input succeeds, no thread
+ * waits for it meanwhile, and if the input fails the task fails with the
+ * same error without reaching a worker.
+ *
+ * The workers start with the first submit, which also freezes
+ * #TwTroupe:mode and #TwTroupe:n-workers. tw_troupe_shutdown() drains or
+ * cancels what is left and joins the workers; dropping the last reference
+ * to a troupe drains it. In %TW_TROUPE_MODE_THREAD each worker is a
+ * thread that owns its #TwWorker from setup to teardown.
+ */
+
+typedef struct
+{
+  TwFunc          func;
+  gpointer        user_data;
+  GDestroyNotify  destroy;
+} TwFuncInfo;
+
+struct _TwTroupe
+{
+  GObject        parent_instance;
+
+  /* Read-only after construction. */
+  GMainContext  *context;            /* where counter changes are notified */
+  GType          worker_type;        /* or G_TYPE_NONE for a function */
+  GVariant      *worker_properties;  /* a{sv}, or NULL */
+  char          *func_name;          /* for tw_troupe_new_for_func_name() */
+  GError        *config_error;       /* why every task fails, or NULL */
+
+  /* Protected by lock. The runner data moves into the pool when it starts. */
+  GMutex         lock;
+  TwTroupeMode   mode;
+  guint          n_workers;
+  TwFuncInfo    *func;
+  TwWorkerSpec  *spec;
+  TwPool        *pool;               /* created by the first submit */
+  gboolean       shut_down;          /* shut down before any submit */
+
+  /* Main context only: the counter values last notified. */
+  guint          notified[6];
+};
+
+enum {
+  PROP_0,
+  PROP_MODE,
+  PROP_N_WORKERS,
+  PROP_WORKER_TYPE,
+  PROP_WORKER_PROPERTIES,
+  PROP_FUNC_NAME,
+  PROP_N_QUEUED,
+  PROP_N_RUNNING,
+  PROP_N_COMPLETED,
+  PROP_N_SUCCEEDED,
+  PROP_N_FAILED,
+  PROP_N_CANCELLED,
+  N_PROPS
+};
+
+#define FIRST_COUNTER PROP_N_QUEUED
+
+static GParamSpec *properties [N_PROPS];
+
+G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
+
+G_LOCK_DEFINE_STATIC (registry);
+static GHashTable *registry;  /* name -> TwFuncInfo, never freed */
+
+static void
+tw_func_info_free (gpointer data)
+{
+  TwFuncInfo *info = data;
+
+  if (info->destroy != NULL)
+    info->destroy (info->user_data);
+
+  g_free (info);
+}
+
+static gpointer
+tw_func_worker_new (gpointer       data,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  /* A function has no per-worker state; any non-NULL pointer will do. */
+  return data;
+}
+
+static GVariant *
+tw_func_worker_call (gpointer       worker,
+                     gpointer       data,
+                     GVariant      *input,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  TwFuncInfo *info = data;
+  GError *local_error = NULL;
+  GVariant *result;
+
+  result = info->func (input, cancellable, info->user_data, &local_error);
+
+  return tw_check_result (result, local_error, "The task function", error);
+}
+
+static const TwPoolRunner func_runner = {
+  .worker_new = tw_func_worker_new,
+  .worker_call = tw_func_worker_call,
+};
+
+static gpointer
+tw_object_worker_new (gpointer       data,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  return tw_worker_spec_instantiate (data, cancellable, error);
+}
+
+static GVariant *
+tw_object_worker_call (gpointer       worker,
+                       gpointer       data,
+                       GVariant      *input,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  return tw_worker_call (worker, input, cancellable, error);
+}
+
+static void
+tw_object_worker_free (gpointer worker,
+                       gpointer data)
+{
+  tw_worker_teardown (worker);
+  g_object_unref (worker);
+}
+
+static const TwPoolRunner object_runner = {
+  .worker_new = tw_object_worker_new,
+  .worker_call = tw_object_worker_call,
+  .worker_free = tw_object_worker_free,
+};
+
+/* Fills @values in the order of the counter properties. */
+static void
+tw_troupe_get_counters (TwTroupe *self,
+                        guint    *values)
+{
+  g_autoptr(TwPool) pool = NULL;
+  guint queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0;
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+  g_mutex_unlock (&self->lock);
+
+  if (pool != NULL)
+    tw_pool_get_counters (pool, &queued, &running, &succeeded, &failed, &cancelled);
+
+  values[0] = queued;
+  values[1] = running;
+  values[2] = succeeded + failed + cancelled;
+  values[3] = succeeded;
+  values[4] = failed;
+  values[5] = cancelled;
+}
+
+static void
+tw_troupe_notify_counters (GObject *object)
+{
+  TwTroupe *self = TW_TROUPE (object);
+  guint values[G_N_ELEMENTS (self->notified)];
+
+  tw_troupe_get_counters (self, values);
+
+  g_object_freeze_notify (object);
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      if (values[i] == self->notified[i])
+        continue;
+      self->notified[i] = values[i];
+      g_object_notify_by_pspec (object, properties [FIRST_COUNTER + i]);
+    }
+  g_object_thaw_notify (object);
+}
+
+/* Checks the configuration once, so that a bad one fails every task
+ * with the same clear error instead of failing in each worker. */
+static void
+tw_troupe_constructed (GObject *object)
+{
+  TwTroupe *self = TW_TROUPE (object);
+
+  G_OBJECT_CLASS (tw_troupe_parent_class)->constructed (object);
+
+  if (self->worker_type != G_TYPE_NONE)
+    {
+      self->spec = tw_worker_spec_new (self->worker_type, self->worker_properties,
+                                       &self->config_error);
+    }
+  else if (self->func_name != NULL)
+    {
+      TwFuncInfo *info = NULL;
+
+      G_LOCK (registry);
+      if (registry != NULL)
+        info = g_hash_table_lookup (registry, self->func_name);
+      G_UNLOCK (registry);
+
+      if (info != NULL)
+        {
+          /* Registered functions live forever: borrow this one. */
+          self->func = g_new0 (TwFuncInfo, 1);
+          self->func->func = info->func;
+          self->func->user_data = info->user_data;
+        }
+      else
+        g_set_error (&self->config_error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
+                     "No function is registered under the name “%s”; "
+                     "call tw_register_func() first", self->func_name);
+    }
+}
+
+static void
+tw_troupe_dispose (GObject *object)
+{
+  TwTroupe *self = TW_TROUPE (object);
+
+  tw_troupe_shutdown (self, TW_SHUTDOWN_MODE_DRAIN);
+
+  G_OBJECT_CLASS (tw_troupe_parent_class)->dispose (object);
+}
+
+static void
+tw_troupe_finalize (GObject *object)
+{
+  TwTroupe *self = TW_TROUPE (object);
+
+  g_clear_pointer (&self->pool, tw_pool_unref);
+  g_clear_pointer (&self->func, tw_func_info_free);
+  g_clear_pointer (&self->spec, tw_worker_spec_free);
+  g_clear_pointer (&self->worker_properties, g_variant_unref);
+  g_clear_pointer (&self->func_name, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_error (&self->config_error);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (tw_troupe_parent_class)->finalize (object);
+}
+
+static void
+tw_troupe_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  TwTroupe *self = TW_TROUPE (object);
+  guint counters[G_N_ELEMENTS (self->notified)];
+
+  switch (prop_id)
+    {
+    case PROP_MODE:
+      g_value_set_enum (value, tw_troupe_get_mode (self));
+      break;
+
+    case PROP_N_WORKERS:
+      g_value_set_uint (value, tw_troupe_get_n_workers (self));
+      break;
+
+    case PROP_WORKER_TYPE:
+      g_value_set_gtype (value, self->worker_type);
+      break;
+
+    case PROP_WORKER_PROPERTIES:
+      g_value_set_variant (value, self->worker_properties);
+      break;
+
+    case PROP_FUNC_NAME:
+      g_value_set_string (value, self->func_name);
+      break;
+
+    case PROP_N_QUEUED:
+    case PROP_N_RUNNING:
+    case PROP_N_COMPLETED:
+    case PROP_N_SUCCEEDED:
+    case PROP_N_FAILED:
+    case PROP_N_CANCELLED:
+      tw_troupe_get_counters (self, counters);
+      g_value_set_uint (value, counters[prop_id - FIRST_COUNTER]);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tw_troupe_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  TwTroupe *self = TW_TROUPE (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODE:
+      tw_troupe_set_mode (self, g_value_get_enum (value));
+      break;
+
+    case PROP_N_WORKERS:
+      tw_troupe_set_n_workers (self, g_value_get_uint (value));
+      break;
+
+    case PROP_WORKER_TYPE:
+      self->worker_type = g_value_get_gtype (value);
+      break;
+
+    case PROP_WORKER_PROPERTIES:
+      self->worker_properties = g_value_dup_variant (value);
+      break;
+
+    case PROP_FUNC_NAME:
+      self->func_name = g_value_dup_string (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static GParamSpec *
+counter_param_spec (const char *name)
+{
+  return g_param_spec_uint (name, NULL, NULL, 0, G_MAXUINT, 0,
+                            (G_PARAM_READABLE |
+                             G_PARAM_EXPLICIT_NOTIFY |
+                             G_PARAM_STATIC_STRINGS));
+}
+
+static void
+tw_troupe_class_init (TwTroupeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = tw_troupe_constructed;
+  object_class->dispose = tw_troupe_dispose;
+  object_class->finalize = tw_troupe_finalize;
+  object_class->get_property = tw_troupe_get_property;
+  object_class->set_property = tw_troupe_set_property;
+
+  /**
+   * TwTroupe:mode:
+   *
+   * Whether the workers are threads or child processes. Writable until
+   * the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MODE] =
+    g_param_spec_enum ("mode", NULL, NULL,
+                       TW_TYPE_TROUPE_MODE,
+                       TW_TROUPE_MODE_THREAD,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:n-workers:
+   *
+   * How many workers run tasks at once. Setting 0 selects the number of
+   * processors, which is also the default. Writable until the first
+   * submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_WORKERS] =
+    g_param_spec_uint ("n-workers", NULL, NULL,
+                       0, 4096, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:worker-type:
+   *
+   * The #TwWorker subclass each worker instantiates, or %G_TYPE_NONE for a
+   * troupe that runs a function.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_WORKER_TYPE] =
+    g_param_spec_gtype ("worker-type", NULL, NULL,
+                        G_TYPE_NONE,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:worker-properties:
+   *
+   * The construct properties of each worker, as an `a{sv}` dictionary
+   * from property name to value, or %NULL. Values are converted to the
+   * property's type when that loses nothing; enums also take their nick.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_WORKER_PROPERTIES] =
+    g_param_spec_variant ("worker-properties", NULL, NULL,
+                          G_VARIANT_TYPE_VARDICT, NULL,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_CONSTRUCT_ONLY |
+                           G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:func-name:
+   *
+   * The name under which the troupe's function was registered with
+   * tw_register_func(), or %NULL.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_FUNC_NAME] =
+    g_param_spec_string ("func-name", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:n-queued:
+   *
+   * How many tasks wait for a worker. Chained tasks whose input has not
+   * settled are not counted. Notified in the main context that was
+   * thread-default when the troupe was created, like the other counters.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_QUEUED] = counter_param_spec ("n-queued");
+
+  /**
+   * TwTroupe:n-running:
+   *
+   * How many tasks workers are running now.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_RUNNING] = counter_param_spec ("n-running");
+
+  /**
+   * TwTroupe:n-completed:
+   *
+   * How many tasks have settled: the sum of #TwTroupe:n-succeeded,
+   * #TwTroupe:n-failed and #TwTroupe:n-cancelled.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_COMPLETED] = counter_param_spec ("n-completed");
+
+  /**
+   * TwTroupe:n-succeeded:
+   *
+   * How many tasks have succeeded.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_SUCCEEDED] = counter_param_spec ("n-succeeded");
+
+  /**
+   * TwTroupe:n-failed:
+   *
+   * How many tasks have failed, cancellation excepted.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_FAILED] = counter_param_spec ("n-failed");
+
+  /**
+   * TwTroupe:n-cancelled:
+   *
+   * How many tasks have been cancelled.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_CANCELLED] = counter_param_spec ("n-cancelled");
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tw_troupe_init (TwTroupe *self)
+{
+  g_mutex_init (&self->lock);
+  self->context = g_main_context_ref_thread_default ();
+  self->worker_type = G_TYPE_NONE;
+  self->mode = TW_TROUPE_MODE_THREAD;
+  self->n_workers = g_get_num_processors ();
+}
+
+/**
+ * tw_troupe_new_for_func:
+ * @func: (scope notified) (closure user_data) (destroy destroy): the
+ *   function that runs each task
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data once the troupe is shut down and
+ *   its workers have stopped
+ *
+ * Creates a troupe whose workers call @func, several at once from
+ * different threads. Such a troupe works in %TW_TROUPE_MODE_THREAD only: a
+ * function crosses a process boundary by name, see
+ * tw_troupe_new_for_func_name().
+ *
+ * Returns: (transfer full): a new #TwTroupe
+ *
+ * Since: 1.0
+ */
+TwTroupe *
+tw_troupe_new_for_func (TwFunc         func,
+                        gpointer       user_data,
+                        GDestroyNotify destroy)
+{
+  TwTroupe *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = g_object_new (TW_TYPE_TROUPE, NULL);
+  self->func = g_new0 (TwFuncInfo, 1);
+  self->func->func = func;
+  self->func->user_data = user_data;
+  self->func->destroy = destroy;
+
+  return self;
+}
+
+/**
+ * tw_troupe_new_for_func_name:
+ * @name: the name of a function registered with tw_register_func()
+ *
+ * Creates a troupe whose workers call the function registered as @name.
+ * If no function has that name, every task fails with
+ * %TW_ERROR_UNKNOWN_FUNC.
+ *
+ * Returns: (transfer full): a new #TwTroupe
+ *
+ * Since: 1.0
+ */
+TwTroupe *
+tw_troupe_new_for_func_name (const char *name)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_object_new (TW_TYPE_TROUPE,
+                       "func-name", name,
+                       NULL);
+}
+
+/**
+ * tw_troupe_new_for_worker:
+ * @worker_type: a #TwWorker subclass
+ * @worker_properties: (nullable): its construct properties, as an `a{sv}`
+ *   dictionary; a floating reference is sunk
+ *
+ * Creates a troupe in which each worker is an instance of @worker_type,
+ * created with @worker_properties. If a property does not exist or
+ * its value does not fit, every task fails with %TW_ERROR_WORKER_SETUP.
+ *
+ * Returns: (transfer full): a new #TwTroupe
+ *
+ * Since: 1.0
+ */
+TwTroupe *
+tw_troupe_new_for_worker (GType     worker_type,
+                          GVariant *worker_properties)
+{
+  g_autoptr(GVariant) props = NULL;
+
+  g_return_val_if_fail (g_type_is_a (worker_type, TW_TYPE_WORKER), NULL);
+  g_return_val_if_fail (worker_properties == NULL ||
+                        g_variant_is_of_type (worker_properties, G_VARIANT_TYPE_VARDICT), NULL);
+
+  if (worker_properties != NULL)
+    props = g_variant_ref_sink (worker_properties);
+
+  return g_object_new (TW_TYPE_TROUPE,
+                       "worker-type", worker_type,
+                       "worker-properties", props,
+                       NULL);
+}
+
+/**
+ * tw_register_func:
+ * @name: a name, unique in the program
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): never called: registrations last as long as the
+ *   program
+ *
+ * Registers @func under @name, so that tw_troupe_new_for_func_name() can
+ * find it in this process and, in %TW_TROUPE_MODE_PROCESS, in the worker
+ * processes, which run the same program. Register every function before
+ * calling tw_init(). Registering a name twice is a programmer error.
+ *
+ * Since: 1.0
+ */
+void
+tw_register_func (const char     *name,
+                  TwFunc          func,
+                  gpointer        user_data,
+                  GDestroyNotify  destroy)
+{
+  TwFuncInfo *info;
+
+  g_return_if_fail (name != NULL);
+  g_return_if_fail (func != NULL);
+
+  info = g_new0 (TwFuncInfo, 1);
+  info->func = func;
+  info->user_data = user_data;
+  info->destroy = destroy;
+
+  G_LOCK (registry);
+  if (registry == NULL)
+    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, tw_func_info_free);
+  if (g_hash_table_contains (registry, name))
+    {
+      G_UNLOCK (registry);
+      g_critical ("A function is already registered under the name “%s”", name);
+      tw_func_info_free (info);
+      return;
+    }
+  g_hash_table_insert (registry, g_strdup (name), info);
+  G_UNLOCK (registry);
+}
+
+/**
+ * tw_troupe_get_mode:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:mode.
+ *
+ * Returns: where the workers run
+ *
+ * Since: 1.0
+ */
+TwTroupeMode
+tw_troupe_get_mode (TwTroupe *self)
+{
+  TwTroupeMode mode;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), TW_TROUPE_MODE_THREAD);
+
+  g_mutex_lock (&self->lock);
+  mode = self->mode;
+  g_mutex_unlock (&self->lock);
+
+  return mode;
+}
+
+/**
+ * tw_troupe_set_mode:
+ * @self: a #TwTroupe
+ * @mode: where the workers run
+ *
+ * Sets #TwTroupe:mode. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_mode (TwTroupe     *self,
+                    TwTroupeMode  mode)
+{
+  gboolean changed;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (mode == TW_TROUPE_MODE_THREAD || mode == TW_TROUPE_MODE_PROCESS);
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:mode cannot change after the first submit");
+      return;
+    }
+  changed = self->mode != mode;
+  self->mode = mode;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MODE]);
+}
+
+/**
+ * tw_troupe_get_n_workers:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-workers.
+ *
+ * Returns: how many workers the troupe runs
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_workers (TwTroupe *self)
+{
+  guint n_workers;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  g_mutex_lock (&self->lock);
+  n_workers = self->n_workers;
+  g_mutex_unlock (&self->lock);
+
+  return n_workers;
+}
+
+/**
+ * tw_troupe_set_n_workers:
+ * @self: a #TwTroupe
+ * @n_workers: how many workers to run, or 0 for the number of processors
+ *
+ * Sets #TwTroupe:n-workers. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_n_workers (TwTroupe *self,
+                         guint     n_workers)
+{
+  gboolean changed;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  if (n_workers == 0)
+    n_workers = g_get_num_processors ();
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:n-workers cannot change after the first submit");
+      return;
+    }
+  changed = self->n_workers != n_workers;
+  self->n_workers = n_workers;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_N_WORKERS]);
+}
+
+static guint
+tw_troupe_get_counter (TwTroupe *self,
+                       guint     prop_id)
+{
+  guint counters[G_N_ELEMENTS (self->notified)];
+
+  tw_troupe_get_counters (self, counters);
+
+  return counters[prop_id - FIRST_COUNTER];
+}
+
+/**
+ * tw_troupe_get_n_queued:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-queued.
+ *
+ * Returns: how many tasks wait for a worker
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_queued (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_QUEUED);
+}
+
+/**
+ * tw_troupe_get_n_running:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-running.
+ *
+ * Returns: how many tasks are running
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_running (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_RUNNING);
+}
+
+/**
+ * tw_troupe_get_n_completed:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-completed.
+ *
+ * Returns: how many tasks have settled
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_completed (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_COMPLETED);
+}
+
+/**
+ * tw_troupe_get_n_succeeded:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-succeeded.
+ *
+ * Returns: how many tasks have succeeded
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_succeeded (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_SUCCEEDED);
+}
+
+/**
+ * tw_troupe_get_n_failed:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-failed.
+ *
+ * Returns: how many tasks have failed
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_failed (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_FAILED);
+}
+
+/**
+ * tw_troupe_get_n_cancelled:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-cancelled.
+ *
+ * Returns: how many tasks have been cancelled
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_cancelled (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_counter (self, PROP_N_CANCELLED);
+}
+
+/* Starts the workers on the first submit. Returns a new reference to the
+ * pool, or NULL with @error set when no task can run. */
+static TwPool *
+tw_troupe_ensure_pool (TwTroupe  *self,
+                       GError   **error)
+{
+  TwPool *pool = NULL;
+
+  g_mutex_lock (&self->lock);
+
+  if (self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+  else if (self->config_error != NULL)
+    g_propagate_error (error, g_error_copy (self->config_error));
+  else if (self->shut_down)
+    g_set_error_literal (error, TW_ERROR, TW_ERROR_SHUT_DOWN,
+                         "The troupe has been shut down");
+  else if (self->mode == TW_TROUPE_MODE_PROCESS)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                         "Process mode is not available in this version");
+  else if (self->spec != NULL)
+    self->pool = tw_pool_new (&object_runner,
+                              g_steal_pointer (&self->spec),
+                              (GDestroyNotify)tw_worker_spec_free,
+                              self->n_workers, self->context,
+                              G_OBJECT (self), tw_troupe_notify_counters);
+  else
+    self->pool = tw_pool_new (&func_runner,
+                              g_steal_pointer (&self->func),
+                              tw_func_info_free,
+                              self->n_workers, self->context,
+                              G_OBJECT (self), tw_troupe_notify_counters);
+
+  if (pool == NULL && self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+
+  g_mutex_unlock (&self->lock);
+
+  return pool;
+}
+
+#define tw_return_error_if_fail(expr)                                         \
+  G_STMT_START {                                                              \
+    if G_LIKELY (expr) { } else                                               \
+      {                                                                       \
+        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);            \
+        return tw_future_new_for_error (                                      \
+            g_error_new (TW_ERROR, TW_ERROR_FAILED,                           \
+                         "%s: assertion '%s' failed", G_STRFUNC, #expr));     \
+      }                                                                       \
+  } G_STMT_END
+
+/**
+ * tw_troupe_submit:
+ * @self: a #TwTroupe
+ * @input: the task's input; a floating reference is sunk
+ *
+ * Queues a task that runs the troupe's worker on @input. The first submit
+ * starts the workers.
+ *
+ * Returns: (transfer full): the task's #TwFuture. It has already failed
+ *   with %TW_ERROR_SHUT_DOWN if the troupe was shut down, or with the
+ *   configuration error if the troupe cannot run tasks (for example
+ *   %TW_ERROR_WORKER_SETUP or %TW_ERROR_UNKNOWN_FUNC).
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_troupe_submit (TwTroupe *self,
+                  GVariant *input)
+{
+  g_autoptr(TwPool) pool = NULL;
+  GError *error = NULL;
+
+  tw_return_error_if_fail (TW_IS_TROUPE (self));
+  tw_return_error_if_fail (input != NULL);
+
+  g_variant_ref_sink (input);
+
+  pool = tw_troupe_ensure_pool (self, &error);
+  if (pool == NULL)
+    {
+      g_variant_unref (input);
+      return tw_future_new_for_error (error);
+    }
+
+  return tw_pool_submit (pool, input);
+}
+
+/**
+ * tw_troupe_submit_future:
+ * @self: a #TwTroupe
+ * @input: the future whose value is the task's input
+ *
+ * Chains a task to @input, lazily: nothing is queued and no thread waits
+ * while @input is pending. When @input succeeds, its value is queued on
+ * this troupe; when it fails or is cancelled, the new task fails with the
+ * same error and no worker is called. @input may belong to any troupe,
+ * this one included, and be chained any number of times.
+ *
+ * Returns: (transfer full): the new task's #TwFuture, failed at once as
+ *   tw_troupe_submit() describes if no task can run
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_troupe_submit_future (TwTroupe *self,
+                         TwFuture *input)
+{
+  g_autoptr(TwPool) pool = NULL;
+  GError *error = NULL;
+
+  tw_return_error_if_fail (TW_IS_TROUPE (self));
+  tw_return_error_if_fail (TW_IS_FUTURE (input));
+
+  pool = tw_troupe_ensure_pool (self, &error);
+  if (pool == NULL)
+    return tw_future_new_for_error (error);
+
+  return tw_pool_submit_future (pool, input);
+}
+
+/**
+ * tw_troupe_shutdown:
+ * @self: a #TwTroupe
+ * @mode: what to do with tasks that have not started
+ *
+ * Shuts the troupe down and blocks until it has stopped: later submits
+ * fail with %TW_ERROR_SHUT_DOWN, the tasks that have not started are run
+ * (%TW_SHUTDOWN_MODE_DRAIN) or cancelled
+ * (%TW_SHUTDOWN_MODE_CANCEL_PENDING), running tasks finish, and every
+ * worker is torn down and its thread joined.
+ *
+ * Shutting down again does nothing more, except that
+ * %TW_SHUTDOWN_MODE_CANCEL_PENDING still cancels what is pending. Called
+ * from one of the troupe's own workers, it cannot wait for itself: it
+ * closes the troupe and returns, and the workers stop once the last task
+ * settles.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_shutdown (TwTroupe       *self,
+                    TwShutdownMode  mode)
+{
+  g_autoptr(TwPool) pool = NULL;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (mode == TW_SHUTDOWN_MODE_DRAIN || mode == TW_SHUTDOWN_MODE_CANCEL_PENDING);
+
+  g_mutex_lock (&self->lock);
+  self->shut_down = TRUE;
+  if (self->pool != NULL)
+    pool = tw_pool_ref (self->pool);
+  g_mutex_unlock (&self->lock);
+
+  if (pool != NULL)
+    tw_pool_shutdown (pool, mode);
+}
+
+static void
+tw_troupe_shutdown_thread (GTask        *task,
+                           gpointer      source_object,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
+{
+  tw_troupe_shutdown (source_object, GPOINTER_TO_INT (task_data));
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tw_troupe_shutdown_async:
+ * @self: a #TwTroupe
+ * @mode: what to do with tasks that have not started
+ * @cancellable: (nullable): a #GCancellable to stop waiting; the shutdown
+ *   itself goes on
+ * @callback: (scope async): called when the troupe has stopped
+ * @user_data: (closure): data for @callback
+ *
+ * Does what tw_troupe_shutdown() does without blocking. @callback runs in
+ * the thread-default main context of the caller.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_shutdown_async (TwTroupe            *self,
+                          TwShutdownMode       mode,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (mode == TW_SHUTDOWN_MODE_DRAIN || mode == TW_SHUTDOWN_MODE_CANCEL_PENDING);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tw_troupe_shutdown_async);
+  g_task_set_task_data (task, GINT_TO_POINTER (mode), NULL);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, tw_troupe_shutdown_thread);
+}
+
+/**
+ * tw_troupe_shutdown_finish:
+ * @self: a #TwTroupe
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Completes tw_troupe_shutdown_async().
+ *
+ * Returns: %TRUE once the troupe has stopped, or %FALSE with @error set
+ *   to %G_IO_ERROR_CANCELLED if the wait was cancelled
+ *
+ * Since: 1.0
+ */
+gboolean
+tw_troupe_shutdown_finish (TwTroupe      *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
