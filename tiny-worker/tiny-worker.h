@@ -27,6 +27,7 @@ G_BEGIN_DECLS
 # include "tw-enums.h"
 # include "tw-error.h"
 # include "tw-future.h"
+# include "tw-process.h"
 # include "tw-troupe.h"
 # include "tw-worker.h"
 #undef TW_INSIDE

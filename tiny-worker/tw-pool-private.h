@@ -44,9 +44,16 @@ typedef struct
                             GVariant      *input,
                             GCancellable  *cancellable,
                             GError       **error);
-  /* Tears down and frees one worker made by worker_new. */
+  /* Tears down and frees one worker made by worker_new. Optional. */
   void      (*worker_free) (gpointer       worker,
                             gpointer       data);
+  /* Whether a worker can take another task; a dead one is freed and
+   * replaced. Optional: workers live forever. */
+  gboolean  (*worker_alive) (gpointer      worker);
+  /* Refuses inputs the workers cannot take, at submit. Optional. */
+  gboolean  (*check_input) (gpointer       data,
+                            GVariant      *input,
+                            GError       **error);
 } TwPoolRunner;
 
 typedef void (*TwPoolNotifyFunc) (GObject *owner);

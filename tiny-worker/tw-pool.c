@@ -17,6 +17,8 @@
 
 #include "config.h"
 
+#include <signal.h>
+
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
@@ -230,6 +232,14 @@ tw_pool_submit (TwPool   *self,
                 GVariant *input)
 {
   TwFuture *future;
+  GError *error = NULL;
+
+  if (self->runner->check_input != NULL &&
+      !self->runner->check_input (self->data, input, &error))
+    {
+      g_variant_unref (input);
+      return tw_future_new_for_error (error);
+    }
 
   g_mutex_lock (&self->lock);
 
@@ -274,6 +284,7 @@ tw_pool_input_settled_cb (TwFuture *input,
 {
   g_autoptr(TwFuture) future = user_data;
   g_autoptr(TwPool) self = _tw_future_dup_pool (future);
+  GError *error = NULL;
   GVariant *value;
   gboolean removed;
 
@@ -282,6 +293,11 @@ tw_pool_input_settled_cb (TwFuture *input,
     return;
 
   value = _tw_future_get_value (input);
+  if (value == NULL)
+    error = _tw_future_dup_error (input);
+  else if (self->runner->check_input != NULL &&
+           !self->runner->check_input (self->data, value, &error))
+    value = NULL;
 
   g_mutex_lock (&self->lock);
   removed = tw_pool_unlink_locked (self, future);
@@ -291,9 +307,11 @@ tw_pool_input_settled_cb (TwFuture *input,
 
   if (removed && value == NULL)
     {
-      _tw_future_settle (future, NULL, _tw_future_dup_error (input));
+      _tw_future_settle (future, NULL, error);
       g_object_unref (future);
     }
+  else
+    g_clear_error (&error);
 
   tw_pool_schedule_notify (self);
 }
@@ -465,6 +483,13 @@ tw_pool_run_task (TwPool        *self,
 
   g_assert ((result == NULL) != (error == NULL));
 
+  if (*worker != NULL && self->runner->worker_alive != NULL &&
+      !self->runner->worker_alive (*worker))
+    {
+      self->runner->worker_free (*worker, self->data);
+      *worker = NULL;
+    }
+
   _tw_future_settle (future, result, error);
 }
 
@@ -477,8 +502,15 @@ tw_pool_thread (gpointer data)
   GError *setup_error = NULL;
   TwFuture *future;
   GVariant *input = NULL;
+  sigset_t pipe_set;
 
   g_private_set (&current_pool, self);
+
+  /* Writing to a worker process that died must fail with EPIPE, not kill
+   * the application (see tw-wire.c). */
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
 
   /* Set up before the first task, so the first one does not pay for it. */
   worker = self->runner->worker_new (self->data, cancellable, &setup_error);

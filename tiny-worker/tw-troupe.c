@@ -21,7 +21,8 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
-#include "tw-troupe.h"
+#include "tw-troupe-private.h"
+#include "tw-wire-private.h"
 #include "tw-worker-private.h"
 
 /**
@@ -82,6 +83,8 @@ struct _TwTroupe
   GMutex         lock;
   TwTroupeMode   mode;
   guint          n_workers;
+  char         **worker_argv;        /* process mode: the worker program, or NULL */
+  guint          cancel_grace_ms;    /* process mode */
   TwFuncInfo    *func;
   TwWorkerSpec  *spec;
   TwPool        *pool;               /* created by the first submit */
@@ -98,6 +101,8 @@ enum {
   PROP_WORKER_TYPE,
   PROP_WORKER_PROPERTIES,
   PROP_FUNC_NAME,
+  PROP_WORKER_ARGV,
+  PROP_CANCEL_GRACE_PERIOD,
   PROP_N_QUEUED,
   PROP_N_RUNNING,
   PROP_N_COMPLETED,
@@ -115,6 +120,29 @@ G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
 
 G_LOCK_DEFINE_STATIC (registry);
 static GHashTable *registry;  /* name -> TwFuncInfo, never freed */
+
+/* Looks up a registered function; registrations are never removed, so
+ * the results stay valid. */
+gboolean
+tw_registry_lookup (const char *name,
+                    TwFunc     *func,
+                    gpointer   *user_data)
+{
+  TwFuncInfo *info = NULL;
+
+  G_LOCK (registry);
+  if (registry != NULL)
+    info = g_hash_table_lookup (registry, name);
+  G_UNLOCK (registry);
+
+  if (info == NULL)
+    return FALSE;
+
+  *func = info->func;
+  *user_data = info->user_data;
+
+  return TRUE;
+}
 
 static void
 tw_func_info_free (gpointer data)
@@ -248,19 +276,15 @@ tw_troupe_constructed (GObject *object)
     }
   else if (self->func_name != NULL)
     {
-      TwFuncInfo *info = NULL;
+      TwFunc func;
+      gpointer user_data;
 
-      G_LOCK (registry);
-      if (registry != NULL)
-        info = g_hash_table_lookup (registry, self->func_name);
-      G_UNLOCK (registry);
-
-      if (info != NULL)
+      if (tw_registry_lookup (self->func_name, &func, &user_data))
         {
           /* Registered functions live forever: borrow this one. */
           self->func = g_new0 (TwFuncInfo, 1);
-          self->func->func = info->func;
-          self->func->user_data = info->user_data;
+          self->func->func = func;
+          self->func->user_data = user_data;
         }
       else
         g_set_error (&self->config_error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
@@ -289,6 +313,7 @@ tw_troupe_finalize (GObject *object)
   g_clear_pointer (&self->spec, tw_worker_spec_free);
   g_clear_pointer (&self->worker_properties, g_variant_unref);
   g_clear_pointer (&self->func_name, g_free);
+  g_clear_pointer (&self->worker_argv, g_strfreev);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->config_error);
   g_mutex_clear (&self->lock);
@@ -325,6 +350,14 @@ tw_troupe_get_property (GObject    *object,
 
     case PROP_FUNC_NAME:
       g_value_set_string (value, self->func_name);
+      break;
+
+    case PROP_WORKER_ARGV:
+      g_value_take_boxed (value, tw_troupe_dup_worker_argv (self));
+      break;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      g_value_set_uint (value, tw_troupe_get_cancel_grace_period (self));
       break;
 
     case PROP_N_QUEUED:
@@ -370,6 +403,14 @@ tw_troupe_set_property (GObject      *object,
 
     case PROP_FUNC_NAME:
       self->func_name = g_value_dup_string (value);
+      break;
+
+    case PROP_WORKER_ARGV:
+      tw_troupe_set_worker_argv (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_CANCEL_GRACE_PERIOD:
+      tw_troupe_set_cancel_grace_period (self, g_value_get_uint (value));
       break;
 
     default:
@@ -476,6 +517,40 @@ tw_troupe_class_init (TwTroupeClass *klass)
                           G_PARAM_STATIC_STRINGS));
 
   /**
+   * TwTroupe:worker-argv:
+   *
+   * In %TW_TROUPE_MODE_PROCESS, the command line of the program to start
+   * as each worker, or %NULL (the default) to run the current program
+   * again with its own arguments. The program must call tw_init() early
+   * in main(), with the same functions and worker types registered.
+   * Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_WORKER_ARGV] =
+    g_param_spec_boxed ("worker-argv", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:cancel-grace-period:
+   *
+   * In %TW_TROUPE_MODE_PROCESS, how many milliseconds a cancelled running
+   * task has to return before its worker process is killed and the task
+   * fails with %G_IO_ERROR_CANCELLED. Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_CANCEL_GRACE_PERIOD] =
+    g_param_spec_uint ("cancel-grace-period", NULL, NULL,
+                       0, G_MAXINT, 1000,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
    * TwTroupe:n-queued:
    *
    * How many tasks wait for a worker. Chained tasks whose input has not
@@ -543,6 +618,7 @@ tw_troupe_init (TwTroupe *self)
   self->worker_type = G_TYPE_NONE;
   self->mode = TW_TROUPE_MODE_THREAD;
   self->n_workers = g_get_num_processors ();
+  self->cancel_grace_ms = 1000;
 }
 
 /**
@@ -796,6 +872,119 @@ tw_troupe_set_n_workers (TwTroupe *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_N_WORKERS]);
 }
 
+/**
+ * tw_troupe_dup_worker_argv:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:worker-argv.
+ *
+ * Returns: (transfer full) (nullable) (array zero-terminated=1): the
+ *   worker program's command line, or %NULL for the current program
+ *
+ * Since: 1.0
+ */
+char **
+tw_troupe_dup_worker_argv (TwTroupe *self)
+{
+  char **argv;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  argv = g_strdupv (self->worker_argv);
+  g_mutex_unlock (&self->lock);
+
+  return argv;
+}
+
+/**
+ * tw_troupe_set_worker_argv:
+ * @self: a #TwTroupe
+ * @argv: (nullable) (array zero-terminated=1): the worker program's
+ *   command line, or %NULL for the current program
+ *
+ * Sets #TwTroupe:worker-argv. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_worker_argv (TwTroupe           *self,
+                           const char * const *argv)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (argv == NULL || argv[0] != NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:worker-argv cannot change after the first submit");
+      return;
+    }
+  g_strfreev (self->worker_argv);
+  self->worker_argv = g_strdupv ((char **)argv);
+  g_mutex_unlock (&self->lock);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_WORKER_ARGV]);
+}
+
+/**
+ * tw_troupe_get_cancel_grace_period:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:cancel-grace-period.
+ *
+ * Returns: the grace period in milliseconds
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_cancel_grace_period (TwTroupe *self)
+{
+  guint grace;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  g_mutex_lock (&self->lock);
+  grace = self->cancel_grace_ms;
+  g_mutex_unlock (&self->lock);
+
+  return grace;
+}
+
+/**
+ * tw_troupe_set_cancel_grace_period:
+ * @self: a #TwTroupe
+ * @grace_ms: the grace period in milliseconds
+ *
+ * Sets #TwTroupe:cancel-grace-period. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_cancel_grace_period (TwTroupe *self,
+                                   guint     grace_ms)
+{
+  gboolean changed;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (grace_ms <= G_MAXINT);
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:cancel-grace-period cannot change after the first submit");
+      return;
+    }
+  changed = self->cancel_grace_ms != grace_ms;
+  self->cancel_grace_ms = grace_ms;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_CANCEL_GRACE_PERIOD]);
+}
+
 static guint
 tw_troupe_get_counter (TwTroupe *self,
                        guint     prop_id)
@@ -915,6 +1104,51 @@ tw_troupe_get_n_cancelled (TwTroupe *self)
   return tw_troupe_get_counter (self, PROP_N_CANCELLED);
 }
 
+/* The HELLO that tells each worker process what to run. */
+static GVariant *
+tw_troupe_new_hello (TwTroupe  *self,
+                     GError   **error)
+{
+  GVariant *props = self->worker_properties;
+
+  if (props == NULL)
+    props = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
+
+  if (self->worker_type != G_TYPE_NONE)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "worker",
+                          g_type_name (self->worker_type), props);
+
+  if (self->func_name != NULL)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func",
+                          self->func_name, props);
+
+  g_variant_unref (g_variant_ref_sink (props));
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "A function given by pointer cannot run in another process; "
+                       "register it with tw_register_func() and use "
+                       "tw_troupe_new_for_func_name()");
+
+  return NULL;
+}
+
+/* Called with the lock held. */
+static TwPool *
+tw_troupe_new_process_pool (TwTroupe  *self,
+                            GError   **error)
+{
+  GVariant *hello = tw_troupe_new_hello (self, error);
+
+  if (hello == NULL)
+    return NULL;
+
+  return tw_pool_new (&tw_process_runner,
+                      tw_process_config_new ((const char * const *)self->worker_argv,
+                                             hello, self->cancel_grace_ms),
+                      tw_process_config_free,
+                      self->n_workers, self->context,
+                      G_OBJECT (self), tw_troupe_notify_counters);
+}
+
 /* Starts the workers on the first submit. Returns a new reference to the
  * pool, or NULL with @error set when no task can run. */
 static TwPool *
@@ -933,8 +1167,7 @@ tw_troupe_ensure_pool (TwTroupe  *self,
     g_set_error_literal (error, TW_ERROR, TW_ERROR_SHUT_DOWN,
                          "The troupe has been shut down");
   else if (self->mode == TW_TROUPE_MODE_PROCESS)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                         "Process mode is not available in this version");
+    self->pool = tw_troupe_new_process_pool (self, error);
   else if (self->spec != NULL)
     self->pool = tw_pool_new (&object_runner,
                               g_steal_pointer (&self->spec),

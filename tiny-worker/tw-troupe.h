@@ -107,6 +107,16 @@ TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_n_workers     (TwTroupe             *self,
                                            guint                 n_workers);
 TW_AVAILABLE_IN_1_0
+char        **tw_troupe_dup_worker_argv   (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_worker_argv   (TwTroupe             *self,
+                                           const char * const   *argv);
+TW_AVAILABLE_IN_1_0
+guint         tw_troupe_get_cancel_grace_period (TwTroupe       *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_cancel_grace_period (TwTroupe       *self,
+                                                 guint           grace_ms);
+TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_n_queued      (TwTroupe             *self);
 TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_n_running     (TwTroupe             *self);

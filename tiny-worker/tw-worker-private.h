@@ -37,4 +37,6 @@ TwWorker     *tw_worker_spec_instantiate (const TwWorkerSpec  *spec,
                                           GCancellable        *cancellable,
                                           GError             **error);
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TwWorkerSpec, tw_worker_spec_free)
+
 G_END_DECLS

@@ -1,0 +1,84 @@
+/* tw-wire-private.h
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#ifndef TW_COMPILATION
+# error "This header is private to tiny-worker."
+#endif
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* The protocol between a troupe and its worker processes. Every frame is
+ * a little-endian guint32 length followed by a GVariant of type
+ * TW_WIRE_FRAME_TYPE in normal form: (kind, task id, payload). See the
+ * "Process mode" page of the reference for the conversation. */
+#define TW_WIRE_VERSION     1
+#define TW_WIRE_FRAME_TYPE  "(utv)"
+#define TW_WIRE_MAX_FRAME   ((gsize)512 * 1024 * 1024)
+#define TW_WIRE_ENV         "TW_WORKER_FDS"
+
+typedef enum
+{
+  /* parent to child */
+  TW_WIRE_HELLO = 1,       /* (uss@a{sv}): version, "func" or "worker", name, properties */
+  TW_WIRE_TASK,            /* the input value */
+  TW_WIRE_CANCEL,          /* () */
+  TW_WIRE_QUIT,            /* () */
+  /* child to parent */
+  TW_WIRE_READY = 16,      /* (ut): version, pid */
+  TW_WIRE_SETUP_FAILED,    /* (sis): the setup error */
+  TW_WIRE_RESULT,          /* the output value */
+  TW_WIRE_ERROR,           /* (sis): the task's error */
+} TwWireKind;
+
+typedef struct
+{
+  int         fd;
+  GByteArray *buffer;      /* bytes read and not yet consumed */
+} TwWireReader;
+
+typedef struct
+{
+  TwWireKind  kind;
+  guint64     id;
+  GVariant   *payload;     /* owned */
+} TwWireFrame;
+
+void      tw_wire_reader_init   (TwWireReader   *reader,
+                                 int             fd);
+void      tw_wire_reader_clear  (TwWireReader   *reader);
+gboolean  tw_wire_read          (TwWireReader   *reader,
+                                 GCancellable   *cancellable,
+                                 gint64          deadline,
+                                 TwWireFrame    *frame,
+                                 GError        **error);
+gboolean  tw_wire_write         (int             fd,
+                                 TwWireKind      kind,
+                                 guint64         id,
+                                 GVariant       *payload,
+                                 GCancellable   *cancellable,
+                                 GError        **error);
+void      tw_wire_frame_clear   (TwWireFrame    *frame);
+GVariant *tw_wire_error_to_variant   (const GError *error);
+GError   *tw_wire_error_from_variant (GVariant     *variant);
+gboolean  tw_wire_check_value   (GVariant       *value,
+                                 GError        **error);
+
+G_END_DECLS

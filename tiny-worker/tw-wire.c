@@ -1,0 +1,381 @@
+/* tw-wire.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tw-error.h"
+#include "tw-wire-private.h"
+
+/* Everything read here may come from a broken or hostile process: sizes
+ * are bounded, frames must be in normal form and of the frame type, and
+ * payload types are checked by the caller for each kind. */
+
+void
+tw_wire_reader_init (TwWireReader *reader,
+                     int           fd)
+{
+  reader->fd = fd;
+  reader->buffer = g_byte_array_new ();
+}
+
+void
+tw_wire_reader_clear (TwWireReader *reader)
+{
+  g_clear_pointer (&reader->buffer, g_byte_array_unref);
+}
+
+void
+tw_wire_frame_clear (TwWireFrame *frame)
+{
+  g_clear_pointer (&frame->payload, g_variant_unref);
+}
+
+/* Waits until @fd is ready for @events. Returns 1 when ready, 0 when
+ * @deadline passed, and -1 with @error set when @cancellable fired. */
+static int
+tw_wire_poll (int            fd,
+              short          events,
+              GCancellable  *cancellable,
+              gint64         deadline,
+              GError       **error)
+{
+  struct pollfd fds[2] = { { .fd = fd, .events = events } };
+  GPollFD cancel_fd;
+  nfds_t n_fds = 1;
+  int ret;
+
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
+    {
+      fds[1].fd = cancel_fd.fd;
+      fds[1].events = POLLIN;
+      n_fds = 2;
+    }
+
+  do
+    {
+      int timeout = -1;
+
+      if (deadline >= 0)
+        timeout = (int)MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000);
+
+      ret = poll (fds, n_fds, timeout);
+    }
+  while (ret < 0 && errno == EINTR);
+
+  if (n_fds == 2)
+    g_cancellable_release_fd (cancellable);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return -1;
+
+  return ret > 0 ? 1 : 0;
+}
+
+static gboolean
+tw_wire_fill (TwWireReader  *reader,
+              GCancellable  *cancellable,
+              gint64         deadline,
+              GError       **error)
+{
+  guint8 chunk[65536];
+  gssize n;
+  int ready = tw_wire_poll (reader->fd, POLLIN, cancellable, deadline, error);
+
+  if (ready < 0)
+    return FALSE;
+
+  if (ready == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "Timed out waiting for the worker process");
+      return FALSE;
+    }
+
+  do
+    n = read (reader->fd, chunk, sizeof chunk);
+  while (n < 0 && errno == EINTR);
+
+  if (n < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Reading from the worker process failed: %s", g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  if (n == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                           "The worker process closed the connection");
+      return FALSE;
+    }
+
+  g_byte_array_append (reader->buffer, chunk, n);
+
+  return TRUE;
+}
+
+static gboolean
+tw_wire_parse (const guint8  *data,
+               gsize          size,
+               TwWireFrame   *frame,
+               GError       **error)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
+  g_autoptr(GVariant) variant = NULL;
+  guint32 kind;
+
+  variant = g_variant_new_from_bytes (G_VARIANT_TYPE (TW_WIRE_FRAME_TYPE), bytes, FALSE);
+  if (!g_variant_is_normal_form (variant))
+    {
+      g_set_error_literal (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                           "The worker process sent a frame that is not a valid "
+                           TW_WIRE_FRAME_TYPE " value in normal form");
+      return FALSE;
+    }
+
+  g_variant_get (variant, "(utv)", &kind, &frame->id, &frame->payload);
+  frame->kind = kind;
+
+  return TRUE;
+}
+
+/*
+ * tw_wire_read:
+ * @deadline: monotonic time to give up at, or -1
+ *
+ * Reads one frame. Fails with %TW_ERROR_PROTOCOL for a frame over
+ * %TW_WIRE_MAX_FRAME or not in normal form, %G_IO_ERROR_CONNECTION_CLOSED
+ * at end of file, %G_IO_ERROR_TIMED_OUT after @deadline and
+ * %G_IO_ERROR_CANCELLED when @cancellable fires; the reader keeps a
+ * partial frame, so reading can go on after a timeout or cancellation.
+ */
+gboolean
+tw_wire_read (TwWireReader  *reader,
+              GCancellable  *cancellable,
+              gint64         deadline,
+              TwWireFrame   *frame,
+              GError       **error)
+{
+  guint32 length = 0;
+
+  memset (frame, 0, sizeof *frame);
+
+  for (;;)
+    {
+      if (reader->buffer->len >= 4)
+        {
+          memcpy (&length, reader->buffer->data, 4);
+          length = GUINT32_FROM_LE (length);
+
+          if (length > TW_WIRE_MAX_FRAME)
+            {
+              g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                           "The worker process sent a frame of %u bytes, over the "
+                           "limit of %" G_GSIZE_FORMAT, length, TW_WIRE_MAX_FRAME);
+              return FALSE;
+            }
+
+          if (reader->buffer->len >= 4 + (gsize)length)
+            break;
+        }
+
+      if (!tw_wire_fill (reader, cancellable, deadline, error))
+        return FALSE;
+    }
+
+  if (!tw_wire_parse (reader->buffer->data + 4, length, frame, error))
+    return FALSE;
+
+  g_byte_array_remove_range (reader->buffer, 0, 4 + length);
+
+  return TRUE;
+}
+
+/* Writes all of @data. SIGPIPE is blocked in the threads that write to
+ * worker processes, so a dead peer gives EPIPE, whose pending signal is
+ * then discarded. */
+static gboolean
+tw_wire_write_all (int            fd,
+                   const guint8  *data,
+                   gsize          size,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  while (size > 0)
+    {
+      gssize n;
+
+      if (tw_wire_poll (fd, POLLOUT, cancellable, -1, error) < 0)
+        return FALSE;
+
+      do
+        n = write (fd, data, size);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0 && errno == EAGAIN)
+        continue;
+
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          if (saved_errno == EPIPE)
+            {
+              sigset_t pipe_set;
+              struct timespec zero = { 0, 0 };
+
+              sigemptyset (&pipe_set);
+              sigaddset (&pipe_set, SIGPIPE);
+              while (sigtimedwait (&pipe_set, NULL, &zero) == SIGPIPE)
+                ;
+            }
+
+          g_set_error (error, G_IO_ERROR,
+                       saved_errno == EPIPE ? G_IO_ERROR_CONNECTION_CLOSED
+                                            : g_io_error_from_errno (saved_errno),
+                       "Writing to the worker process failed: %s", g_strerror (saved_errno));
+          return FALSE;
+        }
+
+      data += n;
+      size -= n;
+    }
+
+  return TRUE;
+}
+
+gboolean
+tw_wire_write (int            fd,
+               TwWireKind     kind,
+               guint64        id,
+               GVariant      *payload,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GVariant) frame = NULL;
+  g_autofree guint8 *data = NULL;
+  gsize size;
+  guint32 length;
+
+  frame = g_variant_ref_sink (g_variant_new ("(ut@v)", (guint32)kind, id,
+                                             g_variant_new_variant (payload)));
+  size = g_variant_get_size (frame);
+
+  if (size > TW_WIRE_MAX_FRAME)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
+                   "A value of %" G_GSIZE_FORMAT " bytes is over the frame limit of %"
+                   G_GSIZE_FORMAT, size, TW_WIRE_MAX_FRAME);
+      return FALSE;
+    }
+
+  /* One write for header and body, so a small frame is one syscall. The
+   * body starts 8 bytes in, as g_variant_store() wants it aligned. */
+  data = g_malloc (8 + size);
+  length = GUINT32_TO_LE ((guint32)size);
+  memcpy (data + 4, &length, 4);
+  g_variant_store (frame, data + 8);
+
+  return tw_wire_write_all (fd, data + 4, 4 + size, cancellable, error);
+}
+
+GVariant *
+tw_wire_error_to_variant (const GError *error)
+{
+  return g_variant_new ("(sis)", g_quark_to_string (error->domain), error->code,
+                        error->message);
+}
+
+/* Rebuilds a GError from an untrusted (sis); NULL if it is not one. */
+GError *
+tw_wire_error_from_variant (GVariant *variant)
+{
+  const char *domain;
+  const char *message;
+  gint32 code;
+
+  if (!g_variant_is_of_type (variant, G_VARIANT_TYPE ("(sis)")))
+    return NULL;
+
+  g_variant_get (variant, "(&si&s)", &domain, &code, &message);
+  if (*domain == '\0' || strlen (domain) > 256)
+    return NULL;
+
+  return g_error_new_literal (g_quark_from_string (domain), code, message);
+}
+
+static gboolean
+tw_wire_has_handle (GVariant *value)
+{
+  const char *type = g_variant_get_type_string (value);
+  GVariantIter iter;
+  GVariant *child;
+
+  if (strchr (type, 'h') != NULL)
+    return TRUE;
+
+  /* Only variants can hide a handle behind their type string. */
+  if (strchr (type, 'v') == NULL)
+    return FALSE;
+
+  g_variant_iter_init (&iter, value);
+  while ((child = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      gboolean found = tw_wire_has_handle (child);
+
+      g_variant_unref (child);
+      if (found)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* A value crosses a process boundary unless it holds file descriptor
+ * handles, which mean nothing in another process, or is too large. */
+gboolean
+tw_wire_check_value (GVariant  *value,
+                     GError   **error)
+{
+  const char *type = g_variant_get_type_string (value);
+
+  if (tw_wire_has_handle (value))
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
+                   "A value of type “%s” holds file descriptor handles (h), "
+                   "which cannot cross a process boundary", type);
+      return FALSE;
+    }
+
+  if (g_variant_get_size (value) > TW_WIRE_MAX_FRAME - 64)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
+                   "A value of %" G_GSIZE_FORMAT " bytes is over the frame limit of %"
+                   G_GSIZE_FORMAT, g_variant_get_size (value), TW_WIRE_MAX_FRAME);
+      return FALSE;
+    }
+
+  return TRUE;
+}
