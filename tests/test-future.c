@@ -1,0 +1,1040 @@
+/* test-future.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tw-test-util.h"
+
+/* Returns a copy of its input that shares no memory with it, so a value
+ * really crosses to the worker thread and back. user_data, if not NULL, is
+ * a gint call counter. */
+static GVariant *
+copy_func (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  GBytes *bytes;
+
+  if (user_data != NULL)
+    g_atomic_int_inc ((gint *)user_data);
+
+  bytes = g_bytes_new (g_variant_get_data (input), g_variant_get_size (input));
+
+  return g_variant_new_from_bytes (g_variant_get_type (input), g_steal_pointer (&bytes),
+                                   g_variant_is_normal_form (input));
+}
+
+/* Round trips ------------------------------------------------------------- */
+
+typedef GVariant *(*MakeValueFunc) (void);
+
+static GVariant *
+make_int32 (void)
+{
+  return g_variant_new_int32 (G_MININT32 + 7);
+}
+
+static GVariant *
+make_int64 (void)
+{
+  return g_variant_new_int64 (G_MININT64 + 3);
+}
+
+static GVariant *
+make_uint64 (void)
+{
+  /* Above 2^63, where a signed or double conversion would break it. */
+  return g_variant_new_uint64 (G_GUINT64_CONSTANT (18446744073709551557));
+}
+
+static GVariant *
+make_double (void)
+{
+  return g_variant_new_double (-1.0 / 3.0);
+}
+
+static GVariant *
+make_string (void)
+{
+  return g_variant_new_string ("héllo, wörld\t\"quoted\"");
+}
+
+static GVariant *
+make_strv (void)
+{
+  const char *strv[] = { "a", "", "ccc", "ünïcode", NULL };
+
+  return g_variant_new_strv (strv, -1);
+}
+
+static GVariant *
+make_vardict (void)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "int", "i", 42);
+  g_variant_dict_insert (&dict, "big", "t", G_MAXUINT64);
+  g_variant_dict_insert (&dict, "name", "s", "tiny");
+  g_variant_dict_insert (&dict, "list", "^as", (const char *[]) { "x", "y", NULL });
+  g_variant_dict_insert (&dict, "ratio", "d", 0.125);
+
+  return g_variant_dict_end (&dict);
+}
+
+static GVariant *
+make_tuple (void)
+{
+  return g_variant_new ("(isd(xt)as)", -5, "nested", 2.5,
+                        G_MININT64, G_MAXUINT64,
+                        NULL);
+}
+
+static GVariant *
+make_bytes (void)
+{
+  gsize size = 1024 * 1024;
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8)((i * 7919) ^ (i >> 11));
+
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
+}
+
+static void
+test_future_round_trip (gconstpointer data)
+{
+  MakeValueFunc make_value = (MakeValueFunc)data;
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) input = NULL;
+  g_autoptr(GVariant) expected = NULL;
+  g_autoptr(GVariant) output = NULL;
+  gint n_calls = 0;
+
+  troupe = tw_troupe_new_for_func (copy_func, &n_calls, NULL);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  /* A floating input is sunk by submit; a second, equal value checks the
+   * output, so the test does not compare the value with itself. */
+  input = make_value ();
+  expected = g_variant_ref_sink (make_value ());
+  future = tw_troupe_submit (troupe, g_steal_pointer (&input));
+  output = tw_test_wait_value (future);
+
+  g_assert_cmpstr (g_variant_get_type_string (output), ==, g_variant_get_type_string (expected));
+  g_assert_true (g_variant_equal (output, expected));
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
+test_future_round_trip_exact (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (copy_func, NULL, NULL);
+  g_autoptr(TwFuture) f_u64 = NULL;
+  g_autoptr(TwFuture) f_i64 = NULL;
+  g_autoptr(TwFuture) f_dbl = NULL;
+  g_autoptr(TwFuture) f_ay = NULL;
+  g_autoptr(GVariant) v_u64 = NULL;
+  g_autoptr(GVariant) v_i64 = NULL;
+  g_autoptr(GVariant) v_dbl = NULL;
+  g_autoptr(GVariant) v_ay = NULL;
+  const guint8 *bytes;
+  gsize n_bytes;
+
+  g_test_summary ("Values keep their exact bits, not just an equal-looking print");
+
+  tw_troupe_set_n_workers (troupe, 2);
+  f_u64 = tw_troupe_submit (troupe, make_uint64 ());
+  f_i64 = tw_troupe_submit (troupe, make_int64 ());
+  f_dbl = tw_troupe_submit (troupe, make_double ());
+  f_ay = tw_troupe_submit (troupe, make_bytes ());
+
+  v_u64 = tw_test_wait_value (f_u64);
+  g_assert_cmpuint (g_variant_get_uint64 (v_u64), ==, G_GUINT64_CONSTANT (18446744073709551557));
+  g_assert_cmpuint (g_variant_get_uint64 (v_u64), >, G_GUINT64_CONSTANT (1) << 63);
+
+  v_i64 = tw_test_wait_value (f_i64);
+  g_assert_cmpint (g_variant_get_int64 (v_i64), ==, G_MININT64 + 3);
+
+  v_dbl = tw_test_wait_value (f_dbl);
+  g_assert_true (g_variant_get_double (v_dbl) == -1.0 / 3.0);
+
+  v_ay = tw_test_wait_value (f_ay);
+  bytes = g_variant_get_fixed_array (v_ay, &n_bytes, 1);
+  g_assert_cmpuint (n_bytes, ==, 1024 * 1024);
+  for (gsize i = 0; i < n_bytes; i++)
+    {
+      if (bytes[i] != (guint8)((i * 7919) ^ (i >> 11)))
+        g_assert_cmpuint (bytes[i], ==, (guint8)((i * 7919) ^ (i >> 11)));
+    }
+}
+
+/* Settled futures --------------------------------------------------------- */
+
+static void
+test_future_new_for_value (void)
+{
+  g_autoptr(TwFuture) future = tw_future_new_for_value (g_variant_new_int32 (5));
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) again = NULL;
+
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_SUCCEEDED);
+  g_assert_true (tw_future_is_done (future));
+
+  value = tw_future_wait (future, 0, NULL);
+  g_assert_nonnull (value);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 5);
+
+  /* Waiting twice gives the same value. */
+  again = tw_future_wait (future, -1, NULL);
+  g_assert_true (g_variant_equal (value, again));
+}
+
+static void
+test_future_new_for_error (void)
+{
+  g_autoptr(TwFuture) failed = NULL;
+  g_autoptr(TwFuture) cancelled = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  failed = tw_future_new_for_error (g_error_new_literal (TW_TEST_ERROR, 17, "seventeen"));
+  g_assert_cmpint (tw_future_get_state (failed), ==, TW_FUTURE_STATE_FAILED);
+  g_assert_true (tw_future_is_done (failed));
+  value = tw_future_wait (failed, 0, &error);
+  g_assert_null (value);
+  g_assert_error (error, TW_TEST_ERROR, 17);
+  g_assert_cmpstr (error->message, ==, "seventeen");
+  g_clear_error (&error);
+
+  cancelled = tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                            "gone"));
+  g_assert_cmpint (tw_future_get_state (cancelled), ==, TW_FUTURE_STATE_CANCELLED);
+  value = tw_future_wait (cancelled, -1, &error);
+  g_assert_null (value);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpstr (error->message, ==, "gone");
+}
+
+/* Blocking waits ------------------------------------------------------------ */
+
+static void
+test_future_wait_timeout (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  TwTestGate gate;
+  gint64 start;
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  future = tw_troupe_submit (troupe, g_variant_new_string ("later"));
+  tw_test_gate_wait_entered (&gate, 1);
+
+  /* A zero timeout only looks. */
+  value = tw_future_wait (future, 0, &error);
+  g_assert_null (value);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+
+  start = g_get_monotonic_time ();
+  value = tw_future_wait (future, 20 * 1000, &error);
+  g_assert_null (value);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 20 * 1000);
+  g_clear_error (&error);
+
+  /* The timeout left the task alone. */
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_RUNNING);
+
+  tw_test_gate_open (&gate);
+  value = tw_test_wait_value (future);
+  g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "later");
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+/* Async waits --------------------------------------------------------------- */
+
+typedef struct
+{
+  GThread      *thread;    /* where the callback ran */
+  GMainContext *context;   /* the thread-default context when it ran */
+  GVariant     *value;
+  GError       *error;
+  gint          n_calls;
+  gboolean      done;
+} WaitResult;
+
+static void
+wait_result_clear (WaitResult *result)
+{
+  g_clear_pointer (&result->value, g_variant_unref);
+  g_clear_error (&result->error);
+}
+
+static void
+wait_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  WaitResult *res = user_data;
+
+  g_atomic_int_inc (&res->n_calls);
+  res->thread = g_thread_self ();
+  res->context = g_main_context_get_thread_default ();
+  g_assert_true (G_IS_ASYNC_RESULT (result));
+  g_assert_true (g_async_result_get_source_object (result) == object);
+  g_object_unref (object);  /* the ref from get_source_object */
+  res->value = tw_future_wait_finish (TW_FUTURE (object), result, &res->error);
+  res->done = TRUE;
+}
+
+static void
+test_future_wait_async (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  WaitResult result = { 0 };
+  TwTestGate gate;
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (99));
+  tw_future_wait_async (future, NULL, wait_cb, &result);
+
+  /* The task cannot finish before the gate opens, so the callback cannot
+   * have run yet, whatever the library does. */
+  g_assert_false (result.done);
+
+  tw_test_gate_open (&gate);
+  tw_test_iterate_until (NULL, &result.done);
+
+  g_assert_cmpint (result.n_calls, ==, 1);
+  g_assert_true (result.thread == g_thread_self ());
+  g_assert_no_error (result.error);
+  g_assert_nonnull (result.value);
+  g_assert_cmpint (g_variant_get_int32 (result.value), ==, 99);
+
+  /* No second call arrives later. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (result.n_calls, ==, 1);
+
+  wait_result_clear (&result);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+static void
+test_future_wait_async_main_loop (void)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+  WaitResult results[20] = { { 0 } };
+
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      TwFuture *future = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+
+      g_ptr_array_add (futures, future);
+      tw_future_wait_async (future, NULL, wait_cb, &results[i]);
+    }
+
+  /* Quit once every callback ran. */
+  while (TRUE)
+    {
+      gboolean all_done = TRUE;
+
+      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+        all_done &= results[i].done;
+      if (all_done)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_assert_cmpint (results[i].n_calls, ==, 1);
+      g_assert_true (results[i].thread == g_thread_self ());
+      g_assert_no_error (results[i].error);
+      g_assert_cmpint (g_variant_get_int64 (results[i].value), ==, (gint64)i * i);
+      wait_result_clear (&results[i]);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+typedef struct
+{
+  TwFuture   *future;   /* created on the main thread */
+  TwTestGate *gate;
+  WaitResult  result;
+  GMainContext *context;
+} ThreadWait;
+
+static gpointer
+wait_async_thread (gpointer data)
+{
+  ThreadWait *tw = data;
+
+  tw->context = g_main_context_new ();
+  g_main_context_push_thread_default (tw->context);
+
+  tw_future_wait_async (tw->future, NULL, wait_cb, &tw->result);
+  tw_test_gate_open (tw->gate);
+  tw_test_iterate_until (tw->context, &tw->result.done);
+
+  g_main_context_pop_thread_default (tw->context);
+
+  return NULL;
+}
+
+static void
+test_future_wait_async_thread_context (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  ThreadWait tw = { 0 };
+  TwTestGate gate;
+  GThread *thread;
+
+  g_test_summary ("wait_async calls back in the thread-default context of its caller, "
+                  "not in the future's context nor on a pool thread");
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  /* The future belongs to the main thread's context; this thread does
+   * not iterate that context while the other thread waits. */
+  tw.future = tw_troupe_submit (troupe, g_variant_new_string ("across"));
+  tw.gate = &gate;
+
+  thread = g_thread_new ("test-wait-async", wait_async_thread, &tw);
+  g_thread_join (thread);
+
+  g_assert_cmpint (tw.result.n_calls, ==, 1);
+  g_assert_true (tw.result.thread == thread);
+  g_assert_true (tw.result.context == tw.context);
+  g_assert_no_error (tw.result.error);
+  g_assert_cmpstr (g_variant_get_string (tw.result.value, NULL), ==, "across");
+
+  wait_result_clear (&tw.result);
+  g_main_context_unref (tw.context);
+  g_object_unref (tw.future);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+static void
+test_future_wait_async_settled (void)
+{
+  g_autoptr(TwFuture) future = tw_future_new_for_value (g_variant_new_boolean (TRUE));
+  WaitResult result = { 0 };
+
+  tw_future_wait_async (future, NULL, wait_cb, &result);
+  tw_test_iterate_until (NULL, &result.done);
+
+  g_assert_cmpint (result.n_calls, ==, 1);
+  g_assert_no_error (result.error);
+  g_assert_true (g_variant_get_boolean (result.value));
+  wait_result_clear (&result);
+}
+
+static void
+test_future_wait_async_cancelled (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GVariant) value = NULL;
+  WaitResult result = { 0 };
+  TwTestGate gate;
+
+  g_test_summary ("Cancelling a wait abandons the wait, not the task; "
+                  "here the cancellable is cancelled before the wait starts");
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (7));
+  tw_test_gate_wait_entered (&gate, 1);
+
+  g_cancellable_cancel (cancellable);
+  tw_future_wait_async (future, cancellable, wait_cb, &result);
+  tw_test_iterate_until (NULL, &result.done);
+
+  g_assert_cmpint (result.n_calls, ==, 1);
+  g_assert_null (result.value);
+  g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_RUNNING);
+
+  /* The task itself goes on and completes. */
+  tw_test_gate_open (&gate);
+  value = tw_test_wait_value (future);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 7);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (result.n_calls, ==, 1);
+
+  wait_result_clear (&result);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+static void
+test_future_wait_async_cancelled_while_waiting (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GVariant) value = NULL;
+  WaitResult result = { 0 };
+  WaitResult other = { 0 };
+  TwTestGate gate;
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (8));
+  tw_future_wait_async (future, cancellable, wait_cb, &result);
+  /* A second wait, not cancelled, still gets the value. */
+  tw_future_wait_async (future, NULL, wait_cb, &other);
+  tw_test_gate_wait_entered (&gate, 1);
+
+  g_cancellable_cancel (cancellable);
+  tw_test_iterate_until (NULL, &result.done);
+
+  g_assert_null (result.value);
+  g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (other.done);
+  g_assert_false (tw_future_is_done (future));
+
+  tw_test_gate_open (&gate);
+  tw_test_iterate_until (NULL, &other.done);
+  g_assert_no_error (other.error);
+  g_assert_cmpint (g_variant_get_int32 (other.value), ==, 8);
+
+  value = tw_test_wait_value (future);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 8);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (result.n_calls, ==, 1);
+  g_assert_cmpint (other.n_calls, ==, 1);
+
+  wait_result_clear (&result);
+  wait_result_clear (&other);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+/* notify::state ------------------------------------------------------------- */
+
+typedef struct
+{
+  GThread      *expected_thread;
+  gint          n_notifies;
+  gint          n_wrong_thread;
+  TwFutureState last_state;
+  gboolean      settled;
+} NotifyRecord;
+
+static void
+state_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  NotifyRecord *record = user_data;
+  TwFutureState state;
+
+  g_object_get (object, "state", &state, NULL);
+
+  g_atomic_int_inc (&record->n_notifies);
+  if (g_thread_self () != record->expected_thread)
+    g_atomic_int_inc (&record->n_wrong_thread);
+
+  /* A future moves forward only. */
+  g_assert_cmpint (state, >=, record->last_state);
+  record->last_state = state;
+  if (state >= TW_FUTURE_STATE_SUCCEEDED)
+    record->settled = TRUE;
+}
+
+typedef struct
+{
+  TwTroupe     *troupe;
+  TwTestGate   *gate;
+  NotifyRecord  record;
+  TwFutureState final_state;
+} ThreadNotify;
+
+static gpointer
+notify_thread (gpointer data)
+{
+  ThreadNotify *tn = data;
+  GMainContext *context = g_main_context_new ();
+  TwFuture *first;
+  TwFuture *second;
+
+  g_main_context_push_thread_default (context);
+
+  /* With one worker, the second task stays queued until the gate opens,
+   * so its handler is connected while it is still PENDING. */
+  first = tw_troupe_submit (tn->troupe, g_variant_new_int32 (1));
+  tw_test_gate_wait_entered (tn->gate, 1);
+  second = tw_troupe_submit (tn->troupe, g_variant_new_int32 (2));
+  g_assert_cmpint (tw_future_get_state (second), ==, TW_FUTURE_STATE_PENDING);
+
+  tn->record.expected_thread = g_thread_self ();
+  g_signal_connect (second, "notify::state", G_CALLBACK (state_notify_cb), &tn->record);
+
+  tw_test_gate_open (tn->gate);
+  tw_test_iterate_until (context, &tn->record.settled);
+
+  tn->final_state = tw_future_get_state (second);
+  g_signal_handlers_disconnect_by_data (second, &tn->record);
+
+  g_object_unref (first);
+  g_object_unref (second);
+
+  /* Dispatch what is left (sources that hold the futures) before the
+   * context goes. */
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+
+  return NULL;
+}
+
+static void
+test_future_notify_state (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  ThreadNotify tn = { 0 };
+  TwTestGate gate;
+  GThread *thread;
+
+  g_test_summary ("notify::state is emitted in the context of the thread that created "
+                  "the future, never on a pool thread");
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+  tn.troupe = troupe;
+  tn.gate = &gate;
+
+  thread = g_thread_new ("test-notify", notify_thread, &tn);
+  g_thread_join (thread);
+
+  g_assert_cmpint (tn.final_state, ==, TW_FUTURE_STATE_SUCCEEDED);
+  g_assert_cmpint (tn.record.last_state, ==, TW_FUTURE_STATE_SUCCEEDED);
+  g_assert_cmpint (tn.record.n_notifies, >=, 1);
+  g_assert_cmpint (tn.record.n_wrong_thread, ==, 0);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+static void
+test_future_notify_state_main (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) first = NULL;
+  g_autoptr(TwFuture) second = NULL;
+  g_autoptr(GVariant) value = NULL;
+  NotifyRecord record = { 0 };
+  TwTestGate gate;
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  first = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  tw_test_gate_wait_entered (&gate, 1);
+  second = tw_troupe_submit (troupe, g_variant_new_int32 (2));
+
+  record.expected_thread = g_thread_self ();
+  g_signal_connect (second, "notify::state", G_CALLBACK (state_notify_cb), &record);
+
+  /* Wait without a main loop: the future settles, notify waits for the
+   * context. */
+  tw_test_gate_open (&gate);
+  value = tw_test_wait_value (second);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+  g_assert_cmpint (record.n_notifies, ==, 0);
+
+  tw_test_iterate_until (NULL, &record.settled);
+  g_assert_cmpint (record.n_wrong_thread, ==, 0);
+  g_assert_cmpint (record.last_state, ==, TW_FUTURE_STATE_SUCCEEDED);
+  g_signal_handlers_disconnect_by_data (second, &record);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+/* Cancellation -------------------------------------------------------------- */
+
+typedef struct
+{
+  TwTestGate gate;
+  gint       calls[8];  /* per input, atomic */
+} CallLog;
+
+/* Input 0 blocks on the gate; every call is counted per input. */
+static GVariant *
+logged_func (GVariant      *input,
+             GCancellable  *cancellable,
+             gpointer       user_data,
+             GError       **error)
+{
+  CallLog *log = user_data;
+  gint32 x = g_variant_get_int32 (input);
+
+  g_atomic_int_inc (&log->calls[x]);
+
+  if (x == 0 && !tw_test_gate_pass (&log->gate))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "gate");
+      return NULL;
+    }
+
+  return g_variant_new_int32 (x * 10);
+}
+
+static void
+test_future_cancel_queued (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) running = NULL;
+  g_autoptr(TwFuture) doomed = NULL;
+  g_autoptr(TwFuture) kept = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  CallLog log = { 0 };
+
+  tw_test_gate_init (&log.gate);
+  troupe = tw_troupe_new_for_func (logged_func, &log, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  running = tw_troupe_submit (troupe, g_variant_new_int32 (0));
+  tw_test_gate_wait_entered (&log.gate, 1);
+  doomed = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  kept = tw_troupe_submit (troupe, g_variant_new_int32 (2));
+
+  g_assert_cmpint (tw_future_get_state (doomed), ==, TW_FUTURE_STATE_PENDING);
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
+
+  /* A queued task settles at once, without a worker. */
+  tw_future_cancel (doomed);
+  g_assert_cmpint (tw_future_get_state (doomed), ==, TW_FUTURE_STATE_CANCELLED);
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 1);
+  value = tw_future_wait (doomed, 0, &error);
+  g_assert_null (value);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* Cancelling again changes nothing. */
+  tw_future_cancel (doomed);
+  g_assert_cmpint (tw_future_get_state (doomed), ==, TW_FUTURE_STATE_CANCELLED);
+
+  tw_test_gate_open (&log.gate);
+  g_assert_cmpint (tw_test_wait_value_int32 (running), ==, 0);
+  g_assert_cmpint (tw_test_wait_value_int32 (kept), ==, 20);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+
+  g_assert_cmpint (g_atomic_int_get (&log.calls[0]), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&log.calls[1]), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&log.calls[2]), ==, 1);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 1);
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 2);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 3);
+
+  tw_test_gate_clear (&log.gate);
+}
+
+typedef struct
+{
+  TwTestGate gate;       /* only counts who entered; never opened */
+  gint       n_cancelled_at_start;
+} PollInfo;
+
+/* Announces itself, then polls its cancellable for up to 30 s. */
+static GVariant *
+polling_func (GVariant      *input,
+              GCancellable  *cancellable,
+              gpointer       user_data,
+              GError       **error)
+{
+  PollInfo *info = user_data;
+  gint64 end_time = g_get_monotonic_time () + TW_TEST_TIMEOUT_USEC;
+
+  if (g_cancellable_is_cancelled (cancellable))
+    g_atomic_int_inc (&info->n_cancelled_at_start);
+
+  if (!g_variant_get_boolean (input))
+    return g_variant_new_string ("quick");
+
+  g_mutex_lock (&info->gate.lock);
+  info->gate.n_entered++;
+  g_cond_broadcast (&info->gate.cond);
+  g_mutex_unlock (&info->gate.lock);
+
+  while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < end_time)
+    g_usleep (500);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  return g_variant_new_string ("never cancelled");
+}
+
+static void
+test_future_cancel_running (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(TwFuture) next = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  PollInfo info = { 0 };
+
+  tw_test_gate_init (&info.gate);
+  troupe = tw_troupe_new_for_func (polling_func, &info, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  future = tw_troupe_submit (troupe, g_variant_new_boolean (TRUE));
+  tw_test_gate_wait_entered (&info.gate, 1);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_RUNNING);
+
+  tw_future_cancel (future);
+  error = tw_test_wait_error (future);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_CANCELLED);
+
+  /* The same worker takes the next task with a fresh cancellable. */
+  next = tw_troupe_submit (troupe, g_variant_new_boolean (FALSE));
+  value = tw_test_wait_value (next);
+  g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "quick");
+  g_assert_cmpint (g_atomic_int_get (&info.n_cancelled_at_start), ==, 0);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 1);
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
+  tw_test_gate_clear (&info.gate);
+}
+
+static void
+test_future_cancel_settled (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(TwFuture) failed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_submit (troupe, g_variant_new_int64 (12));
+  g_assert_cmpint (tw_test_wait_int64 (future), ==, 144);
+
+  tw_future_cancel (future);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_SUCCEEDED);
+  g_assert_cmpint (tw_test_wait_int64 (future), ==, 144);
+
+  failed = tw_future_new_for_error (g_error_new_literal (TW_TEST_ERROR, 3, "three"));
+  tw_future_cancel (failed);
+  g_assert_cmpint (tw_future_get_state (failed), ==, TW_FUTURE_STATE_FAILED);
+  error = tw_test_wait_error (failed);
+  g_assert_error (error, TW_TEST_ERROR, 3);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 0);
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
+}
+
+/* Lifetime ------------------------------------------------------------------ */
+
+static void
+test_future_finalize (void)
+{
+  TwTroupe *troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
+  TwFuture *futures[16];
+  TwFuture *waited;
+  WaitResult result = { 0 };
+
+  g_test_summary ("Futures and troupes are finalized once the caller drops them");
+
+  tw_troupe_set_n_workers (troupe, 2);
+  g_object_add_weak_pointer (G_OBJECT (troupe), (gpointer *)&troupe);
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    {
+      futures[i] = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+      g_object_add_weak_pointer (G_OBJECT (futures[i]), (gpointer *)&futures[i]);
+    }
+
+  /* One future also has an async wait. */
+  waited = tw_troupe_submit (troupe, g_variant_new_int64 (100));
+  g_object_add_weak_pointer (G_OBJECT (waited), (gpointer *)&waited);
+  tw_future_wait_async (waited, NULL, wait_cb, &result);
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    g_assert_cmpint (tw_test_wait_int64 (futures[i]), ==, (gint64)i * i);
+  tw_test_iterate_until (NULL, &result.done);
+  g_assert_cmpint (g_variant_get_int64 (result.value), ==, 10000);
+  wait_result_clear (&result);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_object_unref (troupe);
+  g_assert_null (troupe);
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    {
+      g_object_unref (futures[i]);
+      g_assert_null (futures[i]);
+    }
+
+  /* The GTask of the wait may still hold the future until its source
+   * is freed; let the context run it down. */
+  g_object_unref (waited);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (waited);
+}
+
+static void
+test_future_finalize_unwaited (void)
+{
+  TwTroupe *troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
+  TwFuture *futures[64];
+
+  g_test_summary ("A future dropped before its task ran is finalized once the task ends");
+
+  tw_troupe_set_n_workers (troupe, 2);
+  g_object_add_weak_pointer (G_OBJECT (troupe), (gpointer *)&troupe);
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    {
+      futures[i] = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+      g_object_add_weak_pointer (G_OBJECT (futures[i]), (gpointer *)&futures[i]);
+      g_object_unref (futures[i]);
+    }
+
+  g_object_unref (troupe);
+  g_assert_null (troupe);
+
+  for (guint i = 0; i < G_N_ELEMENTS (futures); i++)
+    g_assert_null (futures[i]);
+}
+
+/* Programmer errors --------------------------------------------------------- */
+
+static void
+test_future_programmer_errors (void)
+{
+  g_autoptr(TwFuture) future = tw_future_new_for_value (g_variant_new_int32 (1));
+  TwFuture *null_future;
+  GVariant *value;
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*value != NULL*");
+  null_future = tw_future_new_for_value (NULL);
+  g_test_assert_expected_messages ();
+  g_assert_null (null_future);
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*error != NULL*");
+  null_future = tw_future_new_for_error (NULL);
+  g_test_assert_expected_messages ();
+  g_assert_null (null_future);
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*TW_IS_FUTURE*");
+  value = tw_future_wait (NULL, 0, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_null (value);
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*TW_IS_FUTURE*");
+  tw_future_cancel (NULL);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*TW_IS_FUTURE*");
+  g_assert_cmpint (tw_future_get_state (NULL), ==, TW_FUTURE_STATE_PENDING);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Tw", G_LOG_LEVEL_CRITICAL, "*G_IS_CANCELLABLE*");
+  tw_future_wait_async (future, (GCancellable *)future, wait_cb, NULL);
+  g_test_assert_expected_messages ();
+
+  /* The future is still fine. */
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_SUCCEEDED);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_data_func ("/Tw/Future/round-trip/int32", make_int32, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/int64", make_int64, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/uint64", make_uint64, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/double", make_double, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/string", make_string, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/strv", make_strv, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/vardict", make_vardict, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/tuple", make_tuple, test_future_round_trip);
+  g_test_add_data_func ("/Tw/Future/round-trip/bytes-1mib", make_bytes, test_future_round_trip);
+  g_test_add_func ("/Tw/Future/round-trip-exact", test_future_round_trip_exact);
+  g_test_add_func ("/Tw/Future/new-for-value", test_future_new_for_value);
+  g_test_add_func ("/Tw/Future/new-for-error", test_future_new_for_error);
+  g_test_add_func ("/Tw/Future/wait-timeout", test_future_wait_timeout);
+  g_test_add_func ("/Tw/Future/wait-async", test_future_wait_async);
+  g_test_add_func ("/Tw/Future/wait-async-main-loop", test_future_wait_async_main_loop);
+  g_test_add_func ("/Tw/Future/wait-async-thread-context", test_future_wait_async_thread_context);
+  g_test_add_func ("/Tw/Future/wait-async-settled", test_future_wait_async_settled);
+  g_test_add_func ("/Tw/Future/wait-async-cancelled", test_future_wait_async_cancelled);
+  g_test_add_func ("/Tw/Future/wait-async-cancelled-while-waiting",
+                   test_future_wait_async_cancelled_while_waiting);
+  g_test_add_func ("/Tw/Future/notify-state", test_future_notify_state);
+  g_test_add_func ("/Tw/Future/notify-state-main", test_future_notify_state_main);
+  g_test_add_func ("/Tw/Future/cancel-queued", test_future_cancel_queued);
+  g_test_add_func ("/Tw/Future/cancel-running", test_future_cancel_running);
+  g_test_add_func ("/Tw/Future/cancel-settled", test_future_cancel_settled);
+  g_test_add_func ("/Tw/Future/finalize", test_future_finalize);
+  g_test_add_func ("/Tw/Future/finalize-unwaited", test_future_finalize_unwaited);
+  g_test_add_func ("/Tw/Future/programmer-errors", test_future_programmer_errors);
+
+  return g_test_run ();
+}

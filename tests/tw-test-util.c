@@ -1,0 +1,228 @@
+/* tw-test-util.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-test-util.h"
+
+G_DEFINE_QUARK (tw-test-error-quark, tw_test_error)
+
+void
+tw_test_gate_init (TwTestGate *gate)
+{
+  g_mutex_init (&gate->lock);
+  g_cond_init (&gate->cond);
+  gate->open = FALSE;
+  gate->n_entered = 0;
+}
+
+void
+tw_test_gate_clear (TwTestGate *gate)
+{
+  g_mutex_clear (&gate->lock);
+  g_cond_clear (&gate->cond);
+}
+
+void
+tw_test_gate_open (TwTestGate *gate)
+{
+  g_mutex_lock (&gate->lock);
+  gate->open = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->lock);
+}
+
+/* Returns FALSE if the gate stayed shut for TW_TEST_TIMEOUT_USEC: the
+ * caller then fails its task, and the test sees that. */
+gboolean
+tw_test_gate_pass (TwTestGate *gate)
+{
+  gint64 end_time = g_get_monotonic_time () + TW_TEST_TIMEOUT_USEC;
+  gboolean opened;
+
+  g_mutex_lock (&gate->lock);
+  gate->n_entered++;
+  g_cond_broadcast (&gate->cond);
+  while (!gate->open)
+    {
+      if (!g_cond_wait_until (&gate->cond, &gate->lock, end_time))
+        break;
+    }
+  opened = gate->open;
+  g_mutex_unlock (&gate->lock);
+
+  return opened;
+}
+
+void
+tw_test_gate_wait_entered (TwTestGate *gate,
+                           guint       n_entered)
+{
+  gint64 end_time = g_get_monotonic_time () + TW_TEST_TIMEOUT_USEC;
+
+  g_mutex_lock (&gate->lock);
+  while (gate->n_entered < n_entered)
+    {
+      if (!g_cond_wait_until (&gate->cond, &gate->lock, end_time))
+        break;
+    }
+  g_assert_cmpuint (gate->n_entered, >=, n_entered);
+  g_mutex_unlock (&gate->lock);
+}
+
+guint
+tw_test_gate_get_n_entered (TwTestGate *gate)
+{
+  guint n_entered;
+
+  g_mutex_lock (&gate->lock);
+  n_entered = gate->n_entered;
+  g_mutex_unlock (&gate->lock);
+
+  return n_entered;
+}
+
+GVariant *
+tw_test_gated_echo_func (GVariant      *input,
+                         GCancellable  *cancellable,
+                         gpointer       user_data,
+                         GError       **error)
+{
+  if (!tw_test_gate_pass (user_data))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "The test never opened the gate");
+      return NULL;
+    }
+
+  return g_variant_ref (input);
+}
+
+GVariant *
+tw_test_square_func (GVariant      *input,
+                     GCancellable  *cancellable,
+                     gpointer       user_data,
+                     GError       **error)
+{
+  gint64 x = g_variant_get_int64 (input);
+
+  if (user_data != NULL)
+    g_atomic_int_inc ((gint *)user_data);
+
+  return g_variant_new_int64 (x * x);
+}
+
+GVariant *
+tw_test_wait_value (TwFuture *future)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *value;
+
+  value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (value);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_SUCCEEDED);
+
+  return value;
+}
+
+GError *
+tw_test_wait_error (TwFuture *future)
+{
+  GError *error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+  g_assert_null (value);
+  g_assert_nonnull (error);
+  g_assert_true (tw_future_is_done (future));
+
+  return error;
+}
+
+gint64
+tw_test_wait_int64 (TwFuture *future)
+{
+  g_autoptr(GVariant) value = tw_test_wait_value (future);
+
+  g_assert_true (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64));
+
+  return g_variant_get_int64 (value);
+}
+
+gint32
+tw_test_wait_value_int32 (TwFuture *future)
+{
+  g_autoptr(GVariant) value = tw_test_wait_value (future);
+
+  g_assert_true (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32));
+
+  return g_variant_get_int32 (value);
+}
+
+static gboolean
+tw_test_timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for the main context");
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+tw_test_iterate_until (GMainContext   *context,
+                       const gboolean *flag)
+{
+  GSource *timeout;
+
+  timeout = g_timeout_source_new (TW_TEST_TIMEOUT_USEC / 1000);
+  g_source_set_callback (timeout, tw_test_timeout_cb, NULL, NULL);
+  g_source_attach (timeout, context);
+
+  while (!*flag)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+}
+
+guint
+tw_test_count_threads (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return n;
+}
+
+guint
+tw_test_wait_for_n_threads (guint n_threads)
+{
+  gint64 end_time = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  guint n;
+
+  while ((n = tw_test_count_threads ()) != n_threads &&
+         g_get_monotonic_time () < end_time)
+    g_usleep (1000);
+
+  return n;
+}
