@@ -76,6 +76,7 @@ struct _TwFuture
   /* Protected by lock. value and error never change once state is settled. */
   GMutex         lock;
   GCond          cond;         /* broadcast when the future settles */
+  guint          n_blocked;    /* threads blocked in tw_future_wait() */
   TwFutureState  state;
   GVariant      *value;        /* the output, when SUCCEEDED */
   GError        *error;        /* the failure, when FAILED or CANCELLED */
@@ -407,10 +408,16 @@ tw_future_wait (TwFuture  *self,
 
   while (!state_is_settled (self->state))
     {
+      gboolean woken = TRUE;
+
+      self->n_blocked++;
       if (end_time < 0)
         g_cond_wait (&self->cond, &self->lock);
-      else if (!g_cond_wait_until (&self->cond, &self->lock, end_time) &&
-               !state_is_settled (self->state))
+      else
+        woken = g_cond_wait_until (&self->cond, &self->lock, end_time);
+      self->n_blocked--;
+
+      if (!woken && !state_is_settled (self->state))
         {
           g_mutex_unlock (&self->lock);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
@@ -727,7 +734,9 @@ tw_future_settle_internal (TwFuture *self,
   for (const GSList *l = waiters; l != NULL; l = l->next)
     ((TwWaiter *)l->data)->done = TRUE;
 
-  g_cond_broadcast (&self->cond);
+  /* A broadcast is a syscall even when nobody waits: skip it then. */
+  if (self->n_blocked > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   tw_future_answer_waiters (self, waiters);

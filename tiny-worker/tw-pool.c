@@ -423,15 +423,21 @@ tw_pool_get_counters (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Waits for the next task, or returns NULL when the pool stops. */
+/* Waits for the next task, or returns NULL when the pool stops. The
+ * thread's previous task, if any, stops counting as running in the same
+ * critical section, to take the lock once per task. */
 static TwFuture *
 tw_pool_pop_task (TwPool    *self,
+                  gboolean   finished_one,
                   GVariant **input)
 {
   GList *link;
   TwFuture *future;
 
   g_mutex_lock (&self->lock);
+
+  if (finished_one)
+    self->n_running--;
 
   while (self->queue.length == 0 && !self->stopping)
     {
@@ -452,14 +458,6 @@ tw_pool_pop_task (TwPool    *self,
   g_mutex_unlock (&self->lock);
 
   return future;
-}
-
-static void
-tw_pool_task_done (TwPool *self)
-{
-  g_mutex_lock (&self->lock);
-  self->n_running--;
-  g_mutex_unlock (&self->lock);
 }
 
 /* Runs one task on this thread's worker, setting it up first if needed.
@@ -502,6 +500,7 @@ tw_pool_thread (gpointer data)
   GError *setup_error = NULL;
   TwFuture *future;
   GVariant *input = NULL;
+  gboolean finished_one = FALSE;
   sigset_t pipe_set;
 
   g_private_set (&current_pool, self);
@@ -517,12 +516,13 @@ tw_pool_thread (gpointer data)
   if (worker == NULL)
     g_clear_error (&setup_error);  /* retried, and reported, with the first task */
 
-  while ((future = tw_pool_pop_task (self, &input)) != NULL)
+  while ((future = tw_pool_pop_task (self, finished_one, &input)) != NULL)
     {
+      finished_one = TRUE;
+
       if (_tw_future_start (future, cancellable))
         tw_pool_run_task (self, &worker, future, input, cancellable);
 
-      tw_pool_task_done (self);
       g_clear_pointer (&input, g_variant_unref);
       g_object_unref (future);
 
