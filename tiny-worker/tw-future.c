@@ -689,7 +689,7 @@ tw_future_run_dependents (TwFuture *self,
  * Settles the future, exactly once: the first call wins, later calls free
  * their arguments and return %FALSE. Wakes blocking waiters, answers async
  * waiters, runs dependents and tells the pool, all after the lock is
- * released.
+ * released. The caller holds a reference throughout.
  */
 static gboolean
 tw_future_settle_internal (TwFuture *self,
@@ -697,7 +697,6 @@ tw_future_settle_internal (TwFuture *self,
                            GError   *error,
                            gboolean  only_if_pending)
 {
-  g_autoptr(TwFuture) hold = g_object_ref (self);
   TwPool *pool;
   GSList *waiters;
   GSList *dependents;

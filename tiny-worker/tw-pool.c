@@ -62,17 +62,18 @@ struct _TwPool
   GQueue              waiting;       /* TwFuture chained to an unsettled input; refs */
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
-  guint               outstanding;   /* tasks submitted and not settled */
   guint               n_running;
-  guint               n_succeeded;
-  guint               n_failed;
-  guint               n_cancelled;
   guint               closing : 1;   /* submits fail from now on */
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
 
-  /* Atomic. */
+  /* Atomic, so that settling a task takes no lock. outstanding only
+   * grows under lock, while the pool is not closing. */
+  gint                outstanding;   /* tasks submitted and not settled */
+  gint                n_succeeded;
+  gint                n_failed;
+  gint                n_cancelled;
   gint                notify_scheduled;
 };
 
@@ -177,7 +178,9 @@ tw_pool_schedule_notify (TwPool *self)
 {
   GSource *source;
 
-  if (!g_atomic_int_compare_and_exchange (&self->notify_scheduled, FALSE, TRUE))
+  /* Read first: a plain read keeps the cache line shared between threads. */
+  if (g_atomic_int_get (&self->notify_scheduled) ||
+      !g_atomic_int_compare_and_exchange (&self->notify_scheduled, FALSE, TRUE))
     return;
 
   source = g_idle_source_new ();
@@ -209,7 +212,7 @@ tw_pool_new_task_locked (TwPool *self)
   TwFuture *future = _tw_future_new ();
 
   _tw_future_bind_pool (future, self);
-  self->outstanding++;
+  g_atomic_int_inc (&self->outstanding);
 
   return future;
 }
@@ -377,31 +380,31 @@ void
 tw_pool_task_settled (TwPool        *self,
                       TwFutureState  state)
 {
-  g_mutex_lock (&self->lock);
-
-  g_assert (self->outstanding > 0);
-  self->outstanding--;
-
   if (state == TW_FUTURE_STATE_SUCCEEDED)
-    self->n_succeeded++;
+    g_atomic_int_inc (&self->n_succeeded);
   else if (state == TW_FUTURE_STATE_CANCELLED)
-    self->n_cancelled++;
+    g_atomic_int_inc (&self->n_cancelled);
   else
-    self->n_failed++;
+    g_atomic_int_inc (&self->n_failed);
 
-  if (self->outstanding == 0 && self->closing)
+  if (g_atomic_int_dec_and_test (&self->outstanding))
     {
-      g_cond_broadcast (&self->idle_cond);
-
-      /* Nobody will join the threads: let them go on their own. */
-      if (self->detached)
+      /* Under the lock, so that a shutdown that saw outstanding > 0 is
+       * already waiting and gets the broadcast. */
+      g_mutex_lock (&self->lock);
+      if (self->closing)
         {
-          self->stopping = TRUE;
-          g_cond_broadcast (&self->work_cond);
-        }
-    }
+          g_cond_broadcast (&self->idle_cond);
 
-  g_mutex_unlock (&self->lock);
+          /* Nobody will join the threads: let them go on their own. */
+          if (self->detached)
+            {
+              self->stopping = TRUE;
+              g_cond_broadcast (&self->work_cond);
+            }
+        }
+      g_mutex_unlock (&self->lock);
+    }
 
   tw_pool_schedule_notify (self);
 }
@@ -417,9 +420,9 @@ tw_pool_get_counters (TwPool *self,
   g_mutex_lock (&self->lock);
   *n_queued = self->queue.length;
   *n_running = self->n_running;
-  *n_succeeded = self->n_succeeded;
-  *n_failed = self->n_failed;
-  *n_cancelled = self->n_cancelled;
+  *n_succeeded = g_atomic_int_get (&self->n_succeeded);
+  *n_failed = g_atomic_int_get (&self->n_failed);
+  *n_cancelled = g_atomic_int_get (&self->n_cancelled);
   g_mutex_unlock (&self->lock);
 }
 
@@ -582,7 +585,7 @@ tw_pool_join_threads (TwPool *self)
 
   g_mutex_lock (&self->lock);
 
-  while (self->outstanding > 0)
+  while (g_atomic_int_get (&self->outstanding) > 0)
     g_cond_wait (&self->idle_cond, &self->lock);
 
   self->stopping = TRUE;

@@ -87,7 +87,8 @@ struct _TwTroupe
   guint          cancel_grace_ms;    /* process mode */
   TwFuncInfo    *func;
   TwWorkerSpec  *spec;
-  TwPool        *pool;               /* created by the first submit */
+  TwPool        *pool;               /* created by the first submit, then
+                                      * never changes until finalize */
   gboolean       shut_down;          /* shut down before any submit */
 
   /* Main context only: the counter values last notified. */
@@ -1149,40 +1150,48 @@ tw_troupe_new_process_pool (TwTroupe  *self,
                       G_OBJECT (self), tw_troupe_notify_counters);
 }
 
-/* Starts the workers on the first submit. Returns a new reference to the
- * pool, or NULL with @error set when no task can run. */
+/* Starts the workers on the first submit. Returns the pool, valid as
+ * long as the caller holds a reference to @self, or NULL with @error set
+ * when no task can run. */
 static TwPool *
 tw_troupe_ensure_pool (TwTroupe  *self,
                        GError   **error)
 {
-  TwPool *pool = NULL;
+  TwPool *pool = g_atomic_pointer_get (&self->pool);
+
+  /* The common case takes no lock: the pool never changes once set. */
+  if (pool != NULL)
+    return pool;
 
   g_mutex_lock (&self->lock);
 
-  if (self->pool != NULL)
-    pool = tw_pool_ref (self->pool);
+  pool = self->pool;
+
+  if (pool != NULL)
+    ;
   else if (self->config_error != NULL)
     g_propagate_error (error, g_error_copy (self->config_error));
   else if (self->shut_down)
     g_set_error_literal (error, TW_ERROR, TW_ERROR_SHUT_DOWN,
                          "The troupe has been shut down");
   else if (self->mode == TW_TROUPE_MODE_PROCESS)
-    self->pool = tw_troupe_new_process_pool (self, error);
+    pool = tw_troupe_new_process_pool (self, error);
   else if (self->spec != NULL)
-    self->pool = tw_pool_new (&object_runner,
-                              g_steal_pointer (&self->spec),
-                              (GDestroyNotify)tw_worker_spec_free,
-                              self->n_workers, self->context,
-                              G_OBJECT (self), tw_troupe_notify_counters);
+    pool = tw_pool_new (&object_runner,
+                        g_steal_pointer (&self->spec),
+                        (GDestroyNotify)tw_worker_spec_free,
+                        self->n_workers, self->context,
+                        G_OBJECT (self), tw_troupe_notify_counters);
   else
-    self->pool = tw_pool_new (&func_runner,
-                              g_steal_pointer (&self->func),
-                              tw_func_info_free,
-                              self->n_workers, self->context,
-                              G_OBJECT (self), tw_troupe_notify_counters);
+    pool = tw_pool_new (&func_runner,
+                        g_steal_pointer (&self->func),
+                        tw_func_info_free,
+                        self->n_workers, self->context,
+                        G_OBJECT (self), tw_troupe_notify_counters);
 
-  if (pool == NULL && self->pool != NULL)
-    pool = tw_pool_ref (self->pool);
+  /* Published with a barrier for the lock-free read above. */
+  if (self->pool == NULL && pool != NULL)
+    g_atomic_pointer_set (&self->pool, pool);
 
   g_mutex_unlock (&self->lock);
 
@@ -1219,7 +1228,7 @@ TwFuture *
 tw_troupe_submit (TwTroupe *self,
                   GVariant *input)
 {
-  g_autoptr(TwPool) pool = NULL;
+  TwPool *pool;
   GError *error = NULL;
 
   tw_return_error_if_fail (TW_IS_TROUPE (self));
@@ -1257,7 +1266,7 @@ TwFuture *
 tw_troupe_submit_future (TwTroupe *self,
                          TwFuture *input)
 {
-  g_autoptr(TwPool) pool = NULL;
+  TwPool *pool;
   GError *error = NULL;
 
   tw_return_error_if_fail (TW_IS_TROUPE (self));
