@@ -49,8 +49,7 @@ struct _TwPoolRunner
   void      (*worker_free) (gpointer       worker,
                             gpointer       data);
   /* Refuses inputs the workers cannot take, at submit. Optional. */
-  gboolean  (*check_input) (gpointer       data,
-                            GVariant      *input,
+  gboolean  (*check_input) (GVariant      *input,
                             GError       **error);
   /* Replaces the one-task-at-a-time loop of each pool thread, for runners
    * that keep several tasks in flight: it pops tasks with

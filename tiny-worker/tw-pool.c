@@ -48,7 +48,7 @@ struct _TwPool
   /* Read-only after tw_pool_new(). */
   const TwPoolRunner *runner;
   gpointer            data;          /* the runner's data, shared by all threads */
-  GDestroyNotify      data_destroy;
+  GDestroyNotify      data_destroy;  /* called once the threads are gone */
   guint               n_workers;
   GMainContext       *context;       /* where the owner is told of counter changes */
   GWeakRef            owner;         /* the troupe, never reffed off its context */
@@ -123,6 +123,17 @@ tw_pool_new (const TwPoolRunner *runner,
   return self;
 }
 
+/* Frees the runner's data, which only the threads use, once they are
+ * gone: when they are joined, or with the pool if nobody joined them. */
+static void
+tw_pool_release_data (TwPool *self)
+{
+  GDestroyNotify destroy = g_steal_pointer (&self->data_destroy);
+
+  if (destroy != NULL)
+    destroy (g_steal_pointer (&self->data));
+}
+
 TwPool *
 tw_pool_ref (TwPool *self)
 {
@@ -142,8 +153,7 @@ tw_pool_unref (TwPool *self)
 
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
-  if (self->data_destroy != NULL)
-    self->data_destroy (self->data);
+  tw_pool_release_data (self);
   g_weak_ref_clear (&self->owner);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
@@ -238,7 +248,7 @@ tw_pool_submit (TwPool   *self,
   GError *error = NULL;
 
   if (self->runner->check_input != NULL &&
-      !self->runner->check_input (self->data, input, &error))
+      !self->runner->check_input (input, &error))
     {
       g_variant_unref (input);
       return tw_future_new_for_error (error);
@@ -299,7 +309,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   if (value == NULL)
     error = _tw_future_dup_error (input);
   else if (self->runner->check_input != NULL &&
-           !self->runner->check_input (self->data, value, &error))
+           !self->runner->check_input (value, &error))
     value = NULL;
 
   g_mutex_lock (&self->lock);
@@ -626,6 +636,8 @@ tw_pool_join_threads (TwPool *self)
 
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
+
+  tw_pool_release_data (self);
 
   g_mutex_lock (&self->lock);
   self->stopped = TRUE;

@@ -742,15 +742,7 @@ tw_process_serve (TwPool   *pool,
   tw_pool_report_finished (pool, server.n_finished);
 }
 
-static gboolean
-tw_process_check_input (gpointer   data,
-                        GVariant  *input,
-                        GError   **error)
-{
-  return tw_wire_check_value (input, error);
-}
-
 const TwPoolRunner tw_process_runner = {
-  .check_input = tw_process_check_input,
+  .check_input = tw_wire_check_value,
   .serve = tw_process_serve,
 };
