@@ -39,6 +39,9 @@ gboolean  _tw_future_settle         (TwFuture               *self,
                                      GError                 *error);
 gboolean  _tw_future_start          (TwFuture               *self,
                                      GCancellable           *cancellable);
+gboolean  _tw_future_get_cancel_requested (TwFuture         *self);
+void      _tw_future_set_cancellable (TwFuture              *self,
+                                      GCancellable          *cancellable);
 void      _tw_future_add_dependent  (TwFuture               *self,
                                      TwFutureDependentFunc   func,
                                      gpointer                user_data);

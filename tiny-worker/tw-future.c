@@ -83,6 +83,7 @@ struct _TwFuture
   GSList        *waiters;      /* TwWaiter: async waits still to answer */
   GSList        *dependents;   /* TwDependent: internal callbacks on settle */
   GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
+  gboolean       cancel_requested; /* tw_future_cancel() was called while RUNNING */
   TwPool        *pool;         /* the pool whose task this is, until settled */
   gboolean       notify_scheduled;
 
@@ -648,6 +649,32 @@ _tw_future_start (TwFuture     *self,
   return started;
 }
 
+/* Whether tw_future_cancel() was called while the task ran. Workers that
+ * share one cancellable between several tasks use it to tell which. */
+gboolean
+_tw_future_get_cancel_requested (TwFuture *self)
+{
+  gboolean requested;
+
+  g_mutex_lock (&self->lock);
+  requested = self->cancel_requested;
+  g_mutex_unlock (&self->lock);
+
+  return requested;
+}
+
+/* Points a running task at a fresh cancellable, after its worker had to
+ * replace a cancelled one that the task shared with others. */
+void
+_tw_future_set_cancellable (TwFuture     *self,
+                            GCancellable *cancellable)
+{
+  g_mutex_lock (&self->lock);
+  if (self->state == TW_FUTURE_STATE_RUNNING)
+    self->cancellable = cancellable;
+  g_mutex_unlock (&self->lock);
+}
+
 static void
 tw_future_answer_waiters (TwFuture *self,
                           GSList   *waiters)
@@ -853,6 +880,7 @@ tw_future_cancel (TwFuture *self)
     {
       /* Under the lock, so the worker cannot move on and reuse its
        * cancellable for another task in between. */
+      self->cancel_requested = TRUE;
       g_cancellable_cancel (self->cancellable);
     }
   if (pending && self->pool != NULL)

@@ -28,12 +28,13 @@
 G_BEGIN_DECLS
 
 typedef struct _TwPool TwPool;
+typedef struct _TwPoolRunner TwPoolRunner;
 
 /* How a pool's threads run tasks. Every function is called on the
  * worker thread that owns @worker; @data is shared by all threads and
  * must only be read.
  */
-typedef struct
+struct _TwPoolRunner
 {
   /* Creates and sets up one worker; NULL with @error set on failure. */
   gpointer  (*worker_new)  (gpointer       data,
@@ -47,14 +48,15 @@ typedef struct
   /* Tears down and frees one worker made by worker_new. Optional. */
   void      (*worker_free) (gpointer       worker,
                             gpointer       data);
-  /* Whether a worker can take another task; a dead one is freed and
-   * replaced. Optional: workers live forever. */
-  gboolean  (*worker_alive) (gpointer      worker);
   /* Refuses inputs the workers cannot take, at submit. Optional. */
-  gboolean  (*check_input) (gpointer       data,
-                            GVariant      *input,
+  gboolean  (*check_input) (GVariant      *input,
                             GError       **error);
-} TwPoolRunner;
+  /* Replaces the one-task-at-a-time loop of each pool thread, for runners
+   * that keep several tasks in flight: it pops tasks with
+   * tw_pool_pop_task() and settles them until that returns NULL. */
+  void      (*serve)       (TwPool        *pool,
+                            gpointer       data);
+};
 
 typedef void (*TwPoolNotifyFunc) (GObject *owner);
 
@@ -71,6 +73,12 @@ TwFuture *tw_pool_submit           (TwPool             *self,
                                     GVariant           *input);
 TwFuture *tw_pool_submit_future    (TwPool             *self,
                                     TwFuture           *input);
+TwFuture *tw_pool_pop_task         (TwPool             *self,
+                                    guint               n_finished,
+                                    gboolean            block,
+                                    GVariant          **input);
+void      tw_pool_report_finished  (TwPool             *self,
+                                    guint               n_finished);
 gboolean  tw_pool_remove           (TwPool             *self,
                                     TwFuture           *future);
 void      tw_pool_task_settled     (TwPool             *self,

@@ -48,7 +48,7 @@ struct _TwPool
   /* Read-only after tw_pool_new(). */
   const TwPoolRunner *runner;
   gpointer            data;          /* the runner's data, shared by all threads */
-  GDestroyNotify      data_destroy;
+  GDestroyNotify      data_destroy;  /* called once the threads are gone */
   guint               n_workers;
   GMainContext       *context;       /* where the owner is told of counter changes */
   GWeakRef            owner;         /* the troupe, never reffed off its context */
@@ -93,7 +93,7 @@ tw_pool_new (const TwPoolRunner *runner,
   TwPool *self;
 
   g_assert (runner != NULL);
-  g_assert (runner->worker_call != NULL);
+  g_assert (runner->serve != NULL || runner->worker_call != NULL);
   g_assert (n_workers > 0);
 
   self = g_new0 (TwPool, 1);
@@ -123,6 +123,17 @@ tw_pool_new (const TwPoolRunner *runner,
   return self;
 }
 
+/* Frees the runner's data, which only the threads use, once they are
+ * gone: when they are joined, or with the pool if nobody joined them. */
+static void
+tw_pool_release_data (TwPool *self)
+{
+  GDestroyNotify destroy = g_steal_pointer (&self->data_destroy);
+
+  if (destroy != NULL)
+    destroy (g_steal_pointer (&self->data));
+}
+
 TwPool *
 tw_pool_ref (TwPool *self)
 {
@@ -142,8 +153,7 @@ tw_pool_unref (TwPool *self)
 
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
-  if (self->data_destroy != NULL)
-    self->data_destroy (self->data);
+  tw_pool_release_data (self);
   g_weak_ref_clear (&self->owner);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
@@ -238,7 +248,7 @@ tw_pool_submit (TwPool   *self,
   GError *error = NULL;
 
   if (self->runner->check_input != NULL &&
-      !self->runner->check_input (self->data, input, &error))
+      !self->runner->check_input (input, &error))
     {
       g_variant_unref (input);
       return tw_future_new_for_error (error);
@@ -299,7 +309,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   if (value == NULL)
     error = _tw_future_dup_error (input);
   else if (self->runner->check_input != NULL &&
-           !self->runner->check_input (self->data, value, &error))
+           !self->runner->check_input (value, &error))
     value = NULL;
 
   g_mutex_lock (&self->lock);
@@ -426,12 +436,20 @@ tw_pool_get_counters (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Waits for the next task, or returns NULL when the pool stops. The
- * thread's previous task, if any, stops counting as running in the same
- * critical section, to take the lock once per task. */
-static TwFuture *
+/*
+ * tw_pool_pop_task:
+ * @n_finished: how many of this thread's tasks finished since its last pop
+ * @block: whether to wait for a task
+ *
+ * Takes the next task, waiting for one if @block. Returns NULL when the
+ * pool stops, or when it has no task and @block is %FALSE. Finished tasks
+ * stop counting as running in the same critical section, so that a thread
+ * takes the lock once per task.
+ */
+TwFuture *
 tw_pool_pop_task (TwPool    *self,
-                  gboolean   finished_one,
+                  guint      n_finished,
+                  gboolean   block,
                   GVariant **input)
 {
   GList *link;
@@ -439,10 +457,10 @@ tw_pool_pop_task (TwPool    *self,
 
   g_mutex_lock (&self->lock);
 
-  if (finished_one)
-    self->n_running--;
+  g_assert (self->n_running >= n_finished);
+  self->n_running -= n_finished;
 
-  while (self->queue.length == 0 && !self->stopping)
+  while (block && self->queue.length == 0 && !self->stopping)
     {
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
@@ -461,6 +479,17 @@ tw_pool_pop_task (TwPool    *self,
   g_mutex_unlock (&self->lock);
 
   return future;
+}
+
+/* Tells the pool that tasks popped by this thread are no longer running. */
+void
+tw_pool_report_finished (TwPool *self,
+                         guint   n_finished)
+{
+  g_mutex_lock (&self->lock);
+  g_assert (self->n_running >= n_finished);
+  self->n_running -= n_finished;
+  g_mutex_unlock (&self->lock);
 }
 
 /* Runs one task on this thread's worker, setting it up first if needed.
@@ -484,44 +513,28 @@ tw_pool_run_task (TwPool        *self,
 
   g_assert ((result == NULL) != (error == NULL));
 
-  if (*worker != NULL && self->runner->worker_alive != NULL &&
-      !self->runner->worker_alive (*worker))
-    {
-      self->runner->worker_free (*worker, self->data);
-      *worker = NULL;
-    }
-
   _tw_future_settle (future, result, error);
 }
 
-static gpointer
-tw_pool_thread (gpointer data)
+/* The loop of a thread that runs one task at a time on its worker. */
+static void
+tw_pool_serve_tasks (TwPool *self)
 {
-  g_autoptr(TwPool) self = data;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gpointer worker = NULL;
   GError *setup_error = NULL;
   TwFuture *future;
   GVariant *input = NULL;
-  gboolean finished_one = FALSE;
-  sigset_t pipe_set;
-
-  g_private_set (&current_pool, self);
-
-  /* Writing to a worker process that died must fail with EPIPE, not kill
-   * the application (see tw-wire.c). */
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
+  guint n_finished = 0;
 
   /* Set up before the first task, so the first one does not pay for it. */
   worker = self->runner->worker_new (self->data, cancellable, &setup_error);
   if (worker == NULL)
     g_clear_error (&setup_error);  /* retried, and reported, with the first task */
 
-  while ((future = tw_pool_pop_task (self, finished_one, &input)) != NULL)
+  while ((future = tw_pool_pop_task (self, n_finished, TRUE, &input)) != NULL)
     {
-      finished_one = TRUE;
+      n_finished = 1;
 
       if (_tw_future_start (future, cancellable))
         tw_pool_run_task (self, &worker, future, input, cancellable);
@@ -539,6 +552,26 @@ tw_pool_thread (gpointer data)
 
   if (worker != NULL && self->runner->worker_free != NULL)
     self->runner->worker_free (worker, self->data);
+}
+
+static gpointer
+tw_pool_thread (gpointer data)
+{
+  g_autoptr(TwPool) self = data;
+  sigset_t pipe_set;
+
+  g_private_set (&current_pool, self);
+
+  /* Writing to a worker process that died must fail with EPIPE, not kill
+   * the application (see tw-wire.c). */
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
+
+  if (self->runner->serve != NULL)
+    self->runner->serve (self, self->data);
+  else
+    tw_pool_serve_tasks (self);
 
   g_private_set (&current_pool, NULL);
 
@@ -603,6 +636,8 @@ tw_pool_join_threads (TwPool *self)
 
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
+
+  tw_pool_release_data (self);
 
   g_mutex_lock (&self->lock);
   self->stopped = TRUE;

@@ -130,10 +130,15 @@ typedef struct
   int            out_fd;
   GAsyncQueue   *frames;       /* TwWireFrame from the reader thread; NULL payload ends */
 
-  GMutex         lock;         /* protects the two fields below */
+  GByteArray    *out;          /* the answer being sent; main thread only */
+
+  GMutex         lock;         /* protects the fields below */
   guint64        current_id;   /* the task the main thread is running, or 0 */
   GCancellable  *cancellable;  /* that task's cancellable */
+  GHashTable    *cancelled;    /* ids cancelled before they started */
 } TwChild;
+
+
 
 static char *initial_cwd;
 
@@ -177,6 +182,8 @@ tw_child_reader_thread (gpointer data)
       g_mutex_lock (&child->lock);
       if (frame->id == child->current_id && child->cancellable != NULL)
         g_cancellable_cancel (child->cancellable);
+      else
+        g_hash_table_add (child->cancelled, g_memdup2 (&frame->id, sizeof frame->id));
       g_mutex_unlock (&child->lock);
 
       tw_child_frame_free (frame);
@@ -268,6 +275,27 @@ tw_child_call (TwChildRunner  *runner,
   return result;
 }
 
+/* Sends the answer at once: an answer held back to batch it with the
+ * next would be lost if the next task crashed the process, and the
+ * parent could no longer tell which task did. Returns FALSE when the
+ * parent is gone. */
+static gboolean
+tw_child_answer (TwChild    *child,
+                 guint64     id,
+                 GVariant   *result,
+                 GError     *error)
+{
+  GError *append_error = NULL;
+
+  if (result == NULL ||
+      !tw_wire_append (child->out, TW_WIRE_RESULT, id, result, &append_error))
+    tw_wire_append (child->out, TW_WIRE_ERROR, id,
+                    tw_wire_error_to_variant (error ? error : append_error), NULL);
+  g_clear_error (&append_error);
+
+  return tw_wire_flush (child->out_fd, child->out, NULL, NULL);
+}
+
 /* Runs one task and answers it. Returns FALSE when the parent is gone. */
 static gboolean
 tw_child_run_task (TwChild       *child,
@@ -277,24 +305,26 @@ tw_child_run_task (TwChild       *child,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
+  gboolean cancelled;
 
   g_mutex_lock (&child->lock);
+  cancelled = g_hash_table_remove (child->cancelled, &frame->id);
   child->current_id = frame->id;
   child->cancellable = cancellable;
   g_mutex_unlock (&child->lock);
 
-  result = tw_child_call (runner, frame->payload, cancellable, &error);
+  if (cancelled)
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                         "The task was cancelled before it started");
+  else
+    result = tw_child_call (runner, frame->payload, cancellable, &error);
 
   g_mutex_lock (&child->lock);
   child->current_id = 0;
   child->cancellable = NULL;
   g_mutex_unlock (&child->lock);
 
-  if (result != NULL)
-    return tw_wire_write (child->out_fd, TW_WIRE_RESULT, frame->id, result, NULL, NULL);
-
-  return tw_wire_write (child->out_fd, TW_WIRE_ERROR, frame->id,
-                        tw_wire_error_to_variant (error), NULL, NULL);
+  return tw_child_answer (child, frame->id, result, error);
 }
 
 static int
@@ -430,6 +460,8 @@ tw_worker_process_main (void)
   tw_wire_reader_init (&child.reader, in_fd);
   child.out_fd = out_fd;
   child.frames = g_async_queue_new_full (tw_child_frame_free);
+  child.out = g_byte_array_new ();
+  child.cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_mutex_init (&child.lock);
 
   status = tw_child_serve (&child);

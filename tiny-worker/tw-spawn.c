@@ -25,6 +25,7 @@
 #include <glib-unix.h>
 
 #include "tw-error.h"
+#include "tw-future-private.h"
 #include "tw-process.h"
 #include "tw-troupe-private.h"
 #include "tw-wire-private.h"
@@ -61,6 +62,7 @@ typedef struct
   TwWireReader   reader;
   guint64        last_id;
   gboolean       dead;              /* exited or killed, and reaped */
+  gboolean       broken_pipe;       /* writing failed: only read what is left */
 } TwProcessWorker;
 
 gpointer
@@ -167,11 +169,9 @@ tw_process_describe_exit (GSubprocess *process)
 }
 
 static void
-tw_process_worker_free (gpointer worker_data,
-                        gpointer data)
+tw_process_worker_free (TwProcessWorker *worker,
+                        TwProcessConfig *config)
 {
-  TwProcessWorker *worker = worker_data;
-
   if (!worker->dead)
     {
       tw_wire_write (worker->to_child, TW_WIRE_QUIT, 0,
@@ -332,12 +332,11 @@ tw_process_config_setup_failed (TwProcessConfig *config,
     g_usleep ((SETUP_BACKOFF_MSEC << (failures - 1)) * 1000);
 }
 
-static gpointer
-tw_process_worker_new (gpointer       data,
-                       GCancellable  *cancellable,
-                       GError       **error)
+static TwProcessWorker *
+tw_process_worker_new (TwProcessConfig  *config,
+                       GCancellable     *cancellable,
+                       GError          **error)
 {
-  TwProcessConfig *config = data;
   TwProcessWorker *worker;
   GError *local_error = NULL;
   gboolean given_up;
@@ -380,145 +379,370 @@ tw_process_worker_new (gpointer       data,
   return worker;
 }
 
-/* Fails the running task after the child died, broke the protocol or
- * was killed, and leaves the worker dead, to be replaced. */
-static void
-tw_process_worker_lost (TwProcessWorker  *worker,
-                        GError           *cause,
-                        GError          **error)
-{
-  gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_autofree char *how = tw_process_worker_kill (worker, !crashed);
-
-  if (crashed)
-    g_set_error (error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
-                 "The worker process %s while running the task", how);
-  else
-    g_propagate_prefixed_error (error, cause, "Worker process %s: ", how), cause = NULL;
-
-  g_clear_error (&cause);
-}
-
-/* Turns one answer frame into the task's outcome, or a protocol error. */
-static GVariant *
-tw_process_worker_answer (TwWireFrame  *frame,
-                          guint64       id,
-                          GError      **error,
-                          gboolean     *broken)
-{
-  GError *task_error;
-
-  *broken = FALSE;
-
-  if (frame->id == id && frame->kind == TW_WIRE_RESULT)
-    return g_steal_pointer (&frame->payload);
-
-  if (frame->id == id && frame->kind == TW_WIRE_ERROR &&
-      (task_error = tw_wire_error_from_variant (frame->payload)) != NULL)
-    {
-      g_propagate_error (error, task_error);
-      return NULL;
-    }
-
-  *broken = TRUE;
-  g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
-               "Unexpected frame of kind %u for task %" G_GUINT64_FORMAT
-               " while waiting for task %" G_GUINT64_FORMAT, frame->kind, frame->id, id);
-
-  return NULL;
-}
-
 /*
- * Sends the task and waits for its answer. When @cancellable fires, the
- * child is asked to cancel the task and given the grace period to answer;
- * then it is killed and the task fails with G_IO_ERROR_CANCELLED.
+ * The serving loop. Each pool thread keeps up to `depth` tasks in flight
+ * to its child: it sends them in one write and reads the answers, which
+ * come back in order. The depth adapts to how long a task takes, so that
+ * a child has about PIPELINE_USEC of work queued: trivial tasks travel in
+ * batches, while long ones are not hoarded by one worker (at least two
+ * are in flight, so the round trip is hidden). A lone task is sent at
+ * once.
  */
-static GVariant *
-tw_process_worker_call (gpointer       worker_data,
-                        gpointer       data,
-                        GVariant      *input,
-                        GCancellable  *cancellable,
-                        GError       **error)
+
+#define PIPELINE_USEC  500
+#define MAX_DEPTH      64
+
+typedef struct
 {
-  TwProcessWorker *worker = worker_data;
-  TwProcessConfig *config = data;
-  GError *local_error = NULL;
-  GCancellable *watch = cancellable;
-  gint64 deadline = -1;
-  guint64 id = ++worker->last_id;
+  TwFuture  *future;       /* owned */
+  GVariant  *input;        /* owned */
+  guint64    id;           /* the id sent to the current child, or 0 */
+  gint64     cancel_time;  /* when CANCEL was sent, or 0 */
+  gboolean   settled;      /* cancelled before it started: its answer is
+                            * only awaited to keep the order */
+} TwInFlight;
 
-  if (!tw_wire_write (worker->to_child, TW_WIRE_TASK, id, input, cancellable, &local_error))
+typedef struct
+{
+  TwPool           *pool;
+  TwProcessConfig  *config;
+  TwProcessWorker  *worker;        /* NULL until started, and after it died */
+  GQueue            in_flight;     /* TwInFlight, oldest first */
+  GCancellable     *cancellable;   /* shared by the futures in flight */
+  GByteArray       *out;           /* frames to send */
+  guint             depth;
+  gint64            last_answer;   /* when the head of in_flight became the head */
+  gint64            service_usec;  /* moving average of the time per task */
+  guint             n_finished;    /* settled tasks not yet told to the pool */
+} TwProcessServer;
+
+static void
+tw_in_flight_settle (TwProcessServer *server,
+                     TwInFlight      *task,
+                     GVariant        *value,
+                     GError          *error)
+{
+  if (!task->settled)
+    _tw_future_settle (task->future, value, error);
+  else
     {
-      tw_process_worker_lost (worker, local_error, error);
-      return NULL;
+      g_clear_pointer (&value, g_variant_unref);
+      g_clear_error (&error);
     }
+  g_object_unref (task->future);
+  g_variant_unref (task->input);
+  g_free (task);
+  server->n_finished++;
+}
 
-  for (;;)
+/* Takes tasks from the pool until the pipeline is full. Returns FALSE when
+ * the pool stops and nothing is in flight. */
+static gboolean
+tw_process_server_fill (TwProcessServer *server)
+{
+  while (server->in_flight.length < server->depth)
     {
-      TwWireFrame frame;
-      GVariant *result;
-      gboolean broken;
+      gboolean block = server->in_flight.length == 0;
+      TwInFlight *task;
+      GVariant *input = NULL;
+      TwFuture *future;
 
-      if (tw_wire_read (&worker->reader, watch, deadline, &frame, &local_error))
-        {
-          result = tw_process_worker_answer (&frame, id, &local_error, &broken);
-          tw_wire_frame_clear (&frame);
-          if (broken)
-            break;
-          if (result == NULL)
-            g_propagate_error (error, local_error);
-          return result;
-        }
+      future = tw_pool_pop_task (server->pool, server->n_finished, block, &input);
+      server->n_finished = 0;
 
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && watch != NULL)
+      if (future == NULL)
+        return !block;
+
+      if (!_tw_future_start (future, server->cancellable))
         {
-          /* Ask once, then wait out the grace period ignoring the cancellable. */
-          g_clear_error (&local_error);
-          tw_wire_write (worker->to_child, TW_WIRE_CANCEL, id, g_variant_new ("()"), NULL, NULL);
-          watch = NULL;
-          deadline = g_get_monotonic_time () + config->cancel_grace_usec;
+          /* Cancelled after it was popped. */
+          g_object_unref (future);
+          g_variant_unref (input);
+          server->n_finished++;
           continue;
         }
 
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-        {
-          g_clear_error (&local_error);
-          g_free (tw_process_worker_kill (worker, TRUE));
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       "The task was cancelled; its worker process did not stop within "
-                       "%" G_GINT64_FORMAT " ms and was killed",
-                       config->cancel_grace_usec / 1000);
-          return NULL;
-        }
-
-      break;
+      task = g_new0 (TwInFlight, 1);
+      task->future = future;
+      task->input = input;
+      g_queue_push_tail (&server->in_flight, task);
     }
 
-  tw_process_worker_lost (worker, local_error, error);
+  return TRUE;
+}
 
-  return NULL;
+/* Fails the head task with @error, if any; the others never started in
+ * that child and go to the next one. */
+static void
+tw_process_server_lose_worker (TwProcessServer *server,
+                               GError          *error)
+{
+  TwInFlight *head = error ? g_queue_pop_head (&server->in_flight) : NULL;
+
+  tw_process_worker_free (server->worker, server->config);
+  server->worker = NULL;
+
+  for (GList *l = server->in_flight.head; l != NULL; )
+    {
+      TwInFlight *task = l->data;
+      GList *next = l->next;
+
+      task->id = 0;
+      task->cancel_time = 0;
+      if (task->settled)
+        {
+          g_queue_delete_link (&server->in_flight, l);
+          tw_in_flight_settle (server, task, NULL, NULL);
+        }
+      l = next;
+    }
+
+  if (head != NULL)
+    tw_in_flight_settle (server, head, NULL, error);
+  else
+    g_clear_error (&error);
+}
+
+/* The child died, broke the protocol or stopped answering: kills and
+ * reaps it, and turns @cause into the error of the task it was running. */
+static void
+tw_process_server_worker_failed (TwProcessServer *server,
+                                 GError          *cause)
+{
+  gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_autofree char *how = tw_process_worker_kill (server->worker, !crashed);
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+  GError *error = NULL;
+
+  if (head == NULL || head->id == 0)
+    ;  /* It died between tasks: nobody to blame. */
+  else if (crashed)
+    g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
+                 "The worker process %s while running the task", how);
+  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                 "The task was cancelled; its worker process did not stop within "
+                 "%" G_GINT64_FORMAT " ms and was killed",
+                 server->config->cancel_grace_usec / 1000);
+  else
+    g_propagate_prefixed_error (&error, g_steal_pointer (&cause),
+                                "The worker process %s: ", how);
+
+  g_clear_error (&cause);
+  tw_process_server_lose_worker (server, error);
+}
+
+/* Starts a child if there is none. Failing that, every task in flight
+ * fails with the setup error, as they were given to that worker. */
+static gboolean
+tw_process_server_ensure_worker (TwProcessServer *server)
+{
+  GError *error = NULL;
+  TwInFlight *task;
+
+  if (server->worker != NULL)
+    return TRUE;
+
+  server->worker = tw_process_worker_new (server->config, NULL, &error);
+  if (server->worker != NULL)
+    return TRUE;
+
+  while ((task = g_queue_pop_head (&server->in_flight)) != NULL)
+    tw_in_flight_settle (server, task, NULL, g_error_copy (error));
+  g_error_free (error);
+
+  return FALSE;
 }
 
 static gboolean
-tw_process_worker_alive (gpointer worker_data)
+tw_process_server_send (TwProcessServer  *server,
+                        GError          **error)
 {
-  TwProcessWorker *worker = worker_data;
+  guint64 *last_id = &server->worker->last_id;
 
-  return !worker->dead;
+  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+    {
+      TwInFlight *task = l->data;
+
+      if (task->id != 0)
+        continue;
+
+      task->id = ++*last_id;
+      if (!tw_wire_append (server->out, TW_WIRE_TASK, task->id, task->input, error))
+        return FALSE;
+    }
+
+  if (server->out->len == 0)
+    return TRUE;
+
+  if (server->in_flight.head->data == server->in_flight.tail->data ||
+      server->last_answer == 0)
+    server->last_answer = g_get_monotonic_time ();
+
+  return tw_wire_flush (server->worker->to_child, server->out, NULL, error);
 }
 
+/* A failed send means the child is gone, but answers it wrote before
+ * dying may still be in the pipe: they are read first, and the end of
+ * the pipe then blames the task it was running. Anything else is fatal. */
 static gboolean
-tw_process_check_input (gpointer   data,
-                        GVariant  *input,
-                        GError   **error)
+tw_process_server_send_or_drain (TwProcessServer *server)
 {
-  return tw_wire_check_value (input, error);
+  GError *error = NULL;
+
+  if (server->worker->broken_pipe || tw_process_server_send (server, &error))
+    return TRUE;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+    {
+      server->worker->broken_pipe = TRUE;
+      g_error_free (error);
+      return TRUE;
+    }
+
+  tw_process_server_worker_failed (server, error);
+
+  return FALSE;
+}
+
+/* Sends CANCEL for every task in flight whose future was cancelled, and
+ * gives the others a fresh cancellable to wake this thread with. A task
+ * behind the head has not started: it fails at once, and the child will
+ * skip it. The head may be running: it has the grace period. */
+static void
+tw_process_server_forward_cancels (TwProcessServer *server)
+{
+  g_autoptr(GCancellable) old = g_steal_pointer (&server->cancellable);
+
+  /* Futures point at the old one until they are re-pointed: free it after. */
+  server->cancellable = g_cancellable_new ();
+  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+    _tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
+
+  /* After re-pointing, so a cancel that came in between is seen here. */
+  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+    {
+      TwInFlight *task = l->data;
+
+      if (task->cancel_time != 0 || !_tw_future_get_cancel_requested (task->future))
+        continue;
+
+      task->cancel_time = g_get_monotonic_time ();
+      tw_wire_append (server->out, TW_WIRE_CANCEL, task->id, g_variant_new ("()"), NULL);
+
+      if (l != server->in_flight.head)
+        {
+          _tw_future_settle (task->future, NULL,
+                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  "The task was cancelled before it started"));
+          task->settled = TRUE;
+        }
+    }
+
+  if (!server->worker->broken_pipe)
+    tw_wire_flush (server->worker->to_child, server->out, NULL, NULL);
+  g_byte_array_set_size (server->out, 0);
+}
+
+/* Settles the head task with its answer; FALSE for a frame that breaks
+ * the protocol, with @error set. */
+static gboolean
+tw_process_server_answer (TwProcessServer  *server,
+                          TwWireFrame      *frame,
+                          GError          **error)
+{
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+  GError *task_error = NULL;
+  gint64 now;
+
+  if (frame->id != head->id ||
+      (frame->kind != TW_WIRE_RESULT &&
+       (frame->kind != TW_WIRE_ERROR ||
+        (task_error = tw_wire_error_from_variant (frame->payload)) == NULL)))
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                   "Unexpected frame of kind %u for task %" G_GUINT64_FORMAT
+                   " while waiting for task %" G_GUINT64_FORMAT,
+                   frame->kind, frame->id, head->id);
+      return FALSE;
+    }
+
+  g_queue_pop_head (&server->in_flight);
+  tw_in_flight_settle (server, head,
+                       task_error ? NULL : g_steal_pointer (&frame->payload),
+                       task_error);
+
+  now = g_get_monotonic_time ();
+  server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
+  server->last_answer = now;
+  server->depth = CLAMP (PIPELINE_USEC / MAX (server->service_usec, 1), 2, MAX_DEPTH);
+
+  return TRUE;
+}
+
+/* Sends what is unsent and waits for one answer, or for a cancellation. */
+static void
+tw_process_server_pump (TwProcessServer *server)
+{
+  TwInFlight *head;
+  GError *error = NULL;
+  TwWireFrame frame;
+  gint64 deadline = -1;
+
+  if (!tw_process_server_ensure_worker (server) ||
+      !tw_process_server_send_or_drain (server))
+    return;
+
+  head = g_queue_peek_head (&server->in_flight);
+  if (head->cancel_time != 0)
+    deadline = MAX (head->cancel_time, server->last_answer) + server->config->cancel_grace_usec;
+
+  if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
+    {
+      if (!tw_process_server_answer (server, &frame, &error))
+        tw_process_server_worker_failed (server, error);
+      tw_wire_frame_clear (&frame);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      tw_process_server_forward_cancels (server);
+    }
+  else
+    tw_process_server_worker_failed (server, error);
+}
+
+static void
+tw_process_serve (TwPool   *pool,
+                  gpointer  data)
+{
+  TwProcessServer server = {
+    .pool = pool,
+    .config = data,
+    .in_flight = G_QUEUE_INIT,
+    .cancellable = g_cancellable_new (),
+    .out = g_byte_array_new (),
+    .depth = 2,
+  };
+
+  /* Start the child before the first task, so it does not pay for it;
+   * a failure is retried, and reported, with the first task. */
+  server.worker = tw_process_worker_new (server.config, NULL, NULL);
+
+  while (tw_process_server_fill (&server))
+    tw_process_server_pump (&server);
+
+  g_assert (server.in_flight.length == 0);
+
+  if (server.worker != NULL)
+    tw_process_worker_free (server.worker, server.config);
+  g_object_unref (server.cancellable);
+  g_byte_array_unref (server.out);
+
+  tw_pool_report_finished (pool, server.n_finished);
 }
 
 const TwPoolRunner tw_process_runner = {
-  .worker_new = tw_process_worker_new,
-  .worker_call = tw_process_worker_call,
-  .worker_free = tw_process_worker_free,
-  .worker_alive = tw_process_worker_alive,
-  .check_input = tw_process_check_input,
+  .check_input = tw_wire_check_value,
+  .serve = tw_process_serve,
 };

@@ -51,7 +51,8 @@ typedef enum
 typedef struct
 {
   int         fd;
-  GByteArray *buffer;      /* bytes read and not yet consumed */
+  GByteArray *buffer;      /* bytes read */
+  gsize       offset;      /* where the unconsumed ones start */
 } TwWireReader;
 
 typedef struct
@@ -68,6 +69,15 @@ gboolean  tw_wire_read          (TwWireReader   *reader,
                                  GCancellable   *cancellable,
                                  gint64          deadline,
                                  TwWireFrame    *frame,
+                                 GError        **error);
+gboolean  tw_wire_append        (GByteArray     *out,
+                                 TwWireKind      kind,
+                                 guint64         id,
+                                 GVariant       *payload,
+                                 GError        **error);
+gboolean  tw_wire_flush         (int             fd,
+                                 GByteArray     *out,
+                                 GCancellable   *cancellable,
                                  GError        **error);
 gboolean  tw_wire_write         (int             fd,
                                  TwWireKind      kind,

@@ -36,6 +36,7 @@ tw_wire_reader_init (TwWireReader *reader,
 {
   reader->fd = fd;
   reader->buffer = g_byte_array_new ();
+  reader->offset = 0;
 }
 
 void
@@ -103,6 +104,13 @@ tw_wire_fill (TwWireReader  *reader,
 
   if (ready < 0)
     return FALSE;
+
+  /* Drop what was consumed before the buffer grows again. */
+  if (reader->offset > 0)
+    {
+      g_byte_array_remove_range (reader->buffer, 0, reader->offset);
+      reader->offset = 0;
+    }
 
   if (ready == 0)
     {
@@ -184,9 +192,11 @@ tw_wire_read (TwWireReader  *reader,
 
   for (;;)
     {
-      if (reader->buffer->len >= 4)
+      gsize available = reader->buffer->len - reader->offset;
+
+      if (available >= 4)
         {
-          memcpy (&length, reader->buffer->data, 4);
+          memcpy (&length, reader->buffer->data + reader->offset, 4);
           length = GUINT32_FROM_LE (length);
 
           if (length > TW_WIRE_MAX_FRAME)
@@ -197,7 +207,7 @@ tw_wire_read (TwWireReader  *reader,
               return FALSE;
             }
 
-          if (reader->buffer->len >= 4 + (gsize)length)
+          if (available >= 4 + (gsize)length)
             break;
         }
 
@@ -205,10 +215,10 @@ tw_wire_read (TwWireReader  *reader,
         return FALSE;
     }
 
-  if (!tw_wire_parse (reader->buffer->data + 4, length, frame, error))
+  if (!tw_wire_parse (reader->buffer->data + reader->offset + 4, length, frame, error))
     return FALSE;
 
-  g_byte_array_remove_range (reader->buffer, 0, 4 + length);
+  reader->offset += 4 + length;
 
   return TRUE;
 }
@@ -266,17 +276,21 @@ tw_wire_write_all (int            fd,
   return TRUE;
 }
 
+/*
+ * tw_wire_append:
+ *
+ * Adds one frame to @out, to be sent with others in one write.
+ */
 gboolean
-tw_wire_write (int            fd,
-               TwWireKind     kind,
-               guint64        id,
-               GVariant      *payload,
-               GCancellable  *cancellable,
-               GError       **error)
+tw_wire_append (GByteArray  *out,
+                TwWireKind   kind,
+                guint64      id,
+                GVariant    *payload,
+                GError     **error)
 {
   g_autoptr(GVariant) frame = NULL;
-  g_autofree guint8 *data = NULL;
   gsize size;
+  gsize start;
   guint32 length;
 
   frame = g_variant_ref_sink (g_variant_new ("(ut@v)", (guint32)kind, id,
@@ -291,14 +305,52 @@ tw_wire_write (int            fd,
       return FALSE;
     }
 
-  /* One write for header and body, so a small frame is one syscall. The
-   * body starts 8 bytes in, as g_variant_store() wants it aligned. */
-  data = g_malloc (8 + size);
-  length = GUINT32_TO_LE ((guint32)size);
-  memcpy (data + 4, &length, 4);
-  g_variant_store (frame, data + 8);
+  /* g_variant_store() wants an aligned destination: pad the frame's start
+   * so that its body, 4 bytes in, lands on 8 bytes; the padding is
+   * removed again below. */
+  start = out->len;
+  g_byte_array_set_size (out, start + 12 + size);
+  {
+    guint8 *data = out->data + start;
+    gsize pad = (8 - ((guintptr)(data + 4) & 7)) & 7;
 
-  return tw_wire_write_all (fd, data + 4, 4 + size, cancellable, error);
+    g_variant_store (frame, data + 4 + pad);
+    if (pad != 0)
+      memmove (data + 4, data + 4 + pad, size);
+  }
+  length = GUINT32_TO_LE ((guint32)size);
+  memcpy (out->data + start, &length, 4);
+  g_byte_array_set_size (out, start + 4 + size);
+
+  return TRUE;
+}
+
+/* Writes all of @out and empties it. */
+gboolean
+tw_wire_flush (int            fd,
+               GByteArray    *out,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  gboolean ret = tw_wire_write_all (fd, out->data, out->len, cancellable, error);
+
+  g_byte_array_set_size (out, 0);
+
+  return ret;
+}
+
+gboolean
+tw_wire_write (int            fd,
+               TwWireKind     kind,
+               guint64        id,
+               GVariant      *payload,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  return tw_wire_append (out, kind, id, payload, error) &&
+         tw_wire_flush (fd, out, cancellable, error);
 }
 
 GVariant *
