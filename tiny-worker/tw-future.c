@@ -533,7 +533,9 @@ tw_future_wait_async (TwFuture            *self,
     return;
 
   /* The handler may run at once, or after the future settled and
-   * answered the waiter: it checks waiter->done under the lock. */
+   * answered the waiter: it checks waiter->done under the lock. Either
+   * may drop the other references before connect returns: hold one. */
+  tw_waiter_ref (waiter);
   handler_id = g_cancellable_connect (cancellable,
                                       G_CALLBACK (tw_future_wait_cancelled_cb),
                                       tw_waiter_ref (waiter),
@@ -546,8 +548,9 @@ tw_future_wait_async (TwFuture            *self,
     waiter->handler_id = handler_id;
   g_mutex_unlock (&self->lock);
 
-  if (settled)
+  if (settled && handler_id != 0)
     g_cancellable_disconnect (cancellable, handler_id);
+  tw_waiter_unref (waiter);
 }
 
 /**

@@ -51,10 +51,19 @@ typedef enum
   TW_FUTURE_STATE_CANCELLED,
 } TwFutureState;
 
+/**
+ * TwFuture:
+ *
+ * The outcome of one task, which may not have settled yet. All its
+ * fields are private; see the functions below.
+ *
+ * Since: 1.0
+ */
 #define TW_TYPE_FUTURE (tw_future_get_type ())
 
 TW_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (TwFuture, tw_future, TW, FUTURE, GObject)
+
 
 TW_AVAILABLE_IN_1_0
 TwFuture      *tw_future_new_for_value   (GVariant             *value) G_GNUC_WARN_UNUSED_RESULT;

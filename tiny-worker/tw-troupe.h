@@ -82,6 +82,13 @@ typedef GVariant *(*TwFunc) (GVariant      *input,
                              gpointer       user_data,
                              GError       **error);
 
+/**
+ * TwTroupe:
+ *
+ * A pool of workers that runs tasks. All its fields are private.
+ *
+ * Since: 1.0
+ */
 #define TW_TYPE_TROUPE (tw_troupe_get_type ())
 
 TW_AVAILABLE_IN_1_0

@@ -29,6 +29,15 @@
 # define _TW_EXTERN extern
 #endif
 
+/**
+ * TW_VERSION_CUR_STABLE:
+ *
+ * The current stable version of tiny-worker, encoded with
+ * G_ENCODE_VERSION(), to compare with %TW_VERSION_MIN_REQUIRED and
+ * %TW_VERSION_MAX_ALLOWED.
+ *
+ * Since: 1.0
+ */
 #define TW_VERSION_CUR_STABLE (G_ENCODE_VERSION (TW_MAJOR_VERSION, TW_MINOR_VERSION))
 
 #ifdef TW_DISABLE_DEPRECATION_WARNINGS
@@ -41,12 +50,38 @@
 # define TW_UNAVAILABLE(maj,min) G_UNAVAILABLE (maj, min) _TW_EXTERN
 #endif
 
+/**
+ * TW_VERSION_1_0:
+ *
+ * The encoded value of tiny-worker version 1.0, for
+ * %TW_VERSION_MIN_REQUIRED and %TW_VERSION_MAX_ALLOWED.
+ *
+ * Since: 1.0
+ */
 #define TW_VERSION_1_0 (G_ENCODE_VERSION (1, 0))
 
+/**
+ * TW_VERSION_MIN_REQUIRED:
+ *
+ * Define it before including <tiny-worker.h>, to one of the
+ * TW_VERSION_x_y values, to be warned about API deprecated since then.
+ * It defaults to %TW_VERSION_CUR_STABLE.
+ *
+ * Since: 1.0
+ */
 #ifndef TW_VERSION_MIN_REQUIRED
 # define TW_VERSION_MIN_REQUIRED (TW_VERSION_CUR_STABLE)
 #endif
 
+/**
+ * TW_VERSION_MAX_ALLOWED:
+ *
+ * Define it before including <tiny-worker.h>, to one of the
+ * TW_VERSION_x_y values, to be warned about API newer than that version.
+ * It defaults to %TW_VERSION_CUR_STABLE.
+ *
+ * Since: 1.0
+ */
 #ifndef TW_VERSION_MAX_ALLOWED
 # define TW_VERSION_MAX_ALLOWED (TW_VERSION_CUR_STABLE)
 #endif

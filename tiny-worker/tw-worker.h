@@ -27,6 +27,14 @@
 
 G_BEGIN_DECLS
 
+/**
+ * TwWorker:
+ *
+ * The base class of workers that keep state between tasks. Subclass it
+ * and implement #TwWorkerClass.call.
+ *
+ * Since: 1.0
+ */
 #define TW_TYPE_WORKER (tw_worker_get_type ())
 
 TW_AVAILABLE_IN_1_0
