@@ -853,6 +853,21 @@ _tw_future_get_input_slot (TwFuture *self)
   return &self->input;
 }
 
+static void
+tw_future_cancel_running (TwFuture *self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->state == TW_FUTURE_STATE_RUNNING && self->cancellable != NULL &&
+      !self->cancel_requested)
+    {
+      /* Under the lock, so the worker cannot move on and reuse its
+       * cancellable for another task in between. */
+      self->cancel_requested = TRUE;
+      g_cancellable_cancel (self->cancellable);
+    }
+  g_mutex_unlock (&self->lock);
+}
+
 /**
  * tw_future_cancel:
  * @self: a #TwFuture
@@ -879,30 +894,22 @@ tw_future_cancel (TwFuture *self)
 
   g_mutex_lock (&self->lock);
   pending = self->state == TW_FUTURE_STATE_PENDING;
-  if (self->state == TW_FUTURE_STATE_RUNNING && self->cancellable != NULL)
-    {
-      /* Under the lock, so the worker cannot move on and reuse its
-       * cancellable for another task in between. */
-      self->cancel_requested = TRUE;
-      g_cancellable_cancel (self->cancellable);
-    }
   if (pending && self->pool != NULL)
     pool = tw_pool_ref (self->pool);
   g_mutex_unlock (&self->lock);
 
-  if (!pending)
-    return;
-
-  if (pool != NULL)
+  if (pending && pool != NULL)
     removed = tw_pool_remove (pool, self);
 
-  /* A worker may have taken the task meanwhile. If it has started it, the
-   * worker's result stands; if it has only popped it, _tw_future_start()
-   * sees the settled state and skips it. */
-  tw_future_settle_internal (self, NULL,
-                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "The task was cancelled"),
-                             TRUE);
+  /* A worker may have taken the task meanwhile: if it has only popped
+   * it, _tw_future_start() sees the settled state and skips it; if it
+   * has started it, the task is told through its cancellable. */
+  if (!pending ||
+      !tw_future_settle_internal (self, NULL,
+                                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "The task was cancelled"),
+                                  TRUE))
+    tw_future_cancel_running (self);
 
   if (removed)
     g_object_unref (self);

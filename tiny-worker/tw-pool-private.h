@@ -83,6 +83,7 @@ gboolean  tw_pool_remove           (TwPool             *self,
                                     TwFuture           *future);
 void      tw_pool_task_settled     (TwPool             *self,
                                     TwFutureState       state);
+void      tw_pool_forget_owner     (TwPool             *self);
 void      tw_pool_shutdown         (TwPool             *self,
                                     TwShutdownMode      mode);
 void      tw_pool_get_counters     (TwPool             *self,

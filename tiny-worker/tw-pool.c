@@ -67,6 +67,7 @@ struct _TwPool
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
+  GSource            *notify_source; /* the pending counter notification */
 
   /* Atomic, so that settling a task takes no lock. outstanding only
    * grows under lock, while the pool is not closing. */
@@ -168,6 +169,9 @@ tw_pool_notify_cb (gpointer user_data)
   TwPool *self = user_data;
   GObject *owner;
 
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->notify_source, g_source_unref);
+  g_mutex_unlock (&self->lock);
   g_atomic_int_set (&self->notify_scheduled, FALSE);
 
   owner = g_weak_ref_get (&self->owner);
@@ -198,8 +202,32 @@ tw_pool_schedule_notify (TwPool *self)
   g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
   g_source_set_callback (source, tw_pool_notify_cb,
                          tw_pool_ref (self), (GDestroyNotify)tw_pool_unref);
+
+  g_mutex_lock (&self->lock);
+  g_assert (self->notify_source == NULL);
+  self->notify_source = source;
+  g_mutex_unlock (&self->lock);
+
   g_source_attach (source, self->context);
-  g_source_unref (source);
+}
+
+/* Called when the owner goes: nobody is left to notify, so a pending
+ * notification would only keep the pool alive in a context that may
+ * never run again. */
+void
+tw_pool_forget_owner (TwPool *self)
+{
+  GSource *source;
+
+  g_mutex_lock (&self->lock);
+  source = g_steal_pointer (&self->notify_source);
+  g_mutex_unlock (&self->lock);
+
+  if (source != NULL)
+    {
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
 }
 
 /* Takes @input (owned) and a new reference on @future. */

@@ -309,6 +309,8 @@ tw_troupe_finalize (GObject *object)
 {
   TwTroupe *self = TW_TROUPE (object);
 
+  if (self->pool != NULL)
+    tw_pool_forget_owner (self->pool);
   g_clear_pointer (&self->pool, tw_pool_unref);
   g_clear_pointer (&self->func, tw_func_info_free);
   g_clear_pointer (&self->spec, tw_worker_spec_free);
@@ -1197,17 +1199,6 @@ tw_troupe_ensure_pool (TwTroupe  *self,
 
   return pool;
 }
-
-#define tw_return_error_if_fail(expr)                                         \
-  G_STMT_START {                                                              \
-    if G_LIKELY (expr) { } else                                               \
-      {                                                                       \
-        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);            \
-        return tw_future_new_for_error (                                      \
-            g_error_new (TW_ERROR, TW_ERROR_FAILED,                           \
-                         "%s: assertion '%s' failed", G_STRFUNC, #expr));     \
-      }                                                                       \
-  } G_STMT_END
 
 /**
  * tw_troupe_submit:
