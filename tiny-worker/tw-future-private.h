@@ -21,10 +21,24 @@
 # error "This header is private to tiny-worker."
 #endif
 
+#include "tw-error.h"
 #include "tw-future.h"
 #include "tw-pool-private.h"
 
 G_BEGIN_DECLS
+
+/* Like g_return_val_if_fail(), for functions that return a future: the
+ * future fails instead of being NULL. */
+#define tw_return_error_if_fail(expr)                                         \
+  G_STMT_START {                                                              \
+    if G_LIKELY (expr) { } else                                               \
+      {                                                                       \
+        g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, #expr);            \
+        return tw_future_new_for_error (                                      \
+            g_error_new (TW_ERROR, TW_ERROR_FAILED,                           \
+                         "%s: assertion '%s' failed", G_STRFUNC, #expr));     \
+      }                                                                       \
+  } G_STMT_END
 
 /* Called once, on the thread that settles the future, with no lock held. */
 typedef void (*TwFutureDependentFunc) (TwFuture *future,

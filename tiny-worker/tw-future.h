@@ -64,6 +64,23 @@ typedef enum
 TW_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (TwFuture, tw_future, TW, FUTURE, GObject)
 
+/**
+ * TwFutureCallback:
+ * @future: the settled future
+ * @user_data: (closure): the data given with the callback
+ *
+ * Continues a chain: called by tw_future_then(), tw_future_catch() or
+ * tw_future_finally() once @future has settled, in the thread-default
+ * #GMainContext of the thread that attached it, never on a worker thread.
+ *
+ * Returns: (transfer full) (nullable): a future whose outcome becomes the
+ *   outcome of the chain — for example one returned by tw_troupe_submit(),
+ *   or tw_future_new_for_value() — or %NULL to pass on @future's outcome
+ *
+ * Since: 1.0
+ */
+typedef TwFuture *(*TwFutureCallback) (TwFuture *future,
+                                       gpointer  user_data);
 
 TW_AVAILABLE_IN_1_0
 TwFuture      *tw_future_new_for_value   (GVariant             *value) G_GNUC_WARN_UNUSED_RESULT;
@@ -88,5 +105,39 @@ GVariant      *tw_future_wait_finish     (TwFuture             *self,
                                           GError              **error);
 TW_AVAILABLE_IN_1_0
 void           tw_future_cancel          (TwFuture             *self);
+
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_then            (TwFuture             *self,
+                                          TwFutureCallback      callback,
+                                          gpointer              user_data,
+                                          GDestroyNotify        destroy) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_catch           (TwFuture             *self,
+                                          TwFutureCallback      callback,
+                                          gpointer              user_data,
+                                          GDestroyNotify        destroy) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_finally         (TwFuture             *self,
+                                          TwFutureCallback      callback,
+                                          gpointer              user_data,
+                                          GDestroyNotify        destroy) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_all             (TwFuture             *first,
+                                          ...) G_GNUC_NULL_TERMINATED G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_allv            (TwFuture * const     *futures,
+                                          guint                 n_futures) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_any             (TwFuture             *first,
+                                          ...) G_GNUC_NULL_TERMINATED G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_anyv            (TwFuture * const     *futures,
+                                          guint                 n_futures) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_first           (TwFuture             *first,
+                                          ...) G_GNUC_NULL_TERMINATED G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_firstv          (TwFuture * const     *futures,
+                                          guint                 n_futures) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -63,7 +63,7 @@
 /**
  * TW_VERSION_MIN_REQUIRED:
  *
- * Define it before including <tiny-worker.h>, to one of the
+ * Define it before including `tiny-worker.h`, to one of the
  * TW_VERSION_x_y values, to be warned about API deprecated since then.
  * It defaults to %TW_VERSION_CUR_STABLE.
  *
@@ -76,7 +76,7 @@
 /**
  * TW_VERSION_MAX_ALLOWED:
  *
- * Define it before including <tiny-worker.h>, to one of the
+ * Define it before including `tiny-worker.h`, to one of the
  * TW_VERSION_x_y values, to be warned about API newer than that version.
  * It defaults to %TW_VERSION_CUR_STABLE.
  *
