@@ -886,6 +886,65 @@ test_future_cancel_settled (void)
   g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
 }
 
+/* Polls its cancellable for up to 2 s, a bound no correct run reaches:
+ * a task cancelled before it starts never runs, and one cancelled after
+ * has its cancellable triggered. */
+static GVariant *
+race_func (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  gint64 end_time = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < end_time)
+    g_thread_yield ();
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  return g_variant_new_string ("the cancel was lost");
+}
+
+static void
+test_future_cancel_race (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (race_func, NULL, NULL);
+  guint n_lost = 0;
+  guint i;
+
+  g_test_summary ("A cancel that races with a worker taking the task either removes "
+                  "the task or triggers its cancellable; it is never lost");
+
+  /* With one idle worker, the worker takes each task at about the moment
+   * the cancel looks at it. */
+  tw_troupe_set_n_workers (troupe, 1);
+
+  for (i = 0; i < 300000 && n_lost == 0; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_uint32 (i));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      tw_future_cancel (future);
+      value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+
+      if (value != NULL)
+        n_lost++;
+      else
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+
+  /* Non-fatal, so the tests after this one still run. */
+  if (n_lost > 0)
+    g_test_fail_printf ("Task %u was cancelled while pending, yet ran to completion "
+                        "without seeing its cancellable triggered", i - 1);
+  else
+    g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, i);
+}
+
 /* Lifetime ------------------------------------------------------------------ */
 
 static void
@@ -1032,6 +1091,7 @@ main (int   argc,
   g_test_add_func ("/Tw/Future/cancel-queued", test_future_cancel_queued);
   g_test_add_func ("/Tw/Future/cancel-running", test_future_cancel_running);
   g_test_add_func ("/Tw/Future/cancel-settled", test_future_cancel_settled);
+  g_test_add_func ("/Tw/Future/cancel-race", test_future_cancel_race);
   g_test_add_func ("/Tw/Future/finalize", test_future_finalize);
   g_test_add_func ("/Tw/Future/finalize-unwaited", test_future_finalize_unwaited);
   g_test_add_func ("/Tw/Future/programmer-errors", test_future_programmer_errors);
