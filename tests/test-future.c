@@ -30,14 +30,14 @@ copy_func (GVariant      *input,
            gpointer       user_data,
            GError       **error)
 {
-  GBytes *bytes;
+  g_autoptr(GBytes) bytes = NULL;
 
   if (user_data != NULL)
     g_atomic_int_inc ((gint *)user_data);
 
   bytes = g_bytes_new (g_variant_get_data (input), g_variant_get_size (input));
 
-  return g_variant_new_from_bytes (g_variant_get_type (input), g_steal_pointer (&bytes),
+  return g_variant_new_from_bytes (g_variant_get_type (input), bytes,
                                    g_variant_is_normal_form (input));
 }
 

@@ -757,6 +757,7 @@ test_worker_direct_call (void)
   g_autoptr(TestWorker) worker = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) five = g_variant_ref_sink (g_variant_new_int64 (5));
   gboolean ok;
 
   g_test_summary ("The public wrappers check the vfuncs' contract when a worker is "
@@ -768,13 +769,13 @@ test_worker_direct_call (void)
   g_assert_no_error (error);
   g_assert_true (ok);
 
-  value = tw_worker_call (TW_WORKER (worker), g_variant_new_int64 (5), NULL, &error);
+  value = tw_worker_call (TW_WORKER (worker), five, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "direct:5");
 
   worker->behaviour = TEST_BEHAVIOUR_RETURNS_NULL;
   g_clear_pointer (&value, g_variant_unref);
-  value = tw_worker_call (TW_WORKER (worker), g_variant_new_int64 (5), NULL, &error);
+  value = tw_worker_call (TW_WORKER (worker), five, NULL, &error);
   g_assert_null (value);
   g_assert_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT);
   g_clear_error (&error);
