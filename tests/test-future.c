@@ -290,6 +290,8 @@ typedef struct
   GError       *error;
   gint          n_calls;
   gboolean      done;
+  GMainLoop    *loop;       /* quit when the last of *n_pending arrives */
+  gint         *n_pending;
 } WaitResult;
 
 static void
@@ -314,6 +316,9 @@ wait_cb (GObject      *object,
   g_object_unref (object);  /* the ref from get_source_object */
   res->value = tw_future_wait_finish (TW_FUTURE (object), result, &res->error);
   res->done = TRUE;
+
+  if (res->loop != NULL && (res->n_pending == NULL || --(*res->n_pending) == 0))
+    g_main_loop_quit (res->loop);
 }
 
 static void
@@ -361,6 +366,7 @@ test_future_wait_async_main_loop (void)
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   WaitResult results[20] = { { 0 } };
+  gint n_pending = G_N_ELEMENTS (results);
 
   tw_troupe_set_n_workers (troupe, 2);
 
@@ -369,20 +375,14 @@ test_future_wait_async_main_loop (void)
       TwFuture *future = tw_troupe_submit (troupe, g_variant_new_int64 (i));
 
       g_ptr_array_add (futures, future);
+      results[i].loop = loop;
+      results[i].n_pending = &n_pending;
       tw_future_wait_async (future, NULL, wait_cb, &results[i]);
     }
 
-  /* Quit once every callback ran. */
-  while (TRUE)
-    {
-      gboolean all_done = TRUE;
-
-      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-        all_done &= results[i].done;
-      if (all_done)
-        break;
-      g_main_context_iteration (NULL, TRUE);
-    }
+  /* The last callback quits the loop. */
+  tw_test_run_loop (loop);
+  g_assert_cmpint (n_pending, ==, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
@@ -409,13 +409,18 @@ wait_async_thread (gpointer data)
 {
   ThreadWait *tw = data;
 
+  GMainLoop *loop;
+
   tw->context = g_main_context_new ();
   g_main_context_push_thread_default (tw->context);
+  loop = g_main_loop_new (tw->context, FALSE);
 
+  tw->result.loop = loop;
   tw_future_wait_async (tw->future, NULL, wait_cb, &tw->result);
   tw_test_gate_open (tw->gate);
-  tw_test_iterate_until (tw->context, &tw->result.done);
+  tw_test_run_loop (loop);
 
+  g_main_loop_unref (loop);
   g_main_context_pop_thread_default (tw->context);
 
   return NULL;
