@@ -30,14 +30,14 @@ copy_func (GVariant      *input,
            gpointer       user_data,
            GError       **error)
 {
-  GBytes *bytes;
+  g_autoptr(GBytes) bytes = NULL;
 
   if (user_data != NULL)
     g_atomic_int_inc ((gint *)user_data);
 
   bytes = g_bytes_new (g_variant_get_data (input), g_variant_get_size (input));
 
-  return g_variant_new_from_bytes (g_variant_get_type (input), g_steal_pointer (&bytes),
+  return g_variant_new_from_bytes (g_variant_get_type (input), bytes,
                                    g_variant_is_normal_form (input));
 }
 
@@ -290,6 +290,8 @@ typedef struct
   GError       *error;
   gint          n_calls;
   gboolean      done;
+  GMainLoop    *loop;       /* quit when the last of *n_pending arrives */
+  gint         *n_pending;
 } WaitResult;
 
 static void
@@ -314,6 +316,9 @@ wait_cb (GObject      *object,
   g_object_unref (object);  /* the ref from get_source_object */
   res->value = tw_future_wait_finish (TW_FUTURE (object), result, &res->error);
   res->done = TRUE;
+
+  if (res->loop != NULL && (res->n_pending == NULL || --(*res->n_pending) == 0))
+    g_main_loop_quit (res->loop);
 }
 
 static void
@@ -361,6 +366,7 @@ test_future_wait_async_main_loop (void)
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   WaitResult results[20] = { { 0 } };
+  gint n_pending = G_N_ELEMENTS (results);
 
   tw_troupe_set_n_workers (troupe, 2);
 
@@ -369,20 +375,14 @@ test_future_wait_async_main_loop (void)
       TwFuture *future = tw_troupe_submit (troupe, g_variant_new_int64 (i));
 
       g_ptr_array_add (futures, future);
+      results[i].loop = loop;
+      results[i].n_pending = &n_pending;
       tw_future_wait_async (future, NULL, wait_cb, &results[i]);
     }
 
-  /* Quit once every callback ran. */
-  while (TRUE)
-    {
-      gboolean all_done = TRUE;
-
-      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-        all_done &= results[i].done;
-      if (all_done)
-        break;
-      g_main_context_iteration (NULL, TRUE);
-    }
+  /* The last callback quits the loop. */
+  tw_test_run_loop (loop);
+  g_assert_cmpint (n_pending, ==, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
@@ -409,13 +409,18 @@ wait_async_thread (gpointer data)
 {
   ThreadWait *tw = data;
 
+  GMainLoop *loop;
+
   tw->context = g_main_context_new ();
   g_main_context_push_thread_default (tw->context);
+  loop = g_main_loop_new (tw->context, FALSE);
 
+  tw->result.loop = loop;
   tw_future_wait_async (tw->future, NULL, wait_cb, &tw->result);
   tw_test_gate_open (tw->gate);
-  tw_test_iterate_until (tw->context, &tw->result.done);
+  tw_test_run_loop (loop);
 
+  g_main_loop_unref (loop);
   g_main_context_pop_thread_default (tw->context);
 
   return NULL;
@@ -886,6 +891,65 @@ test_future_cancel_settled (void)
   g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
 }
 
+/* Polls its cancellable for up to 2 s, a bound no correct run reaches:
+ * a task cancelled before it starts never runs, and one cancelled after
+ * has its cancellable triggered. */
+static GVariant *
+race_func (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  gint64 end_time = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < end_time)
+    g_thread_yield ();
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  return g_variant_new_string ("the cancel was lost");
+}
+
+static void
+test_future_cancel_race (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (race_func, NULL, NULL);
+  guint n_lost = 0;
+  guint i;
+
+  g_test_summary ("A cancel that races with a worker taking the task either removes "
+                  "the task or triggers its cancellable; it is never lost");
+
+  /* With one idle worker, the worker takes each task at about the moment
+   * the cancel looks at it. */
+  tw_troupe_set_n_workers (troupe, 1);
+
+  for (i = 0; i < 300000 && n_lost == 0; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_uint32 (i));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      tw_future_cancel (future);
+      value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+
+      if (value != NULL)
+        n_lost++;
+      else
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+
+  /* Non-fatal, so the tests after this one still run. */
+  if (n_lost > 0)
+    g_test_fail_printf ("Task %u was cancelled while pending, yet ran to completion "
+                        "without seeing its cancellable triggered", i - 1);
+  else
+    g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, i);
+}
+
 /* Lifetime ------------------------------------------------------------------ */
 
 static void
@@ -1032,6 +1096,7 @@ main (int   argc,
   g_test_add_func ("/Tw/Future/cancel-queued", test_future_cancel_queued);
   g_test_add_func ("/Tw/Future/cancel-running", test_future_cancel_running);
   g_test_add_func ("/Tw/Future/cancel-settled", test_future_cancel_settled);
+  g_test_add_func ("/Tw/Future/cancel-race", test_future_cancel_race);
   g_test_add_func ("/Tw/Future/finalize", test_future_finalize);
   g_test_add_func ("/Tw/Future/finalize-unwaited", test_future_finalize_unwaited);
   g_test_add_func ("/Tw/Future/programmer-errors", test_future_programmer_errors);

@@ -757,6 +757,7 @@ test_worker_direct_call (void)
   g_autoptr(TestWorker) worker = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) five = g_variant_ref_sink (g_variant_new_int64 (5));
   gboolean ok;
 
   g_test_summary ("The public wrappers check the vfuncs' contract when a worker is "
@@ -768,13 +769,13 @@ test_worker_direct_call (void)
   g_assert_no_error (error);
   g_assert_true (ok);
 
-  value = tw_worker_call (TW_WORKER (worker), g_variant_new_int64 (5), NULL, &error);
+  value = tw_worker_call (TW_WORKER (worker), five, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "direct:5");
 
   worker->behaviour = TEST_BEHAVIOUR_RETURNS_NULL;
   g_clear_pointer (&value, g_variant_unref);
-  value = tw_worker_call (TW_WORKER (worker), g_variant_new_int64 (5), NULL, &error);
+  value = tw_worker_call (TW_WORKER (worker), five, NULL, &error);
   g_assert_null (value);
   g_assert_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT);
   g_clear_error (&error);
@@ -790,6 +791,52 @@ test_worker_direct_call (void)
   g_clear_object (&worker);
 
   record_assert_all_finalized ();
+}
+
+static void
+run_worker_troupe_and_count (guint       baseline,
+                             const char *behaviour,
+                             gboolean    dispose_only)
+{
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+  TwTroupe *troupe;
+
+  troupe = new_worker_troupe (3, "behaviour", g_variant_new_string (behaviour), NULL);
+  for (gint64 i = 0; i < 30; i++)
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
+  g_assert_cmpuint (tw_test_count_threads (), ==, baseline + 3);
+
+  if (!dispose_only)
+    tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_object_unref (troupe);
+
+  g_assert_cmpuint (tw_test_wait_for_n_threads (baseline), ==, baseline);
+  for (guint i = 0; i < futures->len; i++)
+    g_assert_true (tw_future_is_done (futures->pdata[i]));
+  record_assert_all_finalized ();
+}
+
+static void
+test_worker_no_leaked_threads (void)
+{
+  guint baseline;
+
+  if (!g_test_subprocess ())
+    {
+      /* A fresh process, so other tests' threads cannot skew the count. */
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  record_reset ();
+  baseline = tw_test_count_threads ();
+
+  run_worker_troupe_and_count (baseline, "normal", FALSE);
+  run_worker_troupe_and_count (baseline, "normal", TRUE);
+  run_worker_troupe_and_count (baseline, "setup-fails", FALSE);
+  run_worker_troupe_and_count (baseline, "setup-fails", TRUE);
+  run_worker_troupe_and_count (baseline, "call-fails", FALSE);
 }
 
 int
@@ -811,6 +858,7 @@ main (int   argc,
   g_test_add_func ("/Tw/Worker/error-unchanged", test_worker_error_unchanged);
   g_test_add_func ("/Tw/Worker/invalid-result", test_worker_invalid_result);
   g_test_add_func ("/Tw/Worker/direct-call", test_worker_direct_call);
+  g_test_add_func ("/Tw/Worker/no-leaked-threads", test_worker_no_leaked_threads);
 
   return g_test_run ();
 }

@@ -199,6 +199,21 @@ tw_test_iterate_until (GMainContext   *context,
   g_source_unref (timeout);
 }
 
+void
+tw_test_run_loop (GMainLoop *loop)
+{
+  GSource *timeout;
+
+  timeout = g_timeout_source_new (TW_TEST_TIMEOUT_USEC / 1000);
+  g_source_set_callback (timeout, tw_test_timeout_cb, NULL, NULL);
+  g_source_attach (timeout, g_main_loop_get_context (loop));
+
+  g_main_loop_run (loop);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+}
+
 guint
 tw_test_count_threads (void)
 {

@@ -79,6 +79,9 @@ gint32    tw_test_wait_value_int32   (TwFuture      *future);
 void      tw_test_iterate_until      (GMainContext  *context,
                                       const gboolean *flag);
 
+/* Runs @loop, failing the test after TW_TEST_TIMEOUT_USEC. */
+void      tw_test_run_loop           (GMainLoop     *loop);
+
 /* The number of threads of this process, from /proc/self/task. */
 guint     tw_test_count_threads      (void);
 /* Waits until the process has @n_threads threads (a joined thread may

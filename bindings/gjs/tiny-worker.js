@@ -1,0 +1,316 @@
+// tiny-worker.js: idiomatic tiny-worker for GJS
+//
+// Copyright 2026 The tiny-worker developers
+//
+// This library is free software; you can redistribute it and/or modify it
+// under the terms of the GNU Lesser General Public License as published by
+// the Free Software Foundation; either version 2.1 of the License, or (at
+// your option) any later version.
+//
+// This library is distributed in the hope that it will be useful, but
+// WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser
+// General Public License for more details.
+//
+// SPDX-License-Identifier: LGPL-2.1-or-later
+
+/**
+ * An ES module on top of the `Tw` typelib, for `gjs -m`. It is installed
+ * as `$datadir/tiny-worker-1/gjs/tiny-worker.js`; import it by its file URL
+ * (GJS resolves neither bare names nor plain paths for ES modules):
+ *
+ * ```js
+ * import * as TinyWorker from 'file:///usr/share/tiny-worker-1/gjs/tiny-worker.js';
+ *
+ * TinyWorker.registerFunc('square', x => x * x);
+ * TinyWorker.init();   // after functions and classes, before the program's logic
+ *
+ * const troupe = TinyWorker.troupe({func: 'square', nWorkers: 4});
+ * const futures = [1, 2, 3].map(x => troupe.submit(x));
+ * print(await Promise.all(futures.map(f => TinyWorker.result(f))));
+ * await TinyWorker.close(troupe);
+ * ```
+ *
+ * JavaScript runs only on GJS's main thread: GJS blocks a call into
+ * JavaScript from any other thread ("Attempting to run a JS callback on a
+ * different thread"). So a troupe whose workers are JavaScript (a function
+ * or a `Tw.Worker` subclass defined in JavaScript) always runs them in
+ * PROCESS mode: each worker is a `gjs` process running the same program,
+ * which calls the worker on its main thread. `troupe()` chooses that mode
+ * for JavaScript workers, whatever mode is asked for, and THREAD mode,
+ * with real pool threads, for workers written in C. Importing this module
+ * also makes the plain API refuse JavaScript workers in THREAD mode with a
+ * clear exception, instead of failing every task, and lets
+ * `Tw.Troupe.submit()` take a plain value (converted by `toVariant()`) or
+ * a `Tw.Future` (chaining, as `submit_future()`).
+ *
+ * Futures are awaitable: this module promisifies `Tw.Future.wait_async()`
+ * and `Tw.Troupe.shutdown_async()` with `Gio._promisify()`, so
+ * `await future.wait_async(null)` returns the `GLib.Variant`, and
+ * `await result(future)` a plain value.
+ *
+ * Values (`toVariant()`): a `GLib.Variant` is used as it is; `null` and
+ * `undefined` become `mv` (nothing), a boolean `b`, a bigint or an integral
+ * number `x` (a bigint from 2^63 to 2^64-1 `t`), any other number `d`, a
+ * string `s`, a `Uint8Array` `ay`, an array `av` and a plain object `a{sv}`.
+ * `fromVariant()` is `GLib.Variant.recursiveUnpack()`: integers beyond 2^53
+ * lose precision, as everywhere in GJS. To send a float that happens to be
+ * integral, such as 2.0, pass `new GLib.Variant('d', 2)`.
+ *
+ * Errors: a JavaScript exception thrown by a worker reaches the future as
+ * a GError (GJS marshals it in its `gjs-js-error-quark` domain), and
+ * awaiting or waiting on that future throws it again as the same kind of
+ * JavaScript error (Error, TypeError, ...) with the same message. A
+ * `GLib.Error` thrown by a worker arrives with its domain, code and
+ * message unchanged.
+ */
+
+import Gio from 'gi://Gio';
+import GIRepository from 'gi://GIRepository?version=2.0';
+import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
+import Tw from 'gi://Tw?version=1';
+import System from 'system';
+
+Gio._promisify(Tw.Future.prototype, 'wait_async', 'wait_finish');
+Gio._promisify(Tw.Troupe.prototype, 'shutdown_async', 'shutdown_finish');
+
+const INT64_LIMIT = 2n ** 63n;
+const UINT64_LIMIT = 2n ** 64n;
+
+/**
+ * Converts a plain JavaScript value to a GLib.Variant, as the module doc
+ * says. Throws TypeError for a value it cannot convert.
+ *
+ * @param {*} value the value
+ * @returns {GLib.Variant} the variant
+ */
+export function toVariant(value) {
+    if (value instanceof GLib.Variant)
+        return value;
+    if (value === null || value === undefined)
+        return GLib.Variant.new_maybe(new GLib.VariantType('v'), null);
+    switch (typeof value) {
+    case 'boolean':
+        return GLib.Variant.new_boolean(value);
+    case 'bigint':
+        if (value >= -INT64_LIMIT && value < INT64_LIMIT)
+            return new GLib.Variant('x', value);
+        if (value >= 0n && value < UINT64_LIMIT)
+            return new GLib.Variant('t', value);
+        throw new RangeError(`${value} does not fit in 64 bits`);
+    case 'number':
+        return Number.isSafeInteger(value)
+            ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
+    case 'string':
+        return new GLib.Variant('s', value);
+    }
+    if (value instanceof Uint8Array)
+        return new GLib.Variant('ay', value);
+    if (Array.isArray(value))
+        return new GLib.Variant('av', value.map(toVariant));
+    if (Object.getPrototypeOf(value) === Object.prototype) {
+        const entries = {};
+        for (const [key, item] of Object.entries(value))
+            entries[key] = toVariant(item);
+        return new GLib.Variant('a{sv}', entries);
+    }
+    throw new TypeError(`Cannot convert ${value} to a GLib.Variant; pass a GLib.Variant`);
+}
+
+/**
+ * Converts a GLib.Variant to a plain JavaScript value.
+ *
+ * @param {GLib.Variant} variant the variant
+ * @returns {*} the value
+ */
+export function fromVariant(variant) {
+    return variant.recursiveUnpack();
+}
+
+/**
+ * Whether @gtype is a type defined in JavaScript, whose code GJS runs only
+ * on its main thread. A type with no introspection data is taken to be
+ * one: types written in C come with a typelib.
+ *
+ * @param {GObject.GType} gtype a type
+ * @returns {boolean} whether the type's code is JavaScript
+ */
+export function isJavaScriptType(gtype) {
+    return GIRepository.Repository.get_default().find_by_gtype(gtype) === null;
+}
+
+const funcNames = new Map();
+const registerFuncRaw = Tw.register_func;
+const javaScriptFuncNames = new Set();
+
+/**
+ * Registers @func under @name, so that troupes in this process and in
+ * worker processes find it. Call it before `init()`. @func takes and
+ * returns plain values (see `toVariant()`), or a GLib.Variant.
+ *
+ * @param {string} name a name, unique in the program
+ * @param {function(*): *} func the function
+ */
+export function registerFunc(name, func) {
+    Tw.register_func(name, input => toVariant(func(fromVariant(input))));
+    funcNames.set(func, name);
+}
+
+/**
+ * The exit status that tw_worker_process_main() returns; it is filed
+ * under Tw.Worker by g-ir-scanner.
+ *
+ * @returns {number} the status
+ */
+function workerProcessMain() {
+    return (Tw.worker_process_main ?? Tw.Worker.process_main)();
+}
+
+/**
+ * Call once, after the program's functions and classes are defined and
+ * before its own logic. In a worker process it serves tasks and then ends
+ * the process with System.exit(); anywhere else it returns at once.
+ */
+export function init() {
+    if (Tw.is_worker_process())
+        System.exit(workerProcessMain());
+    Tw.init();
+}
+
+/**
+ * A base class for workers that take and return plain values: implement
+ * `work(value)`. `vfunc_setup()` and `vfunc_teardown()` work as usual.
+ */
+export const Worker = GObject.registerClass({
+    GTypeName: 'TwJsWorker',
+}, class Worker extends Tw.Worker {
+    vfunc_call(input, _cancellable) {
+        return toVariant(this.work(fromVariant(input)));
+    }
+
+    /**
+     * @param {*} _value the task's input
+     * @returns {*} its output
+     */
+    work(_value) {
+        throw new Error(`${this.constructor.name} does not implement work()`);
+    }
+});
+
+function threadModeError(what) {
+    return new Error(`${what} is JavaScript, and GJS runs JavaScript only on ` +
+        'its main thread, never on a troupe\'s pool threads: use ' +
+        'Tw.TroupeMode.PROCESS, where each worker is a gjs process that ' +
+        'calls it on its main thread');
+}
+
+/**
+ * Creates a troupe.
+ *
+ * @param {object} options the troupe
+ * @param {string|Function} [options.func] a function registered with
+ *   registerFunc() (by itself or by its name) or with Tw.register_func()
+ * @param {GObject.Object|GObject.GType} [options.worker] a Tw.Worker
+ *   subclass, written in JavaScript or in C
+ * @param {object} [options.workerProperties] the worker's construct
+ *   properties, as plain values or GLib.Variant
+ * @param {number} [options.nWorkers] how many workers, 0 (the default)
+ *   for one per processor
+ * @param {Tw.TroupeMode} [options.mode] THREAD (the default) or PROCESS;
+ *   JavaScript workers always run in PROCESS mode, see the module doc
+ * @returns {Tw.Troupe} the troupe; its `mode` says where workers run
+ */
+export function troupe({func, worker, workerProperties, nWorkers = 0,
+    mode = Tw.TroupeMode.THREAD} = {}) {
+    let result, javaScript;
+
+    if ((func === undefined) === (worker === undefined))
+        throw new TypeError('troupe() takes either func or worker');
+
+    if (func !== undefined) {
+        const name = typeof func === 'string' ? func : funcNames.get(func);
+        if (name === undefined) {
+            throw new TypeError('A JavaScript function crosses to a worker ' +
+                'process by name: register it with registerFunc(name, func) ' +
+                'before init()');
+        }
+        result = Tw.Troupe.new_for_func_name(name);
+        javaScript = javaScriptFuncNames.has(name);
+    } else {
+        const gtype = worker.$gtype ?? worker;
+        const properties = {};
+        for (const [key, value] of Object.entries(workerProperties ?? {}))
+            properties[key] = toVariant(value);
+        result = Tw.Troupe.new_for_worker(gtype, new GLib.Variant('a{sv}', properties));
+        javaScript = isJavaScriptType(gtype);
+    }
+
+    result.mode = javaScript ? Tw.TroupeMode.PROCESS : mode;
+    result.n_workers = nWorkers;
+    return result;
+}
+
+/**
+ * Waits for @future without blocking the main loop.
+ *
+ * @param {Tw.Future} future a future
+ * @param {Gio.Cancellable} [cancellable] stops the wait, not the task
+ * @returns {Promise<*>} the task's value, as a plain value; rejects with
+ *   the task's error
+ */
+export async function result(future, cancellable = null) {
+    return fromVariant(await future.wait_async(cancellable));
+}
+
+/**
+ * Shuts @troupe down without blocking the main loop.
+ *
+ * @param {Tw.Troupe} troupe a troupe
+ * @param {Tw.ShutdownMode} [mode] DRAIN (the default) or CANCEL_PENDING
+ * @returns {Promise<boolean>} true once the troupe has stopped
+ */
+export function close(troupe, mode = Tw.ShutdownMode.DRAIN) {
+    return troupe.shutdown_async(mode, null);
+}
+
+// Guard the plain API: a JavaScript worker on pool threads would only fail
+// its tasks with "returned NULL without setting an error", or worse.
+const submit = Tw.Troupe.prototype.submit;
+const submitFuture = Tw.Troupe.prototype.submit_future;
+
+function checkThreadMode(troupe_) {
+    if (troupe_.mode !== Tw.TroupeMode.THREAD)
+        return;
+    const gtype = troupe_.worker_type;
+    if (gtype !== GObject.TYPE_NONE && isJavaScriptType(gtype))
+        throw threadModeError(`Worker type ${GObject.type_name(gtype)}`);
+    if (javaScriptFuncNames.has(troupe_.func_name))
+        throw threadModeError(`Function “${troupe_.func_name}”`);
+}
+
+Tw.register_func = function (name, func) {
+    // Every function registered from here is JavaScript.
+    registerFuncRaw(name, func);
+    javaScriptFuncNames.add(name);
+};
+
+// Accept plain values and futures, as the Python override does.
+Tw.Troupe.prototype.submit = function (input) {
+    checkThreadMode(this);
+    if (input instanceof Tw.Future)
+        return submitFuture.call(this, input);
+    return submit.call(this, toVariant(input));
+};
+
+Tw.Troupe.prototype.submit_future = function (input) {
+    checkThreadMode(this);
+    return submitFuture.call(this, input);
+};
+
+Tw.Troupe.new_for_func = function () {
+    throw new Error('A JavaScript function given by value can run neither on ' +
+        'pool threads (GJS runs JavaScript only on its main thread) nor in a ' +
+        'worker process (functions cross by name): register it with ' +
+        'registerFunc(name, func) before init() and use troupe({func: name})');
+};

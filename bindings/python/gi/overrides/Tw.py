@@ -1,0 +1,668 @@
+# Tw.py: the PyGObject override of tiny-worker
+#
+# Copyright 2026 The tiny-worker developers
+#
+# This library is free software; you can redistribute it and/or modify it
+# under the terms of the GNU Lesser General Public License as published by
+# the Free Software Foundation; either version 2.1 of the License, or (at
+# your option) any later version.
+#
+# This library is distributed in the hope that it will be useful, but
+# WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser
+# General Public License for more details.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Pythonic tiny-worker.
+
+PyGObject loads this module on ``from gi.repository import Tw``. It keeps
+the whole C API and adds::
+
+    from gi.repository import Tw
+
+    def square(x):
+        return x * x
+
+    Tw.init()                      # after functions and classes, before logic
+
+    with Tw.Troupe(func=square, n_workers=4, mode=Tw.TroupeMode.PROCESS) as troupe:
+        futures = [troupe.submit(i) for i in range(10)]
+        print([f.result() for f in futures])
+
+Values
+------
+``Troupe.submit()``, worker results and ``worker_kwargs`` take plain
+Python values; ``Future.result()`` returns them. The mapping to GVariant
+is lossless, so ``result()`` gives back a value equal to, and of the same
+type as, what the worker returned:
+
+=====================  ==================  ===============================
+Python                 GVariant            back to Python
+=====================  ==================  ===============================
+``None``               ``mv`` (nothing)    ``None``
+``bool``               ``b``               ``bool``
+``int``                ``x``; ``t`` from   ``int``; other sizes are
+                       2**63 to 2**64-1    OverflowError
+``float``              ``d``               ``float``
+``str``                ``s`` (no NUL)      ``str``
+``bytes``,             ``ay``              ``bytes``
+``bytearray``
+``list``               ``av``              ``list``
+``tuple``              ``(...)`` of the    ``tuple``
+                       items' own types
+``dict``               ``a{sv}`` (all      ``dict``
+                       keys str), else
+                       ``a{xv}``/``a{tv}``,
+                       ``a{bv}``, ``a{dv}``
+                       (keys all int, all
+                       bool or all float)
+``GLib.Variant``       itself, exactly     converted as below
+=====================  ==================  ===============================
+
+Other values (sets, objects, dicts with keys of mixed kinds) raise
+TypeError: pass a ``GLib.Variant`` for them. Any GVariant converts back
+by its type: integer types to ``int``, ``d`` to ``float``, ``s``/``o``/``g``
+to ``str``, ``v`` to its content, maybes to ``None`` or their content,
+``ay`` to ``bytes``, other arrays to ``list``, dictionaries to ``dict``
+and tuples to ``tuple``. ``Future.result_variant()`` returns the GVariant
+itself.
+
+Errors
+------
+``Future.result()`` raises the worker's ``GLib.Error`` with its domain,
+code and message. A Python exception other than ``GLib.Error`` raised in
+a worker (function, ``work()``, ``do_call()`` or ``do_setup()``) becomes
+a ``GLib.Error`` in the ``tw-python-error-quark`` domain, code 0, whose
+message is ``"<type>: <message>\\n\\n<traceback>"``; ``result()`` raises it
+as :class:`PythonError`, a ``GLib.Error`` with ``exception_type``,
+``exception_message`` and ``traceback`` attributes. A timed-out
+``result(timeout)`` raises :class:`FutureTimeoutError`, which is both a
+``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
+future stays usable. A cancelled task raises ``GLib.Error``
+``G_IO_ERROR_CANCELLED``.
+
+Process mode
+------------
+A process troupe re-runs the script as each worker, and ``Tw.init()``
+turns that run into a worker before the script's own logic. A function
+crosses by module and qualified name, as pickle does: a lambda, a
+nested function or a bound method cannot, and using one in process mode
+raises ValueError at construction or submit time. A ``Tw.Worker``
+subclass crosses by its GType name, so define it at module level before
+``Tw.init()``.
+"""
+
+import importlib
+import itertools
+import sys
+import threading
+import traceback
+
+from ..module import get_introspection_module
+from ..overrides import override
+from gi.repository import GLib, GObject, Gio
+
+Tw = get_introspection_module('Tw')
+
+__all__ = []
+
+#: The GLib error domain of Python exceptions raised in workers.
+PYTHON_ERROR_DOMAIN = 'tw-python-error-quark'
+__all__.append('PYTHON_ERROR_DOMAIN')
+
+_TRACEBACK_HEADER = '\n\nTraceback (most recent call last):\n'
+_INT64_MIN = -(1 << 63)
+_INT64_LIMIT = 1 << 63
+_UINT64_LIMIT = 1 << 64
+
+
+# Values ------------------------------------------------------------------
+
+def _int_variant(value):
+    if _INT64_MIN <= value < _INT64_LIMIT:
+        return GLib.Variant.new_int64(value)
+    if _INT64_LIMIT <= value < _UINT64_LIMIT:
+        return GLib.Variant.new_uint64(value)
+    raise OverflowError('int %d does not fit in 64 bits; pass a str or a GLib.Variant'
+                        % value)
+
+
+def _string_variant(value):
+    if '\0' in value:
+        raise ValueError('a str with a NUL character cannot be a GVariant string; '
+                         'pass bytes instead')
+    return GLib.Variant.new_string(value)
+
+
+# Dictionary key kinds, in the order they are tested (bool before int).
+_KEY_KINDS = (
+    (str, 's', _string_variant),
+    (bool, 'b', GLib.Variant.new_boolean),
+    (int, None, None),                    # x or t, decided by the range
+    (float, 'd', GLib.Variant.new_double),
+)
+
+
+def _dict_variant(value):
+    kinds = set()
+    for key in value:
+        for kind, _, _ in _KEY_KINDS:
+            if isinstance(key, kind):
+                kinds.add(kind)
+                break
+        else:
+            raise TypeError('cannot convert a dict with a %s key to a GVariant; '
+                            'use str, int, bool or float keys, or pass a GLib.Variant'
+                            % type(key).__name__)
+    if len(kinds) > 1:
+        raise TypeError('cannot convert a dict whose keys mix %s to a GVariant; '
+                        'pass a GLib.Variant'
+                        % ' and '.join(sorted(k.__name__ for k in kinds)))
+
+    kind = kinds.pop() if kinds else str
+    for k, key_type, make_key in _KEY_KINDS:
+        if k is kind:
+            break
+    if kind is int:
+        if all(_INT64_MIN <= key < _INT64_LIMIT for key in value):
+            key_type, make_key = 'x', GLib.Variant.new_int64
+        elif all(0 <= key < _UINT64_LIMIT for key in value):
+            key_type, make_key = 't', GLib.Variant.new_uint64
+        else:
+            raise OverflowError('the int keys of a dict must all fit in int64 or '
+                                'all in uint64')
+
+    entries = [GLib.Variant.new_dict_entry(make_key(key),
+                                           GLib.Variant.new_variant(to_variant(item)))
+               for key, item in value.items()]
+    return GLib.Variant.new_array(GLib.VariantType.new('{%sv}' % key_type), entries)
+
+
+def to_variant(value):
+    """Converts a plain Python value to a GVariant, as the module doc says.
+
+    A ``GLib.Variant`` is returned as it is. Raises TypeError for a value
+    that has no mapping, OverflowError for an int beyond 64 bits and
+    ValueError for a str that holds a NUL character.
+    """
+    if isinstance(value, GLib.Variant):
+        return value
+    if value is None:
+        return GLib.Variant.new_maybe(GLib.VariantType.new('v'), None)
+    if isinstance(value, bool):
+        return GLib.Variant.new_boolean(value)
+    if isinstance(value, int):
+        return _int_variant(value)
+    if isinstance(value, float):
+        return GLib.Variant.new_double(value)
+    if isinstance(value, str):
+        return _string_variant(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return GLib.Variant.new_from_bytes(GLib.VariantType.new('ay'),
+                                           GLib.Bytes.new(bytes(value)), True)
+    if isinstance(value, list):
+        return GLib.Variant.new_array(GLib.VariantType.new('v'),
+                                      [GLib.Variant.new_variant(to_variant(item))
+                                       for item in value])
+    if isinstance(value, tuple):
+        return GLib.Variant.new_tuple(*[to_variant(item) for item in value])
+    if isinstance(value, dict):
+        return _dict_variant(value)
+    raise TypeError('cannot convert %s to a GVariant; pass a GLib.Variant'
+                    % type(value).__name__)
+
+
+__all__.append('to_variant')
+
+
+def from_variant(variant):
+    """Converts a GVariant to a plain Python value, by its type."""
+    type_string = variant.get_type_string()
+    kind = type_string[0]
+
+    if kind == 'b':
+        return variant.get_boolean()
+    if kind in 'ynqiuxth':
+        return variant.unpack()
+    if kind == 'd':
+        return variant.get_double()
+    if kind in 'sog':
+        return variant.get_string()
+    if kind == 'v':
+        return from_variant(variant.get_variant())
+    if kind == 'm':
+        child = variant.get_maybe()
+        return None if child is None else from_variant(child)
+    if type_string == 'ay':
+        return variant.get_data_as_bytes().get_data()
+    if kind == 'a' and type_string[1] == '{':
+        result = {}
+        for i in range(variant.n_children()):
+            entry = variant.get_child_value(i)
+            result[from_variant(entry.get_child_value(0))] = \
+                from_variant(entry.get_child_value(1))
+        return result
+    if kind == 'a':
+        return [from_variant(variant.get_child_value(i))
+                for i in range(variant.n_children())]
+    if kind == '(':
+        return tuple(from_variant(variant.get_child_value(i))
+                     for i in range(variant.n_children()))
+    # Only handles ('h' is above) and dict entries on their own are left.
+    return variant.unpack()
+
+
+__all__.append('from_variant')
+
+
+# Errors ------------------------------------------------------------------
+
+class PythonError(GLib.Error):
+    """A Python exception raised in a worker, as ``Future.result()`` raises it.
+
+    It is a ``GLib.Error`` in the :data:`PYTHON_ERROR_DOMAIN` domain, code 0.
+    ``exception_type`` is the exception's type name (with its module unless
+    builtin or ``__main__``), ``exception_message`` its ``str()`` and
+    ``traceback`` the formatted traceback from the worker.
+    """
+
+    def __init__(self, message, domain=PYTHON_ERROR_DOMAIN, code=0):
+        super().__init__(message, domain, code)
+        head, _, rest = message.partition(_TRACEBACK_HEADER)
+        self.exception_type, _, self.exception_message = head.partition(': ')
+        self.traceback = _TRACEBACK_HEADER.lstrip('\n') + rest if rest else ''
+
+
+class FutureTimeoutError(GLib.Error, TimeoutError):
+    """``Future.result(timeout)`` ran out of time: ``G_IO_ERROR_TIMED_OUT``.
+
+    The task goes on, and the future can be waited on again.
+    """
+
+
+__all__ += ['PythonError', 'FutureTimeoutError']
+
+
+def _error_from_exception(exc):
+    """Turns any exception into a GLib.Error that can cross to the future."""
+    if isinstance(exc, GLib.Error):
+        return exc
+    head = traceback.format_exception_only(type(exc), exc)[-1].rstrip('\n')
+    if ': ' not in head:
+        head += ': '
+    text = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = text.partition(_TRACEBACK_HEADER.lstrip('\n'))[2] or text
+    return GLib.Error(head + _TRACEBACK_HEADER + text, PYTHON_ERROR_DOMAIN, 0)
+
+
+def _raise_error(error):
+    """Raises @error as the most specific class this module has for it."""
+    if error.domain == PYTHON_ERROR_DOMAIN:
+        raise PythonError(error.message, error.domain, error.code) from None
+    if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+        raise FutureTimeoutError(error.message, error.domain, error.code) from None
+    raise error
+
+
+_current = threading.local()
+
+
+def current_cancellable():
+    """Returns the Gio.Cancellable of the task running in this thread.
+
+    Long Python work can poll ``Tw.current_cancellable().is_cancelled()``.
+    Returns None outside a task.
+    """
+    return getattr(_current, 'cancellable', None)
+
+
+__all__.append('current_cancellable')
+
+
+def _run_guarded(func, cancellable, *args):
+    """Calls @func, turning any exception into a GLib.Error for C."""
+    previous = getattr(_current, 'cancellable', None)
+    _current.cancellable = cancellable
+    try:
+        return func(*args)
+    except GLib.Error:
+        raise
+    except BaseException as exc:
+        raise _error_from_exception(exc) from None
+    finally:
+        _current.cancellable = previous
+
+
+# Workers -----------------------------------------------------------------
+
+def _guard_do_call(do_call):
+    def guarded(self, input, cancellable):
+        return to_variant(_run_guarded(do_call, cancellable, self, input, cancellable))
+    guarded.__name__ = 'do_call'
+    guarded.__wrapped__ = do_call
+    return guarded
+
+
+def _do_call_from_work(self, input, cancellable):
+    return to_variant(_run_guarded(lambda: self.work(from_variant(input)), cancellable))
+
+
+def _guard_do_setup(do_setup):
+    def guarded(self, cancellable):
+        ok = _run_guarded(do_setup, cancellable, self, cancellable)
+        return True if ok is None else ok
+    guarded.__name__ = 'do_setup'
+    guarded.__wrapped__ = do_setup
+    return guarded
+
+
+def _guard_do_teardown(do_teardown):
+    def guarded(self):
+        try:
+            do_teardown(self)
+        except Exception:
+            # Nobody waits for a teardown: say what went wrong and go on.
+            traceback.print_exc()
+    guarded.__name__ = 'do_teardown'
+    guarded.__wrapped__ = do_teardown
+    return guarded
+
+
+class Worker(Tw.Worker):
+    """Base class of workers with state; subclass it.
+
+    Implement ``work(self, value)``, which takes and returns plain values
+    (see the module doc), or the raw ``do_call(self, input, cancellable)``
+    with GLib.Variant values. ``do_setup(self, cancellable)`` runs once
+    per worker before its first call (returning None means success) and
+    ``do_teardown(self)`` when the troupe shuts down. Configuration comes
+    as ``GObject.Property`` construct properties, set from
+    ``worker_kwargs``. Exceptions raised in these methods fail the task
+    with a GLib.Error, as the module doc says.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        # This runs before PyGObject hooks up the class's do_* methods, so
+        # the guarded versions are the ones C calls.
+        super().__init_subclass__(**kwargs)
+        namespace = cls.__dict__
+        if 'do_call' in namespace:
+            cls.do_call = _guard_do_call(namespace['do_call'])
+        elif 'work' in namespace:
+            cls.do_call = _do_call_from_work
+        if 'do_setup' in namespace:
+            cls.do_setup = _guard_do_setup(namespace['do_setup'])
+        if 'do_teardown' in namespace:
+            cls.do_teardown = _guard_do_teardown(namespace['do_teardown'])
+
+
+Worker = override(Worker)
+__all__.append('Worker')
+
+# Callables of this process, by the name that _PyFuncWorker.target holds.
+_registry = {}
+_registry_lock = threading.Lock()
+_registry_serial = itertools.count(1)
+
+
+def _qualified_name(func):
+    module = getattr(func, '__module__', None)
+    qualname = getattr(func, '__qualname__', None)
+    if not module or not qualname:
+        return None
+    return '%s:%s' % (module, qualname)
+
+
+def _resolve(target):
+    """Finds the callable named "module:qualname", as pickle does."""
+    module_name, _, qualname = target.partition(':')
+    obj = importlib.import_module(module_name)
+    for part in qualname.split('.'):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _importable(func):
+    name = _qualified_name(func)
+    if name is None or '<' in name:
+        return None
+    try:
+        return name if _resolve(name) is func else None
+    except Exception:
+        return None
+
+
+def _target_for(func):
+    """The name a troupe gives _PyFuncWorker, and whether it crosses processes."""
+    name = _importable(func)
+    with _registry_lock:
+        if name is not None and _registry.setdefault(name, func) is func:
+            return name, True
+        key = '%s#%d' % (_qualified_name(func) or repr(func), next(_registry_serial))
+        _registry[key] = func
+        return key, False
+
+
+def _forget_target(key):
+    with _registry_lock:
+        _registry.pop(key, None)
+
+
+def _process_mode_error(target):
+    name = target.split('#', 1)[0]
+    return ValueError('%s cannot run in process mode: a worker process finds a '
+                      'function by module and qualified name, so it must be '
+                      'defined at module level (not a lambda, nested function or '
+                      'bound method) before Tw.init()' % name)
+
+
+class _PyFuncWorker(Worker):
+    # Not under gi.overrides, or PyGObject would not register a GType.
+    __module__ = 'gi.repository.Tw._python'
+    __gtype_name__ = 'TwPyFuncWorker'
+
+    target = GObject.Property(type=str, flags=(GObject.ParamFlags.READWRITE |
+                                               GObject.ParamFlags.CONSTRUCT_ONLY))
+
+    def do_setup(self, cancellable):
+        func = _registry.get(self.target)
+        if func is None and '#' in self.target:
+            raise _process_mode_error(self.target)
+        if func is None:
+            try:
+                func = _resolve(self.target)
+            except (ImportError, AttributeError) as exc:
+                raise GLib.Error(
+                    'The worker process found no function %s (%s): define it at '
+                    'module level, before Tw.init()' % (self.target, exc),
+                    GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
+        self._func = func
+
+    def work(self, value):
+        return self._func(value)
+
+
+# Troupes -----------------------------------------------------------------
+
+def _property_variant(pspec, value):
+    """Converts a worker_kwargs value for the property @pspec describes."""
+    if isinstance(value, GLib.Variant):
+        return value
+    value_type = pspec.value_type if pspec is not None else None
+    if value_type is None:
+        return to_variant(value)
+    if value_type == GObject.TYPE_VARIANT:
+        return GLib.Variant.new_variant(to_variant(value))
+    if value_type == GObject.TYPE_STRV:
+        return GLib.Variant('as', list(value))
+    if value_type.is_a(GObject.TYPE_ENUM) and hasattr(value, 'value_nick'):
+        return GLib.Variant.new_string(value.value_nick)
+    if value_type.is_a(GObject.TYPE_FLAGS) and isinstance(value, int):
+        return GLib.Variant.new_uint32(int(value))
+    return to_variant(value)
+
+
+def _worker_properties(worker_type, worker_kwargs):
+    if not worker_kwargs:
+        return None
+    pspecs = {pspec.name: pspec for pspec in GObject.list_properties(worker_type)}
+    return GLib.Variant('a{sv}', {
+        name.replace('_', '-'): _property_variant(pspecs.get(name.replace('_', '-')), value)
+        for name, value in worker_kwargs.items()})
+
+
+def _mode_value(mode):
+    if isinstance(mode, str):
+        try:
+            return {'thread': Tw.TroupeMode.THREAD,
+                    'process': Tw.TroupeMode.PROCESS}[mode]
+        except KeyError:
+            raise ValueError("mode must be 'thread', 'process' or a Tw.TroupeMode, not %r"
+                             % mode) from None
+    return mode
+
+
+class Troupe(Tw.Troupe):
+    """A pool of workers. Use it as a context manager, which drains on exit.
+
+    ``Tw.Troupe(func=f)`` runs a plain Python function ``f(value) ->
+    value``; ``Tw.Troupe(worker=C, worker_kwargs={...})`` runs instances of
+    the Tw.Worker subclass ``C`` (Python or C), created with those
+    construct properties. ``n_workers`` (0, the default, means one per
+    processor) and ``mode`` (``Tw.TroupeMode`` or ``'thread'``/``'process'``)
+    are the troupe's properties; other keyword arguments set other
+    properties, e.g. ``cancel_grace_period``.
+    """
+
+    def __init__(self, func=None, *, worker=None, worker_kwargs=None,
+                 n_workers=0, mode=Tw.TroupeMode.THREAD, **properties):
+        if (func is None) == (worker is None) and 'func_name' not in properties:
+            raise TypeError('Tw.Troupe() takes either func= or worker=')
+        mode = _mode_value(mode)
+        forget = None
+
+        if func is not None:
+            if not callable(func):
+                raise TypeError('func must be callable, not %s' % type(func).__name__)
+            target, crosses = _target_for(func)
+            if not crosses:
+                forget = target
+                if mode == Tw.TroupeMode.PROCESS:
+                    _forget_target(target)
+                    raise _process_mode_error(target)
+            properties['worker_type'] = _PyFuncWorker.__gtype__
+            properties['worker_properties'] = GLib.Variant(
+                'a{sv}', {'target': GLib.Variant('s', target)})
+        elif worker is not None:
+            worker_type = worker if isinstance(worker, GObject.GType) else worker.__gtype__
+            if not worker_type.is_a(Tw.Worker.__gtype__):
+                raise TypeError('worker must be a Tw.Worker subclass, not %s' % worker_type.name)
+            properties['worker_type'] = worker_type
+            properties['worker_properties'] = _worker_properties(worker_type, worker_kwargs)
+
+        super().__init__(mode=mode, n_workers=n_workers, **properties)
+
+        if forget is not None:
+            # The workers hold the function until the troupe is finalized.
+            self.weak_ref(_forget_target, forget)
+
+    @classmethod
+    def new_for_func(cls, func, *user_data):
+        """Like the C constructor, with exceptions turned into GLib.Error."""
+        def guarded(input, cancellable, *data):
+            return _run_guarded(func, cancellable, input, cancellable, *data)
+        return Tw.Troupe.new_for_func(guarded, *user_data)
+
+    def _check_submit(self):
+        if self.get_mode() != Tw.TroupeMode.PROCESS:
+            return
+        if self.props.worker_type != _PyFuncWorker.__gtype__:
+            return
+        props = self.props.worker_properties
+        target = props.lookup_value('target', None) if props is not None else None
+        if target is not None and '#' in target.get_string():
+            raise _process_mode_error(target.get_string())
+
+    def submit(self, value):
+        """Queues a task on @value and returns its Tw.Future.
+
+        @value is a plain Python value or a GLib.Variant (see the module
+        doc), or a Tw.Future, whose value becomes the input once it
+        succeeds (chaining; see submit_future()).
+        """
+        self._check_submit()
+        if isinstance(value, Tw.Future):
+            return Tw.Troupe.submit_future(self, value)
+        return Tw.Troupe.submit(self, to_variant(value))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        self.shutdown(Tw.ShutdownMode.DRAIN)
+        return False
+
+
+Troupe = override(Troupe)
+__all__.append('Troupe')
+
+
+class Future(Tw.Future):
+    """The outcome of one task. ``result()`` waits for it."""
+
+    def result_variant(self, timeout=None):
+        """Waits for the task and returns its GLib.Variant.
+
+        @timeout is in seconds; None waits for ever. Raises as result() does.
+        """
+        usec = -1 if timeout is None else max(0, int(timeout * 1000000))
+        try:
+            return self.wait(usec)
+        except GLib.Error as error:
+            _raise_error(error)
+
+    def result(self, timeout=None):
+        """Waits for the task and returns its value as a plain Python value.
+
+        Raises the worker's GLib.Error (PythonError for a Python exception,
+        FutureTimeoutError when @timeout seconds pass first).
+        """
+        return from_variant(self.result_variant(timeout))
+
+    def done(self):
+        """Returns True once the task has settled."""
+        return self.is_done()
+
+    def cancelled(self):
+        """Returns True if the task was cancelled."""
+        return self.get_state() == Tw.FutureState.CANCELLED
+
+
+Future = override(Future)
+__all__.append('Future')
+
+
+def init():
+    """Call once, after the script's functions and classes, before its logic.
+
+    In a worker process it serves tasks and then exits through
+    ``sys.exit()``, so Python flushes its buffers and runs its exit
+    handlers; anywhere else it returns at once.
+    """
+    if Tw.is_worker_process():
+        sys.exit(worker_process_main())
+    Tw.init()
+
+
+def register_func(name, func):
+    """Like the C tw_register_func(), with exceptions turned into GLib.Error."""
+    def guarded(input, cancellable, *data):
+        return _run_guarded(func, cancellable, input, cancellable)
+    Tw.register_func(name, guarded)
+
+
+# g-ir-scanner files tw_worker_process_main() under Tw.Worker.
+worker_process_main = getattr(Tw, 'worker_process_main', None) or Tw.Worker.process_main
+
+__all__ += ['init', 'register_func', 'worker_process_main']
