@@ -54,6 +54,9 @@ gboolean  _tw_future_settle         (TwFuture               *self,
 gboolean  _tw_future_start          (TwFuture               *self,
                                      GCancellable           *cancellable);
 gboolean  _tw_future_get_cancel_requested (TwFuture         *self);
+void      _tw_future_set_progress   (TwFuture               *self,
+                                     gdouble                 fraction,
+                                     const char             *message);
 void      _tw_future_set_cancellable (TwFuture              *self,
                                       GCancellable          *cancellable);
 void      _tw_future_add_dependent  (TwFuture               *self,

@@ -85,7 +85,9 @@ struct _TwFuture
   GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
   gboolean       cancel_requested; /* tw_future_cancel() was called while RUNNING */
   TwPool        *pool;         /* the pool whose task this is, until settled */
-  gboolean       notify_scheduled;
+  guint          notify_pending;   /* property ids (as bits) to notify */
+  gdouble        progress;         /* reported by the worker, 0 to 1 */
+  char          *progress_message; /* reported by the worker, or NULL */
 
   /* Protected by the pool's lock (see tw-pool.c). */
   GList          link;         /* data points at self */
@@ -96,6 +98,8 @@ struct _TwFuture
 enum {
   PROP_0,
   PROP_STATE,
+  PROP_PROGRESS,
+  PROP_PROGRESS_MESSAGE,
   N_PROPS
 };
 
@@ -158,6 +162,7 @@ tw_future_finalize (GObject *object)
   g_clear_pointer (&self->value, g_variant_unref);
   g_clear_pointer (&self->input, g_variant_unref);
   g_clear_error (&self->error);
+  g_clear_pointer (&self->progress_message, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -177,6 +182,14 @@ tw_future_get_property (GObject    *object,
     {
     case PROP_STATE:
       g_value_set_enum (value, tw_future_get_state (self));
+      break;
+
+    case PROP_PROGRESS:
+      g_value_set_double (value, tw_future_get_progress (self));
+      break;
+
+    case PROP_PROGRESS_MESSAGE:
+      g_value_take_string (value, tw_future_dup_progress_message (self));
       break;
 
     default:
@@ -209,6 +222,37 @@ tw_future_class_init (TwFutureClass *klass)
                        (G_PARAM_READABLE |
                         G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwFuture:progress:
+   *
+   * How far the task has come, from 0 to 1, as its worker last reported
+   * with tw_report_progress(). Notified like #TwFuture:state, in the
+   * future's main context, so a #GtkProgressBar can be bound to it.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_PROGRESS] =
+    g_param_spec_double ("progress", NULL, NULL,
+                         0.0, 1.0, 0.0,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwFuture:progress-message:
+   *
+   * The message the worker last reported with tw_report_progress(), or
+   * %NULL.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_PROGRESS_MESSAGE] =
+    g_param_spec_string ("progress-message", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READABLE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -580,36 +624,44 @@ tw_future_wait_finish (TwFuture      *self,
 }
 
 static gboolean
-tw_future_notify_state_cb (gpointer user_data)
+tw_future_notify_cb (gpointer user_data)
 {
   TwFuture *self = user_data;
+  guint pending;
 
   g_mutex_lock (&self->lock);
-  self->notify_scheduled = FALSE;
+  pending = self->notify_pending;
+  self->notify_pending = 0;
   g_mutex_unlock (&self->lock);
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_STATE]);
+  g_object_freeze_notify (G_OBJECT (self));
+  for (guint prop_id = 1; prop_id < N_PROPS; prop_id++)
+    if (pending & (1u << prop_id))
+      g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
+  g_object_thaw_notify (G_OBJECT (self));
 
   return G_SOURCE_REMOVE;
 }
 
-/* Emits notify::state in the future's own context. Only futures that
- * somebody watches get a source, so a program that never runs a main loop
- * does not accumulate one per task. */
+/* Emits notify for @prop_id in the future's own context. Only futures
+ * that somebody watches get a source, so a program that never runs a
+ * main loop does not accumulate one per task; changes coalesce until the
+ * source runs. */
 static void
-tw_future_schedule_notify (TwFuture *self)
+tw_future_schedule_notify (TwFuture *self,
+                           guint     prop_id)
 {
   GSource *source;
   gboolean schedule;
 
   if (!g_signal_has_handler_pending (self, notify_signal_id,
-                                     g_param_spec_get_name_quark (properties [PROP_STATE]),
+                                     g_param_spec_get_name_quark (properties [prop_id]),
                                      FALSE))
     return;
 
   g_mutex_lock (&self->lock);
-  schedule = !self->notify_scheduled;
-  self->notify_scheduled = TRUE;
+  schedule = self->notify_pending == 0;
+  self->notify_pending |= 1u << prop_id;
   g_mutex_unlock (&self->lock);
 
   if (!schedule)
@@ -618,10 +670,90 @@ tw_future_schedule_notify (TwFuture *self)
   source = g_idle_source_new ();
   g_source_set_static_name (source, "[tw] future notify");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, tw_future_notify_state_cb,
+  g_source_set_callback (source, tw_future_notify_cb,
                          g_object_ref (self), g_object_unref);
   g_source_attach (source, self->context);
   g_source_unref (source);
+}
+
+/**
+ * tw_future_get_progress:
+ * @self: a #TwFuture
+ *
+ * Gets #TwFuture:progress.
+ *
+ * Returns: the progress last reported by the task's worker, from 0 to 1
+ *
+ * Since: 1.0
+ */
+gdouble
+tw_future_get_progress (TwFuture *self)
+{
+  gdouble progress;
+
+  g_return_val_if_fail (TW_IS_FUTURE (self), 0.0);
+
+  g_mutex_lock (&self->lock);
+  progress = self->progress;
+  g_mutex_unlock (&self->lock);
+
+  return progress;
+}
+
+/**
+ * tw_future_dup_progress_message:
+ * @self: a #TwFuture
+ *
+ * Gets #TwFuture:progress-message.
+ *
+ * Returns: (transfer full) (nullable): the message last reported by the
+ *   task's worker, or %NULL
+ *
+ * Since: 1.0
+ */
+char *
+tw_future_dup_progress_message (TwFuture *self)
+{
+  char *message;
+
+  g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  message = g_strdup (self->progress_message);
+  g_mutex_unlock (&self->lock);
+
+  return message;
+}
+
+/* Records progress reported by the worker of a running task. */
+void
+_tw_future_set_progress (TwFuture   *self,
+                         gdouble     fraction,
+                         const char *message)
+{
+  gboolean message_changed;
+
+  /* It may come from another process: NaN becomes 0. */
+  fraction = fraction >= 0.0 ? MIN (fraction, 1.0) : 0.0;
+
+  g_mutex_lock (&self->lock);
+  if (self->state != TW_FUTURE_STATE_RUNNING)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  self->progress = fraction;
+  message_changed = g_strcmp0 (message, self->progress_message) != 0;
+  if (message_changed)
+    {
+      g_free (self->progress_message);
+      self->progress_message = g_strdup (message);
+    }
+  g_mutex_unlock (&self->lock);
+
+  tw_future_schedule_notify (self, PROP_PROGRESS);
+  if (message_changed)
+    tw_future_schedule_notify (self, PROP_PROGRESS_MESSAGE);
 }
 
 /*
@@ -647,7 +779,7 @@ _tw_future_start (TwFuture     *self,
   g_mutex_unlock (&self->lock);
 
   if (started)
-    tw_future_schedule_notify (self);
+    tw_future_schedule_notify (self, PROP_STATE);
 
   return started;
 }
@@ -770,7 +902,7 @@ tw_future_settle_internal (TwFuture *self,
 
   tw_future_answer_waiters (self, waiters);
   tw_future_run_dependents (self, dependents);
-  tw_future_schedule_notify (self);
+  tw_future_schedule_notify (self, PROP_STATE);
 
   if (pool != NULL)
     {

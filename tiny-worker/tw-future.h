@@ -91,6 +91,10 @@ TwFutureState  tw_future_get_state       (TwFuture             *self);
 TW_AVAILABLE_IN_1_0
 gboolean       tw_future_is_done         (TwFuture             *self);
 TW_AVAILABLE_IN_1_0
+gdouble        tw_future_get_progress    (TwFuture             *self);
+TW_AVAILABLE_IN_1_0
+char          *tw_future_dup_progress_message (TwFuture        *self);
+TW_AVAILABLE_IN_1_0
 GVariant      *tw_future_wait            (TwFuture             *self,
                                           gint64                timeout_usec,
                                           GError              **error);

@@ -71,12 +71,18 @@ TwPool   *tw_pool_ref              (TwPool             *self);
 void      tw_pool_unref            (TwPool             *self);
 TwFuture *tw_pool_submit           (TwPool             *self,
                                     GVariant           *input);
+void      tw_pool_submit_async     (TwPool             *self,
+                                    GVariant           *input,
+                                    GTask              *task);
+void      tw_pool_set_max_queued   (TwPool             *self,
+                                    guint               max_queued);
 TwFuture *tw_pool_submit_future    (TwPool             *self,
                                     TwFuture           *input);
 TwFuture *tw_pool_pop_task         (TwPool             *self,
                                     guint               n_finished,
                                     gboolean            block,
                                     GVariant          **input);
+TwFuture *tw_pool_get_current_task (void);
 void      tw_pool_report_finished  (TwPool             *self,
                                     guint               n_finished);
 gboolean  tw_pool_remove           (TwPool             *self,

@@ -60,6 +60,10 @@ struct _TwPool
   GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
   GQueue              queue;         /* TwFuture ready to run; each link holds a ref */
   GQueue              waiting;       /* TwFuture chained to an unsettled input; refs */
+  guint               max_queued;    /* submits wait while queue has this many; 0: never */
+  GCond               space_cond;    /* room in the queue, or closing */
+  guint               n_blocked;     /* submitters waiting on space_cond */
+  GQueue              blocked_async; /* TwBlockedSubmit, oldest first */
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
   guint               n_running;
@@ -78,7 +82,19 @@ struct _TwPool
   gint                notify_scheduled;
 };
 
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  TwPool          *pool;        /* not owned: the GTask holds the troupe */
+  GTask           *task;        /* returns the future */
+  GVariant        *input;       /* owned, until admitted */
+  TwFuture        *future;      /* owned, once admitted or shut out */
+  gulong           handler_id;  /* protected by the pool's lock */
+  gboolean         done;        /* protected by the pool's lock */
+} TwBlockedSubmit;
+
 static GPrivate current_pool;
+static GPrivate current_task;  /* the TwFuture this thread's worker runs */
 
 static gpointer tw_pool_thread (gpointer data);
 
@@ -109,6 +125,8 @@ tw_pool_new (const TwPoolRunner *runner,
   g_mutex_init (&self->lock);
   g_cond_init (&self->work_cond);
   g_cond_init (&self->idle_cond);
+  g_cond_init (&self->space_cond);
+  g_queue_init (&self->blocked_async);
   g_queue_init (&self->queue);
   g_queue_init (&self->waiting);
   self->threads = g_ptr_array_new_with_free_func ((GDestroyNotify)g_thread_unref);
@@ -160,6 +178,7 @@ tw_pool_unref (TwPool *self)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->work_cond);
   g_cond_clear (&self->idle_cond);
+  g_cond_clear (&self->space_cond);
   g_free (self);
 }
 
@@ -244,6 +263,12 @@ tw_pool_enqueue_locked (TwPool   *self,
     g_cond_signal (&self->work_cond);
 }
 
+static gboolean
+tw_pool_has_room_locked (TwPool *self)
+{
+  return self->max_queued == 0 || self->queue.length < self->max_queued;
+}
+
 static TwFuture *
 tw_pool_new_task_locked (TwPool *self)
 {
@@ -284,6 +309,13 @@ tw_pool_submit (TwPool   *self,
 
   g_mutex_lock (&self->lock);
 
+  while (!self->closing && !tw_pool_has_room_locked (self))
+    {
+      self->n_blocked++;
+      g_cond_wait (&self->space_cond, &self->lock);
+      self->n_blocked--;
+    }
+
   if (self->closing)
     {
       g_mutex_unlock (&self->lock);
@@ -299,6 +331,174 @@ tw_pool_submit (TwPool   *self,
   tw_pool_schedule_notify (self);
 
   return future;
+}
+
+static TwBlockedSubmit *
+tw_blocked_submit_ref (TwBlockedSubmit *blocked)
+{
+  g_atomic_ref_count_inc (&blocked->ref_count);
+
+  return blocked;
+}
+
+static void
+tw_blocked_submit_unref (gpointer data)
+{
+  TwBlockedSubmit *blocked = data;
+
+  if (!g_atomic_ref_count_dec (&blocked->ref_count))
+    return;
+
+  g_clear_pointer (&blocked->input, g_variant_unref);
+  g_clear_object (&blocked->future);
+  g_object_unref (blocked->task);
+  g_free (blocked);
+}
+
+/* Answers blocked async submits that got room or were shut out; each
+ * takes the queue's reference along. */
+static void
+tw_pool_answer_blocked (GQueue *answered)
+{
+  TwBlockedSubmit *blocked;
+
+  while ((blocked = g_queue_pop_head (answered)) != NULL)
+    {
+      GCancellable *cancellable = g_task_get_cancellable (blocked->task);
+
+      g_task_return_pointer (blocked->task, g_steal_pointer (&blocked->future), g_object_unref);
+      if (blocked->handler_id != 0)
+        g_cancellable_disconnect (cancellable, blocked->handler_id);
+      tw_blocked_submit_unref (blocked);
+    }
+}
+
+/* Lets waiting submits in while there is room: async ones first, in
+ * order, then a blocked thread. Shutting out, when closing, likewise. */
+static void
+tw_pool_make_room_locked (TwPool *self,
+                          GQueue *answered)
+{
+  TwBlockedSubmit *blocked;
+
+  while ((self->closing || tw_pool_has_room_locked (self)) &&
+         (blocked = g_queue_pop_head (&self->blocked_async)) != NULL)
+    {
+      blocked->done = TRUE;
+      if (self->closing)
+        blocked->future = tw_pool_new_shut_down_future ();
+      else
+        {
+          blocked->future = tw_pool_new_task_locked (self);
+          tw_pool_enqueue_locked (self, g_object_ref (blocked->future),
+                                  g_steal_pointer (&blocked->input));
+        }
+      g_queue_push_tail (answered, blocked);
+    }
+
+  if (self->n_blocked > 0 && (self->closing || tw_pool_has_room_locked (self)))
+    g_cond_broadcast (&self->space_cond);
+}
+
+static void
+tw_pool_submit_cancelled_cb (GCancellable *cancellable,
+                             gpointer      user_data)
+{
+  TwBlockedSubmit *blocked = user_data;
+  TwPool *self = blocked->pool;
+  gboolean answer = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (!blocked->done)
+    {
+      blocked->done = TRUE;
+      g_queue_remove (&self->blocked_async, blocked);
+      answer = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (!answer)
+    return;
+
+  g_task_return_new_error (blocked->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "The submit was cancelled before there was room");
+  tw_blocked_submit_unref (blocked);
+}
+
+/*
+ * tw_pool_submit_async:
+ * @input: (transfer full): the input
+ * @task: returns the task's future once there is room in the queue
+ */
+void
+tw_pool_submit_async (TwPool   *self,
+                      GVariant *input,
+                      GTask    *task)
+{
+  GQueue answered = G_QUEUE_INIT;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  TwBlockedSubmit *blocked;
+  GError *error = NULL;
+  gulong handler_id;
+
+  if (self->runner->check_input != NULL &&
+      !self->runner->check_input (input, &error))
+    {
+      g_variant_unref (input);
+      g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
+      return;
+    }
+
+  blocked = g_new0 (TwBlockedSubmit, 1);
+  g_atomic_ref_count_init (&blocked->ref_count);
+  blocked->pool = self;
+  blocked->task = g_object_ref (task);
+  blocked->input = input;
+
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->blocked_async, blocked);
+  tw_pool_make_room_locked (self, &answered);
+  g_mutex_unlock (&self->lock);
+
+  if (answered.length > 0 || cancellable == NULL)
+    {
+      tw_pool_answer_blocked (&answered);
+      tw_pool_schedule_notify (self);
+      return;
+    }
+
+  /* As in tw_future_wait_async(): the handler may run at once and drop
+   * the other references. */
+  tw_blocked_submit_ref (blocked);
+  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (tw_pool_submit_cancelled_cb),
+                                      tw_blocked_submit_ref (blocked),
+                                      tw_blocked_submit_unref);
+  g_mutex_lock (&self->lock);
+  if (!blocked->done)
+    blocked->handler_id = handler_id;
+  else if (handler_id != 0)
+    {
+      g_mutex_unlock (&self->lock);
+      g_cancellable_disconnect (cancellable, handler_id);
+      g_mutex_lock (&self->lock);
+    }
+  g_mutex_unlock (&self->lock);
+  tw_blocked_submit_unref (blocked);
+}
+
+/* Sets the bound on queued tasks; a larger one lets waiting submits in. */
+void
+tw_pool_set_max_queued (TwPool *self,
+                        guint   max_queued)
+{
+  GQueue answered = G_QUEUE_INIT;
+
+  g_mutex_lock (&self->lock);
+  self->max_queued = max_queued;
+  tw_pool_make_room_locked (self, &answered);
+  g_mutex_unlock (&self->lock);
+
+  tw_pool_answer_blocked (&answered);
 }
 
 /* Unlinks @future from whichever queue holds it, and says whether it did.
@@ -401,12 +601,16 @@ gboolean
 tw_pool_remove (TwPool   *self,
                 TwFuture *future)
 {
+  GQueue answered = G_QUEUE_INIT;
   gboolean removed;
 
   g_mutex_lock (&self->lock);
   removed = tw_pool_unlink_locked (self, future);
+  if (removed && self->max_queued > 0)
+    tw_pool_make_room_locked (self, &answered);
   g_mutex_unlock (&self->lock);
 
+  tw_pool_answer_blocked (&answered);
   if (removed)
     tw_pool_schedule_notify (self);
 
@@ -480,6 +684,7 @@ tw_pool_pop_task (TwPool    *self,
                   gboolean   block,
                   GVariant **input)
 {
+  GQueue answered = G_QUEUE_INIT;
   GList *link;
   TwFuture *future;
 
@@ -502,11 +707,23 @@ tw_pool_pop_task (TwPool    *self,
       *_tw_future_get_queue_slot (future) = NULL;
       *input = g_steal_pointer (_tw_future_get_input_slot (future));
       self->n_running++;
+      if (self->max_queued > 0)
+        tw_pool_make_room_locked (self, &answered);
     }
 
   g_mutex_unlock (&self->lock);
 
+  if (answered.length > 0)
+    tw_pool_answer_blocked (&answered);
+
   return future;
+}
+
+/* The task that the calling thread's worker is running, if any. */
+TwFuture *
+tw_pool_get_current_task (void)
+{
+  return g_private_get (&current_task);
 }
 
 /* Tells the pool that tasks popped by this thread are no longer running. */
@@ -537,7 +754,11 @@ tw_pool_run_task (TwPool        *self,
     *worker = self->runner->worker_new (self->data, cancellable, &error);
 
   if (*worker != NULL)
-    result = self->runner->worker_call (*worker, self->data, input, cancellable, &error);
+    {
+      g_private_set (&current_task, future);
+      result = self->runner->worker_call (*worker, self->data, input, cancellable, &error);
+      g_private_set (&current_task, NULL);
+    }
 
   g_assert ((result == NULL) != (error == NULL));
 
@@ -687,16 +908,19 @@ tw_pool_shutdown (TwPool         *self,
                   TwShutdownMode  mode)
 {
   GQueue doomed = G_QUEUE_INIT;
+  GQueue answered = G_QUEUE_INIT;
   gboolean own_thread = g_private_get (&current_pool) == self;
 
   g_mutex_lock (&self->lock);
   self->closing = TRUE;
+  tw_pool_make_room_locked (self, &answered);
   if (mode == TW_SHUTDOWN_MODE_CANCEL_PENDING)
     tw_pool_steal_pending_locked (self, &doomed);
   if (own_thread)
     self->detached = TRUE;
   g_mutex_unlock (&self->lock);
 
+  tw_pool_answer_blocked (&answered);
   tw_pool_cancel_queue (&doomed);
   tw_pool_schedule_notify (self);
 

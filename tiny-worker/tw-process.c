@@ -142,6 +142,12 @@ typedef struct
 
 static char *initial_cwd;
 
+/* In a worker process: the child and the task its main thread runs, for
+ * tw_report_progress(). Main thread only. */
+static TwChild *serving_child;
+static guint64 serving_id;
+static GThread *serving_thread;
+
 static void
 tw_child_frame_free (gpointer data)
 {
@@ -317,7 +323,12 @@ tw_child_run_task (TwChild       *child,
     g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                          "The task was cancelled before it started");
   else
-    result = tw_child_call (runner, frame->payload, cancellable, &error);
+    {
+      serving_child = child;
+      serving_id = frame->id;
+      result = tw_child_call (runner, frame->payload, cancellable, &error);
+      serving_child = NULL;
+    }
 
   g_mutex_lock (&child->lock);
   child->current_id = 0;
@@ -378,6 +389,22 @@ tw_child_serve (TwChild *child)
     }
 
   return 0;
+}
+
+/* Sends progress for the running task to the parent. Returns FALSE when
+ * the calling thread is not a worker process's serving thread. */
+gboolean
+tw_process_report_progress (gdouble     fraction,
+                            const char *message)
+{
+  if (serving_child == NULL || g_thread_self () != serving_thread)
+    return FALSE;
+
+  tw_wire_append (serving_child->out, TW_WIRE_PROGRESS, serving_id,
+                  g_variant_new ("(ds)", fraction, message ? message : ""), NULL);
+  tw_wire_flush (serving_child->out_fd, serving_child->out, NULL, NULL);
+
+  return TRUE;
 }
 
 static gboolean
@@ -457,6 +484,7 @@ tw_worker_process_main (void)
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 
+  serving_thread = g_thread_self ();
   tw_wire_reader_init (&child.reader, in_fd);
   child.out_fd = out_fd;
   child.frames = g_async_queue_new_full (tw_child_frame_free);

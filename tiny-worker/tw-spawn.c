@@ -655,6 +655,19 @@ tw_process_server_answer (TwProcessServer  *server,
   GError *task_error = NULL;
   gint64 now;
 
+  /* Progress of the running task, not an answer. */
+  if (frame->kind == TW_WIRE_PROGRESS && frame->id == head->id &&
+      g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(ds)")))
+    {
+      const char *message;
+      gdouble fraction;
+
+      g_variant_get (frame->payload, "(d&s)", &fraction, &message);
+      if (!head->settled)
+        _tw_future_set_progress (head->future, fraction, *message ? message : NULL);
+      return TRUE;
+    }
+
   if (frame->id != head->id ||
       (frame->kind != TW_WIRE_RESULT &&
        (frame->kind != TW_WIRE_ERROR ||

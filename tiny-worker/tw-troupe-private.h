@@ -39,6 +39,8 @@ gpointer  tw_process_config_new       (const char * const  *argv,
 void      tw_process_config_free      (gpointer             config);
 
 /* Process mode, shared (tw-process.c). */
+gboolean  tw_process_report_progress  (gdouble              fraction,
+                                       const char          *message);
 char    **tw_process_dup_default_argv (void);
 const char *tw_process_get_initial_cwd (void);
 

@@ -85,6 +85,7 @@ struct _TwTroupe
   guint          n_workers;
   char         **worker_argv;        /* process mode: the worker program, or NULL */
   guint          cancel_grace_ms;    /* process mode */
+  guint          max_queued;         /* also set on the pool */
   TwFuncInfo    *func;
   TwWorkerSpec  *spec;
   TwPool        *pool;               /* created by the first submit, then
@@ -104,6 +105,7 @@ enum {
   PROP_FUNC_NAME,
   PROP_WORKER_ARGV,
   PROP_CANCEL_GRACE_PERIOD,
+  PROP_MAX_QUEUED,
   PROP_N_QUEUED,
   PROP_N_RUNNING,
   PROP_N_COMPLETED,
@@ -363,6 +365,10 @@ tw_troupe_get_property (GObject    *object,
       g_value_set_uint (value, tw_troupe_get_cancel_grace_period (self));
       break;
 
+    case PROP_MAX_QUEUED:
+      g_value_set_uint (value, tw_troupe_get_max_queued (self));
+      break;
+
     case PROP_N_QUEUED:
     case PROP_N_RUNNING:
     case PROP_N_COMPLETED:
@@ -414,6 +420,10 @@ tw_troupe_set_property (GObject      *object,
 
     case PROP_CANCEL_GRACE_PERIOD:
       tw_troupe_set_cancel_grace_period (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_QUEUED:
+      tw_troupe_set_max_queued (self, g_value_get_uint (value));
       break;
 
     default:
@@ -549,6 +559,26 @@ tw_troupe_class_init (TwTroupeClass *klass)
   properties [PROP_CANCEL_GRACE_PERIOD] =
     g_param_spec_uint ("cancel-grace-period", NULL, NULL,
                        0, G_MAXINT, 1000,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:max-queued:
+   *
+   * The most tasks that may wait for a worker, or 0 (the default) for no
+   * bound. When the queue is full, tw_troupe_submit() blocks until a
+   * worker takes a task, and tw_troupe_submit_async() completes only
+   * then, so a producer never queues unbounded memory. Chained tasks
+   * join the queue when their input settles, whatever the bound. Do not
+   * submit from a troupe's own workers to a full troupe: they would wait
+   * for themselves. Writable at any time.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_QUEUED] =
+    g_param_spec_uint ("max-queued", NULL, NULL,
+                       0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS));
@@ -988,6 +1018,63 @@ tw_troupe_set_cancel_grace_period (TwTroupe *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_CANCEL_GRACE_PERIOD]);
 }
 
+/**
+ * tw_troupe_get_max_queued:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:max-queued.
+ *
+ * Returns: the bound on queued tasks, or 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_max_queued (TwTroupe *self)
+{
+  guint max_queued;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  g_mutex_lock (&self->lock);
+  max_queued = self->max_queued;
+  g_mutex_unlock (&self->lock);
+
+  return max_queued;
+}
+
+/**
+ * tw_troupe_set_max_queued:
+ * @self: a #TwTroupe
+ * @max_queued: the bound on queued tasks, or 0 for none
+ *
+ * Sets #TwTroupe:max-queued. A larger bound lets waiting submits in.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_max_queued (TwTroupe *self,
+                          guint     max_queued)
+{
+  TwPool *pool;
+  gboolean changed;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  g_mutex_lock (&self->lock);
+  changed = self->max_queued != max_queued;
+  self->max_queued = max_queued;
+  pool = self->pool;
+  g_mutex_unlock (&self->lock);
+
+  /* Outside the lock: letting submits in may run their callbacks. The
+   * pool, once set, lives as long as the troupe. */
+  if (changed && pool != NULL)
+    tw_pool_set_max_queued (pool, max_queued);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_QUEUED]);
+}
+
 static guint
 tw_troupe_get_counter (TwTroupe *self,
                        guint     prop_id)
@@ -1193,7 +1280,10 @@ tw_troupe_ensure_pool (TwTroupe  *self,
 
   /* Published with a barrier for the lock-free read above. */
   if (self->pool == NULL && pool != NULL)
-    g_atomic_pointer_set (&self->pool, pool);
+    {
+      tw_pool_set_max_queued (pool, self->max_queued);
+      g_atomic_pointer_set (&self->pool, pool);
+    }
 
   g_mutex_unlock (&self->lock);
 
@@ -1206,7 +1296,8 @@ tw_troupe_ensure_pool (TwTroupe  *self,
  * @input: the task's input; a floating reference is sunk
  *
  * Queues a task that runs the troupe's worker on @input. The first submit
- * starts the workers.
+ * starts the workers. When #TwTroupe:max-queued tasks are already
+ * waiting, it blocks until a worker takes one.
  *
  * Returns: (transfer full): the task's #TwFuture. It has already failed
  *   with %TW_ERROR_SHUT_DOWN if the troupe was shut down, or with the
@@ -1235,6 +1326,80 @@ tw_troupe_submit (TwTroupe *self,
     }
 
   return tw_pool_submit (pool, input);
+}
+
+/**
+ * tw_troupe_submit_async:
+ * @self: a #TwTroupe
+ * @input: the task's input; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable to give up waiting for room
+ * @callback: (scope async): called once the task is queued
+ * @user_data: (closure): data for @callback
+ *
+ * Queues a task like tw_troupe_submit(), but when #TwTroupe:max-queued
+ * tasks are already waiting, it waits for room without blocking: the
+ * task is queued, and @callback called in the thread-default main
+ * context of the caller, once a worker has taken another task. Submits
+ * that wait are queued in order.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_submit_async (TwTroupe            *self,
+                        GVariant            *input,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TwPool *pool;
+  GError *error = NULL;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (input != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tw_troupe_submit_async);
+  g_task_set_name (task, "[tw] submit");
+  g_variant_ref_sink (input);
+
+  pool = tw_troupe_ensure_pool (self, &error);
+  if (pool == NULL)
+    {
+      g_variant_unref (input);
+      g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
+      return;
+    }
+
+  tw_pool_submit_async (pool, input, task);
+}
+
+/**
+ * tw_troupe_submit_finish:
+ * @self: a #TwTroupe
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Completes tw_troupe_submit_async().
+ *
+ * Returns: (transfer full): the task's #TwFuture, which may have failed
+ *   at once as tw_troupe_submit() describes, or %NULL with @error set to
+ *   %G_IO_ERROR_CANCELLED if the wait for room was cancelled (the task
+ *   was then not queued)
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_troupe_submit_finish (TwTroupe      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tw_troupe_submit_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

@@ -124,6 +124,11 @@ TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_cancel_grace_period (TwTroupe       *self,
                                                  guint           grace_ms);
 TW_AVAILABLE_IN_1_0
+guint         tw_troupe_get_max_queued    (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_max_queued    (TwTroupe             *self,
+                                           guint                 max_queued);
+TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_n_queued      (TwTroupe             *self);
 TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_n_running     (TwTroupe             *self);
@@ -138,6 +143,16 @@ guint         tw_troupe_get_n_cancelled   (TwTroupe             *self);
 TW_AVAILABLE_IN_1_0
 TwFuture     *tw_troupe_submit            (TwTroupe             *self,
                                            GVariant             *input) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_submit_async      (TwTroupe             *self,
+                                           GVariant             *input,
+                                           GCancellable         *cancellable,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+TW_AVAILABLE_IN_1_0
+TwFuture     *tw_troupe_submit_finish     (TwTroupe             *self,
+                                           GAsyncResult         *result,
+                                           GError              **error);
 TW_AVAILABLE_IN_1_0
 TwFuture     *tw_troupe_submit_future     (TwTroupe             *self,
                                            TwFuture             *input) G_GNUC_WARN_UNUSED_RESULT;

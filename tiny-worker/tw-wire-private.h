@@ -46,6 +46,7 @@ typedef enum
   TW_WIRE_SETUP_FAILED,    /* (sis): the setup error */
   TW_WIRE_RESULT,          /* the output value */
   TW_WIRE_ERROR,           /* (sis): the task's error */
+  TW_WIRE_PROGRESS,        /* (ds): fraction and message ("" for none) */
 } TwWireKind;
 
 typedef struct

@@ -18,7 +18,9 @@
 #include "config.h"
 
 #include "tw-error.h"
+#include "tw-future-private.h"
 #include "tw-pool-private.h"
+#include "tw-troupe-private.h"
 #include "tw-worker-private.h"
 
 /**
@@ -186,6 +188,33 @@ tw_worker_teardown (TwWorker *self)
   g_return_if_fail (TW_IS_WORKER (self));
 
   TW_WORKER_GET_CLASS (self)->teardown (self);
+}
+
+/**
+ * tw_report_progress:
+ * @fraction: how far the task has come, from 0 to 1
+ * @message: (nullable): what it is doing, or %NULL
+ *
+ * Reports the progress of the task that the calling worker is running:
+ * call it from #TwWorkerClass.call or a #TwFunc, in either mode. The
+ * task's #TwFuture shows it as #TwFuture:progress and
+ * #TwFuture:progress-message, notified in the future's main context.
+ * Called anywhere else, it does nothing.
+ *
+ * Since: 1.0
+ */
+void
+tw_report_progress (gdouble     fraction,
+                    const char *message)
+{
+  TwFuture *future;
+
+  if (tw_process_report_progress (fraction, message))
+    return;
+
+  future = tw_pool_get_current_task ();
+  if (future != NULL)
+    _tw_future_set_progress (future, fraction, message);
 }
 
 /*

@@ -85,4 +85,8 @@ GVariant *tw_worker_call     (TwWorker      *self,
 TW_AVAILABLE_IN_1_0
 void      tw_worker_teardown (TwWorker      *self);
 
+TW_AVAILABLE_IN_1_0
+void      tw_report_progress (gdouble        fraction,
+                              const char    *message);
+
 G_END_DECLS

@@ -1,0 +1,344 @@
+/* test-flow.c: progress reports and backpressure
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <tiny-worker.h>
+
+/* A gate that tasks wait at until the test opens it. */
+static GMutex gate_lock;
+static GCond gate_cond;
+static gboolean gate_open;
+static gint n_calls;
+
+static void
+gate_set (gboolean open)
+{
+  g_mutex_lock (&gate_lock);
+  gate_open = open;
+  g_cond_broadcast (&gate_cond);
+  g_mutex_unlock (&gate_lock);
+}
+
+static GVariant *
+report_then_wait (GVariant      *input,
+                  GCancellable  *cancellable,
+                  gpointer       user_data,
+                  GError       **error)
+{
+  g_atomic_int_inc (&n_calls);
+  tw_report_progress (0.25, "started");
+  tw_report_progress (0.5, "half way");
+
+  g_mutex_lock (&gate_lock);
+  while (!gate_open)
+    g_cond_wait (&gate_cond, &gate_lock);
+  g_mutex_unlock (&gate_lock);
+
+  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
+}
+
+/* In process mode the gate is a file the test creates. */
+static GVariant *
+report_then_poll (GVariant      *input,
+                  GCancellable  *cancellable,
+                  gpointer       user_data,
+                  GError       **error)
+{
+  const char *path = g_variant_get_string (input, NULL);
+
+  tw_report_progress (0.75, "polling");
+  while (!g_file_test (path, G_FILE_TEST_EXISTS))
+    g_usleep (10000);
+
+  return g_variant_new_string ("done");
+}
+
+static void
+progress_changed_cb (GObject    *object,
+                     GParamSpec *pspec,
+                     gpointer    user_data)
+{
+  GThread **thread = user_data;
+
+  *thread = g_thread_self ();
+}
+
+/* Iterates the default context until the future's progress is @fraction. */
+static void
+wait_for_progress (TwFuture *future,
+                   gdouble   fraction)
+{
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (tw_future_get_progress (future) != fraction)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  /* Let the coalesced notification run. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_flow_progress_thread (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwFuture) future = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(GVariant) value = NULL;
+  GThread *notified_in = NULL;
+
+  gate_set (FALSE);
+  future = tw_troupe_submit (troupe, g_variant_new_int64 (3));
+  g_signal_connect (future, "notify::progress", G_CALLBACK (progress_changed_cb), &notified_in);
+
+  wait_for_progress (future, 0.5);
+  message = tw_future_dup_progress_message (future);
+
+  g_assert_cmpstr (message, ==, "half way");
+  g_assert_true (notified_in == g_thread_self ());
+
+  gate_set (TRUE);
+  value = tw_future_wait (future, -1, NULL);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 3);
+}
+
+static void
+test_flow_progress_process (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("report-then-poll");
+  g_autofree char *dir = g_dir_make_tmp ("tw-flow-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "open", NULL);
+  g_autoptr(TwFuture) future = NULL;
+  g_autofree char *message = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_submit (troupe, g_variant_new_string (path));
+
+  wait_for_progress (future, 0.75);
+  message = tw_future_dup_progress_message (future);
+  g_assert_cmpstr (message, ==, "polling");
+
+  g_assert_true (g_file_set_contents (path, "", 0, NULL));
+  value = tw_future_wait (future, -1, NULL);
+  g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "done");
+
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static void
+test_flow_report_outside_a_task (void)
+{
+  /* Does nothing, and does not crash. */
+  tw_report_progress (0.5, "nobody listens");
+}
+
+typedef struct
+{
+  TwTroupe *troupe;
+  gint      returned;
+} Submitter;
+
+static gpointer
+submit_thread (gpointer data)
+{
+  Submitter *submitter = data;
+  TwFuture *future = tw_troupe_submit (submitter->troupe, g_variant_new_int64 (4));
+
+  g_atomic_int_set (&submitter->returned, 1);
+
+  return future;
+}
+
+static void
+test_flow_blocking_submit (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+  Submitter submitter = { troupe, 0 };
+  g_autoptr(TwFuture) late = NULL;
+  g_autoptr(GVariant) value = NULL;
+  GThread *thread;
+
+  gate_set (FALSE);
+  n_calls = 0;
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_max_queued (troupe, 2);
+
+  /* One running, two queued: the queue is full. */
+  g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (1)));
+  while (g_atomic_int_get (&n_calls) < 1)
+    g_usleep (1000);
+  g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (2)));
+  g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (3)));
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
+
+  thread = g_thread_new ("submitter", submit_thread, &submitter);
+  g_usleep (G_USEC_PER_SEC / 5);
+  g_assert_cmpint (g_atomic_int_get (&submitter.returned), ==, 0);
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
+
+  gate_set (TRUE);
+  late = g_thread_join (thread);
+  value = tw_future_wait (late, -1, NULL);
+
+  g_assert_cmpint (submitter.returned, ==, 1);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 4);
+}
+
+static void
+submitted_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  TwFuture **future = user_data;
+  GError *error = NULL;
+
+  *future = tw_troupe_submit_finish (TW_TROUPE (object), result, &error);
+  if (*future == NULL)
+    *future = tw_future_new_for_error (error);
+}
+
+static void
+test_flow_async_submit (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwFuture) running = NULL;
+  g_autoptr(TwFuture) queued = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  TwFuture *waited = NULL;
+  TwFuture *abandoned = NULL;
+
+  gate_set (FALSE);
+  n_calls = 0;
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_max_queued (troupe, 1);
+
+  running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
+  while (g_atomic_int_get (&n_calls) < 1)
+    g_usleep (1000);
+  queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
+
+  tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
+  tw_troupe_submit_async (troupe, g_variant_new_int64 (4), cancellable, submitted_cb, &abandoned);
+
+  for (guint i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (waited);
+  g_assert_null (abandoned);
+
+  /* Cancelling the second wait gives up on that task only. */
+  g_cancellable_cancel (cancellable);
+  while (abandoned == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (tw_future_wait (abandoned, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  gate_set (TRUE);
+  while (waited == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  value = tw_future_wait (waited, -1, NULL);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 3);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 3);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 3);
+
+  g_object_unref (waited);
+  g_object_unref (abandoned);
+}
+
+static void
+test_flow_raising_the_bound (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwFuture) running = NULL;
+  g_autoptr(TwFuture) queued = NULL;
+  TwFuture *waited = NULL;
+
+  gate_set (FALSE);
+  n_calls = 0;
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_max_queued (troupe, 1);
+  running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
+  while (g_atomic_int_get (&n_calls) < 1)
+    g_usleep (1000);
+  queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
+  tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
+
+  tw_troupe_set_max_queued (troupe, 0);
+  while (waited == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
+
+  gate_set (TRUE);
+  g_object_unref (waited);
+}
+
+static void
+test_flow_shutdown_releases_blocked_submits (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwFuture) running = NULL;
+  g_autoptr(TwFuture) queued = NULL;
+  g_autoptr(GError) error = NULL;
+  TwFuture *waited = NULL;
+
+  gate_set (FALSE);
+  n_calls = 0;
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_max_queued (troupe, 1);
+  running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
+  while (g_atomic_int_get (&n_calls) < 1)
+    g_usleep (1000);
+  queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
+  tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
+
+  gate_set (TRUE);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
+  while (waited == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Either it got in before the shutdown and ran, or it was shut out. */
+  if (tw_future_get_state (waited) != TW_FUTURE_STATE_SUCCEEDED)
+    {
+      g_assert_null (tw_future_wait (waited, 0, &error));
+      g_assert_true (g_error_matches (error, TW_ERROR, TW_ERROR_SHUT_DOWN) ||
+                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+    }
+  g_object_unref (waited);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
+  tw_init ();
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Tw/Flow/progress-thread", test_flow_progress_thread);
+  g_test_add_func ("/Tw/Flow/progress-process", test_flow_progress_process);
+  g_test_add_func ("/Tw/Flow/report-outside-a-task", test_flow_report_outside_a_task);
+  g_test_add_func ("/Tw/Flow/blocking-submit", test_flow_blocking_submit);
+  g_test_add_func ("/Tw/Flow/async-submit", test_flow_async_submit);
+  g_test_add_func ("/Tw/Flow/raising-the-bound", test_flow_raising_the_bound);
+  g_test_add_func ("/Tw/Flow/shutdown-releases-blocked-submits", test_flow_shutdown_releases_blocked_submits);
+
+  return g_test_run ();
+}
