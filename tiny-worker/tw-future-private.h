@@ -69,5 +69,7 @@ GError   *_tw_future_dup_error      (TwFuture               *self);
 GList    *_tw_future_get_link       (TwFuture               *self);
 GQueue  **_tw_future_get_queue_slot (TwFuture               *self);
 GVariant **_tw_future_get_input_slot (TwFuture              *self);
+void      _tw_future_set_chunk      (TwFuture               *self);
+gboolean  _tw_future_is_chunk       (TwFuture               *self);
 
 G_END_DECLS

@@ -93,6 +93,7 @@ struct _TwFuture
   GList          link;         /* data points at self */
   GQueue        *queue;        /* the pool queue link is in, or NULL */
   GVariant      *input;        /* the task's input, until a worker takes it */
+  gboolean       chunk;        /* the input is an array to run element by element */
 };
 
 enum {
@@ -977,6 +978,20 @@ GQueue **
 _tw_future_get_queue_slot (TwFuture *self)
 {
   return &self->queue;
+}
+
+/* Marks a new task as a chunk: its input is an array whose elements the
+ * worker runs one by one, and its value an av (see tw_wire_run_chunk()). */
+void
+_tw_future_set_chunk (TwFuture *self)
+{
+  self->chunk = TRUE;
+}
+
+gboolean
+_tw_future_is_chunk (TwFuture *self)
+{
+  return self->chunk;
 }
 
 GVariant **

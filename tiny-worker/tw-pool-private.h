@@ -70,7 +70,8 @@ TwPool   *tw_pool_new              (const TwPoolRunner *runner,
 TwPool   *tw_pool_ref              (TwPool             *self);
 void      tw_pool_unref            (TwPool             *self);
 TwFuture *tw_pool_submit           (TwPool             *self,
-                                    GVariant           *input);
+                                    GVariant           *input,
+                                    gboolean            chunk);
 void      tw_pool_submit_async     (TwPool             *self,
                                     GVariant           *input,
                                     GTask              *task);

@@ -22,6 +22,7 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
+#include "tw-wire-private.h"
 
 /*
  * TwPool is the running part of a #TwTroupe: its threads, its queue and
@@ -290,12 +291,14 @@ tw_pool_new_shut_down_future (void)
 /*
  * tw_pool_submit:
  * @input: (transfer full): the input
+ * @chunk: whether @input is an array of inputs to run one by one
  *
  * Returns: (transfer full): the task's future
  */
 TwFuture *
 tw_pool_submit (TwPool   *self,
-                GVariant *input)
+                GVariant *input,
+                gboolean  chunk)
 {
   TwFuture *future;
   GError *error = NULL;
@@ -324,6 +327,8 @@ tw_pool_submit (TwPool   *self,
     }
 
   future = tw_pool_new_task_locked (self);
+  if (chunk)
+    _tw_future_set_chunk (future);
   tw_pool_enqueue_locked (self, g_object_ref (future), input);
 
   g_mutex_unlock (&self->lock);
@@ -737,6 +742,24 @@ tw_pool_report_finished (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
+typedef struct
+{
+  TwPool   *pool;
+  gpointer  worker;
+} TwPoolCall;
+
+static GVariant *
+tw_pool_call_worker (gpointer       data,
+                     GVariant      *input,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  TwPoolCall *call = data;
+
+  return call->pool->runner->worker_call (call->worker, call->pool->data,
+                                          input, cancellable, error);
+}
+
 /* Runs one task on this thread's worker, setting it up first if needed.
  * A worker whose setup failed fails the task with the setup error; the
  * next task tries a new worker. */
@@ -755,8 +778,13 @@ tw_pool_run_task (TwPool        *self,
 
   if (*worker != NULL)
     {
+      TwPoolCall call = { self, *worker };
+
       g_private_set (&current_task, future);
-      result = self->runner->worker_call (*worker, self->data, input, cancellable, &error);
+      if (_tw_future_is_chunk (future))
+        result = tw_wire_run_chunk (input, tw_pool_call_worker, &call, cancellable, &error);
+      else
+        result = tw_pool_call_worker (&call, input, cancellable, &error);
       g_private_set (&current_task, NULL);
     }
 

@@ -259,11 +259,12 @@ tw_child_setup (TwChildRunner  *runner,
 }
 
 static GVariant *
-tw_child_call (TwChildRunner  *runner,
+tw_child_call (gpointer        data,
                GVariant       *input,
                GCancellable   *cancellable,
                GError        **error)
 {
+  TwChildRunner *runner = data;
   GError *local_error = NULL;
   GVariant *result;
 
@@ -326,7 +327,12 @@ tw_child_run_task (TwChild       *child,
     {
       serving_child = child;
       serving_id = frame->id;
-      result = tw_child_call (runner, frame->payload, cancellable, &error);
+      if (frame->kind == TW_WIRE_CHUNK && !g_variant_is_of_type (frame->payload, G_VARIANT_TYPE_ARRAY))
+        g_set_error (&error, TW_ERROR, TW_ERROR_PROTOCOL, "A chunk must be an array");
+      else if (frame->kind == TW_WIRE_CHUNK)
+        result = tw_wire_run_chunk (frame->payload, tw_child_call, runner, cancellable, &error);
+      else
+        result = tw_child_call (runner, frame->payload, cancellable, &error);
       serving_child = NULL;
     }
 
@@ -373,7 +379,7 @@ tw_child_serve (TwChild *child)
 
   while ((frame = g_async_queue_pop (child->frames))->payload != NULL)
     {
-      gboolean written = frame->kind != TW_WIRE_TASK ||
+      gboolean written = (frame->kind != TW_WIRE_TASK && frame->kind != TW_WIRE_CHUNK) ||
                          tw_child_run_task (child, &runner, frame);
 
       tw_child_frame_free (frame);

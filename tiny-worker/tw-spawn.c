@@ -568,7 +568,9 @@ tw_process_server_send (TwProcessServer  *server,
         continue;
 
       task->id = ++*last_id;
-      if (!tw_wire_append (server->out, TW_WIRE_TASK, task->id, task->input, error))
+      if (!tw_wire_append (server->out,
+                           _tw_future_is_chunk (task->future) ? TW_WIRE_CHUNK : TW_WIRE_TASK,
+                           task->id, task->input, error))
         return FALSE;
     }
 

@@ -26,6 +26,8 @@
 
 G_BEGIN_DECLS
 
+TwPool   *tw_troupe_ensure_pool       (TwTroupe            *self,
+                                       GError             **error);
 gboolean  tw_registry_lookup          (const char          *name,
                                        TwFunc              *func,
                                        gpointer            *user_data);

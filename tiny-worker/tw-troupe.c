@@ -1242,7 +1242,7 @@ tw_troupe_new_process_pool (TwTroupe  *self,
 /* Starts the workers on the first submit. Returns the pool, valid as
  * long as the caller holds a reference to @self, or NULL with @error set
  * when no task can run. */
-static TwPool *
+TwPool *
 tw_troupe_ensure_pool (TwTroupe  *self,
                        GError   **error)
 {
@@ -1325,7 +1325,7 @@ tw_troupe_submit (TwTroupe *self,
       return tw_future_new_for_error (error);
     }
 
-  return tw_pool_submit (pool, input);
+  return tw_pool_submit (pool, input, FALSE);
 }
 
 /**

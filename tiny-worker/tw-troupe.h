@@ -157,6 +157,9 @@ TW_AVAILABLE_IN_1_0
 TwFuture     *tw_troupe_submit_future     (TwTroupe             *self,
                                            TwFuture             *input) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
+TwFuture     *tw_troupe_map               (TwTroupe             *self,
+                                           GVariant             *inputs) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
 void          tw_troupe_shutdown          (TwTroupe             *self,
                                            TwShutdownMode        mode);
 TW_AVAILABLE_IN_1_0

@@ -39,6 +39,7 @@ typedef enum
   /* parent to child */
   TW_WIRE_HELLO = 1,       /* (uss@a{sv}): version, "func" or "worker", name, properties */
   TW_WIRE_TASK,            /* the input value */
+  TW_WIRE_CHUNK,           /* an array of inputs to run one by one; answered by av */
   TW_WIRE_CANCEL,          /* () */
   TW_WIRE_QUIT,            /* () */
   /* child to parent */
@@ -90,6 +91,17 @@ void      tw_wire_frame_clear   (TwWireFrame    *frame);
 GVariant *tw_wire_error_to_variant   (const GError *error);
 GError   *tw_wire_error_from_variant (GVariant     *variant);
 gboolean  tw_wire_check_value   (GVariant       *value,
+                                 GError        **error);
+
+typedef GVariant *(*TwWireCallFunc) (gpointer       data,
+                                     GVariant      *input,
+                                     GCancellable  *cancellable,
+                                     GError       **error);
+
+GVariant *tw_wire_run_chunk     (GVariant       *inputs,
+                                 TwWireCallFunc  call,
+                                 gpointer        data,
+                                 GCancellable   *cancellable,
                                  GError        **error);
 
 G_END_DECLS

@@ -431,3 +431,55 @@ tw_wire_check_value (GVariant  *value,
 
   return TRUE;
 }
+
+/*
+ * tw_wire_run_chunk:
+ * @inputs: an array of inputs
+ *
+ * Runs @call on each input of a chunk, in order; the elements of an av
+ * are unboxed first. The value is an av of the outputs; the first
+ * failure, or @cancellable firing, stops the chunk with that error, as a
+ * map fails on its first error anyway.
+ */
+GVariant *
+tw_wire_run_chunk (GVariant        *inputs,
+                   TwWireCallFunc   call,
+                   gpointer         data,
+                   GCancellable    *cancellable,
+                   GError         **error)
+{
+  GVariantBuilder builder;
+  GVariantIter iter;
+  GVariant *input;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  g_variant_iter_init (&iter, inputs);
+
+  while ((input = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      GVariant *output = NULL;
+
+      if (g_variant_is_of_type (input, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *boxed = input;
+
+          input = g_variant_get_variant (boxed);
+          g_variant_unref (boxed);
+        }
+
+      if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+        output = call (data, input, cancellable, error);
+      g_variant_unref (input);
+
+      if (output == NULL)
+        {
+          g_variant_builder_clear (&builder);
+          return NULL;
+        }
+
+      g_variant_builder_add (&builder, "v", output);
+      g_variant_unref (output);
+    }
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}

@@ -26,19 +26,42 @@ gate_set (gboolean open)
 }
 
 static GVariant *
-report_then_wait (GVariant      *input,
+wait_at_gate (GVariant      *input,
                   GCancellable  *cancellable,
                   gpointer       user_data,
                   GError       **error)
 {
   g_atomic_int_inc (&n_calls);
-  tw_report_progress (0.25, "started");
-  tw_report_progress (0.5, "half way");
 
   g_mutex_lock (&gate_lock);
   while (!gate_open)
     g_cond_wait (&gate_cond, &gate_lock);
   g_mutex_unlock (&gate_lock);
+
+  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
+}
+
+/* Waits for the gate before reporting, so the test can watch first; then
+ * for the test to have seen the report. */
+static gint report_stage;
+
+static void
+wait_for_stage (gint stage)
+{
+  while (g_atomic_int_get (&report_stage) < stage)
+    g_usleep (1000);
+}
+
+static GVariant *
+report_when_told (GVariant      *input,
+                  GCancellable  *cancellable,
+                  gpointer       user_data,
+                  GError       **error)
+{
+  wait_for_stage (1);
+  tw_report_progress (0.25, "started");
+  tw_report_progress (0.5, "half way");
+  wait_for_stage (2);
 
   return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
 }
@@ -91,15 +114,16 @@ wait_for_progress (TwFuture *future,
 static void
 test_flow_progress_thread (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_when_told, NULL, NULL);
   g_autoptr(TwFuture) future = NULL;
   g_autofree char *message = NULL;
   g_autoptr(GVariant) value = NULL;
   GThread *notified_in = NULL;
 
-  gate_set (FALSE);
+  report_stage = 0;
   future = tw_troupe_submit (troupe, g_variant_new_int64 (3));
   g_signal_connect (future, "notify::progress", G_CALLBACK (progress_changed_cb), &notified_in);
+  g_atomic_int_set (&report_stage, 1);
 
   wait_for_progress (future, 0.5);
   message = tw_future_dup_progress_message (future);
@@ -107,7 +131,7 @@ test_flow_progress_thread (void)
   g_assert_cmpstr (message, ==, "half way");
   g_assert_true (notified_in == g_thread_self ());
 
-  gate_set (TRUE);
+  g_atomic_int_set (&report_stage, 2);
   value = tw_future_wait (future, -1, NULL);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 3);
 }
@@ -165,7 +189,7 @@ submit_thread (gpointer data)
 static void
 test_flow_blocking_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   Submitter submitter = { troupe, 0 };
   g_autoptr(TwFuture) late = NULL;
@@ -214,7 +238,7 @@ submitted_cb (GObject      *object,
 static void
 test_flow_async_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -265,7 +289,7 @@ test_flow_async_submit (void)
 static void
 test_flow_raising_the_bound (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   TwFuture *waited = NULL;
@@ -292,7 +316,7 @@ test_flow_raising_the_bound (void)
 static void
 test_flow_shutdown_releases_blocked_submits (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (report_then_wait, NULL, NULL);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GError) error = NULL;
@@ -323,10 +347,105 @@ test_flow_shutdown_releases_blocked_submits (void)
   g_object_unref (waited);
 }
 
+static GVariant *
+describe (GVariant      *input,
+          GCancellable  *cancellable,
+          gpointer       user_data,
+          GError       **error)
+{
+  if (g_variant_is_of_type (input, G_VARIANT_TYPE_INT64) && g_variant_get_int64 (input) == 13)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "unlucky");
+      return NULL;
+    }
+
+  return g_variant_new_take_string (g_variant_print (input, FALSE));
+}
+
+static void
+test_flow_map (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  GVariantBuilder builder;
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint n = 10007;
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("ax"));
+  for (guint i = 0; i < n; i++)
+    g_variant_builder_add (&builder, "x", (gint64)(i == 13 ? 14 : i));
+  future = tw_troupe_map (troupe, g_variant_builder_end (&builder));
+  value = tw_future_wait (future, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (value), ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (value, i);
+      g_autoptr(GVariant) output = g_variant_get_variant (boxed);
+      g_autofree char *expected = g_strdup_printf ("%u", i == 13 ? 14 : i);
+
+      g_assert_cmpstr (g_variant_get_string (output, NULL), ==, expected);
+    }
+}
+
+static void
+test_flow_map_mixed_types (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  tw_troupe_set_mode (troupe, mode);
+  future = tw_troupe_map (troupe, g_variant_new_parsed ("[<'a'>, <(1, true)>, <@as ['x', 'y']>]"));
+  value = tw_future_wait (future, -1, NULL);
+
+  g_assert_true (g_variant_equal (value, g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, <\"['x', 'y']\">]")));
+}
+
+static void
+test_flow_map_error (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder builder;
+
+  tw_troupe_set_mode (troupe, mode);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("ax"));
+  for (gint64 i = 0; i < 100; i++)
+    g_variant_builder_add (&builder, "x", i);
+  future = tw_troupe_map (troupe, g_variant_builder_end (&builder));
+
+  g_assert_null (tw_future_wait (future, -1, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, "unlucky");
+}
+
+static void
+test_flow_map_empty (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  g_autoptr(TwFuture) future = tw_troupe_map (troupe, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
+  g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
+
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (value), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  tw_register_func ("describe", describe, NULL, NULL);
   tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
   tw_init ();
 
@@ -339,6 +458,13 @@ main (int   argc,
   g_test_add_func ("/Tw/Flow/async-submit", test_flow_async_submit);
   g_test_add_func ("/Tw/Flow/raising-the-bound", test_flow_raising_the_bound);
   g_test_add_func ("/Tw/Flow/shutdown-releases-blocked-submits", test_flow_shutdown_releases_blocked_submits);
+  g_test_add_data_func ("/Tw/Flow/map-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
+  g_test_add_data_func ("/Tw/Flow/map-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
+  g_test_add_data_func ("/Tw/Flow/map-mixed-types-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
+  g_test_add_data_func ("/Tw/Flow/map-mixed-types-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
+  g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
+  g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
+  g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
 
   return g_test_run ();
 }
