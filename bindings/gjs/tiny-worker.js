@@ -45,9 +45,13 @@
  * a `Tw.Future` (chaining, as `submit_future()`).
  *
  * Futures are awaitable: this module promisifies `Tw.Future.wait_async()`
- * and `Tw.Troupe.shutdown_async()` with `Gio._promisify()`, so
- * `await future.wait_async(null)` returns the `GLib.Variant`, and
- * `await result(future)` a plain value.
+ * and `Tw.Troupe.shutdown_async()` with `Gio._promisify()`, and gives
+ * `Tw.Future` a `result()` method: `await future.result()` returns the
+ * task's value as a plain value, `await future` (or
+ * `await future.wait_async(null)`) its `GLib.Variant`. A future is a real
+ * thenable, so `Promise.all(futures)` works; the C `tw_future_then()`
+ * combinator, whose name would otherwise make every future a broken
+ * thenable, is `Tw.Future.prototype.and_then()`.
  *
  * Values (`toVariant()`): a `GLib.Variant` is used as it is; `null` and
  * `undefined` become `mv` (nothing), a boolean `b`, a bigint or an integral
@@ -74,6 +78,28 @@ import System from 'system';
 
 Gio._promisify(Tw.Future.prototype, 'wait_async', 'wait_finish');
 Gio._promisify(Tw.Troupe.prototype, 'shutdown_async', 'shutdown_finish');
+
+// tw_future_then() would make every future a "thenable" whose then()
+// never calls back the way JavaScript expects, so `await future` or
+// Promise.all(futures) would spin for ever. Keep it as and_then(), and
+// make then() the real thing: a future resolves to its GLib.Variant.
+if (typeof Tw.Future.prototype.then === 'function' && !Tw.Future.prototype.and_then)
+    Tw.Future.prototype.and_then = Tw.Future.prototype.then;
+Tw.Future.prototype.then = function (onFulfilled, onRejected) {
+    return this.wait_async(null).then(onFulfilled, onRejected);
+};
+
+/**
+ * Waits for the future without blocking the main loop: `await
+ * future.result()` gives the task's value as a plain value (see
+ * fromVariant()), or throws the task's error.
+ *
+ * @param {Gio.Cancellable} [cancellable] stops the wait, not the task
+ * @returns {Promise<*>} the value
+ */
+Tw.Future.prototype.result = function (cancellable = null) {
+    return this.wait_async(cancellable).then(fromVariant);
+};
 
 const INT64_LIMIT = 2n ** 63n;
 const UINT64_LIMIT = 2n ** 64n;
@@ -168,13 +194,35 @@ function workerProcessMain() {
 }
 
 /**
+ * Registers the worker types of every loaded typelib that uses Tw: a
+ * worker process finds its worker type by GType name, and a type written
+ * in C is registered only once something asks for it. This is what
+ * g_type_ensure() does in C, for each worker class the program imported.
+ */
+function ensureWorkerTypes() {
+    const repository = GIRepository.Repository.get_default();
+    for (const namespace of repository.get_loaded_namespaces()) {
+        if (namespace !== 'Tw' && !repository.get_dependencies(namespace).includes('Tw-1'))
+            continue;
+        for (let i = 0; i < repository.get_n_infos(namespace); i++) {
+            const info = repository.get_info(namespace, i);
+            if (info.get_type() === GIRepository.InfoType.OBJECT)
+                GIRepository.registered_type_info_get_g_type(info);
+        }
+    }
+}
+
+/**
  * Call once, after the program's functions and classes are defined and
- * before its own logic. In a worker process it serves tasks and then ends
- * the process with System.exit(); anywhere else it returns at once.
+ * before its own logic. In a worker process it registers the worker types
+ * of the typelibs the program imported, serves tasks and then ends the
+ * process with System.exit(); anywhere else it returns at once.
  */
 export function init() {
-    if (Tw.is_worker_process())
+    if (Tw.is_worker_process()) {
+        ensureWorkerTypes();
         System.exit(workerProcessMain());
+    }
     Tw.init();
 }
 
@@ -259,8 +307,8 @@ export function troupe({func, worker, workerProperties, nWorkers = 0,
  * @returns {Promise<*>} the task's value, as a plain value; rejects with
  *   the task's error
  */
-export async function result(future, cancellable = null) {
-    return fromVariant(await future.wait_async(cancellable));
+export function result(future, cancellable = null) {
+    return future.result(cancellable);
 }
 
 /**

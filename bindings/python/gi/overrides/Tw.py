@@ -90,7 +90,9 @@ crosses by module and qualified name, as pickle does: a lambda, a
 nested function or a bound method cannot, and using one in process mode
 raises ValueError at construction or submit time. A ``Tw.Worker``
 subclass crosses by its GType name, so define it at module level before
-``Tw.init()``.
+``Tw.init()``; in a worker process, ``Tw.init()`` also registers the
+worker types of the typelibs imported before it (C workers), as
+``g_type_ensure()`` does in C.
 """
 
 import importlib
@@ -99,6 +101,7 @@ import sys
 import threading
 import traceback
 
+from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 from gi.repository import GLib, GObject, Gio
@@ -336,16 +339,24 @@ def _run_guarded(func, cancellable, *args):
 
 # Workers -----------------------------------------------------------------
 
+def _raw_result(worker, result):
+    if result is None:
+        raise TypeError('%s.do_call() returned None: return a GLib.Variant, or '
+                        'implement work() to return plain values' % type(worker).__name__)
+    return to_variant(result)
+
+
 def _guard_do_call(do_call):
     def guarded(self, input, cancellable):
-        return to_variant(_run_guarded(do_call, cancellable, self, input, cancellable))
+        return _run_guarded(lambda: _raw_result(self, do_call(self, input, cancellable)),
+                            cancellable)
     guarded.__name__ = 'do_call'
     guarded.__wrapped__ = do_call
     return guarded
 
 
 def _do_call_from_work(self, input, cancellable):
-    return to_variant(_run_guarded(lambda: self.work(from_variant(input)), cancellable))
+    return _run_guarded(lambda: to_variant(self.work(from_variant(input))), cancellable)
 
 
 def _guard_do_setup(do_setup):
@@ -643,14 +654,33 @@ Future = override(Future)
 __all__.append('Future')
 
 
+def _ensure_worker_types():
+    """Registers the worker types of every loaded typelib that uses Tw.
+
+    A worker process finds its worker type by GType name, and a type
+    written in C is registered only once something asks for it: this is
+    what g_type_ensure() does in C, for each worker class a script could
+    have imported.
+    """
+    repository = _gi.Repository.get_default()
+    for namespace in repository.get_loaded_namespaces():
+        if namespace != 'Tw' and 'Tw-1' not in repository.get_dependencies(namespace):
+            continue
+        for info in repository.get_infos(namespace):
+            if isinstance(info, _gi.ObjectInfo) and not info.get_abstract():
+                info.get_g_type()
+
+
 def init():
     """Call once, after the script's functions and classes, before its logic.
 
-    In a worker process it serves tasks and then exits through
-    ``sys.exit()``, so Python flushes its buffers and runs its exit
-    handlers; anywhere else it returns at once.
+    In a worker process it registers the worker types of the typelibs the
+    script imported, serves tasks and then exits through ``sys.exit()``,
+    so Python flushes its buffers and runs its exit handlers; anywhere
+    else it returns at once.
     """
     if Tw.is_worker_process():
+        _ensure_worker_types()
         sys.exit(worker_process_main())
     Tw.init()
 
