@@ -344,14 +344,19 @@ tw_child_run_task (TwChild       *child,
   return tw_child_answer (child, frame->id, result, error);
 }
 
+/* Returns the exit status, and whether the reader thread has ended, so
+ * that the child's resources can be freed. */
 static int
-tw_child_serve (TwChild *child)
+tw_child_serve (TwChild  *child,
+                gboolean *reader_ended)
 {
   TwChildRunner runner = { NULL, };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GThread) reader = NULL;
+  GThread *reader;
   TwWireFrame hello;
   TwWireFrame *frame;
+
+  *reader_ended = TRUE;
 
   if (!tw_wire_read (&child->reader, NULL, -1, &hello, &error))
     return 1;
@@ -387,7 +392,18 @@ tw_child_serve (TwChild *child)
         break;
     }
 
-  /* The reader thread may still be blocked reading: exit without it. */
+  /* After the end of the queue the reader has returned; after a failed
+   * write it may still be blocked reading, and the process exits
+   * without it. */
+  *reader_ended = frame->payload == NULL;
+  if (*reader_ended)
+    {
+      tw_child_frame_free (frame);
+      g_thread_join (reader);
+    }
+  else
+    g_thread_unref (reader);
+
   if (runner.worker != NULL)
     {
       tw_worker_teardown (runner.worker);
@@ -470,6 +486,7 @@ tw_worker_process_main (void)
   TwChild child = { { 0, }, };
   int in_fd, out_fd;
   int status;
+  gboolean reader_ended;
 
   if (!tw_is_worker_process () ||
       !tw_parse_worker_fds (g_getenv (TW_WIRE_ENV), &in_fd, &out_fd))
@@ -498,9 +515,18 @@ tw_worker_process_main (void)
   child.cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_mutex_init (&child.lock);
 
-  status = tw_child_serve (&child);
+  status = tw_child_serve (&child, &reader_ended);
 
-  /* The reader thread may still use the reader and the queue. */
+  /* Otherwise the reader thread may still use them. */
+  if (reader_ended)
+    {
+      tw_wire_reader_clear (&child.reader);
+      g_async_queue_unref (child.frames);
+      g_byte_array_unref (child.out);
+      g_hash_table_unref (child.cancelled);
+      g_mutex_clear (&child.lock);
+    }
+
   return status;
 }
 

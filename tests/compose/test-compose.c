@@ -225,12 +225,14 @@ test_compose_callback_needs_its_context (void)
   g_autoptr(TwFuture) input = tw_troupe_submit (troupe, g_variant_new_int64 (2));
   g_autoptr(TwFuture) result = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) input_value = NULL;
 
   result = tw_future_then (g_object_ref (input), count_cb, &info, NULL);
 
   /* Settled input, but no iteration yet: the callback has not run on a
    * worker thread behind our back. */
-  g_assert_nonnull (tw_future_wait (input, -1, NULL));
+  input_value = tw_future_wait (input, -1, NULL);
+  g_assert_nonnull (input_value);
   g_usleep (G_USEC_PER_SEC / 20);
   g_assert_cmpint (info.n_calls, ==, 0);
   g_assert_false (tw_future_is_done (result));
@@ -246,6 +248,7 @@ test_compose_all (void)
   g_autoptr(TwTroupe) troupe = new_troupe (square);
   g_autoptr(TwFuture) all = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) expected = NULL;
   g_autoptr(GError) error = NULL;
 
   /* No main loop: gathering needs none. */
@@ -258,7 +261,8 @@ test_compose_all (void)
 
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "(xxsx)");
-  g_assert_true (g_variant_equal (value, g_variant_new_parsed ("(int64 1, int64 4, 'x', int64 9)")));
+  expected = g_variant_ref_sink (g_variant_new_parsed ("(int64 1, int64 4, 'x', int64 9)"));
+  g_assert_true (g_variant_equal (value, expected));
 }
 
 static void
@@ -292,13 +296,15 @@ test_compose_all_chains_a_task (void)
   g_autoptr(TwTroupe) squarer = new_troupe (square);
   g_autoptr(TwTroupe) summer = new_troupe (sum_tuple);
   g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(TwFuture) all = NULL;
   g_autoptr(TwFuture) sum = NULL;
   g_autoptr(GVariant) value = NULL;
 
   for (gint64 i = 1; i <= 10; i++)
     g_ptr_array_add (parts, tw_troupe_submit (squarer, g_variant_new_int64 (i)));
 
-  sum = tw_troupe_submit_future (summer, tw_future_allv ((TwFuture **)parts->pdata, parts->len));
+  all = tw_future_allv ((TwFuture **)parts->pdata, parts->len);
+  sum = tw_troupe_submit_future (summer, all);
   value = tw_future_wait (sum, 10 * G_USEC_PER_SEC, NULL);
 
   g_assert_cmpint (g_variant_get_int64 (value), ==, 385);

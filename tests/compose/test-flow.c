@@ -402,12 +402,14 @@ test_flow_map_mixed_types (gconstpointer data)
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) expected = NULL;
 
   tw_troupe_set_mode (troupe, mode);
   future = tw_troupe_map (troupe, g_variant_new_parsed ("[<'a'>, <(1, true)>, <@as ['x', 'y']>]"));
   value = tw_future_wait (future, -1, NULL);
 
-  g_assert_true (g_variant_equal (value, g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, <\"['x', 'y']\">]")));
+  expected = g_variant_ref_sink (g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, <\"['x', 'y']\">]"));
+  g_assert_true (g_variant_equal (value, expected));
 }
 
 static void
