@@ -176,7 +176,7 @@ tw_future_continue (TwFuture         *self,
 }
 
 /**
- * tw_future_then:
+ * tw_future_then: (skip)
  * @self: (transfer full): a #TwFuture
  * @callback: (scope notified) (closure user_data) (destroy destroy): called
  *   with @self once it has succeeded
@@ -186,6 +186,10 @@ tw_future_continue (TwFuture         *self,
  * Continues @self with @callback once it succeeds. If @self fails, the
  * returned future fails with the same error and @callback is not called.
  * @callback runs in the thread-default main context of the caller.
+ *
+ * Bindings know this function as tw_future_and_then(): JavaScript takes
+ * any object with a then() method for a promise, and `await` would call
+ * it.
  *
  * Returns: (transfer full): a future for the outcome of the future that
  *   @callback returns, or of @self if it returns %NULL
@@ -202,6 +206,31 @@ tw_future_then (TwFuture         *self,
   tw_return_error_if_fail (callback != NULL);
 
   return tw_future_continue (self, RUN_ON_SUCCESS, callback, user_data, destroy);
+}
+
+/**
+ * tw_future_and_then:
+ * @self: (transfer full): a #TwFuture
+ * @callback: (scope notified) (closure user_data) (destroy destroy): called
+ *   with @self once it has succeeded
+ * @user_data: data for @callback
+ * @destroy: (nullable): frees @user_data when @callback is done with it
+ *
+ * Does what tw_future_then() does, under a name that JavaScript does not
+ * mistake for the then() of a promise.
+ *
+ * Returns: (transfer full): a future for the outcome of the future that
+ *   @callback returns, or of @self if it returns %NULL
+ *
+ * Since: 1.0
+ */
+TwFuture *
+tw_future_and_then (TwFuture         *self,
+                    TwFutureCallback  callback,
+                    gpointer          user_data,
+                    GDestroyNotify    destroy)
+{
+  return tw_future_then (self, callback, user_data, destroy);
 }
 
 /**

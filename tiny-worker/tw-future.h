@@ -116,6 +116,11 @@ TwFuture      *tw_future_then            (TwFuture             *self,
                                           gpointer              user_data,
                                           GDestroyNotify        destroy) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
+TwFuture      *tw_future_and_then        (TwFuture             *self,
+                                          TwFutureCallback      callback,
+                                          gpointer              user_data,
+                                          GDestroyNotify        destroy) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
 TwFuture      *tw_future_catch           (TwFuture             *self,
                                           TwFutureCallback      callback,
                                           gpointer              user_data,

@@ -452,7 +452,7 @@ tw_parse_worker_fds (const char *value,
  * tw_is_worker_process:
  *
  * Checks whether this process was started by a troupe as a worker and
- * has not yet become one with tw_init() or tw_worker_process_main().
+ * has not yet become one with tw_init() or tw_process_main().
  *
  * Returns: %TRUE in a worker process before it serves tasks
  *
@@ -465,7 +465,7 @@ tw_is_worker_process (void)
 }
 
 /**
- * tw_worker_process_main:
+ * tw_process_main:
  *
  * Serves tasks on this thread until the troupe shuts the worker down or
  * goes away, then returns the exit status the process should exit with.
@@ -481,7 +481,7 @@ tw_is_worker_process (void)
  * Since: 1.0
  */
 int
-tw_worker_process_main (void)
+tw_process_main (void)
 {
   TwChild child = { { 0, }, };
   int in_fd, out_fd;
@@ -548,7 +548,7 @@ void
 tw_init (void)
 {
   if (tw_is_worker_process ())
-    exit (tw_worker_process_main ());
+    exit (tw_process_main ());
 
   if (g_once_init_enter (&initial_cwd))
     g_once_init_leave (&initial_cwd, g_get_current_dir ());

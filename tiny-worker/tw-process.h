@@ -32,6 +32,6 @@ void     tw_init                (void);
 TW_AVAILABLE_IN_1_0
 gboolean tw_is_worker_process   (void);
 TW_AVAILABLE_IN_1_0
-int      tw_worker_process_main (void);
+int      tw_process_main (void);
 
 G_END_DECLS

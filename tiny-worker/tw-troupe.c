@@ -1194,6 +1194,17 @@ tw_troupe_get_n_cancelled (TwTroupe *self)
   return tw_troupe_get_counter (self, PROP_N_CANCELLED);
 }
 
+/* GJS marks every type it registers with this qdata (see GJS's
+ * gi/object.cpp); such a worker cannot run on a pool thread. */
+static gboolean
+tw_type_is_javascript (GType type)
+{
+  GQuark gjs_custom_type = g_quark_try_string ("gjs::custom-type");
+
+  return type != G_TYPE_NONE && gjs_custom_type != 0 &&
+         g_type_get_qdata (type, gjs_custom_type) != NULL;
+}
+
 /* The HELLO that tells each worker process what to run. */
 static GVariant *
 tw_troupe_new_hello (TwTroupe  *self,
@@ -1265,6 +1276,11 @@ tw_troupe_ensure_pool (TwTroupe  *self,
                          "The troupe has been shut down");
   else if (self->mode == TW_TROUPE_MODE_PROCESS)
     pool = tw_troupe_new_process_pool (self, error);
+  else if (tw_type_is_javascript (self->worker_type))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "Worker type “%s” is written in JavaScript, and GJS runs JavaScript "
+                 "only on its main thread: use TW_TROUPE_MODE_PROCESS",
+                 g_type_name (self->worker_type));
   else if (self->spec != NULL)
     pool = tw_pool_new (&object_runner,
                         g_steal_pointer (&self->spec),

@@ -247,9 +247,12 @@ tw_check_result (GVariant    *result,
       return NULL;
     }
 
+  /* Bindings do this when they cannot run the code at all: GJS runs no
+   * JavaScript off its main thread. */
   if (result == NULL)
     g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
-                 "%s returned NULL without setting an error", who);
+                 "%s returned NULL without setting an error (a function written in "
+                 "JavaScript cannot run on a worker thread: use TW_TROUPE_MODE_PROCESS)", who);
   else
     g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
                  "%s returned a value and also set an error: %s",
@@ -442,6 +445,16 @@ tw_worker_spec_instantiate (const TwWorkerSpec  *spec,
                                                      spec->n_properties,
                                                      spec->names,
                                                      spec->values);
+
+  /* GJS refuses to construct JavaScript objects off its main thread. */
+  if (worker == NULL)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                   "Could not create a %s in this thread: its constructor returned NULL "
+                   "(a worker written in JavaScript runs only in TW_TROUPE_MODE_PROCESS)",
+                   g_type_name (spec->type));
+      return NULL;
+    }
 
   if (!tw_worker_setup (worker, cancellable, error))
     return NULL;

@@ -184,13 +184,12 @@ export function registerFunc(name, func) {
 }
 
 /**
- * The exit status that tw_worker_process_main() returns; it is filed
- * under Tw.Worker by g-ir-scanner.
+ * The exit status that tw_process_main() returns.
  *
  * @returns {number} the status
  */
 function workerProcessMain() {
-    return (Tw.worker_process_main ?? Tw.Worker.process_main)();
+    return Tw.process_main();
 }
 
 /**

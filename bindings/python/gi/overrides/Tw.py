@@ -681,7 +681,7 @@ def init():
     """
     if Tw.is_worker_process():
         _ensure_worker_types()
-        sys.exit(worker_process_main())
+        sys.exit(Tw.process_main())
     Tw.init()
 
 
@@ -692,7 +692,4 @@ def register_func(name, func):
     Tw.register_func(name, guarded)
 
 
-# g-ir-scanner files tw_worker_process_main() under Tw.Worker.
-worker_process_main = getattr(Tw, 'worker_process_main', None) or Tw.Worker.process_main
-
-__all__ += ['init', 'register_func', 'worker_process_main']
+__all__ += ['init', 'register_func']
