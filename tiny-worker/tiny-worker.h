@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 # include "tw-version.h"
 # include "tw-version-macros.h"
 # include "tw-enums.h"
+# include "tw-as-completed.h"
 # include "tw-error.h"
 # include "tw-future.h"
 # include "tw-process.h"
