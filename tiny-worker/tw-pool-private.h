@@ -84,6 +84,14 @@ TwFuture *tw_pool_pop_task         (TwPool             *self,
                                     gboolean            block,
                                     GVariant          **input);
 TwFuture *tw_pool_get_current_task (void);
+void      tw_pool_set_limits       (TwPool             *self,
+                                    gint64              task_timeout,
+                                    guint               max_retries);
+void      tw_pool_watch            (TwPool             *self,
+                                    TwFuture           *future);
+gboolean  tw_pool_should_retry     (TwPool             *self,
+                                    const GError       *error,
+                                    guint               attempt);
 void      tw_pool_report_finished  (TwPool             *self,
                                     guint               n_finished);
 gboolean  tw_pool_remove           (TwPool             *self,

@@ -74,6 +74,15 @@ struct _TwPool
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
   GSource            *notify_source; /* the pending counter notification */
 
+  /* Read-only once a task is queued (see tw_pool_set_limits()). */
+  gint64              task_timeout;  /* µs a task may run, or 0 */
+  guint               max_retries;   /* extra attempts for a failed task */
+
+  /* Protected by lock: tasks under the watchdog's eye, by deadline. */
+  GThread            *watchdog;
+  GCond               watch_cond;
+  GQueue              watched;       /* TwWatch, earliest deadline first */
+
   /* Atomic, so that settling a task takes no lock. outstanding only
    * grows under lock, while the pool is not closing. */
   gint                outstanding;   /* tasks submitted and not settled */
@@ -93,6 +102,12 @@ typedef struct
   gulong           handler_id;  /* protected by the pool's lock */
   gboolean         done;        /* protected by the pool's lock */
 } TwBlockedSubmit;
+
+typedef struct
+{
+  TwFuture *future;                  /* owned */
+  gint64    deadline;
+} TwWatch;
 
 static GPrivate current_pool;
 static GPrivate current_task;  /* the TwFuture this thread's worker runs */
@@ -127,6 +142,8 @@ tw_pool_new (const TwPoolRunner *runner,
   g_cond_init (&self->work_cond);
   g_cond_init (&self->idle_cond);
   g_cond_init (&self->space_cond);
+  g_cond_init (&self->watch_cond);
+  g_queue_init (&self->watched);
   g_queue_init (&self->blocked_async);
   g_queue_init (&self->queue);
   g_queue_init (&self->waiting);
@@ -173,6 +190,7 @@ tw_pool_unref (TwPool *self)
 
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
+  g_clear_pointer (&self->watchdog, g_thread_unref);
   tw_pool_release_data (self);
   g_weak_ref_clear (&self->owner);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -180,6 +198,7 @@ tw_pool_unref (TwPool *self)
   g_cond_clear (&self->work_cond);
   g_cond_clear (&self->idle_cond);
   g_cond_clear (&self->space_cond);
+  g_cond_clear (&self->watch_cond);
   g_free (self);
 }
 
@@ -724,6 +743,101 @@ tw_pool_pop_task (TwPool    *self,
   return future;
 }
 
+/* Cancels each watched task whose deadline passed, as tw_future_cancel()
+ * does, so the cancellation rules of each mode apply. */
+static gpointer
+tw_pool_watchdog (gpointer data)
+{
+  g_autoptr(TwPool) self = data;
+  TwWatch *watch;
+
+  g_mutex_lock (&self->lock);
+
+  while (!self->stopping)
+    {
+      watch = g_queue_peek_head (&self->watched);
+      if (watch == NULL)
+        g_cond_wait (&self->watch_cond, &self->lock);
+      else if (g_get_monotonic_time () < watch->deadline)
+        g_cond_wait_until (&self->watch_cond, &self->lock, watch->deadline);
+      else
+        {
+          g_queue_pop_head (&self->watched);
+          g_mutex_unlock (&self->lock);
+
+          if (!tw_future_is_done (watch->future))
+            tw_future_cancel (watch->future);
+          g_object_unref (watch->future);
+          g_free (watch);
+
+          g_mutex_lock (&self->lock);
+        }
+    }
+
+  while ((watch = g_queue_pop_head (&self->watched)) != NULL)
+    {
+      g_object_unref (watch->future);
+      g_free (watch);
+    }
+
+  g_mutex_unlock (&self->lock);
+
+  return NULL;
+}
+
+/*
+ * tw_pool_set_limits:
+ * @task_timeout: µs a task may run before it is cancelled, or 0
+ * @max_retries: how many more times a failed task is run
+ *
+ * Called before the first task is queued.
+ */
+void
+tw_pool_set_limits (TwPool *self,
+                    gint64  task_timeout,
+                    guint   max_retries)
+{
+  g_mutex_lock (&self->lock);
+  self->task_timeout = task_timeout;
+  self->max_retries = max_retries;
+  if (task_timeout > 0 && self->watchdog == NULL)
+    self->watchdog = g_thread_new ("tw-watchdog", tw_pool_watchdog, tw_pool_ref (self));
+  g_mutex_unlock (&self->lock);
+}
+
+/* Starts the timeout of a task that begins to run. Tasks start in
+ * order, and all have the same timeout, so the queue stays sorted. */
+void
+tw_pool_watch (TwPool   *self,
+               TwFuture *future)
+{
+  TwWatch *watch;
+
+  if (self->task_timeout == 0)
+    return;
+
+  watch = g_new (TwWatch, 1);
+  watch->future = g_object_ref (future);
+  watch->deadline = g_get_monotonic_time () + self->task_timeout;
+
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->watched, watch);
+  if (self->watched.length == 1)
+    g_cond_signal (&self->watch_cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Whether a failed task gets another attempt: not when it was cancelled,
+ * and at most max-retries times. */
+gboolean
+tw_pool_should_retry (TwPool       *self,
+                      const GError *error,
+                      guint         attempt)
+{
+  return attempt < self->max_retries &&
+         !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 /* The task that the calling thread's worker is running, if any. */
 TwFuture *
 tw_pool_get_current_task (void)
@@ -773,19 +887,28 @@ tw_pool_run_task (TwPool        *self,
   GError *error = NULL;
   GVariant *result = NULL;
 
-  if (*worker == NULL)
-    *worker = self->runner->worker_new (self->data, cancellable, &error);
+  tw_pool_watch (self, future);
 
-  if (*worker != NULL)
+  for (guint attempt = 0; ; attempt++)
     {
-      TwPoolCall call = { self, *worker };
+      if (*worker == NULL)
+        *worker = self->runner->worker_new (self->data, cancellable, &error);
 
-      g_private_set (&current_task, future);
-      if (_tw_future_is_chunk (future))
-        result = tw_wire_run_chunk (input, tw_pool_call_worker, &call, cancellable, &error);
-      else
-        result = tw_pool_call_worker (&call, input, cancellable, &error);
-      g_private_set (&current_task, NULL);
+      if (*worker != NULL)
+        {
+          TwPoolCall call = { self, *worker };
+
+          g_private_set (&current_task, future);
+          if (_tw_future_is_chunk (future))
+            result = tw_wire_run_chunk (input, tw_pool_call_worker, &call, cancellable, &error);
+          else
+            result = tw_pool_call_worker (&call, input, cancellable, &error);
+          g_private_set (&current_task, NULL);
+        }
+
+      if (result != NULL || !tw_pool_should_retry (self, error, attempt))
+        break;
+      g_clear_error (&error);
     }
 
   g_assert ((result == NULL) != (error == NULL));
@@ -913,6 +1036,12 @@ tw_pool_join_threads (TwPool *self)
 
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
+
+  /* It saw stopping too: nothing is left to watch. */
+  g_mutex_lock (&self->lock);
+  g_cond_broadcast (&self->watch_cond);
+  g_mutex_unlock (&self->lock);
+  g_clear_pointer (&self->watchdog, g_thread_join);
 
   tw_pool_release_data (self);
 

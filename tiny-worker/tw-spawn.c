@@ -400,6 +400,8 @@ typedef struct
   gint64     cancel_time;  /* when CANCEL was sent, or 0 */
   gboolean   settled;      /* cancelled before it started: its answer is
                             * only awaited to keep the order */
+  gboolean   watched;      /* its timeout has started */
+  guint      attempt;      /* how many times it failed and was retried */
 } TwInFlight;
 
 typedef struct
@@ -471,6 +473,39 @@ tw_process_server_fill (TwProcessServer *server)
   return TRUE;
 }
 
+/* A task taken out of the pipeline failed: it goes to the back for
+ * another attempt if the troupe allows one, or settles with @error. */
+static void
+tw_process_server_fail_task (TwProcessServer *server,
+                             TwInFlight      *task,
+                             GError          *error)
+{
+  if (task->settled || !tw_pool_should_retry (server->pool, error, task->attempt))
+    {
+      tw_in_flight_settle (server, task, NULL, error);
+      return;
+    }
+
+  g_error_free (error);
+  task->attempt++;
+  task->id = 0;
+  task->cancel_time = 0;
+  g_queue_push_tail (&server->in_flight, task);
+}
+
+/* The head of the pipeline is running: start its timeout. */
+static void
+tw_process_server_watch_head (TwProcessServer *server)
+{
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+
+  if (head != NULL && head->id != 0 && !head->watched)
+    {
+      head->watched = TRUE;
+      tw_pool_watch (server->pool, head->future);
+    }
+}
+
 /* Fails the head task with @error, if any; the others never started in
  * that child and go to the next one. */
 static void
@@ -498,7 +533,7 @@ tw_process_server_lose_worker (TwProcessServer *server,
     }
 
   if (head != NULL)
-    tw_in_flight_settle (server, head, NULL, error);
+    tw_process_server_fail_task (server, head, error);
   else
     g_clear_error (&error);
 }
@@ -580,6 +615,8 @@ tw_process_server_send (TwProcessServer  *server,
   if (server->in_flight.head->data == server->in_flight.tail->data ||
       server->last_answer == 0)
     server->last_answer = g_get_monotonic_time ();
+
+  tw_process_server_watch_head (server);
 
   return tw_wire_flush (server->worker->to_child, server->out, NULL, error);
 }
@@ -683,9 +720,11 @@ tw_process_server_answer (TwProcessServer  *server,
     }
 
   g_queue_pop_head (&server->in_flight);
-  tw_in_flight_settle (server, head,
-                       task_error ? NULL : g_steal_pointer (&frame->payload),
-                       task_error);
+  if (task_error != NULL)
+    tw_process_server_fail_task (server, head, task_error);
+  else
+    tw_in_flight_settle (server, head, g_steal_pointer (&frame->payload), NULL);
+  tw_process_server_watch_head (server);
 
   now = g_get_monotonic_time ();
   server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;

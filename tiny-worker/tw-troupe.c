@@ -86,6 +86,8 @@ struct _TwTroupe
   char         **worker_argv;        /* process mode: the worker program, or NULL */
   guint          cancel_grace_ms;    /* process mode */
   guint          max_queued;         /* also set on the pool */
+  guint          task_timeout_ms;    /* copied to the pool when it starts */
+  guint          max_retries;        /* likewise */
   TwFuncInfo    *func;
   TwWorkerSpec  *spec;
   TwPool        *pool;               /* created by the first submit, then
@@ -106,6 +108,8 @@ enum {
   PROP_WORKER_ARGV,
   PROP_CANCEL_GRACE_PERIOD,
   PROP_MAX_QUEUED,
+  PROP_TASK_TIMEOUT,
+  PROP_MAX_RETRIES,
   PROP_N_QUEUED,
   PROP_N_RUNNING,
   PROP_N_COMPLETED,
@@ -369,6 +373,14 @@ tw_troupe_get_property (GObject    *object,
       g_value_set_uint (value, tw_troupe_get_max_queued (self));
       break;
 
+    case PROP_TASK_TIMEOUT:
+      g_value_set_uint (value, tw_troupe_get_task_timeout (self));
+      break;
+
+    case PROP_MAX_RETRIES:
+      g_value_set_uint (value, tw_troupe_get_max_retries (self));
+      break;
+
     case PROP_N_QUEUED:
     case PROP_N_RUNNING:
     case PROP_N_COMPLETED:
@@ -424,6 +436,14 @@ tw_troupe_set_property (GObject      *object,
 
     case PROP_MAX_QUEUED:
       tw_troupe_set_max_queued (self, g_value_get_uint (value));
+      break;
+
+    case PROP_TASK_TIMEOUT:
+      tw_troupe_set_task_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_RETRIES:
+      tw_troupe_set_max_retries (self, g_value_get_uint (value));
       break;
 
     default:
@@ -578,6 +598,42 @@ tw_troupe_class_init (TwTroupeClass *klass)
    */
   properties [PROP_MAX_QUEUED] =
     g_param_spec_uint ("max-queued", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:task-timeout:
+   *
+   * How many milliseconds a task may run, retries included, before it is
+   * cancelled as tw_future_cancel() does; 0 (the default) for no limit.
+   * In %TW_TROUPE_MODE_THREAD the worker must poll its cancellable to
+   * stop; in %TW_TROUPE_MODE_PROCESS a worker that does not stop within
+   * #TwTroupe:cancel-grace-period is killed. A task waiting for a worker
+   * has not started. Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_TASK_TIMEOUT] =
+    g_param_spec_uint ("task-timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:max-retries:
+   *
+   * How many more times a task that fails is run before its future
+   * fails, 0 (the default) for none. A cancelled task is not run again;
+   * a task whose worker process crashed is. Retries happen at once, on
+   * the same worker. Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_RETRIES] =
+    g_param_spec_uint ("max-retries", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -1075,6 +1131,116 @@ tw_troupe_set_max_queued (TwTroupe *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_QUEUED]);
 }
 
+/* Sets a configuration field that only counts until the first submit. */
+static void
+tw_troupe_set_before_start (TwTroupe *self,
+                            guint    *field,
+                            guint     value,
+                            guint     prop_id)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:%s cannot change after the first submit",
+                  properties [prop_id]->name);
+      return;
+    }
+  changed = *field != value;
+  *field = value;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
+}
+
+static guint
+tw_troupe_get_locked_uint (TwTroupe    *self,
+                           const guint *field)
+{
+  guint value;
+
+  g_mutex_lock (&self->lock);
+  value = *field;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/**
+ * tw_troupe_get_task_timeout:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:task-timeout.
+ *
+ * Returns: the timeout of a task in milliseconds, or 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_task_timeout (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_locked_uint (self, &self->task_timeout_ms);
+}
+
+/**
+ * tw_troupe_set_task_timeout:
+ * @self: a #TwTroupe
+ * @timeout_ms: the timeout of a task in milliseconds, or 0 for none
+ *
+ * Sets #TwTroupe:task-timeout. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_task_timeout (TwTroupe *self,
+                            guint     timeout_ms)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  tw_troupe_set_before_start (self, &self->task_timeout_ms, timeout_ms, PROP_TASK_TIMEOUT);
+}
+
+/**
+ * tw_troupe_get_max_retries:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:max-retries.
+ *
+ * Returns: how many more times a failed task is run
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_max_retries (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_locked_uint (self, &self->max_retries);
+}
+
+/**
+ * tw_troupe_set_max_retries:
+ * @self: a #TwTroupe
+ * @max_retries: how many more times a failed task is run
+ *
+ * Sets #TwTroupe:max-retries. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_max_retries (TwTroupe *self,
+                           guint     max_retries)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  tw_troupe_set_before_start (self, &self->max_retries, max_retries, PROP_MAX_RETRIES);
+}
+
 static guint
 tw_troupe_get_counter (TwTroupe *self,
                        guint     prop_id)
@@ -1298,6 +1464,7 @@ tw_troupe_ensure_pool (TwTroupe  *self,
   if (self->pool == NULL && pool != NULL)
     {
       tw_pool_set_max_queued (pool, self->max_queued);
+      tw_pool_set_limits (pool, (gint64)self->task_timeout_ms * 1000, self->max_retries);
       g_atomic_pointer_set (&self->pool, pool);
     }
 

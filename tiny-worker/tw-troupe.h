@@ -124,6 +124,16 @@ TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_cancel_grace_period (TwTroupe       *self,
                                                  guint           grace_ms);
 TW_AVAILABLE_IN_1_0
+guint         tw_troupe_get_task_timeout  (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_task_timeout  (TwTroupe             *self,
+                                           guint                 timeout_ms);
+TW_AVAILABLE_IN_1_0
+guint         tw_troupe_get_max_retries   (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_max_retries   (TwTroupe             *self,
+                                           guint                 max_retries);
+TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_max_queued    (TwTroupe             *self);
 TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_max_queued    (TwTroupe             *self,

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <glib/gstdio.h>
 #include <tiny-worker.h>
 
@@ -443,10 +445,127 @@ test_flow_map_empty (void)
   g_assert_cmpuint (g_variant_n_children (value), ==, 0);
 }
 
+/* Fails the first two attempts for each input; crashes in process mode
+ * when the input asks for it, once per marker file. */
+static gint n_attempts;
+
+static GVariant *
+flaky (GVariant      *input,
+       GCancellable  *cancellable,
+       gpointer       user_data,
+       GError       **error)
+{
+  if (g_variant_is_of_type (input, G_VARIANT_TYPE_STRING))
+    {
+      const char *marker = g_variant_get_string (input, NULL);
+
+      if (!g_file_test (marker, G_FILE_TEST_EXISTS))
+        {
+          g_file_set_contents (marker, "", 0, NULL);
+          abort ();
+        }
+      return g_variant_new_string ("survived");
+    }
+
+  if (g_atomic_int_add (&n_attempts, 1) < 2)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, "try again");
+      return NULL;
+    }
+
+  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
+}
+
+static GVariant *
+sleep_until_cancelled (GVariant      *input,
+                       GCancellable  *cancellable,
+                       gpointer       user_data,
+                       GError       **error)
+{
+  gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < end)
+    g_usleep (1000);
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped");
+  return NULL;
+}
+
+static void
+test_flow_retries (void)
+{
+  g_autoptr(TwTroupe) enough = tw_troupe_new_for_func (flaky, NULL, NULL);
+  g_autoptr(TwTroupe) too_few = tw_troupe_new_for_func (flaky, NULL, NULL);
+  g_autoptr(TwFuture) ok = NULL;
+  g_autoptr(TwFuture) bad = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tw_troupe_set_max_retries (enough, 2);
+  n_attempts = 0;
+  ok = tw_troupe_submit (enough, g_variant_new_int64 (7));
+  value = tw_future_wait (ok, -1, NULL);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 7);
+  g_assert_cmpint (n_attempts, ==, 3);
+
+  tw_troupe_set_max_retries (too_few, 1);
+  n_attempts = 0;
+  bad = tw_troupe_submit (too_few, g_variant_new_int64 (7));
+  g_assert_null (tw_future_wait (bad, -1, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_cmpint (n_attempts, ==, 2);
+}
+
+static void
+test_flow_retry_after_crash (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("flaky");
+  g_autofree char *dir = g_dir_make_tmp ("tw-flow-XXXXXX", NULL);
+  g_autofree char *marker = g_build_filename (dir, "crashed", NULL);
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_max_retries (troupe, 1);
+  future = tw_troupe_submit (troupe, g_variant_new_string (marker));
+  value = tw_future_wait (future, -1, NULL);
+
+  g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "survived");
+  g_remove (marker);
+  g_rmdir (dir);
+}
+
+static void
+test_flow_task_timeout (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("sleep-until-cancelled");
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 1);
+  tw_troupe_set_task_timeout (troupe, 200);
+
+  start = g_get_monotonic_time ();
+  future = tw_troupe_submit (troupe, g_variant_new_int64 (0));
+  g_assert_null (tw_future_wait (future, -1, &error));
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_CANCELLED);
+  /* Generous bounds: at least the timeout, well before the 20 s sleep. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 200 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  tw_register_func ("flaky", flaky, NULL, NULL);
+  tw_register_func ("sleep-until-cancelled", sleep_until_cancelled, NULL, NULL);
   tw_register_func ("describe", describe, NULL, NULL);
   tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
   tw_init ();
@@ -467,6 +586,10 @@ main (int   argc,
   g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
   g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
   g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
+  g_test_add_func ("/Tw/Flow/retries", test_flow_retries);
+  g_test_add_func ("/Tw/Flow/retry-after-crash", test_flow_retry_after_crash);
+  g_test_add_data_func ("/Tw/Flow/task-timeout-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
+  g_test_add_data_func ("/Tw/Flow/task-timeout-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
 
   return g_test_run ();
 }
