@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include "tw-as-completed.h"
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-troupe-private.h"
@@ -258,4 +259,54 @@ tw_troupe_map (TwTroupe *self,
     }
 
   return tw_map_start (pool, tw_troupe_get_n_workers (self), inputs);
+}
+
+/**
+ * tw_troupe_map_unordered:
+ * @self: a #TwTroupe
+ * @inputs: an array of inputs, of any array type; a floating reference is
+ *   sunk
+ *
+ * Runs the troupe's worker on every element of @inputs, as separate
+ * tasks, and hands their futures out in the order they settle. The
+ * elements of an `av` are unboxed, as tw_troupe_map() does.
+ *
+ * Returns: (transfer full): a #TwAsCompleted of one future per input
+ *
+ * Since: 1.0
+ */
+TwAsCompleted *
+tw_troupe_map_unordered (TwTroupe *self,
+                         GVariant *inputs)
+{
+  g_autoptr(GPtrArray) futures = NULL;
+  GVariantIter iter;
+  GVariant *input;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
+  g_return_val_if_fail (inputs != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_container (inputs) &&
+                        g_variant_type_is_array (g_variant_get_type (inputs)), NULL);
+
+  g_variant_ref_sink (inputs);
+  futures = g_ptr_array_new_full (g_variant_n_children (inputs), g_object_unref);
+
+  g_variant_iter_init (&iter, inputs);
+  while ((input = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      if (g_variant_is_of_type (input, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *boxed = input;
+
+          input = g_variant_get_variant (boxed);
+          g_variant_unref (boxed);
+        }
+
+      g_ptr_array_add (futures, tw_troupe_submit (self, input));
+      g_variant_unref (input);
+    }
+
+  g_variant_unref (inputs);
+
+  return tw_as_completed_new ((TwFuture **)futures->pdata, futures->len);
 }

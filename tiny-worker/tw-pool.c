@@ -698,7 +698,10 @@ tw_pool_get_counters (TwPool *self,
  * @block: whether to wait for a task
  *
  * Takes the next task, waiting for one if @block. Returns NULL when the
- * pool stops, or when it has no task and @block is %FALSE. Finished tasks
+ * pool stops, or when it has no task and @block is %FALSE. A thread that
+ * does not block already has work in flight: it gets a task only when
+ * there are more than enough for every worker, so that a few tasks
+ * spread over all workers, starting ones included. Finished tasks
  * stop counting as running in the same critical section, so that a thread
  * takes the lock once per task.
  */
@@ -724,7 +727,10 @@ tw_pool_pop_task (TwPool    *self,
       self->n_idle--;
     }
 
-  link = g_queue_pop_head_link (&self->queue);
+  if (block || (self->n_idle == 0 && self->queue.length > self->n_workers))
+    link = g_queue_pop_head_link (&self->queue);
+  else
+    link = NULL;
   future = link ? link->data : NULL;
   if (future != NULL)
     {

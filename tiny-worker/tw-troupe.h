@@ -23,6 +23,7 @@
 
 #include <gio/gio.h>
 
+#include "tw-as-completed.h"
 #include "tw-future.h"
 #include "tw-version-macros.h"
 
@@ -168,6 +169,9 @@ TwFuture     *tw_troupe_submit_future     (TwTroupe             *self,
                                            TwFuture             *input) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
 TwFuture     *tw_troupe_map               (TwTroupe             *self,
+                                           GVariant             *inputs) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
+TwAsCompleted *tw_troupe_map_unordered    (TwTroupe             *self,
                                            GVariant             *inputs) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
 void          tw_troupe_shutdown          (TwTroupe             *self,

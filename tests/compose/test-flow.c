@@ -560,10 +560,51 @@ test_flow_task_timeout (gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
 }
 
+static GVariant *
+nap_ms (GVariant      *input,
+        GCancellable  *cancellable,
+        gpointer       user_data,
+        GError       **error)
+{
+  g_usleep (g_variant_get_int64 (input) * 1000);
+
+  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
+}
+
+static void
+test_flow_map_unordered (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("nap-ms");
+  g_autoptr(TwAsCompleted) results = NULL;
+  gint64 order[3];
+  TwFuture *future;
+  guint n = 0;
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 3);
+  results = tw_troupe_map_unordered (troupe, g_variant_new_parsed ("[int64 600, 0, 300]"));
+
+  while ((future = tw_as_completed_next (results, -1, NULL)) != NULL)
+    {
+      g_autoptr(GVariant) value = tw_future_wait (future, 0, NULL);
+
+      g_assert_cmpuint (n, <, G_N_ELEMENTS (order));
+      order[n++] = g_variant_get_int64 (value);
+      g_object_unref (future);
+    }
+
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpint (order[0], ==, 0);
+  g_assert_cmpint (order[1], ==, 300);
+  g_assert_cmpint (order[2], ==, 600);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  tw_register_func ("nap-ms", nap_ms, NULL, NULL);
   tw_register_func ("flaky", flaky, NULL, NULL);
   tw_register_func ("sleep-until-cancelled", sleep_until_cancelled, NULL, NULL);
   tw_register_func ("describe", describe, NULL, NULL);
@@ -586,6 +627,8 @@ main (int   argc,
   g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
   g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
   g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
+  g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
+  g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
   g_test_add_func ("/Tw/Flow/retries", test_flow_retries);
   g_test_add_func ("/Tw/Flow/retry-after-crash", test_flow_retry_after_crash);
   g_test_add_data_func ("/Tw/Flow/task-timeout-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
