@@ -53,6 +53,9 @@ gboolean  _tw_future_settle         (TwFuture               *self,
                                      GError                 *error);
 gboolean  _tw_future_start          (TwFuture               *self,
                                      GCancellable           *cancellable);
+gboolean  _tw_future_dispatch       (TwFuture               *self,
+                                     GCancellable           *cancellable);
+void      _tw_future_cancel_if_pending (TwFuture            *self);
 gboolean  _tw_future_get_cancel_requested (TwFuture         *self);
 void      _tw_future_set_progress   (TwFuture               *self,
                                      gdouble                 fraction,

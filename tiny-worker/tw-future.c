@@ -785,6 +785,30 @@ _tw_future_start (TwFuture     *self,
   return started;
 }
 
+/*
+ * _tw_future_dispatch:
+ * @cancellable: fired if the task is cancelled from now on
+ *
+ * Hands a pending task to a worker that runs tasks in a pipeline: it
+ * stays pending until _tw_future_start(), but cancelling it now also
+ * fires @cancellable, to wake the worker. Returns %FALSE if it settled
+ * meanwhile.
+ */
+gboolean
+_tw_future_dispatch (TwFuture     *self,
+                     GCancellable *cancellable)
+{
+  gboolean pending;
+
+  g_mutex_lock (&self->lock);
+  pending = self->state == TW_FUTURE_STATE_PENDING;
+  if (pending)
+    self->cancellable = cancellable;
+  g_mutex_unlock (&self->lock);
+
+  return pending;
+}
+
 /* Whether tw_future_cancel() was called while the task ran. Workers that
  * share one cancellable between several tasks use it to tell which. */
 gboolean
@@ -806,7 +830,7 @@ _tw_future_set_cancellable (TwFuture     *self,
                             GCancellable *cancellable)
 {
   g_mutex_lock (&self->lock);
-  if (self->state == TW_FUTURE_STATE_RUNNING)
+  if (!state_is_settled (self->state))
     self->cancellable = cancellable;
   g_mutex_unlock (&self->lock);
 }
@@ -922,6 +946,16 @@ _tw_future_settle (TwFuture *self,
   return tw_future_settle_internal (self, value, error, FALSE);
 }
 
+/* Cancels a task that has not started, as a cancelling shutdown does. */
+void
+_tw_future_cancel_if_pending (TwFuture *self)
+{
+  tw_future_settle_internal (self, NULL,
+                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  "The troupe was shut down before the task started"),
+                             TRUE);
+}
+
 /*
  * _tw_future_add_dependent:
  *
@@ -1034,6 +1068,7 @@ void
 tw_future_cancel (TwFuture *self)
 {
   g_autoptr(TwPool) pool = NULL;
+  g_autoptr(GCancellable) dispatched = NULL;
   gboolean removed = FALSE;
   gboolean pending;
 
@@ -1043,6 +1078,8 @@ tw_future_cancel (TwFuture *self)
   pending = self->state == TW_FUTURE_STATE_PENDING;
   if (pending && self->pool != NULL)
     pool = tw_pool_ref (self->pool);
+  if (pending && self->cancellable != NULL)
+    dispatched = g_object_ref (self->cancellable);
   g_mutex_unlock (&self->lock);
 
   if (pending && pool != NULL)
@@ -1057,6 +1094,8 @@ tw_future_cancel (TwFuture *self)
                                                        "The task was cancelled"),
                                   TRUE))
     tw_future_cancel_running (self);
+  else if (dispatched != NULL)
+    g_cancellable_cancel (dispatched);  /* the worker holding it skips it */
 
   if (removed)
     g_object_unref (self);

@@ -84,6 +84,8 @@ TwFuture *tw_pool_pop_task         (TwPool             *self,
                                     gboolean            block,
                                     GVariant          **input);
 TwFuture *tw_pool_get_current_task (void);
+gboolean  tw_pool_is_cancelling    (TwPool             *self);
+GCancellable *tw_pool_get_stop_cancellable (TwPool         *self);
 void      tw_pool_set_limits       (TwPool             *self,
                                     gint64              task_timeout,
                                     guint               max_retries);

@@ -73,6 +73,7 @@ struct _TwPool
   guint               stopped : 1;   /* the threads were joined */
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
   GSource            *notify_source; /* the pending counter notification */
+  GCancellable       *stop;          /* cancelled when the threads must stop */
 
   /* Read-only once a task is queued (see tw_pool_set_limits()). */
   gint64              task_timeout;  /* µs a task may run, or 0 */
@@ -90,6 +91,7 @@ struct _TwPool
   gint                n_failed;
   gint                n_cancelled;
   gint                notify_scheduled;
+  gint                cancelling;    /* shut down with CANCEL_PENDING */
 };
 
 typedef struct
@@ -144,6 +146,7 @@ tw_pool_new (const TwPoolRunner *runner,
   g_cond_init (&self->space_cond);
   g_cond_init (&self->watch_cond);
   g_queue_init (&self->watched);
+  self->stop = g_cancellable_new ();
   g_queue_init (&self->blocked_async);
   g_queue_init (&self->queue);
   g_queue_init (&self->waiting);
@@ -191,6 +194,7 @@ tw_pool_unref (TwPool *self)
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
   g_clear_pointer (&self->watchdog, g_thread_unref);
+  g_clear_object (&self->stop);
   tw_pool_release_data (self);
   g_weak_ref_clear (&self->owner);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -844,6 +848,22 @@ tw_pool_should_retry (TwPool       *self,
          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* Cancelled when the pool's threads must stop, to cut short what a
+ * worker does between tasks, such as starting a worker process. */
+GCancellable *
+tw_pool_get_stop_cancellable (TwPool *self)
+{
+  return self->stop;
+}
+
+/* Whether the pool was shut down with CANCEL_PENDING: a worker that
+ * holds tasks that have not started must cancel them. */
+gboolean
+tw_pool_is_cancelling (TwPool *self)
+{
+  return g_atomic_int_get (&self->cancelling);
+}
+
 /* The task that the calling thread's worker is running, if any. */
 TwFuture *
 tw_pool_get_current_task (void)
@@ -1029,6 +1049,7 @@ tw_pool_join_threads (TwPool *self)
 
   self->stopping = TRUE;
   g_cond_broadcast (&self->work_cond);
+  g_cancellable_cancel (self->stop);
   threads = g_steal_pointer (&self->threads);
 
   /* Another caller is joining them: wait for it. */
@@ -1078,7 +1099,10 @@ tw_pool_shutdown (TwPool         *self,
   self->closing = TRUE;
   tw_pool_make_room_locked (self, &answered);
   if (mode == TW_SHUTDOWN_MODE_CANCEL_PENDING)
-    tw_pool_steal_pending_locked (self, &doomed);
+    {
+      g_atomic_int_set (&self->cancelling, TRUE);
+      tw_pool_steal_pending_locked (self, &doomed);
+    }
   if (own_thread)
     self->detached = TRUE;
   g_mutex_unlock (&self->lock);

@@ -261,6 +261,7 @@ tw_process_worker_spawn (TwProcessConfig  *config,
 static gboolean
 tw_process_worker_handshake (TwProcessWorker  *worker,
                              TwProcessConfig  *config,
+                             GCancellable     *cancellable,
                              GError          **error)
 {
   g_autoptr(GError) local_error = NULL;
@@ -270,7 +271,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   guint64 pid;
 
   if (tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello, NULL, &local_error) &&
-      tw_wire_read (&worker->reader, NULL, g_get_monotonic_time () + HANDSHAKE_TIMEOUT_USEC,
+      tw_wire_read (&worker->reader, cancellable, g_get_monotonic_time () + HANDSHAKE_TIMEOUT_USEC,
                     &frame, &local_error))
     {
       GError *setup_error = NULL;
@@ -359,7 +360,7 @@ tw_process_worker_new (TwProcessConfig  *config,
     }
 
   worker = tw_process_worker_spawn (config, &local_error);
-  if (worker != NULL && !tw_process_worker_handshake (worker, config, &local_error))
+  if (worker != NULL && !tw_process_worker_handshake (worker, config, cancellable, &local_error))
     {
       tw_process_worker_free (worker, config);
       worker = NULL;
@@ -367,7 +368,9 @@ tw_process_worker_new (TwProcessConfig  *config,
 
   if (worker == NULL)
     {
-      tw_process_config_setup_failed (config, local_error);
+      /* A shutdown that cut the handshake short is no setup failure. */
+      if (!g_cancellable_is_cancelled (cancellable))
+        tw_process_config_setup_failed (config, local_error);
       g_propagate_error (error, local_error);
       return NULL;
     }
@@ -400,7 +403,7 @@ typedef struct
   gint64     cancel_time;  /* when CANCEL was sent, or 0 */
   gboolean   settled;      /* cancelled before it started: its answer is
                             * only awaited to keep the order */
-  gboolean   watched;      /* its timeout has started */
+  gboolean   started;      /* it reached the head of the pipeline */
   guint      attempt;      /* how many times it failed and was retried */
 } TwInFlight;
 
@@ -455,7 +458,8 @@ tw_process_server_fill (TwProcessServer *server)
       if (future == NULL)
         return !block;
 
-      if (!_tw_future_start (future, server->cancellable))
+      /* It stays pending until the child gets to it. */
+      if (!_tw_future_dispatch (future, server->cancellable))
         {
           /* Cancelled after it was popped. */
           g_object_unref (future);
@@ -493,16 +497,38 @@ tw_process_server_fail_task (TwProcessServer *server,
   g_queue_push_tail (&server->in_flight, task);
 }
 
-/* The head of the pipeline is running: start its timeout. */
+/* Asks the child to skip or stop @task. */
 static void
-tw_process_server_watch_head (TwProcessServer *server)
+tw_process_server_send_cancel (TwProcessServer *server,
+                               TwInFlight      *task)
+{
+  task->cancel_time = g_get_monotonic_time ();
+  if (server->worker != NULL && !server->worker->broken_pipe)
+    tw_wire_write (server->worker->to_child, TW_WIRE_CANCEL, task->id,
+                   g_variant_new ("()"), NULL, NULL);
+}
+
+/* The head of the pipeline, once sent, is the task the child runs: it
+ * becomes RUNNING, and its timeout starts. One that was cancelled while
+ * it waited behind others, or by a cancelling shutdown, is skipped. */
+static void
+tw_process_server_start_head (TwProcessServer *server)
 {
   TwInFlight *head = g_queue_peek_head (&server->in_flight);
 
-  if (head != NULL && head->id != 0 && !head->watched)
+  if (head == NULL || head->id == 0 || head->started || head->settled)
+    return;
+
+  head->started = TRUE;
+  if (tw_pool_is_cancelling (server->pool))
+    _tw_future_cancel_if_pending (head->future);
+
+  if (_tw_future_start (head->future, server->cancellable))
+    tw_pool_watch (server->pool, head->future);
+  else
     {
-      head->watched = TRUE;
-      tw_pool_watch (server->pool, head->future);
+      head->settled = TRUE;
+      tw_process_server_send_cancel (server, head);
     }
 }
 
@@ -578,7 +604,8 @@ tw_process_server_ensure_worker (TwProcessServer *server)
   if (server->worker != NULL)
     return TRUE;
 
-  server->worker = tw_process_worker_new (server->config, NULL, &error);
+  server->worker = tw_process_worker_new (server->config,
+                                         tw_pool_get_stop_cancellable (server->pool), &error);
   if (server->worker != NULL)
     return TRUE;
 
@@ -594,6 +621,7 @@ tw_process_server_send (TwProcessServer  *server,
                         GError          **error)
 {
   guint64 *last_id = &server->worker->last_id;
+  GList *first_new = NULL;
 
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     {
@@ -602,6 +630,8 @@ tw_process_server_send (TwProcessServer  *server,
       if (task->id != 0)
         continue;
 
+      if (first_new == NULL)
+        first_new = l;
       task->id = ++*last_id;
       if (!tw_wire_append (server->out,
                            _tw_future_is_chunk (task->future) ? TW_WIRE_CHUNK : TW_WIRE_TASK,
@@ -616,9 +646,17 @@ tw_process_server_send (TwProcessServer  *server,
       server->last_answer == 0)
     server->last_answer = g_get_monotonic_time ();
 
-  tw_process_server_watch_head (server);
+  if (tw_wire_flush (server->worker->to_child, server->out, NULL, error))
+    {
+      tw_process_server_start_head (server);
+      return TRUE;
+    }
 
-  return tw_wire_flush (server->worker->to_child, server->out, NULL, error);
+  /* The child never got these: they are not to blame for its end. */
+  for (GList *l = first_new; l != NULL; l = l->next)
+    ((TwInFlight *)l->data)->id = 0;
+
+  return FALSE;
 }
 
 /* A failed send means the child is gone, but answers it wrote before
@@ -645,9 +683,9 @@ tw_process_server_send_or_drain (TwProcessServer *server)
 }
 
 /* Sends CANCEL for every task in flight whose future was cancelled, and
- * gives the others a fresh cancellable to wake this thread with. A task
- * behind the head has not started: it fails at once, and the child will
- * skip it. The head may be running: it has the grace period. */
+ * gives them all a fresh cancellable to wake this thread with. A task
+ * behind the head was settled by tw_future_cancel() already: the child
+ * skips it. The head may be running: it has the grace period. */
 static void
 tw_process_server_forward_cancels (TwProcessServer *server)
 {
@@ -663,24 +701,17 @@ tw_process_server_forward_cancels (TwProcessServer *server)
     {
       TwInFlight *task = l->data;
 
-      if (task->cancel_time != 0 || !_tw_future_get_cancel_requested (task->future))
+      if (task->cancel_time != 0 || task->settled)
         continue;
 
-      task->cancel_time = g_get_monotonic_time ();
-      tw_wire_append (server->out, TW_WIRE_CANCEL, task->id, g_variant_new ("()"), NULL);
+      if (!task->started && tw_future_is_done (task->future))
+        task->settled = TRUE;
+      else if (!task->started || !_tw_future_get_cancel_requested (task->future))
+        continue;
 
-      if (l != server->in_flight.head)
-        {
-          _tw_future_settle (task->future, NULL,
-                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "The task was cancelled before it started"));
-          task->settled = TRUE;
-        }
+      if (task->id != 0)
+        tw_process_server_send_cancel (server, task);
     }
-
-  if (!server->worker->broken_pipe)
-    tw_wire_flush (server->worker->to_child, server->out, NULL, NULL);
-  g_byte_array_set_size (server->out, 0);
 }
 
 /* Settles the head task with its answer; FALSE for a frame that breaks
@@ -724,7 +755,7 @@ tw_process_server_answer (TwProcessServer  *server,
     tw_process_server_fail_task (server, head, task_error);
   else
     tw_in_flight_settle (server, head, g_steal_pointer (&frame->payload), NULL);
-  tw_process_server_watch_head (server);
+  tw_process_server_start_head (server);
 
   now = g_get_monotonic_time ();
   server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
@@ -781,7 +812,7 @@ tw_process_serve (TwPool   *pool,
 
   /* Start the child before the first task, so it does not pay for it;
    * a failure is retried, and reported, with the first task. */
-  server.worker = tw_process_worker_new (server.config, NULL, NULL);
+  server.worker = tw_process_worker_new (server.config, tw_pool_get_stop_cancellable (pool), NULL);
 
   while (tw_process_server_fill (&server))
     tw_process_server_pump (&server);

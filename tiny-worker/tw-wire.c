@@ -289,9 +289,20 @@ tw_wire_append (GByteArray  *out,
                 GError     **error)
 {
   g_autoptr(GVariant) frame = NULL;
+  g_autoptr(GVariant) normal = NULL;
   gsize size;
   gsize start;
   guint32 length;
+
+  /* The peer accepts normal form only. A value made from untrusted bytes
+   * may not be; one that GLib built or checked is, at no cost. */
+  if (!g_variant_is_normal_form (payload))
+    {
+      normal = g_variant_get_normal_form (payload);
+      /* Consume a floating payload, as g_variant_new_variant() would. */
+      g_variant_unref (g_variant_ref_sink (payload));
+      payload = normal;
+    }
 
   frame = g_variant_ref_sink (g_variant_new ("(ut@v)", (guint32)kind, id,
                                              g_variant_new_variant (payload)));
