@@ -309,6 +309,7 @@ typedef struct
 {
   TwTroupe       *troupe;
   TwShutdownMode  mode;
+  GThread        *thread;
   gint            done;
 } ShutdownThread;
 
@@ -323,37 +324,51 @@ shutdown_thread (gpointer data)
   return NULL;
 }
 
-/* Shuts @troupe down in another thread and waits at most @usec for it.
- * Returns FALSE if it did not finish; the thread is then left running,
- * with its own reference to @troupe. */
-static gboolean
-shutdown_bounded (TwTroupe       *troupe,
-                  TwShutdownMode  mode,
-                  gint64          usec)
+/* Shuts @troupe down in another thread, so that the test can give up
+ * waiting for a shutdown that hangs. */
+static ShutdownThread *
+shutdown_start (TwTroupe       *troupe,
+                TwShutdownMode  mode)
 {
   ShutdownThread *st = g_new0 (ShutdownThread, 1);
-  gint64 end_time = g_get_monotonic_time () + usec;
-  GThread *thread;
 
   st->troupe = g_object_ref (troupe);
   st->mode = mode;
-  thread = g_thread_new ("shutdown", shutdown_thread, st);
+  st->thread = g_thread_new ("shutdown", shutdown_thread, st);
+
+  return st;
+}
+
+/* Waits at most @usec for the shutdown to finish. Returns TRUE, and frees
+ * @st, if it did. */
+static gboolean
+shutdown_wait (ShutdownThread *st,
+               gint64          usec)
+{
+  gint64 end_time = g_get_monotonic_time () + usec;
 
   while (!g_atomic_int_get (&st->done) && g_get_monotonic_time () < end_time)
     g_usleep (5000);
 
   if (!g_atomic_int_get (&st->done))
-    {
-      /* Leaked on purpose: the thread still uses them. */
-      g_thread_unref (thread);
-      return FALSE;
-    }
+    return FALSE;
 
-  g_thread_join (thread);
+  g_thread_join (st->thread);
   g_object_unref (st->troupe);
   g_free (st);
 
   return TRUE;
+}
+
+/* Shuts @troupe down, or fails the test if that takes longer than @usec. */
+static void
+shutdown_bounded (TwTroupe       *troupe,
+                  TwShutdownMode  mode,
+                  gint64          usec)
+{
+  if (!shutdown_wait (shutdown_start (troupe, mode), usec))
+    g_error ("The troupe did not shut down within %" G_GINT64_FORMAT " s",
+             usec / G_USEC_PER_SEC);
 }
 
 /* Kills the fake workers started in @mode, to unblock a troupe that waits
@@ -389,6 +404,9 @@ run_pid_task (TwTroupe *troupe)
 }
 
 /* Values ------------------------------------------------------------------- */
+
+/* tw_troupe_submit() sinks a floating input and takes a reference of its
+ * own on any other: the tests pass the values they keep as they are. */
 
 static GVariant *
 make_bytes (gsize size)
@@ -432,11 +450,12 @@ make_values (void)
   /* Containers. */
   g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_strv (strv, -1)));
   g_ptr_array_add (values, g_variant_ref_sink (g_variant_builder_end (dict)));
-  g_ptr_array_add (values, g_variant_ref_sink (g_variant_new ("(ixsmsmi)", -1, G_GINT64_CONSTANT (1) << 40,
+  g_ptr_array_add (values, g_variant_ref_sink (g_variant_new ("(ixsmsmi)", -1,
+                                                               G_GINT64_CONSTANT (1) << 40,
                                                                "tuple", NULL, TRUE, 5)));
   g_ptr_array_add (values, g_variant_ref_sink (g_variant_new ("()")));
-  g_ptr_array_add (values, g_variant_ref_sink (g_variant_new ("v", g_variant_new ("v",
-                                                                                   g_variant_new_int32 (1)))));
+  g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_variant (
+                             g_variant_new_variant (g_variant_new_int32 (1)))));
   g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("(sa{sv})"),
                                                                      NULL, 0)));
   g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_parsed ("[[1, 2], [], [3]]")));
@@ -460,7 +479,7 @@ test_process_values (gconstpointer data)
                   "process and back unchanged");
 
   for (guint i = 0; i < values->len; i++)
-    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_ref (values->pdata[i])));
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, values->pdata[i]));
 
   for (guint i = 0; i < values->len; i++)
     {
@@ -495,7 +514,7 @@ test_process_big_values (gconstpointer data)
   g_test_summary ("A 10 MiB byte array goes to a worker process and comes back, "
                   "and a worker process makes one from a small input");
 
-  echoed = tw_troupe_submit (echo, g_variant_ref (input));
+  echoed = tw_troupe_submit (echo, input);
   made = tw_troupe_submit (big, g_variant_new_uint64 (BIG_SIZE));
 
   /* Many large values at once, several in flight to each worker. */
@@ -504,7 +523,7 @@ test_process_big_values (gconstpointer data)
       g_autoptr(GVariant) mib = g_variant_ref_sink (make_bytes (1024 * 1024 + i));
 
       g_ptr_array_add (inputs, g_variant_ref (mib));
-      g_ptr_array_add (futures, tw_troupe_submit (echo, g_steal_pointer (&mib)));
+      g_ptr_array_add (futures, tw_troupe_submit (echo, mib));
     }
   for (guint i = 0; i < 16; i++)
     {
@@ -909,8 +928,9 @@ test_process_crash (gconstpointer data)
   /* Crashes among other tasks, all submitted at once: only the crashing
    * ones fail. */
   for (guint i = 0; i < 30; i++)
-    g_ptr_array_add (batch, tw_troupe_submit (crasher, i % 10 == 3 ? g_variant_new ("()")
-                                                                   : g_variant_new_string ("survive")));
+    g_ptr_array_add (batch, tw_troupe_submit (crasher,
+                                              i % 10 == 3 ? g_variant_new ("()")
+                                                          : g_variant_new_string ("survive")));
   for (guint i = 0; i < batch->len; i++)
     {
       g_autoptr(GError) batch_error = NULL;
@@ -1042,7 +1062,7 @@ test_process_non_normal_input (gconstpointer data)
   g_assert_false (g_variant_is_normal_form (input));
   g_assert_true (g_variant_equal (input, expected));
 
-  future = tw_troupe_submit (troupe, g_variant_ref (input));
+  future = tw_troupe_submit (troupe, input);
   value = tw_future_wait (future, TIMEOUT_USEC, &error);
   if (value == NULL)
     g_test_fail_printf ("The task failed: %s (%s, %d)", error->message,
@@ -1218,6 +1238,7 @@ test_process_unserializable (void)
   g_autoptr(TwTroupe) threads = tw_troupe_new_for_func (identity_func, NULL, NULL);
   g_autoptr(GVariantBuilder) dict = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
   g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify)g_variant_unref);
+  g_autoptr(TwFuture) from_thread = NULL;
   g_autoptr(TwFuture) chained = NULL;
   g_autoptr(TwFuture) ok = NULL;
   g_autoptr(GError) chained_error = NULL;
@@ -1243,7 +1264,7 @@ test_process_unserializable (void)
 
   for (guint i = 0; i < values->len; i++)
     {
-      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_ref (values->pdata[i]));
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, values->pdata[i]);
       g_autoptr(GError) error = NULL;
 
       /* Refused at submit: failed before any wait. */
@@ -1253,15 +1274,20 @@ test_process_unserializable (void)
     }
 
   /* A chained input is checked when it arrives. */
-  chained = tw_troupe_submit_future (troupe,
-                                     tw_troupe_submit (threads, g_variant_ref (values->pdata[2])));
+  from_thread = tw_troupe_submit (threads, values->pdata[2]);
+  chained = tw_troupe_submit_future (troupe, from_thread);
   chained_error = wait_error (chained);
   g_assert_error (chained_error, TW_ERROR, TW_ERROR_UNSERIALIZABLE);
 
   /* Nothing reached the worker, which still works. */
   ok = tw_troupe_submit (troupe, g_variant_new ("v", g_variant_new_int32 (5)));
   ok_value = wait_value (ok);
-  g_assert_true (g_variant_equal (ok_value, g_variant_new ("v", g_variant_new_int32 (5))));
+  g_assert_cmpstr (g_variant_get_type_string (ok_value), ==, "v");
+  {
+    g_autoptr(GVariant) inner = g_variant_get_variant (ok_value);
+
+    g_assert_cmpint (g_variant_get_int32 (inner), ==, 5);
+  }
 
   tw_troupe_shutdown (threads, TW_SHUTDOWN_MODE_DRAIN);
   shutdown_and_check (troupe, TW_SHUTDOWN_MODE_DRAIN);
@@ -1484,8 +1510,10 @@ test_process_stdio_transport (gconstpointer data)
   worker = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
 
-  to_child = g_unix_output_stream_get_fd (G_UNIX_OUTPUT_STREAM (g_subprocess_get_stdin_pipe (worker)));
-  from_child = g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (worker)));
+  to_child = g_unix_output_stream_get_fd (
+    G_UNIX_OUTPUT_STREAM (g_subprocess_get_stdin_pipe (worker)));
+  from_child = g_unix_input_stream_get_fd (
+    G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (worker)));
   tw_wire_reader_init (&reader, from_child);
 
   write_frame (to_child, TW_WIRE_HELLO, 0,
@@ -1645,6 +1673,7 @@ square_local_func (GVariant      *input,
 static void
 test_process_anonymous_func (void)
 {
+  g_autoptr(TwFuture) settled = NULL;
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (square_local_func, NULL, NULL);
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(TwFuture) chained = NULL;
@@ -1661,7 +1690,8 @@ test_process_anonymous_func (void)
   error = wait_error (future);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
 
-  chained = tw_troupe_submit_future (troupe, tw_future_new_for_value (g_variant_new_int64 (3)));
+  settled = tw_future_new_for_value (g_variant_new_int64 (3));
+  chained = tw_troupe_submit_future (troupe, settled);
   chained_error = wait_error (chained);
   g_assert_error (chained_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
 
@@ -1761,11 +1791,10 @@ test_process_chain (void)
   g_autoptr(TwTroupe) process_fail = new_troupe_for_func ("fail", WORKER_PROGRAM, 1);
   g_autoptr(TwTroupe) thread_square = tw_troupe_new_for_func (square_local_func, NULL, NULL);
   g_autoptr(TwTroupe) thread_halve = tw_troupe_new_for_func (halve_func, NULL, NULL);
-  g_autoptr(GPtrArray) p_t = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) t_p = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) p_p = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) p_self = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(TwFuture) failed = NULL;
+  g_autoptr(TwFuture) failed_squared = NULL;
+  g_autoptr(TwFuture) failed_halved = NULL;
   g_autoptr(GError) failed_error = NULL;
 
   g_test_summary ("Lazy chaining works process to thread, thread to process and "
@@ -1776,38 +1805,40 @@ test_process_chain (void)
 
   for (gint64 i = 0; i < 10; i++)
     {
-      g_ptr_array_add (p_t, tw_troupe_submit_future (thread_halve,
-                                                     tw_troupe_submit (process_square,
-                                                                       g_variant_new_int64 (i))));
-      g_ptr_array_add (t_p, tw_troupe_submit_future (process_square,
-                                                     tw_troupe_submit (thread_square,
-                                                                       g_variant_new_int64 (i))));
-      g_ptr_array_add (p_p, tw_troupe_submit_future (program_square,
-                                                     tw_troupe_submit (process_square,
-                                                                       g_variant_new_int64 (i))));
-      g_ptr_array_add (p_self,
-                       tw_troupe_submit_future (process_square,
-                                                tw_troupe_submit_future (process_square,
-                                                                         tw_troupe_submit (process_square,
-                                                                                           g_variant_new_int64 (i)))));
+      TwFuture *in_process = tw_troupe_submit (process_square, g_variant_new_int64 (i));
+      TwFuture *in_thread = tw_troupe_submit (thread_square, g_variant_new_int64 (i));
+      TwFuture *process_thread = tw_troupe_submit_future (thread_halve, in_process);
+      TwFuture *thread_process = tw_troupe_submit_future (process_square, in_thread);
+      TwFuture *process_program = tw_troupe_submit_future (program_square, in_process);
+      TwFuture *three_deep = tw_troupe_submit_future (process_square, process_program);
+
+      /* The array keeps them all: index 6 * i + k is the k-th above. */
+      g_ptr_array_add (all, in_process);
+      g_ptr_array_add (all, in_thread);
+      g_ptr_array_add (all, process_thread);
+      g_ptr_array_add (all, thread_process);
+      g_ptr_array_add (all, process_program);
+      g_ptr_array_add (all, three_deep);
     }
 
   for (gint64 i = 0; i < 10; i++)
     {
-      g_autoptr(GVariant) half = wait_value (p_t->pdata[i]);
+      g_autoptr(GVariant) half = wait_value (all->pdata[6 * i + 2]);
 
+      g_assert_cmpint (wait_int64 (all->pdata[6 * i + 0]), ==, i * i);
+      g_assert_cmpint (wait_int64 (all->pdata[6 * i + 1]), ==, i * i);
       g_assert_cmpfloat (g_variant_get_double (half), ==, i * i / 2.0);
-      g_assert_cmpint (wait_int64 (t_p->pdata[i]), ==, i * i * i * i);
-      g_assert_cmpint (wait_int64 (p_p->pdata[i]), ==, i * i * i * i);
-      g_assert_cmpint (wait_int64 (p_self->pdata[i]), ==, i * i * i * i * i * i * i * i);
+      g_assert_cmpint (wait_int64 (all->pdata[6 * i + 3]), ==, i * i * i * i);
+      g_assert_cmpint (wait_int64 (all->pdata[6 * i + 4]), ==, i * i * i * i);
+      g_assert_cmpint (wait_int64 (all->pdata[6 * i + 5]), ==, i * i * i * i * i * i * i * i);
     }
 
   /* A worker's error in a process passes unchanged through the chain. */
-  failed = tw_troupe_submit_future (thread_halve,
-                                    tw_troupe_submit_future (process_square,
-                                                             tw_troupe_submit (process_fail,
-                                                                               g_variant_new ("(sis)", TW_TEST_PROCESS_ERROR_DOMAIN, 5, "five"))));
-  failed_error = wait_error (failed);
+  failed = tw_troupe_submit (process_fail, g_variant_new ("(sis)", TW_TEST_PROCESS_ERROR_DOMAIN,
+                                                          5, "five"));
+  failed_squared = tw_troupe_submit_future (process_square, failed);
+  failed_halved = tw_troupe_submit_future (thread_halve, failed_squared);
+  failed_error = wait_error (failed_halved);
   g_assert_error (failed_error, TW_TEST_PROCESS_ERROR, 5);
   g_assert_cmpstr (failed_error->message, ==, "five");
 
@@ -1823,45 +1854,41 @@ test_process_chain (void)
 static void
 test_process_shutdown_drain (void)
 {
-  g_autoptr(TwTroupe) troupe = new_troupe_for_func ("sleep", WORKER_SELF, 2);
+  g_autoptr(TwTroupe) troupe = new_troupe_for_func ("echo", WORKER_SELF, 2);
   g_autoptr(TwTroupe) feeder = new_troupe_for_func ("sleep", WORKER_PROGRAM, 1);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(TwFuture) feed = NULL;
   g_autoptr(TwFuture) chained = NULL;
   g_autoptr(TwFuture) late = NULL;
   g_autoptr(GError) late_error = NULL;
+  g_autoptr(GVariant) chained_value = NULL;
+  GPid feeder_pid;
 
   g_test_summary ("A draining shutdown in process mode runs every queued task, "
-                  "chained ones included, then stops every worker process");
+                  "chained ones whose input settles later included, then stops "
+                  "every worker process");
 
-  for (guint i = 0; i < 20; i++)
-    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new ("(ts)", (guint64)20, "")));
+  for (gint64 i = 0; i < 50; i++)
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
 
   /* A chained task whose input settles only after the shutdown began. */
   feed = tw_troupe_submit (feeder, g_variant_new ("(ts)", (guint64)300, ""));
-  chained = tw_troupe_submit_future (troupe,
-                                     tw_future_new_for_value (g_variant_new ("(ts)", (guint64)10, "")));
-  g_ptr_array_add (futures, g_object_ref (chained));
-
-  {
-    g_autoptr(TwFuture) after_feed = NULL;
-    g_autoptr(TwTroupe) echo = new_troupe_for_func ("echo", WORKER_SELF, 1);
-
-    after_feed = tw_troupe_submit_future (echo, g_object_ref (feed));
-    tw_troupe_shutdown (echo, TW_SHUTDOWN_MODE_DRAIN);
-    g_assert_true (tw_future_is_done (after_feed));
-    g_assert_cmpint (wait_int64 (after_feed), >, 0);
-  }
+  chained = tw_troupe_submit_future (troupe, feed);
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
 
-  for (guint i = 0; i < futures->len; i++)
+  for (gint64 i = 0; i < 50; i++)
     {
       g_assert_true (tw_future_is_done (futures->pdata[i]));
-      g_assert_cmpint (wait_int64 (futures->pdata[i]), >, 0);
+      g_assert_cmpint (wait_int64 (futures->pdata[i]), ==, i);
     }
+  g_assert_true (tw_future_is_done (feed));
+  g_assert_true (tw_future_is_done (chained));
+  feeder_pid = wait_int64 (feed);
+  chained_value = wait_value (chained);
+  g_assert_cmpint (g_variant_get_int64 (chained_value), ==, feeder_pid);
 
-  late = tw_troupe_submit (troupe, g_variant_new ("(ts)", (guint64)0, ""));
+  late = tw_troupe_submit (troupe, g_variant_new_int64 (0));
   late_error = wait_error (late);
   g_assert_error (late_error, TW_ERROR, TW_ERROR_SHUT_DOWN);
 
@@ -2060,8 +2087,7 @@ test_process_fake (gconstpointer data)
         assert_message_contains (error, fake->expected);
     }
 
-  if (!shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC))
-    g_error ("The troupe of fake workers did not shut down");
+  shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC);
   assert_no_children ();
 }
 
@@ -2110,8 +2136,7 @@ test_process_fake_half_frame (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (g_get_monotonic_time () - cancelled_at, <, 5 * G_USEC_PER_SEC);
 
-  if (!shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC))
-    g_error ("The troupe of fake workers did not shut down");
+  shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC);
   assert_no_children ();
 }
 
@@ -2123,6 +2148,7 @@ test_process_fake_silent_shutdown (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) wait_error_ = NULL;
   g_autoptr(GVariant) value = NULL;
+  ShutdownThread *st;
   gint64 start;
 
   g_test_summary ("A troupe whose worker process never answers HELLO still shuts "
@@ -2138,14 +2164,15 @@ test_process_fake_silent_shutdown (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   start = g_get_monotonic_time ();
-  if (!shutdown_bounded (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING, BOUNDED_USEC))
+  st = shutdown_start (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
+  if (!shutdown_wait (st, BOUNDED_USEC))
     {
       g_test_fail_printf ("tw_troupe_shutdown() was still blocked %" G_GINT64_FORMAT
                           " s later, in the handshake with a worker that never answers",
                           (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
       /* Unblock it for the tests that follow. */
       kill_fake_workers ("silent-hello");
-      g_assert_true (shutdown_bounded (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING, BOUNDED_USEC));
+      g_assert_true (shutdown_wait (st, BOUNDED_USEC));
     }
   assert_no_children ();
 }
@@ -2200,8 +2227,7 @@ test_process_fake_cancel_in_handshake (void)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  if (!shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC))
-    g_error ("The troupe of fake workers did not shut down");
+  shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC);
   assert_no_children ();
   remove_temp_dir (dir);
 }
@@ -2420,8 +2446,9 @@ main (int   argc,
   g_test_add_func ("/Tw/Process/kill", test_process_kill);
   for (guint i = 0; i < G_N_ELEMENTS (crash_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/Tw/Process/crash/%s/%s", crash_cases[i].func,
-                                               crash_cases[i].kind == WORKER_SELF ? "self" : "program");
+      const char *kind = crash_cases[i].kind == WORKER_SELF ? "self" : "program";
+      g_autofree char *path = g_strdup_printf ("/Tw/Process/crash/%s/%s",
+                                               crash_cases[i].func, kind);
 
       g_test_add_data_func (path, &crash_cases[i], test_process_crash);
     }

@@ -26,7 +26,8 @@
  * Usage: tw-fake-worker MODE [STATE-FILE]; see answer_hello() and
  * answer_task() for the modes. Modes ending in "-hello" misbehave in
  * answer to HELLO; the others answer HELLO with a correct READY and
- * misbehave in answer to the first TASK ("ok" never does).
+ * misbehave in answer to the first TASK ("ok" never does). It leaves with
+ * _exit(), as a crash would, without cleaning up.
  */
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static void
 die (const char *what)
 {
   fprintf (stderr, "tw-fake-worker: %s: %s\n", what, g_strerror (errno));
-  exit (99);
+  _exit (99);
 }
 
 static void
@@ -108,7 +109,7 @@ write_length (guint32 length)
   write_all (&le, 4);
 }
 
-/* Returns the serialized frame; @payload is sunk. */
+/* Returns the serialized frame; a floating @payload is sunk. */
 static GBytes *
 frame_bytes (guint32   kind,
              guint64   id,
@@ -153,7 +154,7 @@ read_frame (guint32   *kind,
   if (length > 64 * 1024 * 1024)
     {
       fprintf (stderr, "tw-fake-worker: the troupe sent a frame of %u bytes\n", length);
-      exit (98);
+      _exit (98);
     }
 
   data = g_malloc (length);
@@ -168,7 +169,7 @@ read_frame (guint32   *kind,
   if (!g_variant_is_normal_form (frame))
     {
       fprintf (stderr, "tw-fake-worker: the troupe sent a frame not in normal form\n");
-      exit (98);
+      _exit (98);
     }
 
   g_variant_get (frame, "(utv)", kind, id, payload);
@@ -183,7 +184,7 @@ hang (void)
   for (guint i = 0; i < 600; i++)
     g_usleep (G_USEC_PER_SEC / 10);
 
-  exit (97);
+  _exit (97);
 }
 
 static void
@@ -295,7 +296,7 @@ answer_hello (const char *mode)
   else if (g_str_equal (mode, "close-hello"))
     {
       close_pipes ();
-      exit (0);
+      _exit (0);
     }
   else if (g_str_equal (mode, "half-hello"))
     write_half_frame ();
@@ -304,7 +305,7 @@ answer_hello (const char *mode)
   else
     {
       fprintf (stderr, "tw-fake-worker: unknown mode “%s”\n", mode);
-      exit (96);
+      _exit (96);
     }
 
   hang ();
@@ -331,14 +332,14 @@ answer_task (const char *mode,
   else if (g_str_equal (mode, "close-exit"))
     {
       close_pipes ();
-      exit (0);
+      _exit (0);
     }
   else if (g_str_equal (mode, "close-hang"))
     close_pipes ();
   else if (g_str_equal (mode, "half-frame"))
     write_half_frame ();
   else if (g_str_equal (mode, "crash-then-silent"))
-    exit (1);
+    _exit (1);
   else if (g_str_equal (mode, "ok"))
     {
       /* A correct worker: echo. Used to check the fake itself. */
@@ -347,7 +348,7 @@ answer_task (const char *mode,
   else
     {
       fprintf (stderr, "tw-fake-worker: unknown mode “%s”\n", mode);
-      exit (96);
+      _exit (96);
     }
 
   hang ();
@@ -410,7 +411,7 @@ main (int   argc,
       if (kind == WIRE_TASK)
         {
           answer_task (mode, id);
-          write_frame (WIRE_RESULT, id, g_variant_ref (payload));
+          write_frame (WIRE_RESULT, id, payload);
         }
 
       g_variant_unref (payload);

@@ -33,14 +33,16 @@
 G_DEFINE_QUARK (tw-test-process-error-quark, tw_test_process_error)
 
 /* A crash on purpose must not leave a core dump behind, nor make the
- * system's crash handler spend seconds on it. */
+ * system's crash handler spend seconds on it; and it must end the process
+ * with the signal even where a sanitizer installed its own handler. */
 static void
-tw_test_no_core_dump (void)
+tw_test_prepare_crash (int signum)
 {
   struct rlimit zero = { 0, 0 };
 
   setrlimit (RLIMIT_CORE, &zero);
   prctl (PR_SET_DUMPABLE, 0);
+  signal (signum, SIG_DFL);
 }
 
 static void
@@ -130,7 +132,7 @@ segfault_func (GVariant      *input,
   if (tw_test_spared (input))
     return g_variant_new_int64 (getpid ());
 
-  tw_test_no_core_dump ();
+  tw_test_prepare_crash (SIGSEGV);
   raise (SIGSEGV);
 
   return NULL;
@@ -145,7 +147,7 @@ abort_func (GVariant      *input,
   if (tw_test_spared (input))
     return g_variant_new_int64 (getpid ());
 
-  tw_test_no_core_dump ();
+  tw_test_prepare_crash (SIGABRT);
   abort ();
 }
 
