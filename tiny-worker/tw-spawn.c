@@ -20,9 +20,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 
 #include "tw-error.h"
 #include "tw-future-private.h"
@@ -46,8 +49,11 @@ typedef struct
 {
   /* Read-only. */
   char         **argv;              /* the worker program */
+  char         **launcher;          /* a command prefix, or NULL */
   GVariant      *hello;             /* the HELLO payload */
   gint64         cancel_grace_usec;
+  guint64        max_memory;        /* RLIMIT_AS of each worker, or 0 */
+  guint          max_cpu_time;      /* RLIMIT_CPU of each worker, or 0 */
 
   /* Protected by lock. */
   GMutex         lock;
@@ -58,6 +64,9 @@ typedef struct
 typedef struct
 {
   GSubprocess   *process;
+  GThread       *stderr_thread;     /* forwards a launched worker's stderr */
+  GMutex         stderr_lock;
+  GString       *stderr_tail;       /* its last bytes; protected by stderr_lock */
   int            to_child;
   TwWireReader   reader;
   guint64        last_id;
@@ -66,15 +75,18 @@ typedef struct
 } TwProcessWorker;
 
 gpointer
-tw_process_config_new (const char * const *argv,
-                       GVariant           *hello,
-                       guint               cancel_grace_ms)
+tw_process_config_new (const TwProcessOptions *options,
+                       GVariant               *hello)
 {
   TwProcessConfig *config = g_new0 (TwProcessConfig, 1);
 
-  config->argv = argv ? g_strdupv ((char **)argv) : tw_process_dup_default_argv ();
+  config->argv = options->worker_argv ? g_strdupv ((char **)options->worker_argv)
+                                      : tw_process_dup_default_argv ();
+  config->launcher = g_strdupv ((char **)options->launcher);
   config->hello = g_variant_ref_sink (hello);
-  config->cancel_grace_usec = (gint64)cancel_grace_ms * 1000;
+  config->cancel_grace_usec = (gint64)options->cancel_grace_ms * 1000;
+  config->max_memory = options->max_memory;
+  config->max_cpu_time = options->max_cpu_time;
   g_mutex_init (&config->lock);
 
   return config;
@@ -86,6 +98,7 @@ tw_process_config_free (gpointer data)
   TwProcessConfig *config = data;
 
   g_strfreev (config->argv);
+  g_strfreev (config->launcher);
   g_variant_unref (config->hello);
   g_clear_error (&config->setup_error);
   g_mutex_clear (&config->lock);
@@ -95,6 +108,7 @@ tw_process_config_free (gpointer data)
 static void
 tw_process_child_setup (gpointer user_data)
 {
+  TwProcessConfig *config = user_data;
   sigset_t pipe_set;
 
   /* Only async-signal-safe calls here: this runs between fork and exec.
@@ -103,6 +117,12 @@ tw_process_child_setup (gpointer user_data)
   sigaddset (&pipe_set, SIGPIPE);
   pthread_sigmask (SIG_UNBLOCK, &pipe_set, NULL);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+
+  /* With a launcher, prlimit on the command line sets them instead. */
+  if (config->launcher == NULL && config->max_memory > 0)
+    setrlimit (RLIMIT_AS, &(struct rlimit) { config->max_memory, config->max_memory });
+  if (config->launcher == NULL && config->max_cpu_time > 0)
+    setrlimit (RLIMIT_CPU, &(struct rlimit) { config->max_cpu_time, config->max_cpu_time });
 }
 
 static void
@@ -155,17 +175,81 @@ tw_process_reap (GSubprocess *process,
   g_main_context_pop_thread_default (context);
 }
 
-static char *
-tw_process_describe_exit (GSubprocess *process)
-{
-  if (g_subprocess_get_if_signaled (process))
-    {
-      int signum = g_subprocess_get_term_sig (process);
+#define STDERR_TAIL_SIZE 2048
 
-      return g_strdup_printf ("was killed by signal %d (%s)", signum, g_strsignal (signum));
+/* Copies a launched worker's stderr to ours, keeping its tail for error
+ * messages: a launcher that fails says why there. */
+static gpointer
+tw_process_stderr_thread (gpointer data)
+{
+  TwProcessWorker *worker = data;
+  GInputStream *stream = g_subprocess_get_stderr_pipe (worker->process);
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, NULL)) > 0)
+    {
+      G_GNUC_UNUSED gssize written = write (STDERR_FILENO, buffer, n);
+
+      g_mutex_lock (&worker->stderr_lock);
+      g_string_append_len (worker->stderr_tail, buffer, n);
+      if (worker->stderr_tail->len > STDERR_TAIL_SIZE)
+        g_string_erase (worker->stderr_tail, 0, worker->stderr_tail->len - STDERR_TAIL_SIZE);
+      g_mutex_unlock (&worker->stderr_lock);
     }
 
-  return g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (process));
+  return NULL;
+}
+
+/* How the child ended, with what explains it: the worker limits, and
+ * the tail of a launched worker's stderr. Call it once it is reaped. */
+static char *
+tw_process_describe_exit (TwProcessWorker *worker,
+                          TwProcessConfig *config)
+{
+  GSubprocess *process = worker->process;
+  GString *how = g_string_new (NULL);
+
+  if (g_subprocess_get_if_signaled (process))
+    g_string_append_printf (how, "was killed by signal %d (%s)",
+                            g_subprocess_get_term_sig (process),
+                            g_strsignal (g_subprocess_get_term_sig (process)));
+  else
+    g_string_append_printf (how, "exited with status %d", g_subprocess_get_exit_status (process));
+
+  if (config->max_memory > 0)
+    g_string_append_printf (how, " (limited to %" G_GUINT64_FORMAT " bytes of memory "
+                            "by TwTroupe:max-memory)", config->max_memory);
+  if (config->max_cpu_time > 0)
+    g_string_append_printf (how, " (limited to %u s of CPU time by TwTroupe:max-cpu-time)",
+                            config->max_cpu_time);
+
+  return g_string_free (how, FALSE);
+}
+
+/* Appends the tail of a launched worker's stderr to @error's message,
+ * where a launcher that failed says why. */
+static void
+tw_process_worker_quote_stderr (TwProcessWorker *worker,
+                                GError          *error)
+{
+  g_autofree char *message = NULL;
+
+  if (error == NULL || worker->stderr_tail == NULL || worker->stderr_tail->len == 0)
+    return;
+
+  message = g_strdup_printf ("%s; its stderr ended with: %s", error->message,
+                             g_strstrip (worker->stderr_tail->str));
+  g_free (error->message);
+  error->message = g_steal_pointer (&message);
+}
+
+/* Waits for the stderr thread, which ends when the child and whatever
+ * shared its stderr are gone. */
+static void
+tw_process_worker_join_stderr (TwProcessWorker *worker)
+{
+  g_clear_pointer (&worker->stderr_thread, g_thread_join);
 }
 
 static void
@@ -181,6 +265,12 @@ tw_process_worker_free (TwProcessWorker *worker,
       tw_process_reap (worker->process, QUIT_TIMEOUT_MSEC);
     }
 
+  tw_process_worker_join_stderr (worker);
+  if (worker->stderr_tail != NULL)
+    {
+      g_string_free (worker->stderr_tail, TRUE);
+      g_mutex_clear (&worker->stderr_lock);
+    }
   if (worker->to_child >= 0)
     close (worker->to_child);
   close (worker->reader.fd);
@@ -192,14 +282,87 @@ tw_process_worker_free (TwProcessWorker *worker,
 /* Kills and reaps the child; returns how it ended. */
 static char *
 tw_process_worker_kill (TwProcessWorker *worker,
+                        TwProcessConfig *config,
                         gboolean         force)
 {
   if (force)
     g_subprocess_force_exit (worker->process);
   tw_process_reap (worker->process, QUIT_TIMEOUT_MSEC);
   worker->dead = TRUE;
+  tw_process_worker_join_stderr (worker);
 
-  return tw_process_describe_exit (worker->process);
+  return tw_process_describe_exit (worker, config);
+}
+
+/* The command line of a launched worker: the launcher, then prlimit for
+ * the limits, then env to mark the worker, which may run on another
+ * machine, where our environment does not reach, then the program. */
+static GStrv
+tw_process_launched_argv (TwProcessConfig *config)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *as_limit = g_strdup_printf ("--as=%" G_GUINT64_FORMAT, config->max_memory);
+  g_autofree char *cpu_limit = g_strdup_printf ("--cpu=%u", config->max_cpu_time);
+
+  g_strv_builder_addv (builder, (const char **)config->launcher);
+  if (config->max_memory > 0 || config->max_cpu_time > 0)
+    {
+      g_strv_builder_add (builder, "prlimit");
+      if (config->max_memory > 0)
+        g_strv_builder_add (builder, as_limit);
+      if (config->max_cpu_time > 0)
+        g_strv_builder_add (builder, cpu_limit);
+      g_strv_builder_add (builder, "--");
+    }
+  g_strv_builder_add_many (builder, "env", TW_WIRE_ENV "=0,1", NULL);
+  g_strv_builder_addv (builder, (const char **)config->argv);
+
+  return g_strv_builder_end (builder);
+}
+
+/* Spawns the worker through the launcher, with the protocol on its stdin
+ * and stdout, which is all that launchers such as ssh or srun forward. */
+static TwProcessWorker *
+tw_process_worker_launch (TwProcessConfig  *config,
+                          GError          **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_auto(GStrv) argv = tw_process_launched_argv (config);
+  TwProcessWorker *worker;
+  GSubprocess *process;
+  int to_child, from_child;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
+  if (tw_process_get_initial_cwd () != NULL)
+    g_subprocess_launcher_set_cwd (launcher, tw_process_get_initial_cwd ());
+
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv, error);
+  if (process == NULL)
+    {
+      g_prefix_error (error, "Cannot start the worker launcher %s: ", argv[0]);
+      return NULL;
+    }
+
+  /* Our own copies, so that closing them does not depend on the streams. */
+  to_child = fcntl (g_unix_output_stream_get_fd (G_UNIX_OUTPUT_STREAM (g_subprocess_get_stdin_pipe (process))),
+                    F_DUPFD_CLOEXEC, 3);
+  from_child = fcntl (g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (process))),
+                      F_DUPFD_CLOEXEC, 3);
+  g_output_stream_close (g_subprocess_get_stdin_pipe (process), NULL, NULL);
+  g_input_stream_close (g_subprocess_get_stdout_pipe (process), NULL, NULL);
+
+  worker = g_new0 (TwProcessWorker, 1);
+  worker->process = process;
+  worker->to_child = to_child;
+  tw_wire_reader_init (&worker->reader, from_child);
+  g_mutex_init (&worker->stderr_lock);
+  worker->stderr_tail = g_string_new (NULL);
+  worker->stderr_thread = g_thread_new ("tw-worker-stderr", tw_process_stderr_thread, worker);
+
+  return worker;
 }
 
 /* Spawns the worker program with the protocol on fds 3 and 4. */
@@ -220,6 +383,9 @@ tw_process_worker_spawn (TwProcessConfig  *config,
       return NULL;
     }
 
+  if (config->launcher != NULL)
+    return tw_process_worker_launch (config, error);
+
   if (!g_unix_open_pipe (to_child, FD_CLOEXEC, error))
     return NULL;
   if (!g_unix_open_pipe (from_child, FD_CLOEXEC, error))
@@ -233,7 +399,7 @@ tw_process_worker_spawn (TwProcessConfig  *config,
   g_subprocess_launcher_setenv (launcher, TW_WIRE_ENV, "3,4", TRUE);
   g_subprocess_launcher_take_fd (launcher, to_child[0], 3);
   g_subprocess_launcher_take_fd (launcher, from_child[1], 4);
-  g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
   if (tw_process_get_initial_cwd () != NULL)
     g_subprocess_launcher_set_cwd (launcher, tw_process_get_initial_cwd ());
 
@@ -292,7 +458,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
         {
           /* The worker's own error, unchanged. */
           tw_wire_frame_clear (&frame);
-          tw_process_worker_kill (worker, FALSE);
+          tw_process_worker_kill (worker, config, FALSE);
           g_propagate_error (error, setup_error);
           return FALSE;
         }
@@ -302,7 +468,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
       tw_wire_frame_clear (&frame);
     }
 
-  how = tw_process_worker_kill (worker, !g_error_matches (local_error, G_IO_ERROR,
+  how = tw_process_worker_kill (worker, config, !g_error_matches (local_error, G_IO_ERROR,
                                                           G_IO_ERROR_CONNECTION_CLOSED));
 
   if (local_error->domain == TW_ERROR)
@@ -312,6 +478,8 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "Worker process %s before it was ready (%s); does the program "
                  "call tw_init() at the start of main()?", how, local_error->message);
+
+  tw_process_worker_quote_stderr (worker, error ? *error : NULL);
 
   return FALSE;
 }
@@ -571,7 +739,7 @@ tw_process_server_worker_failed (TwProcessServer *server,
                                  GError          *cause)
 {
   gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_autofree char *how = tw_process_worker_kill (server->worker, !crashed);
+  g_autofree char *how = tw_process_worker_kill (server->worker, server->config, !crashed);
   TwInFlight *head = g_queue_peek_head (&server->in_flight);
   GError *error = NULL;
 
@@ -590,6 +758,7 @@ tw_process_server_worker_failed (TwProcessServer *server,
                                 "The worker process %s: ", how);
 
   g_clear_error (&cause);
+  tw_process_worker_quote_stderr (server->worker, error);
   tw_process_server_lose_worker (server, error);
 }
 

@@ -35,9 +35,17 @@ gboolean  tw_registry_lookup          (const char          *name,
 /* Process mode, parent side (tw-spawn.c). */
 extern const TwPoolRunner tw_process_runner;
 
-gpointer  tw_process_config_new       (const char * const  *argv,
-                                       GVariant            *hello,
-                                       guint                cancel_grace_ms);
+typedef struct
+{
+  const char * const *worker_argv;     /* NULL: run this program again */
+  const char * const *launcher;        /* NULL: start workers directly */
+  guint               cancel_grace_ms;
+  guint64             max_memory;      /* bytes of address space, or 0 */
+  guint               max_cpu_time;    /* seconds, or 0 */
+} TwProcessOptions;
+
+gpointer  tw_process_config_new       (const TwProcessOptions *options,
+                                       GVariant            *hello);
 void      tw_process_config_free      (gpointer             config);
 
 /* Process mode, shared (tw-process.c). */

@@ -84,6 +84,9 @@ struct _TwTroupe
   TwTroupeMode   mode;
   guint          n_workers;
   char         **worker_argv;        /* process mode: the worker program, or NULL */
+  char         **launcher;           /* process mode: a command prefix, or NULL */
+  guint64        max_memory;         /* process mode: RLIMIT_AS, or 0 */
+  guint          max_cpu_time;       /* process mode: RLIMIT_CPU, or 0 */
   guint          cancel_grace_ms;    /* process mode */
   guint          max_queued;         /* also set on the pool */
   guint          task_timeout_ms;    /* copied to the pool when it starts */
@@ -107,6 +110,9 @@ enum {
   PROP_FUNC_NAME,
   PROP_WORKER_ARGV,
   PROP_CANCEL_GRACE_PERIOD,
+  PROP_LAUNCHER,
+  PROP_MAX_MEMORY,
+  PROP_MAX_CPU_TIME,
   PROP_MAX_QUEUED,
   PROP_TASK_TIMEOUT,
   PROP_MAX_RETRIES,
@@ -323,6 +329,7 @@ tw_troupe_finalize (GObject *object)
   g_clear_pointer (&self->worker_properties, g_variant_unref);
   g_clear_pointer (&self->func_name, g_free);
   g_clear_pointer (&self->worker_argv, g_strfreev);
+  g_clear_pointer (&self->launcher, g_strfreev);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->config_error);
   g_mutex_clear (&self->lock);
@@ -367,6 +374,18 @@ tw_troupe_get_property (GObject    *object,
 
     case PROP_CANCEL_GRACE_PERIOD:
       g_value_set_uint (value, tw_troupe_get_cancel_grace_period (self));
+      break;
+
+    case PROP_LAUNCHER:
+      g_value_take_boxed (value, tw_troupe_dup_launcher (self));
+      break;
+
+    case PROP_MAX_MEMORY:
+      g_value_set_uint64 (value, tw_troupe_get_max_memory (self));
+      break;
+
+    case PROP_MAX_CPU_TIME:
+      g_value_set_uint (value, tw_troupe_get_max_cpu_time (self));
       break;
 
     case PROP_MAX_QUEUED:
@@ -432,6 +451,18 @@ tw_troupe_set_property (GObject      *object,
 
     case PROP_CANCEL_GRACE_PERIOD:
       tw_troupe_set_cancel_grace_period (self, g_value_get_uint (value));
+      break;
+
+    case PROP_LAUNCHER:
+      tw_troupe_set_launcher (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_MAX_MEMORY:
+      tw_troupe_set_max_memory (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_MAX_CPU_TIME:
+      tw_troupe_set_max_cpu_time (self, g_value_get_uint (value));
       break;
 
     case PROP_MAX_QUEUED:
@@ -579,6 +610,61 @@ tw_troupe_class_init (TwTroupeClass *klass)
   properties [PROP_CANCEL_GRACE_PERIOD] =
     g_param_spec_uint ("cancel-grace-period", NULL, NULL,
                        0, G_MAXINT, 1000,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:launcher:
+   *
+   * In %TW_TROUPE_MODE_PROCESS, a command prefix that starts each worker,
+   * or %NULL (the default) to start workers directly. The worker runs as
+   * `launcher… env TW_WORKER_FDS=0,1 worker-argv…`, and the protocol
+   * travels over its stdin and stdout, which is all that launchers such
+   * as `srun`, `ssh host` or `bwrap …` forward; its stderr is passed on,
+   * and its tail is quoted when the launcher fails. See "Running workers
+   * elsewhere". Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_LAUNCHER] =
+    g_param_spec_boxed ("launcher", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE |
+                         G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:max-memory:
+   *
+   * In %TW_TROUPE_MODE_PROCESS, the address space each worker process may
+   * use, in bytes (RLIMIT_AS), or 0 (the default) for no limit. A worker
+   * that goes over fails its task with %TW_ERROR_WORKER_CRASHED, whose
+   * message names the limit, and is replaced. With a launcher, the limit
+   * is set by `prlimit` on the command line. Writable until the first
+   * submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_MEMORY] =
+    g_param_spec_uint64 ("max-memory", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         (G_PARAM_READWRITE |
+                          G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TwTroupe:max-cpu-time:
+   *
+   * In %TW_TROUPE_MODE_PROCESS, the CPU time each worker process may use,
+   * in seconds (RLIMIT_CPU), or 0 (the default) for no limit. Like
+   * #TwTroupe:max-memory. Writable until the first submit.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_CPU_TIME] =
+    g_param_spec_uint ("max-cpu-time", NULL, NULL,
+                       0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
                         G_PARAM_STATIC_STRINGS));
@@ -961,6 +1047,44 @@ tw_troupe_set_n_workers (TwTroupe *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_N_WORKERS]);
 }
 
+/* Sets a configuration field that only counts until the first submit. */
+static void
+tw_troupe_set_before_start (TwTroupe *self,
+                            guint    *field,
+                            guint     value,
+                            guint     prop_id)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:%s cannot change after the first submit",
+                  properties [prop_id]->name);
+      return;
+    }
+  changed = *field != value;
+  *field = value;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
+}
+
+static guint
+tw_troupe_get_locked_uint (TwTroupe    *self,
+                           const guint *field)
+{
+  guint value;
+
+  g_mutex_lock (&self->lock);
+  value = *field;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
 /**
  * tw_troupe_dup_worker_argv:
  * @self: a #TwTroupe
@@ -1018,6 +1142,154 @@ tw_troupe_set_worker_argv (TwTroupe           *self,
 }
 
 /**
+ * tw_troupe_dup_launcher:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:launcher.
+ *
+ * Returns: (transfer full) (nullable) (array zero-terminated=1): the
+ *   command prefix that starts workers, or %NULL
+ *
+ * Since: 1.0
+ */
+char **
+tw_troupe_dup_launcher (TwTroupe *self)
+{
+  char **launcher;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  launcher = g_strdupv (self->launcher);
+  g_mutex_unlock (&self->lock);
+
+  return launcher;
+}
+
+/**
+ * tw_troupe_set_launcher:
+ * @self: a #TwTroupe
+ * @launcher: (nullable) (array zero-terminated=1): a command prefix that
+ *   starts workers, such as `{ "ssh", "-T", "host", NULL }`, or %NULL
+ *
+ * Sets #TwTroupe:launcher. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_launcher (TwTroupe           *self,
+                        const char * const *launcher)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (launcher == NULL || launcher[0] != NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:launcher cannot change after the first submit");
+      return;
+    }
+  g_strfreev (self->launcher);
+  self->launcher = g_strdupv ((char **)launcher);
+  g_mutex_unlock (&self->lock);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LAUNCHER]);
+}
+
+/**
+ * tw_troupe_get_max_memory:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:max-memory.
+ *
+ * Returns: the address space limit of a worker process in bytes, or 0
+ *
+ * Since: 1.0
+ */
+guint64
+tw_troupe_get_max_memory (TwTroupe *self)
+{
+  guint64 max_memory;
+
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  g_mutex_lock (&self->lock);
+  max_memory = self->max_memory;
+  g_mutex_unlock (&self->lock);
+
+  return max_memory;
+}
+
+/**
+ * tw_troupe_set_max_memory:
+ * @self: a #TwTroupe
+ * @max_memory: the address space limit of a worker process in bytes, or 0
+ *
+ * Sets #TwTroupe:max-memory. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_max_memory (TwTroupe *self,
+                          guint64   max_memory)
+{
+  gboolean changed;
+
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  g_mutex_lock (&self->lock);
+  if (self->pool != NULL)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:max-memory cannot change after the first submit");
+      return;
+    }
+  changed = self->max_memory != max_memory;
+  self->max_memory = max_memory;
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_MEMORY]);
+}
+
+/**
+ * tw_troupe_get_max_cpu_time:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:max-cpu-time.
+ *
+ * Returns: the CPU time limit of a worker process in seconds, or 0
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_max_cpu_time (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_locked_uint (self, &self->max_cpu_time);
+}
+
+/**
+ * tw_troupe_set_max_cpu_time:
+ * @self: a #TwTroupe
+ * @seconds: the CPU time limit of a worker process in seconds, or 0
+ *
+ * Sets #TwTroupe:max-cpu-time. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_max_cpu_time (TwTroupe *self,
+                            guint     seconds)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  tw_troupe_set_before_start (self, &self->max_cpu_time, seconds, PROP_MAX_CPU_TIME);
+}
+
+/**
  * tw_troupe_get_cancel_grace_period:
  * @self: a #TwTroupe
  *
@@ -1030,15 +1302,9 @@ tw_troupe_set_worker_argv (TwTroupe           *self,
 guint
 tw_troupe_get_cancel_grace_period (TwTroupe *self)
 {
-  guint grace;
-
   g_return_val_if_fail (TW_IS_TROUPE (self), 0);
 
-  g_mutex_lock (&self->lock);
-  grace = self->cancel_grace_ms;
-  g_mutex_unlock (&self->lock);
-
-  return grace;
+  return tw_troupe_get_locked_uint (self, &self->cancel_grace_ms);
 }
 
 /**
@@ -1054,24 +1320,10 @@ void
 tw_troupe_set_cancel_grace_period (TwTroupe *self,
                                    guint     grace_ms)
 {
-  gboolean changed;
-
   g_return_if_fail (TW_IS_TROUPE (self));
   g_return_if_fail (grace_ms <= G_MAXINT);
 
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:cancel-grace-period cannot change after the first submit");
-      return;
-    }
-  changed = self->cancel_grace_ms != grace_ms;
-  self->cancel_grace_ms = grace_ms;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_CANCEL_GRACE_PERIOD]);
+  tw_troupe_set_before_start (self, &self->cancel_grace_ms, grace_ms, PROP_CANCEL_GRACE_PERIOD);
 }
 
 /**
@@ -1129,44 +1381,6 @@ tw_troupe_set_max_queued (TwTroupe *self,
 
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_QUEUED]);
-}
-
-/* Sets a configuration field that only counts until the first submit. */
-static void
-tw_troupe_set_before_start (TwTroupe *self,
-                            guint    *field,
-                            guint     value,
-                            guint     prop_id)
-{
-  gboolean changed;
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:%s cannot change after the first submit",
-                  properties [prop_id]->name);
-      return;
-    }
-  changed = *field != value;
-  *field = value;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
-}
-
-static guint
-tw_troupe_get_locked_uint (TwTroupe    *self,
-                           const guint *field)
-{
-  guint value;
-
-  g_mutex_lock (&self->lock);
-  value = *field;
-  g_mutex_unlock (&self->lock);
-
-  return value;
 }
 
 /**
@@ -1404,13 +1618,19 @@ tw_troupe_new_process_pool (TwTroupe  *self,
                             GError   **error)
 {
   GVariant *hello = tw_troupe_new_hello (self, error);
+  TwProcessOptions options = {
+    .worker_argv = (const char * const *)self->worker_argv,
+    .launcher = (const char * const *)self->launcher,
+    .cancel_grace_ms = self->cancel_grace_ms,
+    .max_memory = self->max_memory,
+    .max_cpu_time = self->max_cpu_time,
+  };
 
   if (hello == NULL)
     return NULL;
 
   return tw_pool_new (&tw_process_runner,
-                      tw_process_config_new ((const char * const *)self->worker_argv,
-                                             hello, self->cancel_grace_ms),
+                      tw_process_config_new (&options, hello),
                       tw_process_config_free,
                       self->n_workers, self->context,
                       G_OBJECT (self), tw_troupe_notify_counters);

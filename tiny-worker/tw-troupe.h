@@ -120,6 +120,21 @@ TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_worker_argv   (TwTroupe             *self,
                                            const char * const   *argv);
 TW_AVAILABLE_IN_1_0
+char        **tw_troupe_dup_launcher      (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_launcher      (TwTroupe             *self,
+                                           const char * const   *launcher);
+TW_AVAILABLE_IN_1_0
+guint64       tw_troupe_get_max_memory    (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_max_memory    (TwTroupe             *self,
+                                           guint64               max_memory);
+TW_AVAILABLE_IN_1_0
+guint         tw_troupe_get_max_cpu_time  (TwTroupe             *self);
+TW_AVAILABLE_IN_1_0
+void          tw_troupe_set_max_cpu_time  (TwTroupe             *self,
+                                           guint                 seconds);
+TW_AVAILABLE_IN_1_0
 guint         tw_troupe_get_cancel_grace_period (TwTroupe       *self);
 TW_AVAILABLE_IN_1_0
 void          tw_troupe_set_cancel_grace_period (TwTroupe       *self,
