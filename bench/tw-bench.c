@@ -26,7 +26,7 @@
 
 #include "bench-common.h"
 
-#define CASES "thread-throughput thread-latency process-throughput process-latency " \
+#define CASES "thread-throughput thread-latency process-throughput process-map process-latency " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks"
 
 static GVariant *
@@ -153,6 +153,50 @@ run_throughput (const BenchOptions *options,
   bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
   bench_report_per_op (options, start, end);
   g_free (futures);
+}
+
+/* Case 3, map: the same n inputs as one tw_troupe_map() of an "ax"; the
+ * outputs come back as an "av". */
+static void
+run_map (const BenchOptions *options,
+         TwTroupeMode        mode)
+{
+  g_autoptr(TwTroupe) troupe = troupe_new ("square", mode, options->workers);
+  gint64 *numbers = g_new (gint64, options->n);
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) outputs = NULL;
+  GVariantIter iter;
+  GVariant *boxed;
+  gint64 sum = 0;
+  gint64 start, end;
+
+  for (guint64 i = 0; i < options->n; i++)
+    numbers[i] = i;
+
+  warm_up (troupe, 4 * options->workers, 1);
+
+  start = bench_now_ns ();
+
+  future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, numbers,
+                                                             options->n, sizeof (gint64)));
+  outputs = wait_or_die (future);
+
+  g_variant_iter_init (&iter, outputs);
+  while ((boxed = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      GVariant *value = g_variant_get_variant (boxed);
+
+      sum += g_variant_get_int64 (value);
+      g_variant_unref (value);
+      g_variant_unref (boxed);
+    }
+
+  end = bench_now_ns ();
+
+  bench_check (g_variant_n_children (outputs) == options->n, "one output per input");
+  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (numbers);
 }
 
 /* Cases 2 and 4: one task at a time, submit then wait. */
@@ -415,6 +459,8 @@ main (int   argc,
     run_latency (&options, TW_TROUPE_MODE_THREAD);
   else if (g_str_equal (options.name, "process-throughput"))
     run_throughput (&options, TW_TROUPE_MODE_PROCESS);
+  else if (g_str_equal (options.name, "process-map"))
+    run_map (&options, TW_TROUPE_MODE_PROCESS);
   else if (g_str_equal (options.name, "process-latency"))
     run_latency (&options, TW_TROUPE_MODE_PROCESS);
   else if (g_str_equal (options.name, "process-startup"))
