@@ -477,17 +477,6 @@ tw_as_completed_add_internal (TwAsCompleted *self,
                             g_object_ref (self));
 }
 
-static gboolean
-tw_futures_are_valid (TwFuture * const *futures,
-                      guint             n_futures)
-{
-  for (guint i = 0; i < n_futures; i++)
-    if (!TW_IS_FUTURE (futures[i]))
-      return FALSE;
-
-  return TRUE;
-}
-
 /**
  * tw_as_completed_new:
  * @futures: (array length=n_futures): the futures to watch
@@ -512,7 +501,7 @@ tw_as_completed_new (TwFuture * const *futures,
   TwAsCompleted *self;
 
   g_return_val_if_fail (futures != NULL || n_futures == 0, NULL);
-  g_return_val_if_fail (tw_futures_are_valid (futures, n_futures), NULL);
+  g_return_val_if_fail (_tw_futures_are_valid (futures, n_futures), NULL);
 
   self = g_object_new (TW_TYPE_AS_COMPLETED, NULL);
 

@@ -465,17 +465,6 @@ tw_future_gather_array (TwGatherKind     kind,
   return tw_future_gather (kind, owned, n_futures);
 }
 
-static gboolean
-tw_futures_are_valid (TwFuture * const *futures,
-                      guint             n_futures)
-{
-  for (guint i = 0; i < n_futures; i++)
-    if (!TW_IS_FUTURE (futures[i]))
-      return FALSE;
-
-  return TRUE;
-}
-
 /**
  * tw_future_all: (skip)
  * @first: (transfer full): the first future
@@ -520,7 +509,7 @@ tw_future_allv (TwFuture * const *futures,
                 guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_ALL, futures, n_futures);
 }
@@ -569,7 +558,7 @@ tw_future_anyv (TwFuture * const *futures,
                 guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_ANY, futures, n_futures);
 }
@@ -617,7 +606,7 @@ tw_future_firstv (TwFuture * const *futures,
                   guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_FIRST, futures, n_futures);
 }

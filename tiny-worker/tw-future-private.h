@@ -66,6 +66,8 @@ void      _tw_future_add_dependent  (TwFuture               *self,
                                      TwFutureDependentFunc   func,
                                      gpointer                user_data);
 GVariant *_tw_future_get_value      (TwFuture               *self);
+gboolean  _tw_futures_are_valid     (TwFuture * const       *futures,
+                                     guint                   n_futures);
 GError   *_tw_future_dup_error      (TwFuture               *self);
 
 /* The pool's bookkeeping fields of a task, protected by the pool's lock. */

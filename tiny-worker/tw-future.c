@@ -1002,6 +1002,18 @@ _tw_future_dup_error (TwFuture *self)
   return self->error ? g_error_copy (self->error) : NULL;
 }
 
+/* Whether every element of @futures is a TwFuture, for preconditions. */
+gboolean
+_tw_futures_are_valid (TwFuture * const *futures,
+                       guint             n_futures)
+{
+  for (guint i = 0; i < n_futures; i++)
+    if (!TW_IS_FUTURE (futures[i]))
+      return FALSE;
+
+  return TRUE;
+}
+
 GList *
 _tw_future_get_link (TwFuture *self)
 {

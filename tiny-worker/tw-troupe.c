@@ -81,7 +81,7 @@ struct _TwTroupe
 
   /* Protected by lock. The runner data moves into the pool when it starts. */
   GMutex         lock;
-  TwTroupeMode   mode;
+  TwTroupeMode   mode;               /* read as a guint: an enum fits */
   guint          n_workers;
   char         **worker_argv;        /* process mode: the worker program, or NULL */
   char         **launcher;           /* process mode: a command prefix, or NULL */
@@ -931,122 +931,6 @@ tw_register_func (const char     *name,
   G_UNLOCK (registry);
 }
 
-/**
- * tw_troupe_get_mode:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:mode.
- *
- * Returns: where the workers run
- *
- * Since: 1.0
- */
-TwTroupeMode
-tw_troupe_get_mode (TwTroupe *self)
-{
-  TwTroupeMode mode;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), TW_TROUPE_MODE_THREAD);
-
-  g_mutex_lock (&self->lock);
-  mode = self->mode;
-  g_mutex_unlock (&self->lock);
-
-  return mode;
-}
-
-/**
- * tw_troupe_set_mode:
- * @self: a #TwTroupe
- * @mode: where the workers run
- *
- * Sets #TwTroupe:mode. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_mode (TwTroupe     *self,
-                    TwTroupeMode  mode)
-{
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (mode == TW_TROUPE_MODE_THREAD || mode == TW_TROUPE_MODE_PROCESS);
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:mode cannot change after the first submit");
-      return;
-    }
-  changed = self->mode != mode;
-  self->mode = mode;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MODE]);
-}
-
-/**
- * tw_troupe_get_n_workers:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-workers.
- *
- * Returns: how many workers the troupe runs
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_workers (TwTroupe *self)
-{
-  guint n_workers;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  g_mutex_lock (&self->lock);
-  n_workers = self->n_workers;
-  g_mutex_unlock (&self->lock);
-
-  return n_workers;
-}
-
-/**
- * tw_troupe_set_n_workers:
- * @self: a #TwTroupe
- * @n_workers: how many workers to run, or 0 for the number of processors
- *
- * Sets #TwTroupe:n-workers. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_n_workers (TwTroupe *self,
-                         guint     n_workers)
-{
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  if (n_workers == 0)
-    n_workers = g_get_num_processors ();
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:n-workers cannot change after the first submit");
-      return;
-    }
-  changed = self->n_workers != n_workers;
-  self->n_workers = n_workers;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_N_WORKERS]);
-}
-
 /* Sets a configuration field that only counts until the first submit. */
 static void
 tw_troupe_set_before_start (TwTroupe *self,
@@ -1083,6 +967,82 @@ tw_troupe_get_locked_uint (TwTroupe    *self,
   g_mutex_unlock (&self->lock);
 
   return value;
+}
+
+/**
+ * tw_troupe_get_mode:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:mode.
+ *
+ * Returns: where the workers run
+ *
+ * Since: 1.0
+ */
+TwTroupeMode
+tw_troupe_get_mode (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), TW_TROUPE_MODE_THREAD);
+
+  return tw_troupe_get_locked_uint (self, (guint *)&self->mode);
+}
+
+/**
+ * tw_troupe_set_mode:
+ * @self: a #TwTroupe
+ * @mode: where the workers run
+ *
+ * Sets #TwTroupe:mode. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_mode (TwTroupe     *self,
+                    TwTroupeMode  mode)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+  g_return_if_fail (mode == TW_TROUPE_MODE_THREAD || mode == TW_TROUPE_MODE_PROCESS);
+
+  tw_troupe_set_before_start (self, (guint *)&self->mode, mode, PROP_MODE);
+}
+
+/**
+ * tw_troupe_get_n_workers:
+ * @self: a #TwTroupe
+ *
+ * Gets #TwTroupe:n-workers.
+ *
+ * Returns: how many workers the troupe runs
+ *
+ * Since: 1.0
+ */
+guint
+tw_troupe_get_n_workers (TwTroupe *self)
+{
+  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
+
+  return tw_troupe_get_locked_uint (self, &self->n_workers);
+}
+
+/**
+ * tw_troupe_set_n_workers:
+ * @self: a #TwTroupe
+ * @n_workers: how many workers to run, or 0 for the number of processors
+ *
+ * Sets #TwTroupe:n-workers. Only before the first submit.
+ *
+ * Since: 1.0
+ */
+void
+tw_troupe_set_n_workers (TwTroupe *self,
+                         guint     n_workers)
+{
+  g_return_if_fail (TW_IS_TROUPE (self));
+
+  if (n_workers == 0)
+    n_workers = g_get_num_processors ();
+
+  tw_troupe_set_before_start (self, &self->n_workers, n_workers, PROP_N_WORKERS);
 }
 
 /**
