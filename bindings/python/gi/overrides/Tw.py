@@ -93,12 +93,61 @@ subclass crosses by its GType name, so define it at module level before
 ``Tw.init()``; in a worker process, ``Tw.init()`` also registers the
 worker types of the typelibs imported before it (C workers), as
 ``g_type_ensure()`` does in C.
+
+Composing
+---------
+``troupe.map(iterable)`` runs the worker on every item and returns the
+plain values in input order, or raises the first error;
+``troupe.map_future(iterable)`` returns the future of that list instead.
+``troupe.map_unordered(iterable)`` returns an iterator of the plain
+values in the order the tasks finish: a failed task raises its error
+from ``next()``, and the iterator goes on with the next task after it.
+``Tw.as_completed(futures)`` is the same for futures you have already,
+as in ``concurrent.futures``: it yields the futures themselves. Both
+take an overall ``timeout`` in seconds and raise
+:class:`FutureTimeoutError` when it passes.
+
+``future.then(callback)``, ``future.catch(callback)`` and
+``future.finally_(callback)`` continue a future once it has succeeded,
+failed (or been cancelled), or either, and return a new future at once.
+The callback gets the settled future (``future.result()`` does not
+block in it) and runs in the thread-default ``GLib.MainContext`` of the
+thread that attached it, never on a worker thread. What it returns
+decides the new future: a ``Tw.Future`` (for example another
+``troupe.submit()``) gives its outcome, ``None`` passes the input's
+outcome on unchanged, and any other value, converted as above, is the
+new value (return ``Tw.to_variant(None)`` for a value of None). An
+exception raised in the callback fails the new future, as it does in a
+worker. An outcome that a callback is not for passes on unchanged:
+``then()`` does not call its callback on a failure, nor ``catch()`` on
+a success.
+
+A continuation needs its main context to run. ``result()`` and the
+iterators above therefore iterate the calling thread's thread-default
+main context while they wait, if Python continuations are pending there
+and no other thread runs it, so a script without a main loop can still
+write ``troupe.submit(3).then(f).result()``.
+
+``Tw.Future.all(futures)`` succeeds with a tuple of the values in input
+order, or fails with the first error; ``Tw.Future.any(futures)`` with the
+first value to succeed, failing only if all fail; ``Tw.Future.first(futures)``
+settles like the first future to settle. None of them needs a main loop,
+and submitting their future chains a task on them.
+
+``future.progress`` and ``future.progress_message`` are what the worker
+last reported with ``Tw.report_progress(fraction, message=None)``,
+called from inside a worker function or ``work()`` in either mode;
+connect to ``notify::progress`` to follow them from the future's main
+context. With the ``max_queued`` property set, ``troupe.submit()`` blocks
+while the queue is full, and ``troupe.submit_async(value, cancellable,
+callback)`` calls back, in the main context, once there is room.
 """
 
 import importlib
 import itertools
 import sys
 import threading
+import time
 import traceback
 
 from .. import _gi
@@ -607,6 +656,55 @@ class Troupe(Tw.Troupe):
             return Tw.Troupe.submit_future(self, value)
         return Tw.Troupe.submit(self, to_variant(value))
 
+    def submit_async(self, value, cancellable=None, callback=None, *user_data):
+        """Queues a task on @value once there is room (see ``max_queued``).
+
+        @callback(troupe, result, *user_data) runs in the thread-default
+        main context once the task is queued; ``troupe.submit_finish(result)``
+        returns its Tw.Future. @value is converted as for submit().
+        """
+        self._check_submit()
+        return Tw.Troupe.submit_async(self, to_variant(value), cancellable, callback,
+                                      *user_data)
+
+    def _map_inputs(self, iterable):
+        self._check_submit()
+        if isinstance(iterable, GLib.Variant):
+            return iterable
+        return to_variant(list(iterable))
+
+    def map_future(self, iterable):
+        """Runs the worker on every item of @iterable; returns one Tw.Future.
+
+        Its ``result()`` is the list of the outputs, in input order; it
+        fails with the first error. The items are plain values (or an
+        array GLib.Variant, whose elements are the inputs); they travel
+        in chunks, so many small tasks cost little more than one each.
+        """
+        return Tw.Troupe.map(self, self._map_inputs(iterable))
+
+    def map(self, iterable, timeout=None):
+        """Runs the worker on every item of @iterable and waits for them.
+
+        Returns the list of plain outputs, in input order. Raises the first
+        error, as ``result()`` does, or FutureTimeoutError after @timeout
+        seconds (the tasks go on).
+        """
+        return self.map_future(iterable).result(timeout)
+
+    def map_unordered(self, iterable, timeout=None):
+        """Runs the worker on every item of @iterable, as one task each.
+
+        Returns an iterator of the plain outputs in the order the tasks
+        finish. A failed task raises its error from ``next()``; the
+        iterator goes on with the tasks after it. @timeout, in seconds,
+        bounds the whole iteration. The iterator's ``as_completed``
+        attribute is the Tw.AsCompleted of the tasks' futures (a
+        Gio.ListModel, for a list widget).
+        """
+        done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
+        return _SettledIterator(done, timeout, values=True)
+
     def __enter__(self):
         return self
 
@@ -619,14 +717,113 @@ Troupe = override(Troupe)
 __all__.append('Troupe')
 
 
+# Main contexts that Python continuations wait to run in, with how many
+# wait there: a blocking wait in a thread whose context nobody runs
+# iterates it, or a continuation it depends on would never run.
+_continuations = {}
+_continuations_lock = threading.Lock()
+
+
+def _continuation_attached(context):
+    with _continuations_lock:
+        _continuations[context] = _continuations.get(context, 0) + 1
+
+
+def _continuation_ran(context):
+    with _continuations_lock:
+        left = _continuations.pop(context) - 1
+        if left:
+            _continuations[context] = left
+
+
+def _acquire_context_to_iterate():
+    """The thread-default main context, acquired, if a blocking wait must
+    iterate it: Python continuations are pending there and no other
+    thread runs it. Else None."""
+    context = GLib.MainContext.ref_thread_default()
+    with _continuations_lock:
+        if context not in _continuations:
+            return None
+    return context if context.acquire() else None
+
+
+def _timed_out(timeout):
+    return FutureTimeoutError('Nothing settled within %g s' % timeout,
+                              GLib.quark_to_string(Gio.io_error_quark()),
+                              int(Gio.IOErrorEnum.TIMED_OUT))
+
+
+def _wait_iterating(context, start, finish, timeout):
+    """Runs start(cancellable, callback), then iterates @context until the
+    callback has run, and returns finish(result). After @timeout seconds
+    the operation is cancelled and FutureTimeoutError raised."""
+    results = []
+    cancellable = Gio.Cancellable()
+    timer = None
+    expired = []
+
+    def expire(*_args):
+        expired.append(True)
+        cancellable.cancel()
+        return GLib.SOURCE_REMOVE
+
+    start(cancellable, lambda _source, result, *_data: results.append(result))
+    if timeout is not None:
+        timer = GLib.timeout_source_new(max(0, int(timeout * 1000)))
+        timer.set_callback(expire)
+        timer.attach(context)
+    try:
+        while not results:
+            context.iteration(True)
+    finally:
+        if timer is not None:
+            timer.destroy()
+
+    try:
+        return finish(results[0])
+    except GLib.Error as error:
+        if expired and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
+            raise _timed_out(timeout) from None
+        _raise_error(error)
+
+
+def _as_future(value):
+    """What a continuation returned, as the future that the chain adopts."""
+    if value is None or isinstance(value, Tw.Future):
+        return value
+    return Tw.Future.new_for_value(to_variant(value))
+
+
+def _futures_list(futures):
+    futures = list(futures)
+    for future in futures:
+        if not isinstance(future, Tw.Future):
+            raise TypeError('expected Tw.Future items, not %s; wrap a value in '
+                            'Tw.Future.new_for_value()' % type(future).__name__)
+    return futures
+
+
 class Future(Tw.Future):
     """The outcome of one task. ``result()`` waits for it."""
+
+    @staticmethod
+    def new_for_value(value):
+        """Returns a future that has succeeded with @value, a plain value
+        or a GLib.Variant."""
+        return Tw.Future.new_for_value(to_variant(value))
 
     def result_variant(self, timeout=None):
         """Waits for the task and returns its GLib.Variant.
 
         @timeout is in seconds; None waits for ever. Raises as result() does.
         """
+        context = None if self.is_done() else _acquire_context_to_iterate()
+        if context is not None:
+            try:
+                return _wait_iterating(context, self.wait_async, self.wait_finish, timeout)
+            finally:
+                context.release()
+
         usec = -1 if timeout is None else max(0, int(timeout * 1000000))
         try:
             return self.wait(usec)
@@ -637,7 +834,10 @@ class Future(Tw.Future):
         """Waits for the task and returns its value as a plain Python value.
 
         Raises the worker's GLib.Error (PythonError for a Python exception,
-        FutureTimeoutError when @timeout seconds pass first).
+        FutureTimeoutError when @timeout seconds pass first). While it
+        waits, it runs the Python continuations (then(), catch(),
+        finally_()) pending in this thread's main context, if no other
+        thread runs that context.
         """
         return from_variant(self.result_variant(timeout))
 
@@ -649,9 +849,155 @@ class Future(Tw.Future):
         """Returns True if the task was cancelled."""
         return self.get_state() == Tw.FutureState.CANCELLED
 
+    @property
+    def progress(self):
+        """What the worker last reported with report_progress(), 0 to 1."""
+        return self.get_progress()
+
+    @property
+    def progress_message(self):
+        """The message the worker last reported with report_progress(), or None."""
+        return self.dup_progress_message()
+
+    def _continue(self, callback, user_data, on_success, on_failure):
+        if not callable(callback):
+            raise TypeError('callback must be callable, not %s' % type(callback).__name__)
+        context = GLib.MainContext.ref_thread_default()
+
+        # Attached for either outcome, so that it runs exactly once and the
+        # count of pending continuations stays right; the outcome that the
+        # caller did not ask for passes on from here.
+        def continuation(future, *_data):
+            _continuation_ran(context)
+            succeeded = future.get_state() == Tw.FutureState.SUCCEEDED
+            if not (on_success if succeeded else on_failure):
+                return None
+            try:
+                return _as_future(callback(future, *user_data))
+            except BaseException as exc:
+                return Tw.Future.new_for_error(_error_from_exception(exc))
+
+        _continuation_attached(context)
+        try:
+            return Tw.Future.finally_(self, continuation)
+        except BaseException:
+            _continuation_ran(context)
+            raise
+
+    def then(self, callback, *user_data):
+        """Continues with callback(future, *user_data) once this succeeds.
+
+        Returns a new Tw.Future at once. The callback runs in the calling
+        thread's thread-default main context; see the module doc for what
+        it may return. If this future fails, the new one fails alike and
+        the callback is not called. This is the C tw_future_then().
+        """
+        return self._continue(callback, user_data, True, False)
+
+    and_then = then
+
+    def catch(self, callback, *user_data):
+        """Continues with callback(future, *user_data) if this fails or is
+        cancelled, to recover: like then(), for the other outcome."""
+        return self._continue(callback, user_data, False, True)
+
+    def finally_(self, callback, *user_data):
+        """Continues with callback(future, *user_data) whatever the outcome:
+        like then(), for both outcomes. Return None to pass it on."""
+        return self._continue(callback, user_data, True, True)
+
+    @staticmethod
+    def all(futures):
+        """A future for the tuple of the values of @futures, in order.
+
+        It fails as soon as one fails, with its error; the others go on.
+        """
+        return Tw.Future.all(_futures_list(futures))
+
+    @staticmethod
+    def any(futures):
+        """A future for the value of the first of @futures to succeed.
+
+        It fails only when all have failed, with the first error.
+        """
+        return Tw.Future.any(_futures_list(futures))
+
+    @staticmethod
+    def first(futures):
+        """A future that settles like the first of @futures to settle."""
+        return Tw.Future.first(_futures_list(futures))
+
 
 Future = override(Future)
 __all__.append('Future')
+
+
+class _SettledIterator:
+    """Hands out the futures of a Tw.AsCompleted as they settle, or their
+    plain values."""
+
+    def __init__(self, as_completed, timeout, values):
+        self.as_completed = as_completed
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._values = values
+
+    def __iter__(self):
+        return self
+
+    def _next_future(self):
+        remaining = None
+        if self._deadline is not None:
+            remaining = max(0.0, self._deadline - time.monotonic())
+
+        context = _acquire_context_to_iterate()
+        if context is not None:
+            try:
+                return _wait_iterating(context, self.as_completed.next_async,
+                                       self.as_completed.next_finish, remaining)
+            finally:
+                context.release()
+
+        usec = -1 if remaining is None else int(remaining * 1000000)
+        try:
+            return self.as_completed.next(usec)
+        except GLib.Error as error:
+            if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+                raise _timed_out(self._timeout) from None
+            _raise_error(error)
+
+    def __next__(self):
+        future = self._next_future()
+        if future is None:
+            raise StopIteration
+        return future.result() if self._values else future
+
+
+def as_completed(futures, timeout=None):
+    """Returns an iterator of @futures in the order they settle.
+
+    Like ``concurrent.futures.as_completed()``: each future comes out once,
+    settled (succeeded, failed or cancelled), so ``result()`` does not
+    block. @timeout, in seconds, bounds the whole iteration, after which
+    ``next()`` raises FutureTimeoutError. The iterator's ``as_completed``
+    attribute is the underlying Tw.AsCompleted.
+    """
+    return _SettledIterator(Tw.AsCompleted.new(_futures_list(futures)), timeout,
+                            values=False)
+
+
+def report_progress(fraction, message=None):
+    """Reports the progress of the task that this worker is running.
+
+    Call it from a worker function or ``work()``, in thread or process
+    mode; the task's future shows it as ``progress`` and
+    ``progress_message``. @fraction goes from 0 to 1. Elsewhere it does
+    nothing.
+    """
+    Tw.report_progress(float(fraction), message)
+
+
+__all__ += ['as_completed', 'report_progress']
 
 
 def _ensure_worker_types():
