@@ -67,6 +67,24 @@
  * JavaScript error (Error, TypeError, ...) with the same message. A
  * `GLib.Error` thrown by a worker arrives with its domain, code and
  * message unchanged.
+ *
+ * Composing: `await troupe.map([1, 2, 3])` runs the worker on every input
+ * (in chunks) and gives the plain outputs in input order, or throws the
+ * first error; `troupe.map_future(inputs)` returns that Tw.Future.
+ * `troupe.map_unordered(inputs)` returns a `Tw.AsCompleted`, and any
+ * Tw.AsCompleted is async-iterable: `for await (const value of done)`
+ * gives the plain values in completion order (a failure throws and ends
+ * the loop), `for await (const future of done.futures())` the settled
+ * futures. `future.andThen(callback)`, `future.catch(callback)` and
+ * `future.finally(callback)` return a new Tw.Future at once; the callback
+ * gets the settled future (read it with `future.resultNow()`) on the main
+ * thread, and returns a Tw.Future to adopt (such as another submit),
+ * `null` or `undefined` to pass the outcome on, or a new value.
+ * `all(futures)`, `any(futures)` and `first(futures)` gather futures into
+ * one, with no main loop; submitting the future of all() chains a task on
+ * all of them. A worker reports progress with `reportProgress(fraction,
+ * message)`; the future's `progress` and `progress_message` properties
+ * notify on the main thread.
  */
 
 import Gio from 'gi://Gio';
@@ -86,7 +104,7 @@ Gio._promisify(Tw.Troupe.prototype, 'shutdown_async', 'shutdown_finish');
 if (typeof Tw.Future.prototype.then === 'function' && !Tw.Future.prototype.and_then)
     Tw.Future.prototype.and_then = Tw.Future.prototype.then;
 Tw.Future.prototype.then = function (onFulfilled, onRejected) {
-    return this.wait_async(null).then(onFulfilled, onRejected);
+    return this.wait_async(null).catch(rethrow).then(onFulfilled, onRejected);
 };
 
 /**
@@ -98,8 +116,232 @@ Tw.Future.prototype.then = function (onFulfilled, onRejected) {
  * @returns {Promise<*>} the value
  */
 Tw.Future.prototype.result = function (cancellable = null) {
-    return this.wait_async(cancellable).then(fromVariant);
+    return this.wait_async(cancellable).then(fromVariant, rethrow);
 };
+
+/**
+ * The value of a future that has settled, as a plain value, without
+ * waiting: for the callbacks of andThen(), catch() and finally(), which
+ * get a settled future. Throws the task's error, or a `G_IO_ERROR_PENDING`
+ * error if the future has not settled.
+ *
+ * @returns {*} the value
+ */
+Tw.Future.prototype.resultNow = function () {
+    if (!this.is_done()) {
+        throw new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.PENDING,
+            'The future has not settled yet');
+    }
+    try {
+        return fromVariant(this.wait(0));
+    } catch (e) {
+        return rethrow(e);
+    }
+};
+
+/**
+ * The GLib error domain of JavaScript exceptions thrown by the callbacks
+ * of andThen(), catch() and finally(). Such an error has code 0 and the
+ * message `"<name>: <message>"`; waiting on its future throws it again as
+ * a JavaScript error of that name (Error, TypeError, ...).
+ */
+export const JS_ERROR_DOMAIN = 'tw-gjs-error-quark';
+
+const jsErrorQuark = GLib.quark_from_string(JS_ERROR_DOMAIN);
+const jsErrorTypes = {Error, EvalError, RangeError, ReferenceError, SyntaxError,
+    TypeError, URIError, AggregateError};
+
+function errorFromException(e) {
+    if (e instanceof GLib.Error)
+        return e;
+    const name = e?.name ?? 'Error';
+    const message = e?.message ?? String(e);
+    return new GLib.Error(jsErrorQuark, 0, `${name}: ${message}`);
+}
+
+// Throws @e, turning an error of JS_ERROR_DOMAIN back into what was thrown.
+function rethrow(e) {
+    if (e instanceof GLib.Error && e.domain === jsErrorQuark) {
+        const [, name, message] = /^([A-Za-z]*): ([\s\S]*)$/.exec(e.message) ??
+            [null, 'Error', e.message];
+        const ErrorType = jsErrorTypes[name] ?? Error;
+        throw new ErrorType(message);
+    }
+    throw e;
+}
+
+// What a callback returned, as the future that the chain adopts, or null
+// to pass the input's outcome on.
+function asFuture(value) {
+    if (value === null || value === undefined || value instanceof Tw.Future)
+        return value ?? null;
+    return Tw.Future.new_for_value(toVariant(value));
+}
+
+const finallyRaw = Tw.Future.prototype.finally;
+
+function continueWith(future, callback, onSuccess, onFailure) {
+    if (typeof callback !== 'function')
+        throw new TypeError(`${callback} is not a function`);
+    // Attached for either outcome, so a failure that then() passes on
+    // keeps its exact error; the outcome not asked for passes on here.
+    return finallyRaw.call(future, settled => {
+        const succeeded = settled.get_state() === Tw.FutureState.SUCCEEDED;
+        if (!(succeeded ? onSuccess : onFailure))
+            return null;
+        try {
+            return asFuture(callback(settled));
+        } catch (e) {
+            return Tw.Future.new_for_error(errorFromException(e));
+        }
+    });
+}
+
+/**
+ * Continues the future with @callback once it has succeeded, and returns
+ * a new Tw.Future at once (the C tw_future_then(), which JavaScript must
+ * not see as then()). @callback gets the settled future, whose
+ * resultNow() gives its value, and runs on the main thread from the main
+ * loop. What it returns decides the new future: a Tw.Future (such as
+ * another troupe.submit()) gives its outcome, `null` or `undefined` passes
+ * this future's outcome on, and any other value (see toVariant()) is the
+ * new value; a thrown exception fails the new future (see
+ * JS_ERROR_DOMAIN). If this future fails, the new one fails alike and
+ * @callback is not called. The callback must not return a Promise: use
+ * `await` for asynchronous steps.
+ *
+ * @param {function(Tw.Future): *} callback the continuation
+ * @returns {Tw.Future} the new future
+ */
+Tw.Future.prototype.andThen = function (callback) {
+    return continueWith(this, callback, true, false);
+};
+Tw.Future.prototype.and_then = Tw.Future.prototype.andThen;
+
+/**
+ * Like andThen(), when the future fails or is cancelled: @callback can
+ * recover with a value or a future, or return `null` to pass the error on.
+ *
+ * @param {function(Tw.Future): *} callback the continuation
+ * @returns {Tw.Future} the new future
+ */
+Tw.Future.prototype.catch = function (callback) {
+    return continueWith(this, callback, false, true);
+};
+
+/**
+ * Like andThen(), whatever the outcome; return `null` or `undefined` to
+ * pass it on.
+ *
+ * @param {function(Tw.Future): *} callback the continuation
+ * @returns {Tw.Future} the new future
+ */
+Tw.Future.prototype.finally = function (callback) {
+    return continueWith(this, callback, true, true);
+};
+
+function futureList(futures) {
+    const list = [...futures];
+    for (const future of list) {
+        if (!(future instanceof Tw.Future))
+            throw new TypeError(`${future} is not a Tw.Future; wrap values in Tw.Future.new_for_value()`);
+    }
+    return list;
+}
+
+/**
+ * A future for the values of @futures, in order, once all have succeeded:
+ * `await all(futures).result()` gives an array. It fails as soon as one
+ * fails, with its error; the others go on. Submitting it chains one task
+ * on all of them (the task gets an array). It needs no main loop.
+ *
+ * @param {Iterable<Tw.Future>} futures the futures
+ * @returns {Tw.Future} the gathering future
+ */
+export function all(futures) {
+    return Tw.Future.all(futureList(futures));
+}
+
+/**
+ * A future for the value of the first of @futures to succeed; it fails
+ * only if all fail, with the first error.
+ *
+ * @param {Iterable<Tw.Future>} futures the futures
+ * @returns {Tw.Future} the gathering future
+ */
+export function any(futures) {
+    return Tw.Future.any(futureList(futures));
+}
+
+/**
+ * A future that settles like the first of @futures to settle.
+ *
+ * @param {Iterable<Tw.Future>} futures the futures
+ * @returns {Tw.Future} the gathering future
+ */
+export function first(futures) {
+    return Tw.Future.first(futureList(futures));
+}
+
+/**
+ * The futures of a Tw.AsCompleted, each once, in the order they settle,
+ * as an async iterable: `for await (const future of done.futures())`.
+ * Every future comes out settled, so its resultNow() does not wait. (An
+ * async generator could not yield them: it would await each future.)
+ *
+ * @param {Gio.Cancellable} [cancellable] stops the iteration with
+ *   `G_IO_ERROR_CANCELLED`
+ * @returns {AsyncIterable<Tw.Future>} the futures
+ */
+Tw.AsCompleted.prototype.futures = function (cancellable = null) {
+    const done = this;
+    return {
+        [Symbol.asyncIterator]() {
+            return this;
+        },
+        next() {
+            // The future travels inside the result object: a promise
+            // resolved with a future would wait for its value instead.
+            return new Promise((resolve, reject) => {
+                done.next_async(cancellable, (_done, res) => {
+                    try {
+                        const future = done.next_finish(res);
+                        resolve(future ? {value: future, done: false}
+                            : {value: undefined, done: true});
+                    } catch (e) {
+                        reject(e);
+                    }
+                });
+            });
+        },
+    };
+};
+
+/**
+ * `for await (const value of done)` gives the plain values of a
+ * Tw.AsCompleted's futures in the order they settle; a failed future
+ * throws its error, which ends the loop. Use futures() to see failures
+ * and go on.
+ *
+ * @yields {*} the values
+ */
+Tw.AsCompleted.prototype[Symbol.asyncIterator] = async function* () {
+    for await (const future of this.futures())
+        yield future.resultNow();
+};
+
+/**
+ * Reports the progress of the task that this worker is running: call it
+ * from a worker function or work(), in a worker process. The task's
+ * future shows it as its `progress` and `progress_message` properties,
+ * with notify on the main thread.
+ *
+ * @param {number} fraction from 0 to 1
+ * @param {string} [message] what the worker is doing
+ */
+export function reportProgress(fraction, message = null) {
+    Tw.report_progress(fraction, message);
+}
 
 const INT64_LIMIT = 2n ** 63n;
 const UINT64_LIMIT = 2n ** 64n;
@@ -353,6 +595,56 @@ Tw.Troupe.prototype.submit = function (input) {
 Tw.Troupe.prototype.submit_future = function (input) {
     checkThreadMode(this);
     return submitFuture.call(this, input);
+};
+
+// Lists of plain values, as arrays of inputs.
+const mapRaw = Tw.Troupe.prototype.map;
+const mapUnorderedRaw = Tw.Troupe.prototype.map_unordered;
+
+function arrayVariant(inputs) {
+    if (inputs instanceof GLib.Variant)
+        return inputs;
+    return toVariant([...inputs]);
+}
+
+/**
+ * Runs the worker on every input, in chunks, and returns one future for
+ * the array of outputs in input order (the C tw_troupe_map()).
+ *
+ * @param {Iterable<*>|GLib.Variant} inputs plain values, or an array
+ *   GLib.Variant
+ * @returns {Tw.Future} the future of all outputs
+ */
+Tw.Troupe.prototype.map_future = function (inputs) {
+    checkThreadMode(this);
+    return mapRaw.call(this, arrayVariant(inputs));
+};
+
+/**
+ * Runs the worker on every input: `await troupe.map([1, 2, 3])` gives the
+ * array of plain outputs, in input order, or throws the first error.
+ * Small inputs travel in chunks. map_future() returns the Tw.Future.
+ *
+ * @param {Iterable<*>|GLib.Variant} inputs plain values, or an array
+ *   GLib.Variant
+ * @returns {Promise<Array>} the outputs
+ */
+Tw.Troupe.prototype.map = function (inputs) {
+    return this.map_future(inputs).result();
+};
+
+/**
+ * Runs the worker on every input, one task each, and returns the
+ * Tw.AsCompleted of their futures: `for await (const value of
+ * troupe.map_unordered(inputs))` gives the outputs as they come.
+ *
+ * @param {Iterable<*>|GLib.Variant} inputs plain values, or an array
+ *   GLib.Variant
+ * @returns {Tw.AsCompleted} the futures, in completion order
+ */
+Tw.Troupe.prototype.map_unordered = function (inputs) {
+    checkThreadMode(this);
+    return mapUnorderedRaw.call(this, arrayVariant(inputs));
 };
 
 Tw.Troupe.new_for_func = function () {
