@@ -914,6 +914,8 @@ tw_future_settle_internal (TwFuture *self,
   self->error = error;
   self->cancellable = NULL;
   pool = g_steal_pointer (&self->pool);
+  if (pool != NULL)
+    tw_pool_count_outcome (pool, state);
   waiters = g_steal_pointer (&self->waiters);
   dependents = g_steal_pointer (&self->dependents);
 
@@ -931,7 +933,7 @@ tw_future_settle_internal (TwFuture *self,
 
   if (pool != NULL)
     {
-      tw_pool_task_settled (pool, state);
+      tw_pool_task_settled (pool);
       tw_pool_unref (pool);
     }
 

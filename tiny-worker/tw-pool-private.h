@@ -98,8 +98,9 @@ void      tw_pool_report_finished  (TwPool             *self,
                                     guint               n_finished);
 gboolean  tw_pool_remove           (TwPool             *self,
                                     TwFuture           *future);
-void      tw_pool_task_settled     (TwPool             *self,
+void      tw_pool_count_outcome    (TwPool             *self,
                                     TwFutureState       state);
+void      tw_pool_task_settled     (TwPool             *self);
 void      tw_pool_forget_owner     (TwPool             *self);
 void      tw_pool_shutdown         (TwPool             *self,
                                     TwShutdownMode      mode);

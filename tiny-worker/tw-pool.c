@@ -645,10 +645,11 @@ tw_pool_remove (TwPool   *self,
   return removed;
 }
 
-/* Called by every task of the pool once, when it settles. */
+/* Counts a task's outcome. Called by the task as it settles, before any
+ * waiter can see that, so the counters never lag the futures. */
 void
-tw_pool_task_settled (TwPool        *self,
-                      TwFutureState  state)
+tw_pool_count_outcome (TwPool        *self,
+                       TwFutureState  state)
 {
   if (state == TW_FUTURE_STATE_SUCCEEDED)
     g_atomic_int_inc (&self->n_succeeded);
@@ -656,7 +657,12 @@ tw_pool_task_settled (TwPool        *self,
     g_atomic_int_inc (&self->n_cancelled);
   else
     g_atomic_int_inc (&self->n_failed);
+}
 
+/* Called by every task of the pool once, after it settled. */
+void
+tw_pool_task_settled (TwPool *self)
+{
   if (g_atomic_int_dec_and_test (&self->outstanding))
     {
       /* Under the lock, so that a shutdown that saw outstanding > 0 is
@@ -671,6 +677,8 @@ tw_pool_task_settled (TwPool        *self,
             {
               self->stopping = TRUE;
               g_cond_broadcast (&self->work_cond);
+              g_cond_broadcast (&self->watch_cond);
+              g_cancellable_cancel (self->stop);
             }
         }
       g_mutex_unlock (&self->lock);

@@ -458,7 +458,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
         {
           /* The worker's own error, unchanged. */
           tw_wire_frame_clear (&frame);
-          tw_process_worker_kill (worker, config, FALSE);
+          g_free (tw_process_worker_kill (worker, config, FALSE));
           g_propagate_error (error, setup_error);
           return FALSE;
         }
@@ -908,14 +908,21 @@ tw_process_server_answer (TwProcessServer  *server,
     }
 
   if (frame->id != head->id ||
-      (frame->kind != TW_WIRE_RESULT &&
-       (frame->kind != TW_WIRE_ERROR ||
-        (task_error = tw_wire_error_from_variant (frame->payload)) == NULL)))
+      (frame->kind != TW_WIRE_RESULT && frame->kind != TW_WIRE_ERROR))
     {
       g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
                    "Unexpected frame of kind %u for task %" G_GUINT64_FORMAT
                    " while waiting for task %" G_GUINT64_FORMAT,
                    frame->kind, frame->id, head->id);
+      return FALSE;
+    }
+
+  if (frame->kind == TW_WIRE_ERROR &&
+      (task_error = tw_wire_error_from_variant (frame->payload)) == NULL)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                   "The error of task %" G_GUINT64_FORMAT " is a %s, not a (sis)",
+                   frame->id, g_variant_get_type_string (frame->payload));
       return FALSE;
     }
 
