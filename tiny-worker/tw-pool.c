@@ -67,6 +67,7 @@ struct _TwPool
   GQueue              blocked_async; /* TwBlockedSubmit, oldest first */
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
+  guint               n_woken;       /* of those, signalled and not yet running */
   guint               n_running;
   guint               closing : 1;   /* submits fail from now on */
   guint               stopping : 1;  /* threads exit once the queue is empty */
@@ -283,8 +284,13 @@ tw_pool_enqueue_locked (TwPool   *self,
   *_tw_future_get_queue_slot (future) = &self->queue;
   g_queue_push_tail_link (&self->queue, _tw_future_get_link (future));
 
-  if (self->n_idle > 0)
-    g_cond_signal (&self->work_cond);
+  /* A woken thread stays idle until it gets the lock back: signalling
+   * again meanwhile would only wake another for nothing. */
+  if (self->n_idle > self->n_woken)
+    {
+      self->n_woken++;
+      g_cond_signal (&self->work_cond);
+    }
 }
 
 static gboolean
@@ -737,6 +743,8 @@ tw_pool_pop_task (TwPool    *self,
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
       self->n_idle--;
+      if (self->n_woken > 0)
+        self->n_woken--;
     }
 
   if (block || (self->n_idle == 0 && self->queue.length > self->n_workers))

@@ -294,6 +294,15 @@ tw_process_worker_kill (TwProcessWorker *worker,
   return tw_process_describe_exit (worker, config);
 }
 
+/* The parent's ends never block, so waits can watch a cancellable and a
+ * deadline (see tw-wire.c). */
+static void
+tw_process_worker_set_nonblocking (TwProcessWorker *worker)
+{
+  g_unix_set_fd_nonblocking (worker->to_child, TRUE, NULL);
+  g_unix_set_fd_nonblocking (worker->reader.fd, TRUE, NULL);
+}
+
 /* The command line of a launched worker: the launcher, then prlimit for
  * the limits, then env to mark the worker, which may run on another
  * machine, where our environment does not reach, then the program. */
@@ -358,6 +367,7 @@ tw_process_worker_launch (TwProcessConfig  *config,
   worker->process = process;
   worker->to_child = to_child;
   tw_wire_reader_init (&worker->reader, from_child);
+  tw_process_worker_set_nonblocking (worker);
   g_mutex_init (&worker->stderr_lock);
   worker->stderr_tail = g_string_new (NULL);
   worker->stderr_thread = g_thread_new ("tw-worker-stderr", tw_process_stderr_thread, worker);
@@ -419,6 +429,7 @@ tw_process_worker_spawn (TwProcessConfig  *config,
   worker->process = process;
   worker->to_child = to_child[1];
   tw_wire_reader_init (&worker->reader, from_child[0]);
+  tw_process_worker_set_nonblocking (worker);
 
   return worker;
 }
@@ -608,11 +619,29 @@ tw_in_flight_settle (TwProcessServer *server,
   server->n_finished++;
 }
 
+/* A cancellable whose wake-up fd lives as long as it does: every wait
+ * polls it, and GLib would otherwise make and close an eventfd each time. */
+static GCancellable *
+tw_process_server_new_cancellable (void)
+{
+  GCancellable *cancellable = g_cancellable_new ();
+  GPollFD unused;
+
+  g_cancellable_make_pollfd (cancellable, &unused);
+
+  return cancellable;
+}
+
 /* Takes tasks from the pool until the pipeline is full. Returns FALSE when
  * the pool stops and nothing is in flight. */
 static gboolean
 tw_process_server_fill (TwProcessServer *server)
 {
+  /* Refill once half the pipeline has drained, so that tasks travel in
+   * batches rather than one write each. */
+  if (server->in_flight.length > server->depth / 2)
+    return TRUE;
+
   while (server->in_flight.length < server->depth)
     {
       gboolean block = server->in_flight.length == 0;
@@ -861,7 +890,8 @@ tw_process_server_forward_cancels (TwProcessServer *server)
   g_autoptr(GCancellable) old = g_steal_pointer (&server->cancellable);
 
   /* Futures point at the old one until they are re-pointed: free it after. */
-  server->cancellable = g_cancellable_new ();
+  server->cancellable = tw_process_server_new_cancellable ();
+  g_cancellable_release_fd (old);
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     _tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
 
@@ -981,7 +1011,7 @@ tw_process_serve (TwPool   *pool,
     .pool = pool,
     .config = data,
     .in_flight = G_QUEUE_INIT,
-    .cancellable = g_cancellable_new (),
+    .cancellable = tw_process_server_new_cancellable (),
     .out = g_byte_array_new (),
     .depth = 2,
   };
@@ -997,6 +1027,7 @@ tw_process_serve (TwPool   *pool,
 
   if (server.worker != NULL)
     tw_process_worker_free (server.worker, server.config);
+  g_cancellable_release_fd (server.cancellable);
   g_object_unref (server.cancellable);
   g_byte_array_unref (server.out);
 

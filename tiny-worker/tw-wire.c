@@ -92,6 +92,8 @@ tw_wire_poll (int            fd,
   return ret > 0 ? 1 : 0;
 }
 
+/* Reads what is there, waiting first only if nothing is: the parent's
+ * ends are non-blocking, so a busy pipe costs no poll() per read. */
 static gboolean
 tw_wire_fill (TwWireReader  *reader,
               GCancellable  *cancellable,
@@ -100,10 +102,6 @@ tw_wire_fill (TwWireReader  *reader,
 {
   guint8 chunk[65536];
   gssize n;
-  int ready = tw_wire_poll (reader->fd, POLLIN, cancellable, deadline, error);
-
-  if (ready < 0)
-    return FALSE;
 
   /* Drop what was consumed before the buffer grows again. */
   if (reader->offset > 0)
@@ -112,16 +110,27 @@ tw_wire_fill (TwWireReader  *reader,
       reader->offset = 0;
     }
 
-  if (ready == 0)
+  for (;;)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                           "Timed out waiting for the worker process");
-      return FALSE;
-    }
+      int ready;
 
-  do
-    n = read (reader->fd, chunk, sizeof chunk);
-  while (n < 0 && errno == EINTR);
+      do
+        n = read (reader->fd, chunk, sizeof chunk);
+      while (n < 0 && errno == EINTR);
+
+      if (n >= 0 || errno != EAGAIN)
+        break;
+
+      ready = tw_wire_poll (reader->fd, POLLIN, cancellable, deadline, error);
+      if (ready < 0)
+        return FALSE;
+      if (ready == 0)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               "Timed out waiting for the worker process");
+          return FALSE;
+        }
+    }
 
   if (n < 0)
     {
@@ -237,15 +246,17 @@ tw_wire_write_all (int            fd,
     {
       gssize n;
 
-      if (tw_wire_poll (fd, POLLOUT, cancellable, -1, error) < 0)
-        return FALSE;
-
       do
         n = write (fd, data, size);
       while (n < 0 && errno == EINTR);
 
+      /* A full pipe: wait for room, or for cancellation. */
       if (n < 0 && errno == EAGAIN)
-        continue;
+        {
+          if (tw_wire_poll (fd, POLLOUT, cancellable, -1, error) < 0)
+            return FALSE;
+          continue;
+        }
 
       if (n < 0)
         {
