@@ -60,12 +60,11 @@
  *   }
  * ]|
  *
- * In Python, `for future in Tw.AsCompleted.new(futures)` walks the
- * model, and `done.next(-1)` returns the next future or `None`. In GJS,
- * call `done.next_async(null, callback)` and `done.next_finish(result)`
- * from the callback, as in C. A promise made with Gio._promisify() works
- * too, but if futures are thenables, as the tiny-worker GJS module makes
- * them, awaiting it gives the future's value, or throws its error.
+ * In Python, `Tw.as_completed(futures)` yields the futures as they
+ * settle, and `troupe.map_unordered(inputs)` their values. In GJS, the
+ * tiny-worker module makes every #TwAsCompleted an async iterable:
+ * `for await (const value of done)` gives the values, and
+ * `done.futures()` the settled futures.
  *
  * A #TwAsCompleted holds a reference on every future added to it, and
  * each future that has not settled holds a reference on the
