@@ -137,6 +137,8 @@ test_bwrap_read_only (void)
 
   again_error = tw_launch_test_wait_error (again);
   g_assert_error (again_error, G_IO_ERROR, G_IO_ERROR_READ_ONLY);
+  g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, 2);
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
   g_clear_object (&troupe);
 
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
