@@ -27,6 +27,7 @@
 #include "bench-common.h"
 
 #define CASES "thread-throughput thread-latency process-throughput process-map process-latency " \
+              "thread-map all " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks"
 
 static GVariant *
@@ -439,6 +440,46 @@ run_chain_callbacks (const BenchOptions *options)
   bench_report_per_op (options, start, end);
 }
 
+/* Issue 7: N tasks gathered by tw_future_allv() into one future, whose
+ * tuple is waited for once. The equivalent by hand is the throughput case:
+ * wait for each future in turn. */
+static void
+run_all (const BenchOptions *options)
+{
+  g_autoptr(TwTroupe) troupe = troupe_new ("square", TW_TROUPE_MODE_THREAD, options->workers);
+  TwFuture **futures = g_new (TwFuture *, options->n);
+  g_autoptr(TwFuture) all = NULL;
+  g_autoptr(GVariant) values = NULL;
+  gint64 sum = 0;
+  gint64 start, end;
+
+  warm_up (troupe, 4 * options->workers, 1);
+
+  start = bench_now_ns ();
+
+  for (guint64 i = 0; i < options->n; i++)
+    futures[i] = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+
+  all = tw_future_allv (futures, options->n);
+  values = wait_or_die (all);
+
+  for (gsize i = 0; i < g_variant_n_children (values); i++)
+    {
+      g_autoptr(GVariant) value = g_variant_get_child_value (values, i);
+
+      sum += g_variant_get_int64 (value);
+    }
+
+  for (guint64 i = 0; i < options->n; i++)
+    g_object_unref (futures[i]);
+
+  end = bench_now_ns ();
+
+  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (futures);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -461,6 +502,10 @@ main (int   argc,
     run_throughput (&options, TW_TROUPE_MODE_PROCESS);
   else if (g_str_equal (options.name, "process-map"))
     run_map (&options, TW_TROUPE_MODE_PROCESS);
+  else if (g_str_equal (options.name, "thread-map"))
+    run_map (&options, TW_TROUPE_MODE_THREAD);
+  else if (g_str_equal (options.name, "all"))
+    run_all (&options);
   else if (g_str_equal (options.name, "process-latency"))
     run_latency (&options, TW_TROUPE_MODE_PROCESS);
   else if (g_str_equal (options.name, "process-startup"))
