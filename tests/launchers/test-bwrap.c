@@ -36,10 +36,16 @@
 
 #include "tw-launch-util.h"
 
-/* The sandbox of examples/c/sandboxed.c and "Running workers elsewhere". */
+/* The sandbox of examples/c/sandboxed.c and "Running workers elsewhere",
+ * with the build tree bound read-only again over the private /tmp, as
+ * the worker program lives there when the tree is under /tmp (as a CI
+ * clone may be). */
 #define BWRAP_LAUNCHER "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", \
-                       "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid", "--new-session", \
+                       "--tmpfs", "/tmp", "--ro-bind", build_root, build_root, \
+                       "--unshare-net", "--unshare-pid", "--new-session", \
                        "--die-with-parent", "--"
+
+static char *build_root;
 
 static char *skip_reason;
 
@@ -196,9 +202,14 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *tests_dir = NULL;
   int status;
 
   tw_launch_test_init (&argc, &argv);
+
+  /* G_TEST_BUILDDIR is <build root>/tests/launchers. */
+  tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".");
+  build_root = g_path_get_dirname (tests_dir);
 
   g_test_add_func ("/Tw/Launcher/bwrap-read-only", test_bwrap_read_only);
   g_test_add_func ("/Tw/Launcher/bwrap-no-network", test_bwrap_no_network);
