@@ -131,6 +131,7 @@ typedef struct
   GAsyncQueue   *frames;       /* TwWireFrame from the reader thread; NULL payload ends */
 
   GByteArray    *out;          /* the answer being sent; main thread only */
+  gboolean       newline;      /* end every frame with a newline (on stdout) */
 
   GMutex         lock;         /* protects the fields below */
   guint64        current_id;   /* the task the main thread is running, or 0 */
@@ -282,6 +283,24 @@ tw_child_call (gpointer        data,
   return result;
 }
 
+/* Sends what child->out holds, each frame on its own line on stdout. */
+static gboolean
+tw_child_flush (TwChild *child)
+{
+  return tw_wire_flush (child->out_fd, child->out, NULL, NULL);
+}
+
+/* Adds one frame to child->out. */
+static void
+tw_child_append (TwChild    *child,
+                 TwWireKind  kind,
+                 guint64     id,
+                 GVariant   *payload)
+{
+  if (tw_wire_append (child->out, kind, id, payload, NULL) && child->newline)
+    tw_wire_end_line (child->out);
+}
+
 /* Sends the answer at once: an answer held back to batch it with the
  * next would be lost if the next task crashed the process, and the
  * parent could no longer tell which task did. Returns FALSE when the
@@ -292,15 +311,13 @@ tw_child_answer (TwChild    *child,
                  GVariant   *result,
                  GError     *error)
 {
-  GError *append_error = NULL;
+  /* tw_child_call() checked that the result fits in a frame. */
+  if (result != NULL)
+    tw_child_append (child, TW_WIRE_RESULT, id, result);
+  else
+    tw_child_append (child, TW_WIRE_ERROR, id, tw_wire_error_to_variant (error));
 
-  if (result == NULL ||
-      !tw_wire_append (child->out, TW_WIRE_RESULT, id, result, &append_error))
-    tw_wire_append (child->out, TW_WIRE_ERROR, id,
-                    tw_wire_error_to_variant (error ? error : append_error), NULL);
-  g_clear_error (&append_error);
-
-  return tw_wire_flush (child->out_fd, child->out, NULL, NULL);
+  return tw_child_flush (child);
 }
 
 /* Runs one task and answers it. Returns FALSE when the parent is gone. */
@@ -370,14 +387,14 @@ tw_child_serve (TwChild  *child,
 
   if (error != NULL)
     {
-      tw_wire_write (child->out_fd, TW_WIRE_SETUP_FAILED, 0,
-                     tw_wire_error_to_variant (error), NULL, NULL);
+      tw_child_append (child, TW_WIRE_SETUP_FAILED, 0, tw_wire_error_to_variant (error));
+      tw_child_flush (child);
       return 1;
     }
 
-  if (!tw_wire_write (child->out_fd, TW_WIRE_READY, 0,
-                      g_variant_new ("(ut)", TW_WIRE_VERSION, (guint64)getpid ()),
-                      NULL, NULL))
+  tw_child_append (child, TW_WIRE_READY, 0,
+                   g_variant_new ("(ut)", TW_WIRE_VERSION, (guint64)getpid ()));
+  if (!tw_child_flush (child))
     return 1;
 
   reader = g_thread_new ("tw-child-reader", tw_child_reader_thread, child);
@@ -422,9 +439,9 @@ tw_process_report_progress (gdouble     fraction,
   if (serving_child == NULL || g_thread_self () != serving_thread)
     return FALSE;
 
-  tw_wire_append (serving_child->out, TW_WIRE_PROGRESS, serving_id,
-                  g_variant_new ("(ds)", fraction, message ? message : ""), NULL);
-  tw_wire_flush (serving_child->out_fd, serving_child->out, NULL, NULL);
+  tw_child_append (serving_child, TW_WIRE_PROGRESS, serving_id,
+                   g_variant_new ("(ds)", fraction, message ? message : ""));
+  tw_child_flush (serving_child);
 
   return TRUE;
 }
@@ -503,6 +520,7 @@ tw_process_main (void)
       /* Keep the protocol away from anything user code prints. */
       out_fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
       dup2 (STDERR_FILENO, STDOUT_FILENO);
+      child.newline = TRUE;
     }
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);

@@ -367,6 +367,7 @@ tw_process_worker_launch (TwProcessConfig  *config,
   worker->process = process;
   worker->to_child = to_child;
   tw_wire_reader_init (&worker->reader, from_child);
+  worker->reader.newline = TRUE;  /* the worker speaks over its stdout */
   tw_process_worker_set_nonblocking (worker);
   g_mutex_init (&worker->stderr_lock);
   worker->stderr_tail = g_string_new (NULL);

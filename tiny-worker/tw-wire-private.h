@@ -55,6 +55,7 @@ typedef struct
   int         fd;
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */
+  gboolean    newline;     /* every frame is followed by a newline */
 } TwWireReader;
 
 typedef struct
@@ -72,6 +73,7 @@ gboolean  tw_wire_read          (TwWireReader   *reader,
                                  gint64          deadline,
                                  TwWireFrame    *frame,
                                  GError        **error);
+void      tw_wire_end_line      (GByteArray     *out);
 gboolean  tw_wire_append        (GByteArray     *out,
                                  TwWireKind      kind,
                                  guint64         id,

@@ -37,6 +37,7 @@ tw_wire_reader_init (TwWireReader *reader,
   reader->fd = fd;
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
+  reader->newline = FALSE;
 }
 
 void
@@ -216,7 +217,7 @@ tw_wire_read (TwWireReader  *reader,
               return FALSE;
             }
 
-          if (available >= 4 + (gsize)length)
+          if (available >= 4 + (gsize)length + reader->newline)
             break;
         }
 
@@ -224,10 +225,17 @@ tw_wire_read (TwWireReader  *reader,
         return FALSE;
     }
 
+  if (reader->newline && reader->buffer->data[reader->offset + 4 + length] != '\n')
+    {
+      g_set_error_literal (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                           "The worker process sent a frame that does not end its line");
+      return FALSE;
+    }
+
   if (!tw_wire_parse (reader->buffer->data + reader->offset + 4, length, frame, error))
     return FALSE;
 
-  reader->offset += 4 + length;
+  reader->offset += 4 + length + reader->newline;
 
   return TRUE;
 }
@@ -345,6 +353,19 @@ tw_wire_append (GByteArray  *out,
   g_byte_array_set_size (out, start + 4 + size);
 
   return TRUE;
+}
+
+/*
+ * tw_wire_end_line:
+ *
+ * Ends the last frame in @out with a newline. A worker that speaks over
+ * its stdout does this, as some launchers pass a task's output on only
+ * line by line: slurmstepd holds everything back until a newline.
+ */
+void
+tw_wire_end_line (GByteArray *out)
+{
+  g_byte_array_append (out, (const guint8 *)"\n", 1);
 }
 
 /* Writes all of @out and empties it. */

@@ -1535,6 +1535,7 @@ test_process_stdio_transport (gconstpointer data)
   from_child = g_unix_input_stream_get_fd (
     G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (worker)));
   tw_wire_reader_init (&reader, from_child);
+  reader.newline = TRUE;  /* each frame on stdout ends its line */
 
   write_frame (to_child, TW_WIRE_HELLO, 0,
                g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func", "print",
