@@ -121,8 +121,10 @@ tw_process_child_setup (gpointer user_data)
   /* With a launcher, prlimit on the command line sets them instead. */
   if (config->launcher == NULL && config->max_memory > 0)
     setrlimit (RLIMIT_AS, &(struct rlimit) { config->max_memory, config->max_memory });
+  /* A hard limit above the soft one makes the kernel send SIGXCPU, which
+   * names the cause, before SIGKILL. */
   if (config->launcher == NULL && config->max_cpu_time > 0)
-    setrlimit (RLIMIT_CPU, &(struct rlimit) { config->max_cpu_time, config->max_cpu_time });
+    setrlimit (RLIMIT_CPU, &(struct rlimit) { config->max_cpu_time, config->max_cpu_time + 1 });
 }
 
 static void
@@ -311,7 +313,8 @@ tw_process_launched_argv (TwProcessConfig *config)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *as_limit = g_strdup_printf ("--as=%" G_GUINT64_FORMAT, config->max_memory);
-  g_autofree char *cpu_limit = g_strdup_printf ("--cpu=%u", config->max_cpu_time);
+  g_autofree char *cpu_limit = g_strdup_printf ("--cpu=%u:%u", config->max_cpu_time,
+                                                config->max_cpu_time + 1);
 
   g_strv_builder_addv (builder, (const char **)config->launcher);
   if (config->max_memory > 0 || config->max_cpu_time > 0)
@@ -486,6 +489,10 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   if (local_error->domain == TW_ERROR)
     g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                 "Worker process %s: ", how);
+  else if (config->launcher != NULL)
+    g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                 "The worker launcher %s %s before the worker was ready (%s)",
+                 config->launcher[0], how, local_error->message);
   else
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "Worker process %s before it was ready (%s); does the program "
