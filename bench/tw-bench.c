@@ -27,7 +27,7 @@
 #include "bench-common.h"
 
 #define CASES "thread-throughput thread-latency process-throughput process-map process-latency " \
-              "thread-map all " \
+              "thread-map all launched-throughput " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks"
 
 static GVariant *
@@ -83,6 +83,9 @@ gated_square (GVariant      *input,
   return square (input, cancellable, user_data, error);
 }
 
+/* Or-ed into a mode: start the workers through TW_BENCH_LAUNCHER. */
+#define LAUNCHED 0x100
+
 static TwTroupe *
 troupe_new (const char   *func_name,
             TwTroupeMode  mode,
@@ -90,7 +93,20 @@ troupe_new (const char   *func_name,
 {
   TwTroupe *troupe = tw_troupe_new_for_func_name (func_name);
 
-  tw_troupe_set_mode (troupe, mode);
+  /* Issue 8: workers started through the command in TW_BENCH_LAUNCHER,
+   * such as "srun --nodes=1 --ntasks=1 --quiet --unbuffered". */
+  if (mode & LAUNCHED)
+    {
+      g_auto(GStrv) launcher = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (g_getenv ("TW_BENCH_LAUNCHER") == NULL ||
+          !g_shell_parse_argv (g_getenv ("TW_BENCH_LAUNCHER"), NULL, &launcher, &error))
+        g_error ("Set TW_BENCH_LAUNCHER to a launcher command line");
+      tw_troupe_set_launcher (troupe, (const char * const *)launcher);
+    }
+
+  tw_troupe_set_mode (troupe, mode & ~LAUNCHED);
   tw_troupe_set_n_workers (troupe, n_workers);
 
   return troupe;
@@ -500,6 +516,8 @@ main (int   argc,
     run_latency (&options, TW_TROUPE_MODE_THREAD);
   else if (g_str_equal (options.name, "process-throughput"))
     run_throughput (&options, TW_TROUPE_MODE_PROCESS);
+  else if (g_str_equal (options.name, "launched-throughput"))
+    run_throughput (&options, TW_TROUPE_MODE_PROCESS | LAUNCHED);
   else if (g_str_equal (options.name, "process-map"))
     run_map (&options, TW_TROUPE_MODE_PROCESS);
   else if (g_str_equal (options.name, "thread-map"))
