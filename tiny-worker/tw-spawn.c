@@ -438,6 +438,33 @@ tw_process_worker_spawn (TwProcessConfig  *config,
   return worker;
 }
 
+/* Waits for the answer to HELLO. A shutdown that comes meanwhile gives
+ * the child a little longer, so that a worker that has already set up
+ * can still be asked to quit and tear down, rather than be killed. */
+static gboolean
+tw_process_worker_read_ready (TwProcessWorker  *worker,
+                              GCancellable     *cancellable,
+                              TwWireFrame      *frame,
+                              GError          **error)
+{
+  GError *local_error = NULL;
+
+  if (tw_wire_read (&worker->reader, cancellable,
+                    g_get_monotonic_time () + HANDSHAKE_TIMEOUT_USEC, frame, &local_error))
+    return TRUE;
+
+  if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  g_error_free (local_error);
+
+  return tw_wire_read (&worker->reader, NULL,
+                       g_get_monotonic_time () + QUIT_TIMEOUT_MSEC * 1000, frame, error);
+}
+
 /* Sends HELLO and waits for READY. On failure the child is reaped. */
 static gboolean
 tw_process_worker_handshake (TwProcessWorker  *worker,
@@ -452,8 +479,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   guint64 pid;
 
   if (tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello, NULL, &local_error) &&
-      tw_wire_read (&worker->reader, cancellable, g_get_monotonic_time () + HANDSHAKE_TIMEOUT_USEC,
-                    &frame, &local_error))
+      tw_process_worker_read_ready (worker, cancellable, &frame, &local_error))
     {
       GError *setup_error = NULL;
 
