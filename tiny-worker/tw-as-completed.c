@@ -19,6 +19,7 @@
 
 #include "tw-as-completed.h"
 #include "tw-future-private.h"
+#include "tw-waiter-private.h"
 
 /**
  * SECTION:tw-as-completed
@@ -71,16 +72,6 @@
  * #TwAsCompleted until it does.
  */
 
-typedef struct
-{
-  gatomicrefcount  ref_count;
-  GTask           *task;        /* the async next; owns a ref on the TwAsCompleted */
-  GCancellable    *cancellable; /* the task's cancellable, or NULL */
-  gulong           handler_id;  /* protected by the TwAsCompleted's lock */
-  gboolean         done;        /* protected by the TwAsCompleted's lock */
-  TwFuture        *future;      /* the answer, or NULL when exhausted; set with done */
-} TwNextWaiter;
-
 struct _TwAsCompleted
 {
   GObject        parent_instance;
@@ -95,7 +86,7 @@ struct _TwAsCompleted
   GPtrArray     *settled;         /* TwFuture, owned: in the order they settled */
   guint          n_pending;       /* futures added and not settled yet */
   guint          n_returned;      /* settled[0 .. n_returned) were handed out by next */
-  GQueue         waiters;         /* TwNextWaiter: async nexts still to answer, oldest first */
+  GQueue         waiters;         /* TwWaiter: async nexts still to answer, oldest first */
   guint          n_items;         /* settled[0 .. n_items) are the model's items */
   guint          n_pending_notified; /* n_pending as of the last notify */
   GSource       *update_source;   /* the pending model update, or NULL */
@@ -114,41 +105,6 @@ static void list_model_iface_init (GListModelInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (TwAsCompleted, tw_as_completed, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
-
-static TwNextWaiter *
-tw_next_waiter_new (GTask *task)
-{
-  TwNextWaiter *waiter = g_new0 (TwNextWaiter, 1);
-
-  g_atomic_ref_count_init (&waiter->ref_count);
-  waiter->task = task;
-  waiter->cancellable = g_task_get_cancellable (task);
-
-  return waiter;
-}
-
-static gpointer
-tw_next_waiter_ref (gpointer data)
-{
-  TwNextWaiter *waiter = data;
-
-  g_atomic_ref_count_inc (&waiter->ref_count);
-
-  return waiter;
-}
-
-static void
-tw_next_waiter_unref (gpointer data)
-{
-  TwNextWaiter *waiter = data;
-
-  if (g_atomic_ref_count_dec (&waiter->ref_count))
-    {
-      g_clear_object (&waiter->task);
-      g_clear_object (&waiter->future);
-      g_free (waiter);
-    }
-}
 
 static GType
 tw_as_completed_get_item_type (GListModel *model)
@@ -397,19 +353,16 @@ tw_as_completed_answer_waiters (GSList *answered)
 
   for (const GSList *l = answered; l != NULL; l = l->next)
     {
-      TwNextWaiter *waiter = l->data;
+      TwWaiter *waiter = l->data;
       TwFuture *future = g_steal_pointer (&waiter->future);
 
       if (future != NULL)
         g_task_return_pointer (waiter->task, future, g_object_unref);
       else
         g_task_return_pointer (waiter->task, NULL, NULL);
-
-      if (waiter->handler_id != 0)
-        g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
     }
 
-  g_slist_free_full (answered, tw_next_waiter_unref);
+  g_slist_free_full (answered, tw_waiter_answered);
 }
 
 /* Called with the lock held: hands settled futures to the async waiters,
@@ -423,7 +376,7 @@ tw_as_completed_take_answered_locked (TwAsCompleted *self)
   while (!g_queue_is_empty (&self->waiters) &&
          (self->n_returned < self->settled->len || self->n_pending == 0))
     {
-      TwNextWaiter *waiter = g_queue_pop_head (&self->waiters);
+      TwWaiter *waiter = g_queue_pop_head (&self->waiters);
 
       waiter->done = TRUE;
       if (self->n_returned < self->settled->len)
@@ -636,31 +589,15 @@ tw_as_completed_next (TwAsCompleted  *self,
   return future;
 }
 
+/* Only this wait is abandoned: the future it would have got goes to the
+ * next caller. */
 static void
-tw_as_completed_next_cancelled_cb (GCancellable *cancellable,
-                                   gpointer      user_data)
+tw_as_completed_remove_waiter (TwWaiter *waiter,
+                               gpointer  owner)
 {
-  TwNextWaiter *waiter = user_data;
-  TwAsCompleted *self = g_task_get_source_object (waiter->task);
-  gboolean answer = FALSE;
+  TwAsCompleted *self = owner;
 
-  g_mutex_lock (&self->lock);
-  if (!waiter->done)
-    {
-      waiter->done = TRUE;
-      g_queue_remove (&self->waiters, waiter);
-      answer = TRUE;
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (!answer)
-    return;
-
-  /* Only this wait is abandoned: the future it would have got goes to
-   * the next caller. */
-  g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           "The wait was cancelled");
-  tw_next_waiter_unref (waiter);
+  g_queue_remove (&self->waiters, waiter);
 }
 
 /**
@@ -691,11 +628,9 @@ tw_as_completed_next_async (TwAsCompleted       *self,
                             gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  TwNextWaiter *waiter = NULL;
+  TwWaiter *waiter = NULL;
   TwFuture *future = NULL;
   gboolean exhausted = FALSE;
-  gulong handler_id;
-  gboolean answered;
 
   g_return_if_fail (TW_IS_AS_COMPLETED (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -718,8 +653,9 @@ tw_as_completed_next_async (TwAsCompleted       *self,
     exhausted = TRUE;
   else
     {
-      waiter = tw_next_waiter_new (g_object_ref (task));
-      g_queue_push_tail (&self->waiters, waiter);
+      waiter = tw_waiter_new (task, &self->lock, tw_as_completed_remove_waiter, self,
+                              "The wait was cancelled");
+      g_queue_push_tail (&self->waiters, tw_waiter_ref (waiter));
     }
   g_mutex_unlock (&self->lock);
 
@@ -735,27 +671,8 @@ tw_as_completed_next_async (TwAsCompleted       *self,
       return;
     }
 
-  if (cancellable == NULL)
-    return;
-
-  /* The handler may run at once, or after a settling future answered the
-   * waiter: it checks waiter->done under the lock. Either may drop the
-   * other references before connect returns: hold one. */
-  tw_next_waiter_ref (waiter);
-  handler_id = g_cancellable_connect (cancellable,
-                                      G_CALLBACK (tw_as_completed_next_cancelled_cb),
-                                      tw_next_waiter_ref (waiter),
-                                      tw_next_waiter_unref);
-
-  g_mutex_lock (&self->lock);
-  answered = waiter->done;
-  if (!answered)
-    waiter->handler_id = handler_id;
-  g_mutex_unlock (&self->lock);
-
-  if (answered && handler_id != 0)
-    g_cancellable_disconnect (cancellable, handler_id);
-  tw_next_waiter_unref (waiter);
+  tw_waiter_watch_cancellable (waiter);
+  tw_waiter_unref (waiter);
 }
 
 /**

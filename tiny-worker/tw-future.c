@@ -19,6 +19,7 @@
 
 #include "tw-enums.h"
 #include "tw-future-private.h"
+#include "tw-waiter-private.h"
 
 /**
  * SECTION:tw-future
@@ -50,15 +51,6 @@
  * delivered through the main context that was thread-default when the
  * future was created.
  */
-
-typedef struct
-{
-  gatomicrefcount        ref_count;
-  GTask                 *task;        /* the async wait; owns a ref on the future */
-  GCancellable          *cancellable; /* the wait's cancellable, or NULL */
-  gulong                 handler_id;  /* protected by the future's lock */
-  gboolean               done;        /* protected by the future's lock */
-} TwWaiter;
 
 typedef struct
 {
@@ -113,40 +105,6 @@ static inline gboolean
 state_is_settled (TwFutureState state)
 {
   return state >= TW_FUTURE_STATE_SUCCEEDED;
-}
-
-static TwWaiter *
-tw_waiter_new (GTask *task)
-{
-  TwWaiter *waiter = g_new0 (TwWaiter, 1);
-
-  g_atomic_ref_count_init (&waiter->ref_count);
-  waiter->task = task;
-  waiter->cancellable = g_task_get_cancellable (task);
-
-  return waiter;
-}
-
-static gpointer
-tw_waiter_ref (gpointer data)
-{
-  TwWaiter *waiter = data;
-
-  g_atomic_ref_count_inc (&waiter->ref_count);
-
-  return waiter;
-}
-
-static void
-tw_waiter_unref (gpointer data)
-{
-  TwWaiter *waiter = data;
-
-  if (g_atomic_ref_count_dec (&waiter->ref_count))
-    {
-      g_clear_object (&waiter->task);
-      g_free (waiter);
-    }
 }
 
 static void
@@ -497,31 +455,14 @@ tw_future_return_task (TwFuture *self,
     g_task_return_error (task, error);
 }
 
+/* The wait is abandoned, not the task. */
 static void
-tw_future_wait_cancelled_cb (GCancellable *cancellable,
-                             gpointer      user_data)
+tw_future_remove_waiter (TwWaiter *waiter,
+                         gpointer  owner)
 {
-  TwWaiter *waiter = user_data;
-  TwFuture *self = g_task_get_source_object (waiter->task);
-  gboolean answer = FALSE;
+  TwFuture *self = owner;
 
-  g_mutex_lock (&self->lock);
-  if (!waiter->done)
-    {
-      waiter->done = TRUE;
-      self->waiters = g_slist_remove (self->waiters, waiter);
-      answer = TRUE;
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (!answer)
-    return;
-
-  /* The wait is abandoned, not the task. GTask notices the cancellation
-   * itself and reports G_IO_ERROR_CANCELLED. */
-  g_task_return_new_error (waiter->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           "The wait was cancelled");
-  tw_waiter_unref (waiter);
+  self->waiters = g_slist_remove (self->waiters, waiter);
 }
 
 /**
@@ -549,7 +490,6 @@ tw_future_wait_async (TwFuture            *self,
 {
   g_autoptr(GTask) task = NULL;
   TwWaiter *waiter;
-  gulong handler_id;
   gboolean settled;
 
   g_return_if_fail (TW_IS_FUTURE (self));
@@ -559,42 +499,20 @@ tw_future_wait_async (TwFuture            *self,
   g_task_set_source_tag (task, tw_future_wait_async);
   g_task_set_name (task, "[tw] wait for future");
 
-  waiter = tw_waiter_new (g_object_ref (task));
+  waiter = tw_waiter_new (task, &self->lock, tw_future_remove_waiter, self,
+                          "The wait was cancelled");
 
   g_mutex_lock (&self->lock);
   settled = state_is_settled (self->state);
   if (!settled)
-    self->waiters = g_slist_prepend (self->waiters, waiter);
+    self->waiters = g_slist_prepend (self->waiters, tw_waiter_ref (waiter));
   g_mutex_unlock (&self->lock);
 
   if (settled)
-    {
-      tw_waiter_unref (waiter);
-      tw_future_return_task (self, task);
-      return;
-    }
-
-  if (cancellable == NULL)
-    return;
-
-  /* The handler may run at once, or after the future settled and
-   * answered the waiter: it checks waiter->done under the lock. Either
-   * may drop the other references before connect returns: hold one. */
-  tw_waiter_ref (waiter);
-  handler_id = g_cancellable_connect (cancellable,
-                                      G_CALLBACK (tw_future_wait_cancelled_cb),
-                                      tw_waiter_ref (waiter),
-                                      tw_waiter_unref);
-
-  g_mutex_lock (&self->lock);
-  if (waiter->done)
-    settled = TRUE;
+    tw_future_return_task (self, task);
   else
-    waiter->handler_id = handler_id;
-  g_mutex_unlock (&self->lock);
+    tw_waiter_watch_cancellable (waiter);
 
-  if (settled && handler_id != 0)
-    g_cancellable_disconnect (cancellable, handler_id);
   tw_waiter_unref (waiter);
 }
 
@@ -840,15 +758,9 @@ tw_future_answer_waiters (TwFuture *self,
                           GSList   *waiters)
 {
   for (const GSList *l = waiters; l != NULL; l = l->next)
-    {
-      TwWaiter *waiter = l->data;
+    tw_future_return_task (self, ((TwWaiter *)l->data)->task);
 
-      tw_future_return_task (self, waiter->task);
-      if (waiter->handler_id != 0)
-        g_cancellable_disconnect (waiter->cancellable, waiter->handler_id);
-    }
-
-  g_slist_free_full (waiters, tw_waiter_unref);
+  g_slist_free_full (waiters, tw_waiter_answered);
 }
 
 static void

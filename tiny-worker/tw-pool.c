@@ -22,6 +22,7 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
+#include "tw-waiter-private.h"
 #include "tw-wire-private.h"
 
 /*
@@ -64,7 +65,7 @@ struct _TwPool
   guint               max_queued;    /* submits wait while queue has this many; 0: never */
   GCond               space_cond;    /* room in the queue, or closing */
   guint               n_blocked;     /* submitters waiting on space_cond */
-  GQueue              blocked_async; /* TwBlockedSubmit, oldest first */
+  GQueue              blocked_async; /* TwWaiter: async submits waiting for room, oldest first */
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
   guint               n_woken;       /* of those, signalled and not yet running */
@@ -94,17 +95,6 @@ struct _TwPool
   gint                notify_scheduled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
 };
-
-typedef struct
-{
-  gatomicrefcount  ref_count;
-  TwPool          *pool;        /* not owned: the GTask holds the troupe */
-  GTask           *task;        /* returns the future */
-  GVariant        *input;       /* owned, until admitted */
-  TwFuture        *future;      /* owned, once admitted or shut out */
-  gulong           handler_id;  /* protected by the pool's lock */
-  gboolean         done;        /* protected by the pool's lock */
-} TwBlockedSubmit;
 
 typedef struct
 {
@@ -367,43 +357,17 @@ tw_pool_submit (TwPool   *self,
   return future;
 }
 
-static TwBlockedSubmit *
-tw_blocked_submit_ref (TwBlockedSubmit *blocked)
-{
-  g_atomic_ref_count_inc (&blocked->ref_count);
-
-  return blocked;
-}
-
-static void
-tw_blocked_submit_unref (gpointer data)
-{
-  TwBlockedSubmit *blocked = data;
-
-  if (!g_atomic_ref_count_dec (&blocked->ref_count))
-    return;
-
-  g_clear_pointer (&blocked->input, g_variant_unref);
-  g_clear_object (&blocked->future);
-  g_object_unref (blocked->task);
-  g_free (blocked);
-}
-
 /* Answers blocked async submits that got room or were shut out; each
  * takes the queue's reference along. */
 static void
 tw_pool_answer_blocked (GQueue *answered)
 {
-  TwBlockedSubmit *blocked;
+  TwWaiter *blocked;
 
   while ((blocked = g_queue_pop_head (answered)) != NULL)
     {
-      GCancellable *cancellable = g_task_get_cancellable (blocked->task);
-
       g_task_return_pointer (blocked->task, g_steal_pointer (&blocked->future), g_object_unref);
-      if (blocked->handler_id != 0)
-        g_cancellable_disconnect (cancellable, blocked->handler_id);
-      tw_blocked_submit_unref (blocked);
+      tw_waiter_answered (blocked);
     }
 }
 
@@ -413,7 +377,7 @@ static void
 tw_pool_make_room_locked (TwPool *self,
                           GQueue *answered)
 {
-  TwBlockedSubmit *blocked;
+  TwWaiter *blocked;
 
   while ((self->closing || tw_pool_has_room_locked (self)) &&
          (blocked = g_queue_pop_head (&self->blocked_async)) != NULL)
@@ -435,28 +399,12 @@ tw_pool_make_room_locked (TwPool *self,
 }
 
 static void
-tw_pool_submit_cancelled_cb (GCancellable *cancellable,
-                             gpointer      user_data)
+tw_pool_remove_blocked (TwWaiter *blocked,
+                        gpointer  owner)
 {
-  TwBlockedSubmit *blocked = user_data;
-  TwPool *self = blocked->pool;
-  gboolean answer = FALSE;
+  TwPool *self = owner;
 
-  g_mutex_lock (&self->lock);
-  if (!blocked->done)
-    {
-      blocked->done = TRUE;
-      g_queue_remove (&self->blocked_async, blocked);
-      answer = TRUE;
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (!answer)
-    return;
-
-  g_task_return_new_error (blocked->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           "The submit was cancelled before there was room");
-  tw_blocked_submit_unref (blocked);
+  g_queue_remove (&self->blocked_async, blocked);
 }
 
 /*
@@ -470,10 +418,9 @@ tw_pool_submit_async (TwPool   *self,
                       GTask    *task)
 {
   GQueue answered = G_QUEUE_INIT;
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  TwBlockedSubmit *blocked;
+  TwWaiter *blocked;
   GError *error = NULL;
-  gulong handler_id;
+  gboolean admitted;
 
   if (self->runner->check_input != NULL &&
       !self->runner->check_input (input, &error))
@@ -483,41 +430,24 @@ tw_pool_submit_async (TwPool   *self,
       return;
     }
 
-  blocked = g_new0 (TwBlockedSubmit, 1);
-  g_atomic_ref_count_init (&blocked->ref_count);
-  blocked->pool = self;
-  blocked->task = g_object_ref (task);
+  /* The troupe, the task's source, keeps the pool alive. */
+  blocked = tw_waiter_new (task, &self->lock, tw_pool_remove_blocked, self,
+                           "The submit was cancelled before there was room");
   blocked->input = input;
 
   g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->blocked_async, blocked);
+  g_queue_push_tail (&self->blocked_async, tw_waiter_ref (blocked));
   tw_pool_make_room_locked (self, &answered);
+  admitted = answered.length > 0;
   g_mutex_unlock (&self->lock);
 
-  if (answered.length > 0 || cancellable == NULL)
-    {
-      tw_pool_answer_blocked (&answered);
-      tw_pool_schedule_notify (self);
-      return;
-    }
+  tw_pool_answer_blocked (&answered);
+  if (admitted)
+    tw_pool_schedule_notify (self);
 
-  /* As in tw_future_wait_async(): the handler may run at once and drop
-   * the other references. */
-  tw_blocked_submit_ref (blocked);
-  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (tw_pool_submit_cancelled_cb),
-                                      tw_blocked_submit_ref (blocked),
-                                      tw_blocked_submit_unref);
-  g_mutex_lock (&self->lock);
-  if (!blocked->done)
-    blocked->handler_id = handler_id;
-  else if (handler_id != 0)
-    {
-      g_mutex_unlock (&self->lock);
-      g_cancellable_disconnect (cancellable, handler_id);
-      g_mutex_lock (&self->lock);
-    }
-  g_mutex_unlock (&self->lock);
-  tw_blocked_submit_unref (blocked);
+  /* Whether or not it got in: watching an answered waiter does nothing. */
+  tw_waiter_watch_cancellable (blocked);
+  tw_waiter_unref (blocked);
 }
 
 /* Sets the bound on queued tasks; a larger one lets waiting submits in. */

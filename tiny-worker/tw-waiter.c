@@ -1,0 +1,134 @@
+/* tw-waiter.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-waiter-private.h"
+
+TwWaiter *
+tw_waiter_new (GTask              *task,
+               GMutex             *lock,
+               TwWaiterRemoveFunc  remove,
+               gpointer            owner,
+               const char         *message)
+{
+  TwWaiter *self = g_new0 (TwWaiter, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->task = g_object_ref (task);
+  self->lock = lock;
+  self->remove = remove;
+  self->owner = owner;
+  self->message = message;
+
+  return self;
+}
+
+TwWaiter *
+tw_waiter_ref (TwWaiter *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+
+  return self;
+}
+
+void
+tw_waiter_unref (gpointer data)
+{
+  TwWaiter *self = data;
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_clear_pointer (&self->input, g_variant_unref);
+  g_clear_object (&self->future);
+  g_object_unref (self->task);
+  g_free (self);
+}
+
+static void
+tw_waiter_cancelled_cb (GCancellable *cancellable,
+                        gpointer      user_data)
+{
+  TwWaiter *self = user_data;
+  gboolean abandon;
+
+  g_mutex_lock (self->lock);
+  abandon = !self->done;
+  if (abandon)
+    {
+      self->done = TRUE;
+      self->remove (self, self->owner);
+    }
+  g_mutex_unlock (self->lock);
+
+  if (!abandon)
+    return;
+
+  g_task_return_new_error (self->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s", self->message);
+  tw_waiter_unref (self);  /* the owner's list's reference */
+}
+
+/*
+ * tw_waiter_watch_cancellable:
+ *
+ * Abandons the wait when the task's cancellable fires. Call it once the
+ * waiter is in its owner's list, without the owner's lock, holding a
+ * reference of one's own.
+ */
+void
+tw_waiter_watch_cancellable (TwWaiter *self)
+{
+  GCancellable *cancellable = g_task_get_cancellable (self->task);
+  gulong handler_id;
+  gboolean done;
+
+  if (cancellable == NULL)
+    return;
+
+  /* The handler may run at once, or after the owner answered: it checks
+   * done under the lock. */
+  handler_id = g_cancellable_connect (cancellable, G_CALLBACK (tw_waiter_cancelled_cb),
+                                      tw_waiter_ref (self), tw_waiter_unref);
+
+  g_mutex_lock (self->lock);
+  done = self->done;
+  if (!done)
+    self->handler_id = handler_id;
+  g_mutex_unlock (self->lock);
+
+  if (done && handler_id != 0)
+    g_cancellable_disconnect (cancellable, handler_id);
+}
+
+/*
+ * tw_waiter_answered:
+ *
+ * Called by the owner once it has set done under its lock and returned
+ * the task: stops watching the cancellable and drops the list's
+ * reference. Not with the lock held: disconnecting waits for a handler
+ * that is running, and the handler takes the lock.
+ */
+void
+tw_waiter_answered (gpointer data)
+{
+  TwWaiter *self = data;
+
+  if (self->handler_id != 0)
+    g_cancellable_disconnect (g_task_get_cancellable (self->task), self->handler_id);
+  tw_waiter_unref (self);
+}
