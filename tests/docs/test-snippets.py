@@ -35,8 +35,8 @@ is pointed at the source tree's. A program that names a troupe mode
 (TW_TROUPE_MODE_THREAD, Tw.TroupeMode.PROCESS, mode='thread', ...) runs
 twice: as written, and with every mode swapped for the other one.
 
-With --gjs-urls FILE..., it checks instead that every import of the
-installed tiny-worker.js in those files uses one and the same URL.
+With --gjs-urls FILE..., it checks instead that every import statement
+of the installed tiny-worker.js in those files uses one and the same URL.
 """
 
 import os
@@ -57,6 +57,7 @@ LANGUAGES = {'c': 'c', 'python': 'python', 'py': 'python',
              'js': 'gjs', 'javascript': 'gjs'}
 
 GJS_URL = re.compile(r"file://[^'\"\s]*/tiny-worker-1/gjs/tiny-worker\.js")
+GJS_IMPORT = re.compile(r"^[ \t]*(?:\* )?import .* from '(%s)';$" % GJS_URL.pattern, re.M)
 BAD_OUTPUT = re.compile(r'-CRITICAL \*\*|-WARNING \*\*|JS ERROR|^Traceback |'
                         r'runtime error:|ERROR: AddressSanitizer', re.M)
 
@@ -136,29 +137,35 @@ def mode_variants(code):
 
 def run(argv, cwd):
     """Runs @argv in a session of its own; returns (status, output, leftovers)."""
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-    try:
-        output, _ = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return None, output, False
-    # Worker processes the program forgot to end are still in its session.
-    leftovers = False
-    deadline = time.monotonic() + 10
-    while True:
+    # Output goes to a file, not a pipe: a leftover process holding a pipe
+    # open would make the wait for its end a wait for the leftover.
+    with tempfile.TemporaryFile(mode='w+') as output:
+        process = subprocess.Popen(argv, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        if time.monotonic() > deadline:
-            leftovers = True
+            status = process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            status = None
+        leftovers = status is not None and not session_ends(process.pid)
+        try:
             os.killpg(process.pid, signal.SIGKILL)
-            break
+        except ProcessLookupError:
+            pass
+        process.wait()
+        output.seek(0)
+        return status, output.read(), leftovers
+
+
+def session_ends(pgid):
+    """Whether the processes of @pgid, such as workers, end within 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
         time.sleep(0.05)
-    return process.returncode, output, leftovers
+    return False
 
 
 def compile_c(code, workdir, options):
@@ -228,12 +235,15 @@ def check_gjs_urls(paths):
     urls = {}
     for path in paths:
         with open(path) as f:
-            for url in GJS_URL.findall(f.read()):
+            for url in GJS_IMPORT.findall(f.read()):
                 urls.setdefault(url, []).append(os.path.relpath(path, SOURCE_ROOT))
     print('1..1')
     if len(urls) == 1:
         print('ok 1 - every GJS import of tiny-worker.js uses %s' % next(iter(urls)))
         return 0
+    if not urls:
+        print('not ok 1 - no GJS import of tiny-worker.js found')
+        return 1
     print('not ok 1 - the GJS import of tiny-worker.js differs between files')
     for url, where in sorted(urls.items()):
         print('# %s in %s' % (url, ', '.join(sorted(set(where)))))
