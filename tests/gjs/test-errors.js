@@ -143,6 +143,12 @@ test('a registered Error subclass arrives as itself, with its fields', async () 
     assertEqual([error.balance, error.amount], [7, 100]);
     assertEqual(Object.keys(error), ['balance', 'amount']);
     assertWorkerStack(error);
+    const iterated = await assertRejects((async () => {
+        // eslint-disable-next-line no-unused-vars
+        for await (const _ of troupe.map_unordered(['insufficient']))
+            ;
+    })());
+    assert(iterated instanceof InsufficientFunds, `${iterated}`);
     await TinyWorker.close(troupe);
 });
 
