@@ -138,6 +138,8 @@ Tw.Future.prototype.result = function (options = null) {
 function waitOptions(options) {
     if (options === null || options instanceof Gio.Cancellable)
         return {timeout: null, cancellable: options};
+    if (typeof options !== 'object')
+        throw new TypeError(`result() takes {timeout, cancellable}, not ${options}`);
     const {timeout = null, cancellable = null} = options;
     if (timeout !== null && !(Number.isFinite(timeout) && timeout >= 0))
         throw new RangeError(`timeout must be a number of milliseconds >= 0, not ${timeout}`);

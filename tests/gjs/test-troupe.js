@@ -153,6 +153,7 @@ test('result() takes a cancellable alone or with a timeout', async () => {
         assert(error instanceof RangeError, `${timeout}: ${error}`);
     }
     assertThrows(() => future.result({cancellable: {}}));
+    assert(assertThrows(() => future.result(500)) instanceof TypeError);
     future.cancel();
     await TinyWorker.close(troupe);
 });
