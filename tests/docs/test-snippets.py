@@ -20,7 +20,9 @@ which this script runs, when:
 - Python: its first statement is an `import` or `from ... import`;
 - JavaScript: its first statement is an `import`.
 
-Anything else is a fragment, reported as skipped. A block that looks like
+Anything else is a fragment, reported as skipped, as is a DocBook block
+that is an <xi:include parse="text"> of a source file (the examples are
+built and run by their own tests). A block that looks like
 a program but is not meant to run as one is marked a fragment explicitly:
 ```c fragment in Markdown, role="fragment" in DocBook.
 
@@ -75,6 +77,7 @@ class Block:
         self.language = language
         self.fragment = fragment
         self.code = code
+        self.included = None   # the file of an xi:include, shown as it is
 
     @property
     def name(self):
@@ -95,13 +98,16 @@ def markdown_blocks(path, text):
 
 
 def docbook_blocks(path, text):
-    pattern = r'<programlisting([^>]*)><!\[CDATA\[(.*?)\]\]></programlisting>'
+    pattern = (r'<programlisting([^>]*)>(?:<!\[CDATA\[(.*?)\]\]>|'
+               r'\s*<xi:include\s[^>]*href="([^"]*)"[^>]*/>\s*)</programlisting>')
     for match in re.finditer(pattern, text, re.S):
         attributes = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
         language = LANGUAGES.get(attributes.get('language'))
         if language:
-            yield Block(path, line_of(text, match.start()), language,
-                        attributes.get('role') == 'fragment', match.group(2))
+            block = Block(path, line_of(text, match.start()), language,
+                          attributes.get('role') == 'fragment', match.group(2) or '')
+            block.included = match.group(3)
+            yield block
 
 
 def first_statement(code, comment):
@@ -283,7 +289,10 @@ def main():
 
     tests = []
     for block in blocks_of(options.paths[0]):
-        if not is_program(block):
+        if block.included:
+            tests.append((block.name, None, 'includes %s, a file that is built and tested '
+                          'where it lives' % block.included))
+        elif not is_program(block):
             tests.append((block.name, None, 'a fragment, not a complete program'))
         elif options.only_c and block.language != 'c':
             tests.append((block.name, None, 'no introspection in this build'))
