@@ -34,7 +34,7 @@ pkg-config file); Python and GJS programs run against the build tree
 (the environment comes from meson), and a GJS import of the installed
 tiny-worker.js (any file:// URL ending in tiny-worker-1/gjs/tiny-worker.js)
 is pointed at the source tree's. A program that names a troupe mode
-(TW_TROUPE_MODE_THREAD, Tw.TroupeMode.PROCESS, mode='thread', ...) runs
+(TW_TROUPE_MODE_THREAD, Tw.TroupeMode.PROCESS, mode = 'thread', ...) runs
 twice: as written, and with every mode swapped for the other one.
 
 With --gjs-urls FILE..., it checks instead that every import statement
@@ -66,7 +66,7 @@ BAD_OUTPUT = re.compile(r'-CRITICAL \*\*|-WARNING \*\*|JS ERROR|^Traceback |'
 MODE_SWAPS = [
     (r'TW_TROUPE_MODE_(THREAD|PROCESS)', {'THREAD': 'PROCESS', 'PROCESS': 'THREAD'}),
     (r'Tw\.TroupeMode\.(THREAD|PROCESS)', {'THREAD': 'PROCESS', 'PROCESS': 'THREAD'}),
-    (r"mode=['\"](thread|process)['\"]", {'thread': 'process', 'process': 'thread'}),
+    (r"""\bmode\s*=\s*['"](thread|process)['"]""", {'thread': 'process', 'process': 'thread'}),
 ]
 
 
