@@ -321,8 +321,18 @@ function displayName(payload, registered) {
     return registered || payload.name !== 'Error' ? payload.name : payload.type;
 }
 
-// What a worker or a callback threw, as a GError for the C level.
-function errorFromException(e) {
+/**
+ * What a worker threw, as the GError that carries it across the C level
+ * (see JS_ERROR_DOMAIN); a `GLib.Error` is returned as it is. Functions
+ * given to registerFunc() and the work() of a Worker need not call it,
+ * but a class that implements `vfunc_call()` (or `vfunc_setup()`) itself
+ * does, as `catch (e) { throw TinyWorker.encodeError(e); }`: GJS's own
+ * conversion keeps only the standard error type and the message.
+ *
+ * @param {*} e what was thrown
+ * @returns {GLib.Error} the error
+ */
+export function encodeError(e) {
     if (e instanceof GLib.Error)
         return e;
     const payload = errorPayload(e);
@@ -395,7 +405,7 @@ function continueWith(future, callback, onSuccess, onFailure) {
         try {
             return asFuture(callback(settled));
         } catch (e) {
-            return Tw.Future.new_for_error(errorFromException(e));
+            return Tw.Future.new_for_error(encodeError(e));
         }
     });
 }
@@ -681,7 +691,7 @@ export const Worker = GObject.registerClass({
         try {
             return toVariant(this.work(fromVariant(input)));
         } catch (e) {
-            throw errorFromException(e);
+            throw encodeError(e);
         }
     }
 
@@ -793,7 +803,7 @@ Tw.register_func = function (name, func) {
         try {
             return func(input, cancellable);
         } catch (e) {
-            throw errorFromException(e);
+            throw encodeError(e);
         }
     });
     javaScriptFuncNames.add(name);

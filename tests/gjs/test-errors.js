@@ -82,6 +82,19 @@ const PayingWorker = GObject.registerClass({
     }
 });
 
+// Implements the raw vfunc itself, so it encodes what it throws.
+const RawPayingWorker = GObject.registerClass({
+    GTypeName: 'TwTestGjsRawPayingWorker',
+}, class RawPayingWorker extends Tw.Worker {
+    vfunc_call(input, _cancellable) {
+        try {
+            throwInsufficientFunds(input.unpack());
+        } catch (e) {
+            throw TinyWorker.encodeError(e);
+        }
+    }
+});
+
 TinyWorker.registerFunc('tw-test-throws', value => {
     switch (value) {
     case 'insufficient':
@@ -161,6 +174,17 @@ test('a Worker subclass throws an Error subclass the same way', async () => {
     const mapped = await assertRejects(troupe.map([1, 2]));
     assert(mapped instanceof InsufficientFunds, `${mapped}`);
     await TinyWorker.close(troupe);
+});
+
+test('a raw vfunc_call() keeps the class with encodeError()', async () => {
+    const troupe = TinyWorker.troupe({worker: RawPayingWorker, nWorkers: 1});
+    const error = await assertRejects(troupe.submit(5).result());
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertEqual([error.message, error.balance], ['balance 5 is below 100', 5]);
+    assertWorkerStack(error);
+    await TinyWorker.close(troupe);
+    const gerror = new GLib.Error(TEST_DOMAIN, 1, 'as it is');
+    assertEqual(TinyWorker.encodeError(gerror), gerror);
 });
 
 test('an unregistered Error subclass arrives as an Error named by its class', async () => {
