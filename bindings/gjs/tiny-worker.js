@@ -16,11 +16,13 @@
 
 /**
  * An ES module on top of the `Tw` typelib, for `gjs -m`. It is installed
- * as `$datadir/tiny-worker-1/gjs/tiny-worker.js`; import it by its file URL
- * (GJS resolves neither bare names nor plain paths for ES modules):
+ * as `$datadir/tiny-worker-1/gjs/tiny-worker.js`, which is
+ * `/usr/local/share/…` with meson's default prefix (and `/usr/share/…` for
+ * the prefix `/usr`); import it by its file URL (GJS resolves neither bare
+ * names nor plain paths for ES modules):
  *
  * ```js
- * import * as TinyWorker from 'file:///usr/share/tiny-worker-1/gjs/tiny-worker.js';
+ * import * as TinyWorker from 'file:///usr/local/share/tiny-worker-1/gjs/tiny-worker.js';
  *
  * TinyWorker.registerFunc('square', x => x * x);
  * TinyWorker.init();   // after functions and classes, before the program's logic
@@ -61,12 +63,17 @@
  * lose precision, as everywhere in GJS. To send a float that happens to be
  * integral, such as 2.0, pass `new GLib.Variant('d', 2)`.
  *
- * Errors: a JavaScript exception thrown by a worker reaches the future as
- * a GError (GJS marshals it in its `gjs-js-error-quark` domain), and
- * awaiting or waiting on that future throws it again as the same kind of
- * JavaScript error (Error, TypeError, ...) with the same message. A
- * `GLib.Error` thrown by a worker arrives with its domain, code and
- * message unchanged.
+ * Errors: what a worker throws is thrown again where its future is
+ * awaited. An Error, or a subclass with its own fields (`class
+ * InsufficientFunds extends Error`), arrives with its class name, `name`,
+ * `message`, the worker's `stack`, its JSON-serialisable own fields and
+ * its `cause`; it is an instance of its class when the program registered
+ * the class with registerError(), else a plain Error named by the class
+ * (JS_ERROR_DOMAIN says how it crosses the C level). A `GLib.Error`
+ * thrown by a worker, and every error of a C worker, arrives with its
+ * domain, code and message unchanged. `future.result({timeout: ms})`
+ * rejects with a `GLib.Error` `Gio.IOErrorEnum.TIMED_OUT` when the time
+ * runs out, and `future.cancel()` says whether the future is cancelled.
  *
  * Composing: `await troupe.map([1, 2, 3])` runs the worker on every input
  * (in chunks) and gives the plain outputs in input order, or throws the
@@ -110,14 +117,68 @@ Tw.Future.prototype.then = function (onFulfilled, onRejected) {
 /**
  * Waits for the future without blocking the main loop: `await
  * future.result()` gives the task's value as a plain value (see
- * fromVariant()), or throws the task's error.
+ * fromVariant()), or throws the task's error (see JS_ERROR_DOMAIN for
+ * JavaScript exceptions). With a timeout, `await future.result({timeout:
+ * 500})` throws a `GLib.Error` `Gio.IOErrorEnum.TIMED_OUT` if the future
+ * has not settled within 500 ms, as tw_future_wait() does; the task goes
+ * on, and can be waited for again.
  *
- * @param {Gio.Cancellable} [cancellable] stops the wait, not the task
+ * @param {object|Gio.Cancellable} [options] the wait, or just its
+ *   cancellable
+ * @param {number} [options.timeout] how many milliseconds to wait at
+ *   most; `null` or `undefined` (the default) waits for ever
+ * @param {Gio.Cancellable} [options.cancellable] stops the wait (with
+ *   `G_IO_ERROR_CANCELLED`), not the task
  * @returns {Promise<*>} the value
  */
-Tw.Future.prototype.result = function (cancellable = null) {
-    return this.wait_async(cancellable).then(fromVariant, rethrow);
+Tw.Future.prototype.result = function (options = null) {
+    return waitVariant(this, waitOptions(options)).then(fromVariant, rethrow);
 };
+
+function waitOptions(options) {
+    if (options === null || options instanceof Gio.Cancellable)
+        return {timeout: null, cancellable: options};
+    if (typeof options !== 'object')
+        throw new TypeError(`result() takes {timeout, cancellable}, not ${options}`);
+    const {timeout = null, cancellable = null} = options;
+    if (timeout !== null && !(Number.isFinite(timeout) && timeout >= 0))
+        throw new RangeError(`timeout must be a number of milliseconds >= 0, not ${timeout}`);
+    if (cancellable !== null && !(cancellable instanceof Gio.Cancellable))
+        throw new TypeError(`${cancellable} is not a Gio.Cancellable`);
+    return {timeout, cancellable};
+}
+
+// What GLib.timeout_add() takes; a longer timeout waits for ever.
+const MAX_TIMEOUT_MS = 0xffffffff;
+
+function timedOutError(timeout) {
+    return new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.TIMED_OUT,
+        `The future did not settle within ${timeout} ms`);
+}
+
+// wait_async() with a timeout: on time out, the promise rejects at once
+// and the wait underneath is cancelled, so nothing of it is left behind.
+function waitVariant(future, {timeout, cancellable}) {
+    if (timeout === null || timeout > MAX_TIMEOUT_MS || future.is_done())
+        return future.wait_async(cancellable);
+
+    const waitCancellable = new Gio.Cancellable();
+    // g_cancellable_connect(): at once if it is cancelled already.
+    const handler = cancellable?.connect(() => waitCancellable.cancel());
+    return new Promise((resolve, reject) => {
+        let timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, Math.ceil(timeout), () => {
+            timer = 0;
+            reject(timedOutError(timeout));
+            waitCancellable.cancel();
+            return GLib.SOURCE_REMOVE;
+        });
+        future.wait_async(waitCancellable).then(resolve, reject).finally(() => {
+            if (timer)
+                GLib.source_remove(timer);
+            cancellable?.disconnect(handler);
+        });
+    });
+}
 
 /**
  * The value of a future that has settled, as a plain value, without
@@ -139,35 +200,187 @@ Tw.Future.prototype.resultNow = function () {
     }
 };
 
+const cancelRaw = Tw.Future.prototype.cancel;
+
 /**
- * The GLib error domain of JavaScript exceptions thrown by the callbacks
- * of andThen(), catch() and finally(). Such an error has code 0 and the
- * message `"<name>: <message>"`; waiting on its future throws it again as
- * a JavaScript error of that name (Error, TypeError, ...).
+ * Cancels the task, as tw_future_cancel() does, and says whether the
+ * future is now cancelled. `true`: it was waiting (in its troupe's queue,
+ * or for the future it is chained to) and is now cancelled with
+ * `G_IO_ERROR_CANCELLED`, or it was cancelled already. `false`: it had
+ * already succeeded or failed, or its task is running; a running task is
+ * still told to stop through its #GCancellable (and in process mode its
+ * worker is killed after the troupe's grace period), and the future
+ * settles with whatever the worker does.
+ *
+ * @returns {boolean} whether the future is cancelled
+ */
+Tw.Future.prototype.cancel = function () {
+    cancelRaw.call(this);
+    return this.get_state() === Tw.FutureState.CANCELLED;
+};
+
+/**
+ * The GLib error domain in which a JavaScript exception crosses the C
+ * level, which carries only a GError from a worker to its future. A
+ * worker function (registerFunc() or Tw.register_func()), the work() of a
+ * Worker and the callbacks of andThen(), catch() and finally() turn what
+ * they throw into such an error, with code JS_ERROR_THROWN, unless it is a
+ * `GLib.Error`, which travels as it is. The error's message is a summary
+ * line, `"<name>: <message>"`, then a newline and one line of JSON (the
+ * last line, since JSON.stringify() escapes newlines):
+ *
+ * ```json
+ * {"type": "InsufficientFunds", "name": "Error", "message": "...",
+ *  "stack": "<the worker's stack>", "fields": {"balance": 10},
+ *  "cause": {...}}
+ * ```
+ *
+ * `type` is the class name (`constructor.name`), `fields` the error's own
+ * enumerable properties as JSON.stringify() gives them (a property that
+ * it cannot convert, such as a bigint, is left out), and `cause` the same
+ * form of an Error in `error.cause`. A thrown value that is not an Error
+ * travels as `{"value": <its JSON>}`.
+ *
+ * Awaiting the future (result(), `await future`, resultNow(), map(), `for
+ * await`) throws it again: an instance of the class registered under
+ * `type` with registerError() (the standard Error classes are registered),
+ * with the worker's `name`, `message`, `stack` and fields, or else a plain
+ * Error with those, whose `name` is the class name when the thrown one was
+ * just "Error". A thrown non-Error value is thrown again as that value.
  */
 export const JS_ERROR_DOMAIN = 'tw-gjs-error-quark';
 
-const jsErrorQuark = GLib.quark_from_string(JS_ERROR_DOMAIN);
-const jsErrorTypes = {Error, EvalError, RangeError, ReferenceError, SyntaxError,
-    TypeError, URIError, AggregateError};
+/** The code of a JavaScript exception in JS_ERROR_DOMAIN, see there. */
+export const JS_ERROR_THROWN = 1;
 
-function errorFromException(e) {
+const jsErrorQuark = GLib.quark_from_string(JS_ERROR_DOMAIN);
+const errorClasses = new Map();
+
+/**
+ * Registers an Error subclass, so that an error of that class thrown by a
+ * worker is thrown again in this program as an instance of it (see
+ * JS_ERROR_DOMAIN). Its constructor is not called: the instance gets the
+ * worker error's message, stack and fields as they are.
+ *
+ * @param {Function} errorClass a subclass of Error
+ * @param {string} [name] the name it crosses by; its class name by default
+ */
+export function registerError(errorClass, name = errorClass?.name) {
+    if (typeof errorClass !== 'function' ||
+        !(errorClass === Error || errorClass.prototype instanceof Error))
+        throw new TypeError(`${errorClass} is not a subclass of Error`);
+    errorClasses.set(name, errorClass);
+}
+
+for (const errorClass of [Error, EvalError, RangeError, ReferenceError, SyntaxError,
+    TypeError, URIError, AggregateError])
+    registerError(errorClass);
+
+const ERROR_OWN_KEYS = new Set(['name', 'message', 'stack', 'cause',
+    'fileName', 'lineNumber', 'columnNumber']);
+
+function jsonFields(error) {
+    const fields = {};
+    for (const key of Object.keys(error)) {
+        if (ERROR_OWN_KEYS.has(key))
+            continue;
+        try {
+            const json = JSON.stringify(error[key]);
+            if (json !== undefined)
+                fields[key] = JSON.parse(json);
+        } catch {
+            // Not JSON-serialisable (a bigint, a cycle): left out.
+        }
+    }
+    return fields;
+}
+
+function errorPayload(e, depth = 0) {
+    if (!(e instanceof Error)) {
+        try {
+            const json = JSON.stringify(e);
+            if (json !== undefined)
+                return {value: JSON.parse(json)};
+        } catch {}
+        return {type: 'Error', name: 'Error', message: String(e), fields: {}};
+    }
+    const payload = {
+        type: e.constructor?.name || 'Error',
+        name: String(e.name),
+        message: String(e.message),
+        stack: typeof e.stack === 'string' ? e.stack : '',
+        fields: jsonFields(e),
+    };
+    if (e.cause !== undefined && depth < 8)
+        payload.cause = errorPayload(e.cause, depth + 1);
+    return payload;
+}
+
+// An Error whose class does not set a name is still called by its class.
+function displayName(payload, registered) {
+    return registered || payload.name !== 'Error' ? payload.name : payload.type;
+}
+
+/**
+ * What a worker threw, as the GError that carries it across the C level
+ * (see JS_ERROR_DOMAIN); a `GLib.Error` is returned as it is. Functions
+ * given to registerFunc() and the work() of a Worker need not call it,
+ * but a class that implements `vfunc_call()` (or `vfunc_setup()`) itself
+ * does, as `catch (e) { throw TinyWorker.encodeError(e); }`: GJS's own
+ * conversion keeps only the standard error type and the message.
+ *
+ * @param {*} e what was thrown
+ * @returns {GLib.Error} the error
+ */
+export function encodeError(e) {
     if (e instanceof GLib.Error)
         return e;
-    const name = e?.name ?? 'Error';
-    const message = e?.message ?? String(e);
-    return new GLib.Error(jsErrorQuark, 0, `${name}: ${message}`);
+    const payload = errorPayload(e);
+    const summary = 'value' in payload ? `Uncaught value: ${JSON.stringify(payload.value)}`
+        : `${displayName(payload, false)}: ${payload.message}`;
+    return new GLib.Error(jsErrorQuark, JS_ERROR_THROWN, `${summary}\n${JSON.stringify(payload)}`);
+}
+
+function errorFromPayload(payload) {
+    if ('value' in payload)
+        return payload.value;
+    const errorClass = errorClasses.get(payload.type);
+    const error = new Error(payload.message);
+    if (errorClass)
+        Object.setPrototypeOf(error, errorClass.prototype);
+    const name = displayName(payload, Boolean(errorClass));
+    const own = {name, stack: payload.stack ?? '', ...payload.fields};
+    if (payload.cause !== undefined)
+        own.cause = errorFromPayload(payload.cause);
+    for (const [key, value] of Object.entries(own)) {
+        if (key === 'name' && name === error.name)
+            continue;
+        Object.defineProperty(error, key, {value, writable: true, configurable: true,
+            enumerable: key in payload.fields});
+    }
+    return error;
+}
+
+/**
+ * Turns a GError of JS_ERROR_DOMAIN back into what the worker threw (see
+ * there); any other error is returned as it is.
+ *
+ * @param {*} error an error, such as the one a future failed with
+ * @returns {*} the error to throw
+ */
+export function decodeError(error) {
+    if (!(error instanceof GLib.Error) || !error.matches(jsErrorQuark, JS_ERROR_THROWN))
+        return error;
+    try {
+        return errorFromPayload(JSON.parse(error.message.slice(error.message.lastIndexOf('\n') + 1)));
+    } catch {
+        return error;
+    }
 }
 
 // Throws @e, turning an error of JS_ERROR_DOMAIN back into what was thrown.
 function rethrow(e) {
-    if (e instanceof GLib.Error && e.domain === jsErrorQuark) {
-        const [, name, message] = /^([A-Za-z]*): ([\s\S]*)$/.exec(e.message) ??
-            [null, 'Error', e.message];
-        const ErrorType = jsErrorTypes[name] ?? Error;
-        throw new ErrorType(message);
-    }
-    throw e;
+    throw decodeError(e);
 }
 
 // What a callback returned, as the future that the chain adopts, or null
@@ -192,7 +405,7 @@ function continueWith(future, callback, onSuccess, onFailure) {
         try {
             return asFuture(callback(settled));
         } catch (e) {
-            return Tw.Future.new_for_error(errorFromException(e));
+            return Tw.Future.new_for_error(encodeError(e));
         }
     });
 }
@@ -475,7 +688,11 @@ export const Worker = GObject.registerClass({
     GTypeName: 'TwJsWorker',
 }, class Worker extends Tw.Worker {
     vfunc_call(input, _cancellable) {
-        return toVariant(this.work(fromVariant(input)));
+        try {
+            return toVariant(this.work(fromVariant(input)));
+        } catch (e) {
+            throw encodeError(e);
+        }
     }
 
     /**
@@ -544,12 +761,13 @@ export function troupe({func, worker, workerProperties, nWorkers = 0,
  * Waits for @future without blocking the main loop.
  *
  * @param {Tw.Future} future a future
- * @param {Gio.Cancellable} [cancellable] stops the wait, not the task
+ * @param {object|Gio.Cancellable} [options] `{timeout, cancellable}`, or
+ *   just the cancellable, as for Tw.Future.prototype.result()
  * @returns {Promise<*>} the task's value, as a plain value; rejects with
- *   the task's error
+ *   the task's error, or `Gio.IOErrorEnum.TIMED_OUT`
  */
-export function result(future, cancellable = null) {
-    return future.result(cancellable);
+export function result(future, options = null) {
+    return future.result(options);
 }
 
 /**
@@ -579,8 +797,15 @@ function checkThreadMode(troupe_) {
 }
 
 Tw.register_func = function (name, func) {
-    // Every function registered from here is JavaScript.
-    registerFuncRaw(name, func);
+    // Every function registered from here is JavaScript, and what it
+    // throws crosses as JS_ERROR_DOMAIN says.
+    registerFuncRaw(name, (input, cancellable) => {
+        try {
+            return func(input, cancellable);
+        } catch (e) {
+            throw encodeError(e);
+        }
+    });
     javaScriptFuncNames.add(name);
 };
 

@@ -47,9 +47,69 @@ const SetupFailsWorker = GObject.registerClass({
     }
 });
 
-TinyWorker.registerFunc('tw-test-throws', value => {
-    throw new Error(`thrown for ${value}`);
+class InsufficientFunds extends Error {
+    constructor(balance, amount) {
+        super(`balance ${balance} is below ${amount}`);
+        this.balance = balance;
+        this.amount = amount;
+    }
+}
+
+class Unregistered extends Error {
+    constructor(message) {
+        super(message);
+        this.account = {id: 'acc-1', tags: ['a', 'b']};
+        this.huge = 2n ** 70n;   // not JSON-serialisable: left out
+    }
+}
+
+class Named extends Error {
+    constructor(message, options) {
+        super(message, options);
+        this.name = 'NamedError';
+    }
+}
+
+function throwInsufficientFunds(balance) {
+    throw new InsufficientFunds(balance, 100);
+}
+
+const PayingWorker = GObject.registerClass({
+    GTypeName: 'TwTestGjsPayingWorker',
+}, class PayingWorker extends TinyWorker.Worker {
+    work(balance) {
+        throwInsufficientFunds(balance);
+    }
 });
+
+// Implements the raw vfunc itself, so it encodes what it throws.
+const RawPayingWorker = GObject.registerClass({
+    GTypeName: 'TwTestGjsRawPayingWorker',
+}, class RawPayingWorker extends Tw.Worker {
+    vfunc_call(input, _cancellable) {
+        try {
+            throwInsufficientFunds(input.unpack());
+        } catch (e) {
+            throw TinyWorker.encodeError(e);
+        }
+    }
+});
+
+TinyWorker.registerFunc('tw-test-throws', value => {
+    switch (value) {
+    case 'insufficient':
+        return throwInsufficientFunds(7);
+    case 'unregistered':
+        throw new Unregistered('not registered here');
+    case 'named':
+        throw new Named('with a name', {cause: new RangeError('the cause')});
+    case 'value':
+        throw {code: 7, reason: 'a plain object'};
+    default:
+        throw new Error(`thrown for ${value}`);
+    }
+});
+TinyWorker.registerError(InsufficientFunds);
 Tw.register_func('tw-test-raw', input => input);
 TinyWorker.init();
 
@@ -79,6 +139,134 @@ test('a JavaScript exception in a function', async () => {
     const error = await assertRejects(troupe.submit('x').result());
     assertEqual(error.message, 'thrown for x');
     await TinyWorker.close(troupe);
+});
+
+function assertWorkerStack(error) {
+    // Only the worker process's stack runs through workerProcessMain().
+    assert(/^throwInsufficientFunds@/m.test(error.stack), error.stack);
+    assert(/^workerProcessMain@/m.test(error.stack), error.stack);
+}
+
+test('a registered Error subclass arrives as itself, with its fields', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const error = await assertRejects(troupe.submit('insufficient').result());
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertEqual(error.name, 'Error');   // as `new InsufficientFunds().name`
+    assertEqual(error.message, 'balance 7 is below 100');
+    assertEqual([error.balance, error.amount], [7, 100]);
+    assertEqual(Object.keys(error), ['balance', 'amount']);
+    assertWorkerStack(error);
+    const iterated = await assertRejects((async () => {
+        // eslint-disable-next-line no-unused-vars
+        for await (const _ of troupe.map_unordered(['insufficient']))
+            ;
+    })());
+    assert(iterated instanceof InsufficientFunds, `${iterated}`);
+    await TinyWorker.close(troupe);
+});
+
+test('a Worker subclass throws an Error subclass the same way', async () => {
+    const troupe = TinyWorker.troupe({worker: PayingWorker, nWorkers: 1});
+    const error = await assertRejects(troupe.submit(3));   // await future
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertEqual([error.message, error.balance], ['balance 3 is below 100', 3]);
+    assertWorkerStack(error);
+    const mapped = await assertRejects(troupe.map([1, 2]));
+    assert(mapped instanceof InsufficientFunds, `${mapped}`);
+    await TinyWorker.close(troupe);
+});
+
+test('a raw vfunc_call() keeps the class with encodeError()', async () => {
+    const troupe = TinyWorker.troupe({worker: RawPayingWorker, nWorkers: 1});
+    const error = await assertRejects(troupe.submit(5).result());
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertEqual([error.message, error.balance], ['balance 5 is below 100', 5]);
+    assertWorkerStack(error);
+    await TinyWorker.close(troupe);
+    const gerror = new GLib.Error(TEST_DOMAIN, 1, 'as it is');
+    assertEqual(TinyWorker.encodeError(gerror), gerror);
+});
+
+test('an unregistered Error subclass arrives as an Error named by its class', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const error = await assertRejects(troupe.submit('unregistered').result());
+    assertEqual(Object.getPrototypeOf(error), Error.prototype);
+    assertEqual(error.name, 'Unregistered');
+    assertEqual(error.message, 'not registered here');
+    assertEqual(`${error}`, 'Unregistered: not registered here');
+    assertEqual(error.account, {id: 'acc-1', tags: ['a', 'b']});
+    assert(!('huge' in error), 'a bigint field crossed');
+    assert(/^Unregistered@/m.test(error.stack), error.stack);
+    await TinyWorker.close(troupe);
+});
+
+test('an own name and an Error cause cross too', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const error = await assertRejects(troupe.submit('named').result());
+    assertEqual([error.name, error.message], ['NamedError', 'with a name']);
+    assert(error.cause instanceof RangeError, `${error.cause}`);
+    assertEqual(error.cause.message, 'the cause');
+    await TinyWorker.close(troupe);
+});
+
+test('a thrown value that is not an Error is thrown again as that value', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const thrown = await assertRejects(troupe.submit('value').result());
+    assertEqual(thrown, {code: 7, reason: 'a plain object'});
+    await TinyWorker.close(troupe);
+});
+
+test('the encoding at the C level: a summary line, then one line of JSON', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const future = troupe.submit('insufficient');
+    await assertRejects(future.result());
+    const raw = assertThrows(() => future.wait(0));   // the plain API: the GError
+    assert(raw.matches(GLib.quark_from_string(TinyWorker.JS_ERROR_DOMAIN),
+        TinyWorker.JS_ERROR_THROWN), `${raw}`);
+    const [summary, json, ...rest] = raw.message.split('\n');
+    assertEqual(rest, []);
+    assertEqual(summary, 'InsufficientFunds: balance 7 is below 100');
+    const payload = JSON.parse(json);
+    assertEqual([payload.type, payload.name, payload.fields], ['InsufficientFunds', 'Error',
+        {balance: 7, amount: 100}]);
+    assert(TinyWorker.decodeError(raw) instanceof InsufficientFunds);
+    await TinyWorker.close(troupe);
+});
+
+test('decodeError() leaves other errors alone', () => {
+    const other = new GLib.Error(TEST_DOMAIN, TinyWorker.JS_ERROR_THROWN, 'x\n{}');
+    assertEqual(TinyWorker.decodeError(other), other);
+    const garbled = new GLib.Error(GLib.quark_from_string(TinyWorker.JS_ERROR_DOMAIN),
+        TinyWorker.JS_ERROR_THROWN, 'no JSON here');
+    assertEqual(TinyWorker.decodeError(garbled), garbled);
+    assertThrows(() => TinyWorker.registerError(Object));
+});
+
+test('an Error subclass thrown by a callback, on a thread-mode troupe', async () => {
+    const troupe = TinyWorker.troupe({worker: TwTest.CWorker, nWorkers: 1,
+        mode: Tw.TroupeMode.THREAD});
+    assertEqual(troupe.mode, Tw.TroupeMode.THREAD);
+    const chained = troupe.submit(2).andThen(f => {
+        throw new InsufficientFunds(f.resultNow()[0], 10);
+    });
+    const error = await assertRejects(chained.result());
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertEqual([error.balance, error.amount], [4, 10]);
+    // Chaining passes the error through a C worker's troupe unchanged.
+    const passed = await assertRejects(troupe.submit(chained).result());
+    assert(passed instanceof InsufficientFunds, `${passed}`);
+    assertEqual(passed.balance, 4);
+    await TinyWorker.close(troupe);
+});
+
+test('a JavaScript error passes through a thread-mode troupe unchanged', async () => {
+    const throwing = TinyWorker.troupe({func: 'tw-test-throws', nWorkers: 1});
+    const cTroupe = TinyWorker.troupe({worker: TwTest.CWorker, nWorkers: 1});
+    const error = await assertRejects(cTroupe.submit(throwing.submit('insufficient')).result());
+    assert(error instanceof InsufficientFunds, `${error}`);
+    assertWorkerStack(error);
+    await TinyWorker.close(cTroupe);
+    await TinyWorker.close(throwing);
 });
 
 test('a GLib.Error keeps its domain, code and message', async () => {

@@ -10,7 +10,7 @@ import Tw from 'gi://Tw?version=1';
 import TwTest from 'gi://TwTest?version=1';
 
 import * as TinyWorker from '../../bindings/gjs/tiny-worker.js';
-import {assert, assertEqual, assertRejects, run, test} from './tap.js';
+import {assert, assertEqual, assertRejects, assertThrows, run, test} from './tap.js';
 
 // Runs until its task is cancelled, as long work that polls should.
 Tw.register_func('tw-test-wait-for-cancel', (input, cancellable) => {
@@ -52,10 +52,13 @@ test('cancelling a queued task', async () => {
     const troupe = delayedCWorker(200);
     const running = troupe.submit(1);
     const queued = troupe.submit(2);
-    queued.cancel();
+    assertEqual(queued.cancel(), true);
     assert(isCancelled(await assertRejects(queued)));
     assertEqual(queued.get_state(), Tw.FutureState.CANCELLED);
+    assertEqual(queued.cancel(), true);   // already cancelled
     assertEqual((await running.result())[0], 1);
+    assertEqual(running.cancel(), false);   // too late: it succeeded
+    assertEqual(running.get_state(), Tw.FutureState.SUCCEEDED);
     await TinyWorker.close(troupe);
 });
 
@@ -63,17 +66,95 @@ test('cancelling a running C task', async () => {
     const troupe = delayedCWorker(20000);
     const future = troupe.submit(1);
     await untilRunning(future);
-    future.cancel();
+    assertEqual(future.cancel(), false);   // running: the worker decides
     assert(isCancelled(await assertRejects(future)));
+    assertEqual(future.cancel(), true);
     await TinyWorker.close(troupe);
 });
 
 test('cancelling a running JavaScript task in a worker process', async () => {
     const troupe = TinyWorker.troupe({func: 'tw-test-wait-for-cancel', nWorkers: 1});
     const future = troupe.submit(null);
+    const queued = troupe.submit(null);
     await untilRunning(future);
-    future.cancel();
+    assertEqual(queued.cancel(), true);
+    assertEqual(future.cancel(), false);
     assert(isCancelled(await assertRejects(future.result())));
+    assert(isCancelled(await assertRejects(queued.result())));
+    await TinyWorker.close(troupe);
+});
+
+test('cancelling a chained task that waits for its input', async () => {
+    const troupe = delayedCWorker(20000);
+    const input = troupe.submit(1);
+    const chained = troupe.submit(input);
+    assertEqual(chained.cancel(), true);
+    assert(isCancelled(await assertRejects(chained.result())));
+    assertEqual(input.get_state() === Tw.FutureState.CANCELLED, false);
+    input.cancel();
+    await TinyWorker.close(troupe);
+});
+
+function isTimedOut(error) {
+    return error instanceof GLib.Error &&
+        error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.TIMED_OUT);
+}
+
+async function assertTimesOut(future, timeout) {
+    const start = GLib.get_monotonic_time();
+    const error = await assertRejects(future.result({timeout}));
+    assert(isTimedOut(error), `${error}`);
+    assertEqual(error.message, `The future did not settle within ${timeout} ms`);
+    assert(GLib.get_monotonic_time() - start >= timeout * 1000, 'timed out early');
+    assert(!future.is_done(), 'the future settled');
+}
+
+test('result({timeout}) rejects with TIMED_OUT, and the task goes on (C, threads)', async () => {
+    const troupe = delayedCWorker(20000);
+    const future = troupe.submit(1);
+    await assertTimesOut(future, 50);
+    await assertTimesOut(future, 1);   // waits again, and times out again
+    assertEqual(future.cancel(), future.get_state() === Tw.FutureState.CANCELLED);
+    assert(isCancelled(await assertRejects(future.result({timeout: 30000}))));
+    await TinyWorker.close(troupe);
+});
+
+test('result({timeout}) rejects with TIMED_OUT (JavaScript, processes)', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-wait-for-cancel', nWorkers: 1});
+    const future = troupe.submit(null);
+    await assertTimesOut(future, 100);
+    future.cancel();
+    assert(isCancelled(await assertRejects(future.result({timeout: 30000}))));
+    await TinyWorker.close(troupe);
+});
+
+test('result({timeout}) gives the value when it comes in time', async () => {
+    const troupe = TinyWorker.troupe({func: 'tw-test-first', nWorkers: 1});
+    assertEqual(await troupe.submit([5, 6]).result({timeout: 30000}), 5);
+    const done = troupe.submit([7]);
+    assertEqual(await done.result(), 7);
+    assertEqual(await done.result({timeout: 0}), 7);   // settled: no wait at all
+    await TinyWorker.close(troupe);
+});
+
+test('result() takes a cancellable alone or with a timeout', async () => {
+    const troupe = delayedCWorker(20000);
+    const future = troupe.submit(1);
+    const cancellable = new Gio.Cancellable();
+    const waiting = [future.result(cancellable), future.result({timeout: 30000, cancellable})];
+    cancellable.cancel();
+    for (const promise of waiting)
+        // eslint-disable-next-line no-await-in-loop
+        assert(isCancelled(await assertRejects(promise)));
+    assert(isCancelled(await assertRejects(future.result({timeout: 30000, cancellable}))));
+    assert(!future.is_done(), 'cancelling the wait cancelled the task');
+    for (const timeout of [-1, NaN, '10', Infinity]) {
+        const error = assertThrows(() => future.result({timeout}));
+        assert(error instanceof RangeError, `${timeout}: ${error}`);
+    }
+    assertThrows(() => future.result({cancellable: {}}));
+    assert(assertThrows(() => future.result(500)) instanceof TypeError);
+    future.cancel();
     await TinyWorker.close(troupe);
 });
 
