@@ -1,4 +1,4 @@
-/* tw-test-util.c
+/* tw-test-util.c: the helpers that every C test program shares
  *
  * Copyright 2026 The tiny-worker developers
  *
@@ -17,9 +17,16 @@
 
 #include "config.h"
 
+#include <string.h>
+
+#include <glib/gstdio.h>
+
 #include "tw-test-util.h"
 
 G_DEFINE_QUARK (tw-test-error-quark, tw_test_error)
+
+/* Set before the tests run, read-only while they do. */
+static gint64 wait_timeout_usec = TW_TEST_TIMEOUT_USEC;
 
 void
 tw_test_gate_init (TwTestGate *gate)
@@ -113,6 +120,15 @@ tw_test_gated_echo_func (GVariant      *input,
 }
 
 GVariant *
+tw_test_echo_func (GVariant      *input,
+                   GCancellable  *cancellable,
+                   gpointer       user_data,
+                   GError       **error)
+{
+  return g_variant_ref (input);
+}
+
+GVariant *
 tw_test_square_func (GVariant      *input,
                      GCancellable  *cancellable,
                      gpointer       user_data,
@@ -126,13 +142,19 @@ tw_test_square_func (GVariant      *input,
   return g_variant_new_int64 (x * x);
 }
 
+void
+tw_test_set_wait_timeout (gint64 usec)
+{
+  wait_timeout_usec = usec;
+}
+
 GVariant *
 tw_test_wait_value (TwFuture *future)
 {
   g_autoptr(GError) error = NULL;
   GVariant *value;
 
-  value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+  value = tw_future_wait (future, wait_timeout_usec, &error);
   g_assert_no_error (error);
   g_assert_nonnull (value);
   g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_SUCCEEDED);
@@ -146,7 +168,7 @@ tw_test_wait_error (TwFuture *future)
   GError *error = NULL;
   g_autoptr(GVariant) value = NULL;
 
-  value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, &error);
+  value = tw_future_wait (future, wait_timeout_usec, &error);
   g_assert_null (value);
   g_assert_nonnull (error);
   g_assert_true (tw_future_is_done (future));
@@ -240,4 +262,109 @@ tw_test_wait_for_n_threads (guint n_threads)
     g_usleep (1000);
 
   return n;
+}
+
+guint
+tw_test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  /* Without the one that reads the directory. */
+  return n - 1;
+}
+
+char *
+tw_test_make_temp_dir (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *template = g_strdup_printf ("tw-test-%s-XXXXXX", name);
+  char *dir = g_dir_make_tmp (template, &error);
+
+  g_assert_no_error (error);
+
+  return dir;
+}
+
+void
+tw_test_remove_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        tw_test_remove_dir (child);
+      else
+        g_unlink (child);
+    }
+
+  g_rmdir (path);
+}
+
+void
+tw_test_assert_contains (const char *haystack,
+                         const char *needle)
+{
+  if (haystack == NULL || strstr (haystack, needle) == NULL)
+    g_error ("Expected “%s” in “%s”", needle, haystack);
+}
+
+gboolean
+tw_test_contains_bytes (const char *haystack,
+                        gsize       haystack_len,
+                        const char *needle,
+                        gsize       needle_len)
+{
+  for (gsize i = 0; i + needle_len <= haystack_len; i++)
+    {
+      if (memcmp (haystack + i, needle, needle_len) == 0)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+GPtrArray *
+tw_test_read_lines (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *result = g_ptr_array_new_with_free_func (g_free);
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return result;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (lines[i][0] != '\0')
+        g_ptr_array_add (result, g_strdup (lines[i]));
+    }
+
+  return result;
+}
+
+guint
+tw_test_count_lines (const char *path)
+{
+  g_autofree char *contents = NULL;
+  guint lines = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+
+  for (const char *p = contents; *p != '\0'; p++)
+    if (*p == '\n')
+      lines++;
+
+  return lines;
 }

@@ -1,4 +1,4 @@
-/* tw-test-util.h
+/* tw-test-util.h: the helpers that every C test program shares
  *
  * Copyright 2026 The tiny-worker developers
  *
@@ -60,6 +60,12 @@ GVariant *tw_test_gated_echo_func    (GVariant      *input,
                                       gpointer       user_data,
                                       GError       **error);
 
+/* A TwFunc: returns its input unchanged. */
+GVariant *tw_test_echo_func          (GVariant      *input,
+                                      GCancellable  *cancellable,
+                                      gpointer       user_data,
+                                      GError       **error);
+
 /* A TwFunc: x (int64) -> x * x (int64). user_data, if not NULL, is a gint
  * counter of calls. */
 GVariant *tw_test_square_func        (GVariant      *input,
@@ -67,9 +73,14 @@ GVariant *tw_test_square_func        (GVariant      *input,
                                       gpointer       user_data,
                                       GError       **error);
 
+/* How long the tw_test_wait_*() functions wait, TW_TEST_TIMEOUT_USEC unless
+ * a test program that starts slow workers (through ssh, say) sets more. */
+void      tw_test_set_wait_timeout   (gint64         usec);
+
 /* Waits (bounded) and asserts that @future succeeded; returns its value. */
 GVariant *tw_test_wait_value         (TwFuture      *future);
-/* Waits (bounded) and returns the future's error; asserts that it failed. */
+/* Waits (bounded) and returns the future's error; asserts that it failed
+ * (so a wait that timed out is a test failure). */
 GError   *tw_test_wait_error         (TwFuture      *future);
 gint64    tw_test_wait_int64         (TwFuture      *future);
 gint32    tw_test_wait_value_int32   (TwFuture      *future);
@@ -87,5 +98,28 @@ guint     tw_test_count_threads      (void);
 /* Waits until the process has @n_threads threads (a joined thread may
  * linger in /proc for a moment), and returns the final count. */
 guint     tw_test_wait_for_n_threads (guint          n_threads);
+
+/* The number of open file descriptors of this process. */
+guint     tw_test_count_fds          (void);
+
+/* A new directory under the temporary directory, named after @name. */
+char     *tw_test_make_temp_dir      (const char    *name);
+/* Removes @path and everything under it; symbolic links are not followed. */
+void      tw_test_remove_dir         (const char    *path);
+
+/* Fails the test unless @needle is in @haystack (which may be NULL). */
+void      tw_test_assert_contains    (const char    *haystack,
+                                      const char    *needle);
+/* Whether @needle is in @haystack, both of which may hold NUL bytes. */
+gboolean  tw_test_contains_bytes     (const char    *haystack,
+                                      gsize          haystack_len,
+                                      const char    *needle,
+                                      gsize          needle_len);
+
+/* The lines of the file at @path that are not empty (none if there is
+ * no such file), as strings. */
+GPtrArray *tw_test_read_lines        (const char    *path);
+/* The number of newlines in the file at @path, 0 if there is none. */
+guint     tw_test_count_lines        (const char    *path);
 
 G_END_DECLS
