@@ -21,63 +21,19 @@
 
 #include "tw-test-util.h"
 
-/* The user data of gated_square_func(). */
-typedef struct
-{
-  TwTestGate gate;         /* negative inputs block on it */
-  gint       n_calls;      /* atomic */
-  gint       n_destroyed;  /* atomic: calls of square_info_destroy() */
-} SquareInfo;
-
-static void
-square_info_init (SquareInfo *info)
-{
-  tw_test_gate_init (&info->gate);
-  info->n_calls = 0;
-  info->n_destroyed = 0;
-}
-
-static void
-square_info_destroy (gpointer data)
-{
-  SquareInfo *info = data;
-
-  g_atomic_int_inc (&info->n_destroyed);
-}
-
+/* The user data of tw_test_gated_square_func(). */
 /* Checks how often the destroy notify ran. Non-fatal, so that a failure
  * here does not hide the results of the tests that follow. */
 static void
-check_destroyed (SquareInfo *info,
-                 gint        expected,
-                 const char *when)
+check_destroyed (TwTestCalls *info,
+                 gint         expected,
+                 const char  *when)
 {
   gint n_destroyed = g_atomic_int_get (&info->n_destroyed);
 
   if (n_destroyed != expected)
     g_test_fail_printf ("The destroy notify ran %d times %s, expected %d",
                         n_destroyed, when, expected);
-}
-
-/* x (int64) -> x * x; a negative x first waits for the gate. */
-static GVariant *
-gated_square_func (GVariant      *input,
-                   GCancellable  *cancellable,
-                   gpointer       user_data,
-                   GError       **error)
-{
-  SquareInfo *info = user_data;
-  gint64 x = g_variant_get_int64 (input);
-
-  g_atomic_int_inc (&info->n_calls);
-
-  if (x < 0 && !tw_test_gate_pass (&info->gate))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "The gate stayed shut");
-      return NULL;
-    }
-
-  return g_variant_new_int64 (x * x);
 }
 
 static void
@@ -114,10 +70,10 @@ test_troupe_many_tasks (void)
   const guint n_tasks = 10000;
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
-  SquareInfo info;
+  TwTestCalls info;
 
-  square_info_init (&info);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, square_info_destroy);
+  tw_test_calls_init (&info);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, tw_test_calls_destroy);
   tw_troupe_set_n_workers (troupe, 4);
 
   for (guint i = 0; i < n_tasks; i++)
@@ -248,24 +204,6 @@ test_troupe_func_invalid_result (void)
 
 /* Shutdown ------------------------------------------------------------------ */
 
-typedef struct
-{
-  TwTroupe       *troupe;
-  TwShutdownMode  mode;
-  gint            returned;  /* atomic */
-} ShutdownThread;
-
-static gpointer
-shutdown_thread (gpointer data)
-{
-  ShutdownThread *st = data;
-
-  tw_troupe_shutdown (st->troupe, st->mode);
-  g_atomic_int_set (&st->returned, TRUE);
-
-  return NULL;
-}
-
 /* Polls until a submit is refused: then the shutdown has begun. Probes
  * accepted before that are tasks like any other: they go to @accepted. */
 static void
@@ -308,18 +246,17 @@ test_troupe_shutdown_drain (void)
   g_autoptr(TwFuture) chained2 = NULL;
   g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func (g_object_unref);
-  SquareInfo source_info, info;
-  ShutdownThread st = { 0 };
-  GThread *thread;
+  TwTestCalls source_info, info;
+  TwTestShutdown *shutdown;
 
   g_test_summary ("DRAIN runs everything submitted, including chained tasks whose "
                   "input settles after the shutdown began");
 
-  square_info_init (&source_info);
-  square_info_init (&info);
-  source = tw_troupe_new_for_func (gated_square_func, &source_info, NULL);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&info);
+  source = tw_troupe_new_for_func (tw_test_gated_square_func, &source_info, NULL);
   tw_troupe_set_n_workers (source, 1);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 1);
 
   /* An input from another troupe that settles only when we say so. */
@@ -334,9 +271,7 @@ test_troupe_shutdown_drain (void)
   chained = tw_troupe_submit_future (troupe, input);
   chained2 = tw_troupe_submit_future (troupe, chained);
 
-  st.troupe = troupe;
-  st.mode = TW_SHUTDOWN_MODE_DRAIN;
-  thread = g_thread_new ("test-shutdown", shutdown_thread, &st);
+  shutdown = tw_test_shutdown_start (troupe, TW_SHUTDOWN_MODE_DRAIN);
   wait_until_closed (troupe, probes);
 
   /* The queued tasks run once the worker is free... */
@@ -348,11 +283,10 @@ test_troupe_shutdown_drain (void)
   /* ...but the shutdown still waits for the chained tasks. */
   g_assert_false (tw_future_is_done (chained));
   g_assert_false (tw_future_is_done (chained2));
-  g_assert_false (g_atomic_int_get (&st.returned));
+  g_assert_false (tw_test_shutdown_has_returned (shutdown));
 
   tw_test_gate_open (&source_info.gate);
-  g_thread_join (thread);
-  g_assert_true (st.returned);
+  tw_test_shutdown_join (shutdown);
 
   /* Shutdown returned, so both have settled: no timeout needed. */
   g_assert_true (tw_future_is_done (chained));
@@ -379,19 +313,18 @@ test_troupe_shutdown_cancel_pending (void)
   g_autoptr(TwFuture) chained = NULL;
   g_autoptr(TwFuture) chained_queued = NULL;
   g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_object_unref);
-  SquareInfo source_info, info;
-  ShutdownThread st = { 0 };
-  GThread *thread;
+  TwTestCalls source_info, info;
+  TwTestShutdown *shutdown;
 
   g_test_summary ("CANCEL_PENDING cancels queued and chained-waiting tasks with "
                   "G_IO_ERROR_CANCELLED, lets the running one finish, and never calls "
                   "the function for the others");
 
-  square_info_init (&source_info);
-  square_info_init (&info);
-  source = tw_troupe_new_for_func (gated_square_func, &source_info, NULL);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&info);
+  source = tw_troupe_new_for_func (tw_test_gated_square_func, &source_info, NULL);
   tw_troupe_set_n_workers (source, 1);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 1);
 
   input = tw_troupe_submit (source, g_variant_new_int64 (-3));
@@ -404,9 +337,7 @@ test_troupe_shutdown_cancel_pending (void)
   chained_queued = tw_troupe_submit_future (troupe, queued->pdata[5]);
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 20);
 
-  st.troupe = troupe;
-  st.mode = TW_SHUTDOWN_MODE_CANCEL_PENDING;
-  thread = g_thread_new ("test-shutdown", shutdown_thread, &st);
+  shutdown = tw_test_shutdown_start (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
 
   /* Pending tasks are cancelled without waiting for the running one. */
   for (guint i = 0; i < queued->len; i++)
@@ -427,9 +358,9 @@ test_troupe_shutdown_cancel_pending (void)
 
   /* The running task is not touched, and the shutdown waits for it. */
   g_assert_cmpint (tw_future_get_state (running), ==, TW_FUTURE_STATE_RUNNING);
-  g_assert_false (g_atomic_int_get (&st.returned));
+  g_assert_false (tw_test_shutdown_has_returned (shutdown));
   tw_test_gate_open (&info.gate);
-  g_thread_join (thread);
+  tw_test_shutdown_join (shutdown);
   g_assert_cmpint (tw_test_wait_int64 (running), ==, 4);
 
   /* The input settling later changes nothing. */
@@ -496,22 +427,18 @@ test_troupe_shutdown_idempotent (void)
 {
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
-  ShutdownThread st[4] = { { 0 } };
-  GThread *threads[G_N_ELEMENTS (st)];
+  TwTestShutdown *shutdowns[4];
 
   tw_troupe_set_n_workers (troupe, 2);
   for (gint64 i = 0; i < 50; i++)
     g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
 
   /* Several threads shut it down at once, in both modes. */
-  for (guint i = 0; i < G_N_ELEMENTS (st); i++)
-    {
-      st[i].troupe = troupe;
-      st[i].mode = i % 2 ? TW_SHUTDOWN_MODE_CANCEL_PENDING : TW_SHUTDOWN_MODE_DRAIN;
-      threads[i] = g_thread_new ("test-shutdown", shutdown_thread, &st[i]);
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (st); i++)
-    g_thread_join (threads[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (shutdowns); i++)
+    shutdowns[i] = tw_test_shutdown_start (troupe, i % 2 ? TW_SHUTDOWN_MODE_CANCEL_PENDING
+                                                         : TW_SHUTDOWN_MODE_DRAIN);
+  for (guint i = 0; i < G_N_ELEMENTS (shutdowns); i++)
+    tw_test_shutdown_join (shutdowns[i]);
 
   /* Each future settled once; the counters add up. */
   for (guint i = 0; i < futures->len; i++)
@@ -557,10 +484,10 @@ test_troupe_shutdown_async (void)
   g_autoptr(TwFuture) refused = NULL;
   g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func (g_object_unref);
   AsyncShutdown as = { 0 };
-  SquareInfo info;
+  TwTestCalls info;
 
-  square_info_init (&info);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  tw_test_calls_init (&info);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 1);
 
   blocker = tw_troupe_submit (troupe, g_variant_new_int64 (-6));
@@ -598,12 +525,12 @@ test_troupe_shutdown_async_cancelled (void)
   g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   AsyncShutdown as = { 0 };
-  SquareInfo info;
+  TwTestCalls info;
 
   g_test_summary ("Cancelling shutdown_async stops the wait, not the shutdown");
 
-  square_info_init (&info);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  tw_test_calls_init (&info);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 1);
 
   blocker = tw_troupe_submit (troupe, g_variant_new_int64 (-7));
@@ -640,13 +567,13 @@ test_troupe_dispose_drains (void)
   TwTroupe *troupe;
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(TwFuture) blocker = NULL;
-  SquareInfo info;
+  TwTestCalls info;
 
   g_test_summary ("Dropping the last reference without a shutdown drains the troupe, "
                   "then frees the function's user data exactly once");
 
-  square_info_init (&info);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, square_info_destroy);
+  tw_test_calls_init (&info);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, tw_test_calls_destroy);
   tw_troupe_set_n_workers (troupe, 2);
   g_object_add_weak_pointer (G_OBJECT (troupe), (gpointer *)&troupe);
 
@@ -683,23 +610,23 @@ test_troupe_destroy_notify (void)
 {
   TwTroupe *troupe;
   g_autoptr(TwFuture) future = NULL;
-  SquareInfo info;
+  TwTestCalls info;
 
-  square_info_init (&info);
+  tw_test_calls_init (&info);
 
   /* Never started. */
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, square_info_destroy);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, tw_test_calls_destroy);
   g_object_unref (troupe);
   g_assert_cmpint (g_atomic_int_get (&info.n_destroyed), ==, 1);
 
   /* Shut down before it started. */
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, square_info_destroy);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, tw_test_calls_destroy);
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
   g_object_unref (troupe);
   g_assert_cmpint (g_atomic_int_get (&info.n_destroyed), ==, 2);
 
   /* Shut down after a task; a future outlives the troupe. */
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, square_info_destroy);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, tw_test_calls_destroy);
   tw_troupe_set_n_workers (troupe, 1);
   future = tw_troupe_submit (troupe, g_variant_new_int64 (4));
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
@@ -794,11 +721,11 @@ test_troupe_submit_from_threads (void)
   Submitter subs[4];
   GThread *threads[G_N_ELEMENTS (subs)];
   TwTestGate start;
-  SquareInfo info;
+  TwTestCalls info;
 
-  square_info_init (&info);
+  tw_test_calls_init (&info);
   tw_test_gate_init (&start);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 3);
 
   for (guint t = 0; t < G_N_ELEMENTS (subs); t++)
@@ -1298,12 +1225,12 @@ counter_thread (gpointer data)
   GMainContext *context = g_main_context_new ();
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   TwTroupe *troupe;
-  SquareInfo info;
+  TwTestCalls info;
 
   g_main_context_push_thread_default (context);
 
-  square_info_init (&info);
-  troupe = tw_troupe_new_for_func (gated_square_func, &info, NULL);
+  tw_test_calls_init (&info);
+  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
   tw_troupe_set_n_workers (troupe, 1);
 
   ct->record.expected_thread = g_thread_self ();

@@ -10,38 +10,7 @@
 #include <stdlib.h>
 
 #include <glib/gstdio.h>
-#include <tiny-worker.h>
-
-/* A gate that tasks wait at until the test opens it. */
-static GMutex gate_lock;
-static GCond gate_cond;
-static gboolean gate_open;
-static gint n_calls;
-
-static void
-gate_set (gboolean open)
-{
-  g_mutex_lock (&gate_lock);
-  gate_open = open;
-  g_cond_broadcast (&gate_cond);
-  g_mutex_unlock (&gate_lock);
-}
-
-static GVariant *
-wait_at_gate (GVariant      *input,
-                  GCancellable  *cancellable,
-                  gpointer       user_data,
-                  GError       **error)
-{
-  g_atomic_int_inc (&n_calls);
-
-  g_mutex_lock (&gate_lock);
-  while (!gate_open)
-    g_cond_wait (&gate_cond, &gate_lock);
-  g_mutex_unlock (&gate_lock);
-
-  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
-}
+#include "tw-test-util.h"
 
 /* Waits for the gate before reporting, so the test can watch first; then
  * for the test to have seen the report. */
@@ -191,22 +160,21 @@ submit_thread (gpointer data)
 static void
 test_flow_blocking_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   Submitter submitter = { troupe, 0 };
   g_autoptr(TwFuture) late = NULL;
   g_autoptr(GVariant) value = NULL;
   GThread *thread;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 2);
 
   /* One running, two queued: the queue is full. */
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (1)));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (2)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (3)));
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
@@ -216,12 +184,15 @@ test_flow_blocking_submit (void)
   g_assert_cmpint (g_atomic_int_get (&submitter.returned), ==, 0);
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   late = g_thread_join (thread);
   value = tw_future_wait (late, -1, NULL);
 
   g_assert_cmpint (submitter.returned, ==, 1);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 4);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
 }
 
 static void
@@ -240,7 +211,8 @@ submitted_cb (GObject      *object,
 static void
 test_flow_async_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -249,14 +221,12 @@ test_flow_async_submit (void)
   TwFuture *waited = NULL;
   TwFuture *abandoned = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
 
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
 
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
@@ -274,35 +244,35 @@ test_flow_async_submit (void)
   g_assert_null (tw_future_wait (abandoned, 0, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   while (waited == NULL)
     g_main_context_iteration (NULL, TRUE);
   value = tw_future_wait (waited, -1, NULL);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 3);
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 3);
+  g_assert_cmpint (tw_test_gate_get_n_entered (&gate), ==, 3);
   g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 3);
 
   g_object_unref (waited);
   g_object_unref (abandoned);
+  tw_test_gate_clear (&gate);
 }
 
 static void
 test_flow_raising_the_bound (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   TwFuture *waited = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
 
@@ -311,30 +281,31 @@ test_flow_raising_the_bound (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   g_object_unref (waited);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
 }
 
 static void
 test_flow_shutdown_releases_blocked_submits (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GError) error = NULL;
   TwFuture *waited = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
   while (waited == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -347,6 +318,7 @@ test_flow_shutdown_releases_blocked_submits (void)
                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
     }
   g_object_unref (waited);
+  tw_test_gate_clear (&gate);
 }
 
 static GVariant *

@@ -113,7 +113,6 @@ test_slurm_square (void)
   g_autoptr(TwTroupe) env_troupe = NULL;
   g_autoptr(TwFuture) job_id = NULL;
   g_autoptr(GVariant) job_id_value = NULL;
-  g_autofree char *list = NULL;
   g_autofree char *worker = NULL;
 
   g_test_summary ("With launcher srun, every worker is a Slurm job step and the seed "
@@ -126,8 +125,7 @@ test_slurm_square (void)
   worker = tw_test_launch_copy_worker (cluster_dir);
 
   troupe = tw_test_launch_troupe_new ("square", launcher, worker, 2);
-  list = tw_test_launch_square_list (troupe, 10);
-  g_assert_cmpstr (list, ==, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+  tw_test_launch_assert_squares (troupe);
   g_clear_object (&troupe);
 
   env_troupe = tw_test_launch_troupe_new ("getenv", launcher, worker, 1);
@@ -149,7 +147,6 @@ test_slurm_square_line_buffered (void)
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *list = NULL;
   g_autofree char *worker = NULL;
 
   g_test_summary ("With launcher srun as issue #8 gives it, without --unbuffered, the seed "
@@ -168,8 +165,7 @@ test_slurm_square_line_buffered (void)
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 9);
 
-  list = tw_test_launch_square_list (troupe, 10);
-  g_assert_cmpstr (list, ==, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+  tw_test_launch_assert_squares (troupe);
   g_clear_object (&troupe);
   tw_test_assert_no_process (worker);
 }

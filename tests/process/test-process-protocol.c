@@ -70,68 +70,13 @@ new_troupe_for_fake (const char *mode,
   return troupe;
 }
 
-typedef struct
-{
-  TwTroupe       *troupe;
-  TwShutdownMode  mode;
-  GThread        *thread;
-  gint            done;
-} ShutdownThread;
-
-static gpointer
-shutdown_thread (gpointer data)
-{
-  ShutdownThread *st = data;
-
-  tw_troupe_shutdown (st->troupe, st->mode);
-  g_atomic_int_set (&st->done, TRUE);
-
-  return NULL;
-}
-
-/* Shuts @troupe down in another thread, so that the test can give up
- * waiting for a shutdown that hangs. */
-static ShutdownThread *
-shutdown_start (TwTroupe       *troupe,
-                TwShutdownMode  mode)
-{
-  ShutdownThread *st = g_new0 (ShutdownThread, 1);
-
-  st->troupe = g_object_ref (troupe);
-  st->mode = mode;
-  st->thread = g_thread_new ("shutdown", shutdown_thread, st);
-
-  return st;
-}
-
-/* Waits at most @usec for the shutdown to finish. Returns TRUE, and frees
- * @st, if it did. */
-static gboolean
-shutdown_wait (ShutdownThread *st,
-               gint64          usec)
-{
-  gint64 end_time = g_get_monotonic_time () + usec;
-
-  while (!g_atomic_int_get (&st->done) && g_get_monotonic_time () < end_time)
-    g_usleep (5000);
-
-  if (!g_atomic_int_get (&st->done))
-    return FALSE;
-
-  g_thread_join (st->thread);
-  g_object_unref (st->troupe);
-  g_free (st);
-
-  return TRUE;
-}
-
 /* Shuts @troupe down, or fails the test if that takes longer than @usec. */
 static void
 shutdown_bounded (TwTroupe       *troupe,
                   TwShutdownMode  mode,
                   gint64          usec)
 {
-  if (!shutdown_wait (shutdown_start (troupe, mode), usec))
+  if (!tw_test_shutdown_wait (tw_test_shutdown_start (troupe, mode), usec))
     g_error ("The troupe did not shut down within %" G_GINT64_FORMAT " s",
              usec / G_USEC_PER_SEC);
 }
@@ -470,7 +415,7 @@ test_process_fake_silent_shutdown (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) wait_error_ = NULL;
   g_autoptr(GVariant) value = NULL;
-  ShutdownThread *st;
+  TwTestShutdown *st;
   gint64 start;
 
   g_test_summary ("A troupe whose worker process never answers HELLO still shuts "
@@ -486,15 +431,15 @@ test_process_fake_silent_shutdown (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   start = g_get_monotonic_time ();
-  st = shutdown_start (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
-  if (!shutdown_wait (st, BOUNDED_USEC))
+  st = tw_test_shutdown_start (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
+  if (!tw_test_shutdown_wait (st, BOUNDED_USEC))
     {
       g_test_fail_printf ("tw_troupe_shutdown() was still blocked %" G_GINT64_FORMAT
                           " s later, in the handshake with a worker that never answers",
                           (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
       /* Unblock it for the tests that follow. */
       kill_fake_workers ("silent-hello");
-      g_assert_true (shutdown_wait (st, BOUNDED_USEC));
+      g_assert_true (tw_test_shutdown_wait (st, BOUNDED_USEC));
     }
   tw_test_assert_no_children ();
 }

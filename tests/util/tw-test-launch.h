@@ -38,9 +38,9 @@ TwTroupe *tw_test_launch_troupe_new     (const char          *func_name,
                                          const char * const  *launcher,
                                          const char          *worker_path,
                                          guint                n_workers);
-/* What the seed examples print: squares 0..@n-1, as a Python list. */
-char     *tw_test_launch_square_list    (TwTroupe            *troupe,
-                                         guint                n);
+/* Runs "square" on 0..9 as the seed examples do, and asserts that it
+ * prints the same list. */
+void      tw_test_launch_assert_squares (TwTroupe            *troupe);
 /* Finds @name in PATH or in the sbin directories, where daemons live
  * and which a user's PATH may lack. */
 char     *tw_test_launch_find_program   (const char          *name);

@@ -103,6 +103,48 @@ tw_test_gate_get_n_entered (TwTestGate *gate)
   return n_entered;
 }
 
+void
+tw_test_calls_init (TwTestCalls *calls)
+{
+  tw_test_gate_init (&calls->gate);
+  calls->n_calls = 0;
+  calls->n_destroyed = 0;
+}
+
+void
+tw_test_calls_clear (TwTestCalls *calls)
+{
+  tw_test_gate_clear (&calls->gate);
+}
+
+void
+tw_test_calls_destroy (gpointer data)
+{
+  TwTestCalls *calls = data;
+
+  g_atomic_int_inc (&calls->n_destroyed);
+}
+
+GVariant *
+tw_test_gated_square_func (GVariant      *input,
+                           GCancellable  *cancellable,
+                           gpointer       user_data,
+                           GError       **error)
+{
+  TwTestCalls *calls = user_data;
+  gint64 x = g_variant_get_int64 (input);
+
+  g_atomic_int_inc (&calls->n_calls);
+
+  if (x < 0 && !tw_test_gate_pass (&calls->gate))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "The gate stayed shut");
+      return NULL;
+    }
+
+  return g_variant_new_int64 (x * x);
+}
+
 GVariant *
 tw_test_gated_echo_func (GVariant      *input,
                          GCancellable  *cancellable,
@@ -194,6 +236,69 @@ tw_test_wait_value_int32 (TwFuture *future)
   g_assert_true (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32));
 
   return g_variant_get_int32 (value);
+}
+
+struct _TwTestShutdown
+{
+  TwTroupe       *troupe;    /* owned */
+  TwShutdownMode  mode;
+  GThread        *thread;
+  gint            returned;  /* atomic */
+};
+
+static gpointer
+tw_test_shutdown_thread (gpointer data)
+{
+  TwTestShutdown *shutdown = data;
+
+  tw_troupe_shutdown (shutdown->troupe, shutdown->mode);
+  g_atomic_int_set (&shutdown->returned, TRUE);
+
+  return NULL;
+}
+
+TwTestShutdown *
+tw_test_shutdown_start (TwTroupe       *troupe,
+                        TwShutdownMode  mode)
+{
+  TwTestShutdown *shutdown = g_new0 (TwTestShutdown, 1);
+
+  shutdown->troupe = g_object_ref (troupe);
+  shutdown->mode = mode;
+  shutdown->thread = g_thread_new ("test-shutdown", tw_test_shutdown_thread, shutdown);
+
+  return shutdown;
+}
+
+gboolean
+tw_test_shutdown_has_returned (TwTestShutdown *shutdown)
+{
+  return g_atomic_int_get (&shutdown->returned);
+}
+
+void
+tw_test_shutdown_join (TwTestShutdown *shutdown)
+{
+  g_thread_join (shutdown->thread);
+  g_object_unref (shutdown->troupe);
+  g_free (shutdown);
+}
+
+gboolean
+tw_test_shutdown_wait (TwTestShutdown *shutdown,
+                       gint64          usec)
+{
+  gint64 end_time = g_get_monotonic_time () + usec;
+
+  while (!tw_test_shutdown_has_returned (shutdown) && g_get_monotonic_time () < end_time)
+    g_usleep (5000);
+
+  if (!tw_test_shutdown_has_returned (shutdown))
+    return FALSE;
+
+  tw_test_shutdown_join (shutdown);
+
+  return TRUE;
 }
 
 static gboolean

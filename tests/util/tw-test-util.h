@@ -53,6 +53,30 @@ void      tw_test_gate_wait_entered  (TwTestGate    *gate,
                                       guint          n_entered);
 guint     tw_test_gate_get_n_entered (TwTestGate    *gate);
 
+/*
+ * TwTestCalls:
+ *
+ * What the counting TwFuncs of a test record, as their user_data.
+ */
+typedef struct
+{
+  TwTestGate gate;         /* negative inputs of tw_test_gated_square_func() wait for it */
+  gint       n_calls;      /* atomic */
+  gint       n_destroyed;  /* atomic: calls of tw_test_calls_destroy() */
+} TwTestCalls;
+
+void      tw_test_calls_init         (TwTestCalls   *calls);
+void      tw_test_calls_clear        (TwTestCalls   *calls);
+/* A GDestroyNotify for a TwTestCalls: counts its calls. */
+void      tw_test_calls_destroy      (gpointer       data);
+
+/* A TwFunc whose user_data is a TwTestCalls: x (int64) -> x * x (int64),
+ * counting the call; a negative x first passes the gate. */
+GVariant *tw_test_gated_square_func  (GVariant      *input,
+                                      GCancellable  *cancellable,
+                                      gpointer       user_data,
+                                      GError       **error);
+
 /* A TwFunc whose user_data is a TwTestGate: passes the gate, then returns
  * its input unchanged. */
 GVariant *tw_test_gated_echo_func    (GVariant      *input,
@@ -84,6 +108,25 @@ GVariant *tw_test_wait_value         (TwFuture      *future);
 GError   *tw_test_wait_error         (TwFuture      *future);
 gint64    tw_test_wait_int64         (TwFuture      *future);
 gint32    tw_test_wait_value_int32   (TwFuture      *future);
+
+/*
+ * TwTestShutdown:
+ *
+ * A tw_troupe_shutdown() that runs in a thread of its own, so that a test
+ * can watch it block, or give up on one that hangs.
+ */
+typedef struct _TwTestShutdown TwTestShutdown;
+
+TwTestShutdown *tw_test_shutdown_start        (TwTroupe        *troupe,
+                                               TwShutdownMode   mode);
+gboolean        tw_test_shutdown_has_returned (TwTestShutdown  *shutdown);
+/* Waits at most @usec for the shutdown to return. Returns TRUE, and frees
+ * @shutdown, if it did. */
+gboolean        tw_test_shutdown_wait         (TwTestShutdown  *shutdown,
+                                               gint64           usec);
+/* Waits for the shutdown to return, however long it takes, and frees
+ * @shutdown. */
+void            tw_test_shutdown_join         (TwTestShutdown  *shutdown);
 
 /* Iterates @context until *@flag is TRUE, failing the test after
  * TW_TEST_TIMEOUT_USEC. */
