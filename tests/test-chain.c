@@ -528,17 +528,19 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Chain/three-levels", test_chain_three_levels);
-  g_test_add_func ("/Tw/Chain/same-troupe", test_chain_same_troupe);
-  g_test_add_func ("/Tw/Chain/deep", test_chain_deep);
-  g_test_add_func ("/Tw/Chain/failed-input", test_chain_failed_input);
-  g_test_add_func ("/Tw/Chain/cancelled-input", test_chain_cancelled_input);
-  g_test_add_func ("/Tw/Chain/settled-input", test_chain_settled_input);
-  g_test_add_func ("/Tw/Chain/fan-out", test_chain_fan_out);
-  g_test_add_func ("/Tw/Chain/no-thread-held", test_chain_no_thread_held);
-  g_test_add_func ("/Tw/Chain/no-thread-held-same-troupe", test_chain_no_thread_held_same_troupe);
-  g_test_add_func ("/Tw/Chain/cancel-waiting", test_chain_cancel_waiting);
-  g_test_add_func ("/Tw/Chain/finalize", test_chain_finalize);
+  g_test_add_func ("/chain/across-three-troupes", test_chain_three_levels);
+  g_test_add_func ("/chain/within-one-troupe", test_chain_same_troupe);
+  g_test_add_func ("/chain/two-hundred-links-deep", test_chain_deep);
+  g_test_add_func ("/chain/failed-input-fails-the-chain-without-calls", test_chain_failed_input);
+  g_test_add_func ("/chain/cancelled-input-cancels-the-chain-without-calls",
+                   test_chain_cancelled_input);
+  g_test_add_func ("/chain/settled-input-runs-and-stays-reusable", test_chain_settled_input);
+  g_test_add_func ("/chain/one-input-feeds-many-tasks", test_chain_fan_out);
+  g_test_add_func ("/chain/waiting-task-holds-no-thread", test_chain_no_thread_held);
+  g_test_add_func ("/chain/waiting-task-holds-no-thread-of-its-troupe",
+                   test_chain_no_thread_held_same_troupe);
+  g_test_add_func ("/chain/cancel-waiting-task-leaves-the-input", test_chain_cancel_waiting);
+  g_test_add_func ("/chain/finalized-once-dropped", test_chain_finalize);
 
   return g_test_run ();
 }

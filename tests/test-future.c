@@ -1071,35 +1071,52 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_data_func ("/Tw/Future/round-trip/int32", make_int32, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/int64", make_int64, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/uint64", make_uint64, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/double", make_double, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/string", make_string, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/strv", make_strv, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/vardict", make_vardict, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/tuple", make_tuple, test_future_round_trip);
-  g_test_add_data_func ("/Tw/Future/round-trip/bytes-1mib", make_bytes, test_future_round_trip);
-  g_test_add_func ("/Tw/Future/round-trip-exact", test_future_round_trip_exact);
-  g_test_add_func ("/Tw/Future/new-for-value", test_future_new_for_value);
-  g_test_add_func ("/Tw/Future/new-for-error", test_future_new_for_error);
-  g_test_add_func ("/Tw/Future/wait-timeout", test_future_wait_timeout);
-  g_test_add_func ("/Tw/Future/wait-async", test_future_wait_async);
-  g_test_add_func ("/Tw/Future/wait-async-main-loop", test_future_wait_async_main_loop);
-  g_test_add_func ("/Tw/Future/wait-async-thread-context", test_future_wait_async_thread_context);
-  g_test_add_func ("/Tw/Future/wait-async-settled", test_future_wait_async_settled);
-  g_test_add_func ("/Tw/Future/wait-async-cancelled", test_future_wait_async_cancelled);
-  g_test_add_func ("/Tw/Future/wait-async-cancelled-while-waiting",
+  g_test_add_data_func ("/future/value-comes-back-unchanged/int32",
+                        make_int32, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/int64",
+                        make_int64, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/uint64",
+                        make_uint64, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/double",
+                        make_double, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/string",
+                        make_string, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/strv",
+                        make_strv, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/vardict",
+                        make_vardict, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/tuple",
+                        make_tuple, test_future_round_trip);
+  g_test_add_data_func ("/future/value-comes-back-unchanged/bytes-1mib",
+                        make_bytes, test_future_round_trip);
+  g_test_add_func ("/future/value-keeps-its-exact-bits", test_future_round_trip_exact);
+  g_test_add_func ("/future/new-for-value-succeeds-at-once", test_future_new_for_value);
+  g_test_add_func ("/future/new-for-error-fails-or-cancels-at-once", test_future_new_for_error);
+  g_test_add_func ("/future/wait/times-out-and-leaves-the-task-alone", test_future_wait_timeout);
+  g_test_add_func ("/future/wait-async/calls-back-once-in-the-callers-thread",
+                   test_future_wait_async);
+  g_test_add_func ("/future/wait-async/many-waits-share-one-main-loop",
+                   test_future_wait_async_main_loop);
+  g_test_add_func ("/future/wait-async/calls-back-in-the-callers-context",
+                   test_future_wait_async_thread_context);
+  g_test_add_func ("/future/wait-async/on-a-settled-future-calls-back",
+                   test_future_wait_async_settled);
+  g_test_add_func ("/future/wait-async/cancelled-first-abandons-the-wait-not-the-task",
+                   test_future_wait_async_cancelled);
+  g_test_add_func ("/future/wait-async/cancelled-while-waiting-leaves-other-waits",
                    test_future_wait_async_cancelled_while_waiting);
-  g_test_add_func ("/Tw/Future/notify-state", test_future_notify_state);
-  g_test_add_func ("/Tw/Future/notify-state-main", test_future_notify_state_main);
-  g_test_add_func ("/Tw/Future/cancel-queued", test_future_cancel_queued);
-  g_test_add_func ("/Tw/Future/cancel-running", test_future_cancel_running);
-  g_test_add_func ("/Tw/Future/cancel-settled", test_future_cancel_settled);
-  g_test_add_func ("/Tw/Future/cancel-race", test_future_cancel_race);
-  g_test_add_func ("/Tw/Future/finalize", test_future_finalize);
-  g_test_add_func ("/Tw/Future/finalize-unwaited", test_future_finalize_unwaited);
-  g_test_add_func ("/Tw/Future/programmer-errors", test_future_programmer_errors);
+  g_test_add_func ("/future/notify-state/emitted-in-the-creators-context",
+                   test_future_notify_state);
+  g_test_add_func ("/future/notify-state/waits-for-the-creators-context",
+                   test_future_notify_state_main);
+  g_test_add_func ("/future/cancel/queued-task-settles-at-once-and-never-runs",
+                   test_future_cancel_queued);
+  g_test_add_func ("/future/cancel/running-task-sees-its-cancellable", test_future_cancel_running);
+  g_test_add_func ("/future/cancel/settled-future-is-unchanged", test_future_cancel_settled);
+  g_test_add_func ("/future/cancel/race-with-a-worker-is-never-lost", test_future_cancel_race);
+  g_test_add_func ("/future/finalized-once-the-caller-drops-it", test_future_finalize);
+  g_test_add_func ("/future/unwaited-finalized-once-its-task-ends", test_future_finalize_unwaited);
+  g_test_add_func ("/future/programmer-errors-are-criticals", test_future_programmer_errors);
 
   return g_test_run ();
 }

@@ -1435,24 +1435,30 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Troupe/many-tasks", test_troupe_many_tasks);
-  g_test_add_func ("/Tw/Troupe/func-error", test_troupe_func_error);
-  g_test_add_func ("/Tw/Troupe/func-invalid-result", test_troupe_func_invalid_result);
-  g_test_add_func ("/Tw/Troupe/shutdown-drain", test_troupe_shutdown_drain);
-  g_test_add_func ("/Tw/Troupe/shutdown-cancel-pending", test_troupe_shutdown_cancel_pending);
-  g_test_add_func ("/Tw/Troupe/submit-after-shutdown", test_troupe_submit_after_shutdown);
-  g_test_add_func ("/Tw/Troupe/shutdown-idempotent", test_troupe_shutdown_idempotent);
-  g_test_add_func ("/Tw/Troupe/shutdown-async", test_troupe_shutdown_async);
-  g_test_add_func ("/Tw/Troupe/shutdown-async-cancelled", test_troupe_shutdown_async_cancelled);
-  g_test_add_func ("/Tw/Troupe/dispose-drains", test_troupe_dispose_drains);
-  g_test_add_func ("/Tw/Troupe/destroy-notify", test_troupe_destroy_notify);
-  g_test_add_func ("/Tw/Troupe/func-name", test_troupe_func_name);
-  g_test_add_func ("/Tw/Troupe/submit-from-threads", test_troupe_submit_from_threads);
-  g_test_add_func ("/Tw/Troupe/stress", test_troupe_stress);
-  g_test_add_func ("/Tw/Troupe/no-leaked-threads", test_troupe_no_leaked_threads);
-  g_test_add_func ("/Tw/Troupe/counters-notify", test_troupe_counters_notify);
-  g_test_add_func ("/Tw/Troupe/properties", test_troupe_properties);
-  g_test_add_func ("/Tw/Troupe/programmer-errors", test_troupe_programmer_errors);
+  g_test_add_func ("/troupe/many-tasks-each-run-once", test_troupe_many_tasks);
+  g_test_add_func ("/troupe/func-error-reaches-every-wait-unchanged", test_troupe_func_error);
+  g_test_add_func ("/troupe/func-invalid-result-fails-the-task", test_troupe_func_invalid_result);
+  g_test_add_func ("/troupe/shutdown/drain-runs-everything-submitted", test_troupe_shutdown_drain);
+  g_test_add_func ("/troupe/shutdown/cancel-pending-cancels-what-has-not-started",
+                   test_troupe_shutdown_cancel_pending);
+  g_test_add_func ("/troupe/shutdown/later-submits-fail-at-once",
+                   test_troupe_submit_after_shutdown);
+  g_test_add_func ("/troupe/shutdown/repeated-from-many-threads-settles-each-task-once",
+                   test_troupe_shutdown_idempotent);
+  g_test_add_func ("/troupe/shutdown/async-finishes-in-the-callers-context",
+                   test_troupe_shutdown_async);
+  g_test_add_func ("/troupe/shutdown/async-cancelled-stops-the-wait-not-the-shutdown",
+                   test_troupe_shutdown_async_cancelled);
+  g_test_add_func ("/troupe/last-unref-drains-then-frees-user-data-once",
+                   test_troupe_dispose_drains);
+  g_test_add_func ("/troupe/destroy-notify-runs-once-however-it-ends", test_troupe_destroy_notify);
+  g_test_add_func ("/troupe/func-name-runs-the-registered-func", test_troupe_func_name);
+  g_test_add_func ("/troupe/submit-from-many-threads", test_troupe_submit_from_threads);
+  g_test_add_func ("/troupe/stress-every-task-settles-once", test_troupe_stress);
+  g_test_add_func ("/troupe/no-thread-outlives-shutdown", test_troupe_no_leaked_threads);
+  g_test_add_func ("/troupe/counters-notify-in-the-creators-context", test_troupe_counters_notify);
+  g_test_add_func ("/troupe/properties-read-write-and-notify", test_troupe_properties);
+  g_test_add_func ("/troupe/programmer-errors-are-criticals", test_troupe_programmer_errors);
 
   return g_test_run ();
 }

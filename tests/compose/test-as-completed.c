@@ -421,7 +421,7 @@ test_as_completed_list_model (void)
 
   g_test_summary ("The model lists settled futures in order, and signals in its creator's thread");
 
-  /* As in /Tw/AsCompleted/order: they settle as 0, 300, 600. */
+  /* As in /as-completed/yields-in-settling-order: they settle as 0, 300, 600. */
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (600)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (0)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (300)));
@@ -767,17 +767,23 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/AsCompleted/order", test_as_completed_order);
-  g_test_add_func ("/Tw/AsCompleted/next-timeout", test_as_completed_next_timeout);
-  g_test_add_func ("/Tw/AsCompleted/exhausted", test_as_completed_exhausted);
-  g_test_add_func ("/Tw/AsCompleted/next-async", test_as_completed_next_async);
-  g_test_add_func ("/Tw/AsCompleted/next-async-cancel", test_as_completed_next_async_cancel);
-  g_test_add_func ("/Tw/AsCompleted/list-model", test_as_completed_list_model);
-  g_test_add_func ("/Tw/AsCompleted/list-model-thread", test_as_completed_list_model_thread);
-  g_test_add_func ("/Tw/AsCompleted/failures", test_as_completed_failures);
-  g_test_add_func ("/Tw/AsCompleted/add", test_as_completed_add);
-  g_test_add_func ("/Tw/AsCompleted/many", test_as_completed_many);
-  g_test_add_func ("/Tw/AsCompleted/finalized-without-main-loop",
+  g_test_add_func ("/as-completed/yields-in-settling-order", test_as_completed_order);
+  g_test_add_func ("/as-completed/next-times-out-and-keeps-the-future",
+                   test_as_completed_next_timeout);
+  g_test_add_func ("/as-completed/exhausted-returns-null-at-once", test_as_completed_exhausted);
+  g_test_add_func ("/as-completed/next-async-yields-in-settling-order",
+                   test_as_completed_next_async);
+  g_test_add_func ("/as-completed/next-async-cancelled-abandons-only-itself",
+                   test_as_completed_next_async_cancel);
+  g_test_add_func ("/as-completed/list-model-signals-in-the-creators-thread",
+                   test_as_completed_list_model);
+  g_test_add_func ("/as-completed/list-model-made-in-another-thread",
+                   test_as_completed_list_model_thread);
+  g_test_add_func ("/as-completed/yields-failed-and-cancelled-futures-too",
+                   test_as_completed_failures);
+  g_test_add_func ("/as-completed/add-brings-back-an-exhausted-set", test_as_completed_add);
+  g_test_add_func ("/as-completed/many-consumers-take-each-future-once", test_as_completed_many);
+  g_test_add_func ("/as-completed/finalized-without-a-main-loop",
                    test_as_completed_finalized_without_main_loop);
 
   return g_test_run ();

@@ -361,17 +361,18 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Compose/then", test_compose_then);
-  g_test_add_func ("/Tw/Compose/then-skipped-on-error", test_compose_then_skipped_on_error);
-  g_test_add_func ("/Tw/Compose/catch", test_compose_catch);
-  g_test_add_func ("/Tw/Compose/finally", test_compose_finally);
-  g_test_add_func ("/Tw/Compose/callback-needs-its-context", test_compose_callback_needs_its_context);
-  g_test_add_func ("/Tw/Compose/all", test_compose_all);
-  g_test_add_func ("/Tw/Compose/all-fails-fast", test_compose_all_fails_fast);
-  g_test_add_func ("/Tw/Compose/all-empty", test_compose_all_empty);
-  g_test_add_func ("/Tw/Compose/all-chains-a-task", test_compose_all_chains_a_task);
-  g_test_add_func ("/Tw/Compose/any", test_compose_any);
-  g_test_add_func ("/Tw/Compose/first", test_compose_first);
+  g_test_add_func ("/compose/then/runs-once-in-the-callers-thread", test_compose_then);
+  g_test_add_func ("/compose/then/is-skipped-on-error", test_compose_then_skipped_on_error);
+  g_test_add_func ("/compose/catch/recovers-from-errors-only", test_compose_catch);
+  g_test_add_func ("/compose/finally/runs-on-either-outcome", test_compose_finally);
+  g_test_add_func ("/compose/callbacks-run-only-in-their-context",
+                   test_compose_callback_needs_its_context);
+  g_test_add_func ("/compose/all/gathers-values-in-order", test_compose_all);
+  g_test_add_func ("/compose/all/fails-with-the-first-error", test_compose_all_fails_fast);
+  g_test_add_func ("/compose/all/of-nothing-is-an-empty-tuple", test_compose_all_empty);
+  g_test_add_func ("/compose/all/feeds-a-chained-task", test_compose_all_chains_a_task);
+  g_test_add_func ("/compose/any/takes-the-first-success-else-the-first-error", test_compose_any);
+  g_test_add_func ("/compose/first/settles-like-the-first-to-settle", test_compose_first);
 
   return g_test_run ();
 }

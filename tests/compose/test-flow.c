@@ -585,26 +585,39 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Flow/progress-thread", test_flow_progress_thread);
-  g_test_add_func ("/Tw/Flow/progress-process", test_flow_progress_process);
-  g_test_add_func ("/Tw/Flow/report-outside-a-task", test_flow_report_outside_a_task);
-  g_test_add_func ("/Tw/Flow/blocking-submit", test_flow_blocking_submit);
-  g_test_add_func ("/Tw/Flow/async-submit", test_flow_async_submit);
-  g_test_add_func ("/Tw/Flow/raising-the-bound", test_flow_raising_the_bound);
-  g_test_add_func ("/Tw/Flow/shutdown-releases-blocked-submits", test_flow_shutdown_releases_blocked_submits);
-  g_test_add_data_func ("/Tw/Flow/map-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
-  g_test_add_data_func ("/Tw/Flow/map-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
-  g_test_add_data_func ("/Tw/Flow/map-mixed-types-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
-  g_test_add_data_func ("/Tw/Flow/map-mixed-types-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
-  g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
-  g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
-  g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
-  g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
-  g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
-  g_test_add_func ("/Tw/Flow/retries", test_flow_retries);
-  g_test_add_func ("/Tw/Flow/retry-after-crash", test_flow_retry_after_crash);
-  g_test_add_data_func ("/Tw/Flow/task-timeout-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
-  g_test_add_data_func ("/Tw/Flow/task-timeout-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
+  g_test_add_func ("/flow/progress/reported-from-a-thread", test_flow_progress_thread);
+  g_test_add_func ("/flow/progress/reported-from-a-process", test_flow_progress_process);
+  g_test_add_func ("/flow/progress/report-outside-a-task-does-nothing",
+                   test_flow_report_outside_a_task);
+  g_test_add_func ("/flow/max-queued/submit-blocks-while-full", test_flow_blocking_submit);
+  g_test_add_func ("/flow/max-queued/submit-async-waits-while-full", test_flow_async_submit);
+  g_test_add_func ("/flow/max-queued/raising-it-lets-waiting-submits-in",
+                   test_flow_raising_the_bound);
+  g_test_add_func ("/flow/max-queued/shutdown-releases-waiting-submits",
+                   test_flow_shutdown_releases_blocked_submits);
+  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
+  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
+  g_test_add_data_func ("/flow/map/keeps-mixed-types/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
+  g_test_add_data_func ("/flow/map/keeps-mixed-types/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
+  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
+  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
+  g_test_add_func ("/flow/map/of-nothing-is-an-empty-array", test_flow_map_empty);
+  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
+  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
+  g_test_add_func ("/flow/retries-until-success-or-the-limit", test_flow_retries);
+  g_test_add_func ("/flow/retries-after-a-worker-crash", test_flow_retry_after_crash);
+  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
+  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
 
   return g_test_run ();
 }

@@ -211,8 +211,8 @@ main (int   argc,
   tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".");
   build_root = g_path_get_dirname (tests_dir);
 
-  g_test_add_func ("/Tw/Launcher/bwrap-read-only", test_bwrap_read_only);
-  g_test_add_func ("/Tw/Launcher/bwrap-no-network", test_bwrap_no_network);
+  g_test_add_func ("/launcher/bwrap/sandbox-is-read-only", test_bwrap_read_only);
+  g_test_add_func ("/launcher/bwrap/sandbox-has-no-network", test_bwrap_no_network);
 
   status = g_test_run ();
   g_free (skip_reason);

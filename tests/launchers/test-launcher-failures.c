@@ -142,8 +142,8 @@ main (int   argc,
 {
   tw_test_launch_init (&argc, &argv);
 
-  g_test_add_func ("/Tw/Launcher/not-found", test_launcher_not_found);
-  g_test_add_func ("/Tw/Launcher/launcher-exits", test_launcher_exits);
+  g_test_add_func ("/launcher/missing-launcher-fails-every-task", test_launcher_not_found);
+  g_test_add_func ("/launcher/launcher-that-exits-fails-every-task", test_launcher_exits);
 
   return g_test_run ();
 }

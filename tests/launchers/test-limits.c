@@ -153,13 +153,13 @@ main (int   argc,
 {
   tw_test_launch_init (&argc, &argv);
 
-  g_test_add_data_func ("/Tw/Launcher/max-memory/direct",
+  g_test_add_data_func ("/launcher/limits/max-memory-fails-the-task/direct",
                         GINT_TO_POINTER (START_DIRECT), test_limits_max_memory);
-  g_test_add_data_func ("/Tw/Launcher/max-memory/launched",
+  g_test_add_data_func ("/launcher/limits/max-memory-fails-the-task/launched",
                         GINT_TO_POINTER (START_LAUNCHED), test_limits_max_memory);
-  g_test_add_data_func ("/Tw/Launcher/max-cpu-time/direct",
+  g_test_add_data_func ("/launcher/limits/max-cpu-time-fails-the-task/direct",
                         GINT_TO_POINTER (START_DIRECT), test_limits_max_cpu_time);
-  g_test_add_data_func ("/Tw/Launcher/max-cpu-time/launched",
+  g_test_add_data_func ("/launcher/limits/max-cpu-time-fails-the-task/launched",
                         GINT_TO_POINTER (START_LAUNCHED), test_limits_max_cpu_time);
 
   return g_test_run ();

@@ -217,9 +217,9 @@ main (int   argc,
   conf = g_build_filename (cluster_dir, "slurm.conf", NULL);
   g_setenv ("SLURM_CONF", conf, TRUE);
 
-  g_test_add_func ("/Tw/Launcher/slurm-square", test_slurm_square);
-  g_test_add_func ("/Tw/Launcher/slurm-square-line-buffered", test_slurm_square_line_buffered);
-  g_test_add_func ("/Tw/Launcher/slurm-refused", test_slurm_refused);
+  g_test_add_func ("/launcher/srun/runs-each-worker-as-a-job-step", test_slurm_square);
+  g_test_add_func ("/launcher/srun/works-without-unbuffered", test_slurm_square_line_buffered);
+  g_test_add_func ("/launcher/srun/refused-job-fails-every-task", test_slurm_refused);
 
   status = g_test_run ();
   stop_cluster ();

@@ -345,9 +345,10 @@ main (int   argc,
   tw_test_launch_init (&argc, &argv);
   ssh_dir = tw_test_make_temp_dir ("ssh");
 
-  g_test_add_func ("/Tw/Launcher/ssh-square", test_ssh_square);
-  g_test_add_func ("/Tw/Launcher/ssh-auth-failure", test_ssh_auth_failure);
-  g_test_add_func ("/Tw/Launcher/ssh-missing-program", test_ssh_missing_program);
+  g_test_add_func ("/launcher/ssh/runs-workers-on-the-remote-host", test_ssh_square);
+  g_test_add_func ("/launcher/ssh/login-failure-fails-every-task", test_ssh_auth_failure);
+  g_test_add_func ("/launcher/ssh/missing-remote-program-fails-every-task",
+                   test_ssh_missing_program);
 
   status = g_test_run ();
 
