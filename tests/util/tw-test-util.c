@@ -238,6 +238,32 @@ tw_test_wait_value_int32 (TwFuture *future)
   return g_variant_get_int32 (value);
 }
 
+void
+tw_test_assert_counters (TwTroupe *troupe,
+                         guint     n_succeeded,
+                         guint     n_failed,
+                         guint     n_cancelled)
+{
+  guint n_completed, n_queued, n_running;
+
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, n_succeeded);
+  g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, n_failed);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, n_cancelled);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, n_succeeded + n_failed + n_cancelled);
+  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 0);
+  g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+
+  /* The properties read the same values. */
+  g_object_get (troupe,
+                "n-completed", &n_completed,
+                "n-queued", &n_queued,
+                "n-running", &n_running,
+                NULL);
+  g_assert_cmpuint (n_completed, ==, n_succeeded + n_failed + n_cancelled);
+  g_assert_cmpuint (n_queued, ==, 0);
+  g_assert_cmpuint (n_running, ==, 0);
+}
+
 struct _TwTestShutdown
 {
   TwTroupe       *troupe;    /* owned */

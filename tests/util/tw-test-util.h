@@ -109,6 +109,13 @@ GError   *tw_test_wait_error         (TwFuture      *future);
 gint64    tw_test_wait_int64         (TwFuture      *future);
 gint32    tw_test_wait_value_int32   (TwFuture      *future);
 
+/* Asserts the counters of @troupe, by getter and by property, once every
+ * task it was given has settled. */
+void      tw_test_assert_counters    (TwTroupe      *troupe,
+                                      guint          n_succeeded,
+                                      guint          n_failed,
+                                      guint          n_cancelled);
+
 /*
  * TwTestShutdown:
  *
