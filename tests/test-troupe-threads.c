@@ -239,6 +239,67 @@ stopper_thread (gpointer data)
   return NULL;
 }
 
+/* What became of the stress test's tasks. */
+typedef struct
+{
+  guint n_total;
+  guint n_refused;
+  guint n_succeeded;
+  guint n_failed;
+  guint n_cancelled;
+} StressTally;
+
+/* Checks the outcome of the task for @x, which has settled, and counts it. */
+static void
+tally_outcome (StressTally *tally,
+               TwFuture    *future,
+               gint64       x)
+{
+  TwFutureState state = tw_future_get_state (future);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  tally->n_total++;
+  g_assert_true (tw_future_is_done (future));
+  value = tw_future_wait (future, 0, &error);
+
+  switch (state)
+    {
+    case TW_FUTURE_STATE_SUCCEEDED:
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int64 (value), ==, 2 * x);
+      g_assert_cmpint (x % 7, !=, 0);
+      tally->n_succeeded++;
+      break;
+
+    case TW_FUTURE_STATE_FAILED:
+      g_assert_null (value);
+      if (g_error_matches (error, TW_ERROR, TW_ERROR_SHUT_DOWN))
+        tally->n_refused++;
+      else
+        {
+          g_assert_error (error, TW_TEST_ERROR, 7);
+          g_assert_cmpint (x % 7, ==, 0);
+          tally->n_failed++;
+        }
+      break;
+
+    case TW_FUTURE_STATE_CANCELLED:
+      g_assert_null (value);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      tally->n_cancelled++;
+      break;
+
+    case TW_FUTURE_STATE_PENDING:
+    case TW_FUTURE_STATE_RUNNING:
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* A settled future never changes. */
+  g_assert_cmpint (tw_future_get_state (future), ==, state);
+}
+
 static void
 test_troupe_stress (void)
 {
@@ -247,13 +308,13 @@ test_troupe_stress (void)
   StressSubmitter subs[4];
   GThread *sub_threads[G_N_ELEMENTS (subs)];
   GThread *canceller, *stopper;
-  Canceller can = { 0 };
-  Stopper stop = { 0 };
   TwTestGate start, halfway;
   GMutex lock;
   gint n_running_submitters = G_N_ELEMENTS (subs);
+  Canceller can = { &start, &lock, shared, &n_running_submitters, 0 };
+  Stopper stop = { NULL, &start, &halfway };
   gint n_calls = 0;
-  guint n_total = 0, n_refused = 0, n_succeeded = 0, n_failed = 0, n_cancelled = 0;
+  StressTally tally = { 0 };
 
   g_test_summary ("Under concurrent submit, cancel and shutdown every task settles "
                   "exactly once and the counters add up");
@@ -278,15 +339,9 @@ test_troupe_stress (void)
       sub_threads[t] = g_thread_new ("test-stress-submit", stress_submitter_thread, &subs[t]);
     }
 
-  can.start = &start;
-  can.lock = &lock;
-  can.shared = shared;
-  can.n_running_submitters = &n_running_submitters;
   canceller = g_thread_new ("test-stress-cancel", canceller_thread, &can);
 
   stop.troupe = troupe;
-  stop.start = &start;
-  stop.halfway = &halfway;
   stopper = g_thread_new ("test-stress-stop", stopper_thread, &stop);
 
   tw_test_gate_wait_entered (&start, G_N_ELEMENTS (subs) + 2);
@@ -301,68 +356,22 @@ test_troupe_stress (void)
   for (guint t = 0; t < G_N_ELEMENTS (subs); t++)
     {
       for (guint i = 0; i < subs[t].futures->len; i++)
-        {
-          TwFuture *future = subs[t].futures->pdata[i];
-          gint64 x = subs[t].first + i;
-          TwFutureState state = tw_future_get_state (future);
-          g_autoptr(GError) error = NULL;
-          g_autoptr(GVariant) value = NULL;
-
-          n_total++;
-          g_assert_true (tw_future_is_done (future));
-          value = tw_future_wait (future, 0, &error);
-
-          switch (state)
-            {
-            case TW_FUTURE_STATE_SUCCEEDED:
-              g_assert_no_error (error);
-              g_assert_cmpint (g_variant_get_int64 (value), ==, 2 * x);
-              g_assert_cmpint (x % 7, !=, 0);
-              n_succeeded++;
-              break;
-
-            case TW_FUTURE_STATE_FAILED:
-              g_assert_null (value);
-              if (g_error_matches (error, TW_ERROR, TW_ERROR_SHUT_DOWN))
-                n_refused++;
-              else
-                {
-                  g_assert_error (error, TW_TEST_ERROR, 7);
-                  g_assert_cmpint (x % 7, ==, 0);
-                  n_failed++;
-                }
-              break;
-
-            case TW_FUTURE_STATE_CANCELLED:
-              g_assert_null (value);
-              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-              n_cancelled++;
-              break;
-
-            case TW_FUTURE_STATE_PENDING:
-            case TW_FUTURE_STATE_RUNNING:
-            default:
-              g_assert_not_reached ();
-            }
-
-          /* A settled future never changes. */
-          g_assert_cmpint (tw_future_get_state (future), ==, state);
-        }
+        tally_outcome (&tally, subs[t].futures->pdata[i], subs[t].first + i);
       g_ptr_array_unref (subs[t].futures);
     }
 
   g_test_message ("%u tasks: %u succeeded, %u failed, %u cancelled, %u refused; "
                   "%u cancel calls, %d function calls",
-                  n_total, n_succeeded, n_failed, n_cancelled, n_refused,
-                  can.n_cancels, n_calls);
+                  tally.n_total, tally.n_succeeded, tally.n_failed, tally.n_cancelled,
+                  tally.n_refused, can.n_cancels, n_calls);
 
-  g_assert_cmpuint (n_total, ==, 4 * 1500);
+  g_assert_cmpuint (tally.n_total, ==, 4 * 1500);
   /* The first half of submitter 0 came before the shutdown. */
-  g_assert_cmpuint (n_total - n_refused, >=, 750);
-  tw_test_assert_counters (troupe, n_succeeded, n_failed, n_cancelled);
-  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, n_total - n_refused);
-  g_assert_cmpint (n_calls, >=, n_succeeded + n_failed);
-  g_assert_cmpint (n_calls, <=, n_succeeded + n_failed + n_cancelled);
+  g_assert_cmpuint (tally.n_total - tally.n_refused, >=, 750);
+  tw_test_assert_counters (troupe, tally.n_succeeded, tally.n_failed, tally.n_cancelled);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, tally.n_total - tally.n_refused);
+  g_assert_cmpint (n_calls, >=, tally.n_succeeded + tally.n_failed);
+  g_assert_cmpint (n_calls, <=, tally.n_succeeded + tally.n_failed + tally.n_cancelled);
 
   g_mutex_clear (&lock);
   tw_test_gate_clear (&start);

@@ -86,6 +86,36 @@ generate_key (const char  *ssh_keygen,
   return tw_test_launch_run (argv, &output, error);
 }
 
+/* Writes the configuration of an sshd on 127.0.0.1:@number that takes
+ * the keys in @authorized; returns its path. */
+static char *
+write_sshd_config (guint16      number,
+                   const char  *authorized,
+                   GError     **error)
+{
+  g_autofree char *config = NULL;
+  g_autofree char *config_path = g_build_filename (ssh_dir, "sshd_config", NULL);
+
+  config = g_strdup_printf ("ListenAddress 127.0.0.1\n"
+                            "Port %u\n"
+                            "HostKey %s/host_key\n"
+                            "AuthorizedKeysFile %s\n"
+                            "PidFile %s/sshd.pid\n"
+                            "StrictModes no\n"
+                            "UsePAM no\n"
+                            "PermitRootLogin yes\n"
+                            "PubkeyAuthentication yes\n"
+                            "PasswordAuthentication no\n"
+                            "KbdInteractiveAuthentication no\n"
+                            "PrintMotd no\n"
+                            "LogLevel VERBOSE\n",
+                            number, ssh_dir, authorized, ssh_dir);
+  if (!g_file_set_contents (config_path, config, -1, error))
+    return NULL;
+
+  return g_steal_pointer (&config_path);
+}
+
 static char *
 start_sshd (void)
 {
@@ -95,7 +125,6 @@ start_sshd (void)
   g_autofree char *ssh_path = g_find_program_in_path ("ssh");
   g_autofree char *ssh_keygen = g_find_program_in_path ("ssh-keygen");
   g_autofree char *config_path = NULL;
-  g_autofree char *config = NULL;
   g_autofree char *public_key = NULL;
   g_autofree char *client_public = NULL;
   g_autofree char *authorized = NULL;
@@ -129,22 +158,8 @@ start_sshd (void)
 
   number = tw_test_launch_free_port ();
   port = g_strdup_printf ("%u", number);
-  config = g_strdup_printf ("ListenAddress 127.0.0.1\n"
-                            "Port %u\n"
-                            "HostKey %s/host_key\n"
-                            "AuthorizedKeysFile %s\n"
-                            "PidFile %s/sshd.pid\n"
-                            "StrictModes no\n"
-                            "UsePAM no\n"
-                            "PermitRootLogin yes\n"
-                            "PubkeyAuthentication yes\n"
-                            "PasswordAuthentication no\n"
-                            "KbdInteractiveAuthentication no\n"
-                            "PrintMotd no\n"
-                            "LogLevel VERBOSE\n",
-                            number, ssh_dir, authorized, ssh_dir);
-  config_path = g_build_filename (ssh_dir, "sshd_config", NULL);
-  if (!g_file_set_contents (config_path, config, -1, &error))
+  config_path = write_sshd_config (number, authorized, &error);
+  if (config_path == NULL)
     return g_strdup_printf ("cannot write sshd_config: %s", error->message);
 
   log_path = g_build_filename (ssh_dir, "sshd.log", NULL);
