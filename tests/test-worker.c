@@ -712,7 +712,8 @@ test_worker_error_unchanged (void)
   g_autoptr(TwTroupe) troupe = NULL;
 
   record_reset ();
-  troupe = new_worker_troupe (2, "behaviour", g_variant_new_int32 (TEST_BEHAVIOUR_CALL_FAILS), NULL);
+  troupe = new_worker_troupe (2, "behaviour", g_variant_new_int32 (TEST_BEHAVIOUR_CALL_FAILS),
+                              NULL);
 
   for (gint64 i = 0; i < 5; i++)
     {

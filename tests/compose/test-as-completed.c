@@ -513,7 +513,8 @@ test_as_completed_failures (void)
 {
   g_autoptr(TwTroupe) troupe = new_troupe (sleep_ms, 2);
   g_autoptr(TwAsCompleted) done = tw_as_completed_new (NULL, 0);
-  g_autoptr(TwFuture) failed = tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
+  g_autoptr(TwFuture) failed =
+    tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
   g_autoptr(TwFuture) failing = NULL;
   g_autoptr(TwFuture) blocker = NULL;
   g_autoptr(TwFuture) napping = NULL;

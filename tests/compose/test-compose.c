@@ -27,7 +27,8 @@ square (GVariant      *input,
 
   if (x < 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "negative: %" G_GINT64_FORMAT, x);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "negative: %" G_GINT64_FORMAT, x);
       return NULL;
     }
 
@@ -325,7 +326,8 @@ test_compose_any (void)
   value = tw_future_wait (any, 10 * G_USEC_PER_SEC, NULL);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 36);
 
-  none = tw_future_any (tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_BUSY, "first")),
+  none = tw_future_any (tw_future_new_for_error (g_error_new_literal (G_IO_ERROR,
+                                                                     G_IO_ERROR_BUSY, "first")),
                         tw_troupe_submit (troupe, g_variant_new_int64 (-3)),
                         NULL);
   g_assert_null (tw_future_wait (none, 10 * G_USEC_PER_SEC, &error));
@@ -337,7 +339,8 @@ static void
 test_compose_first (void)
 {
   g_autoptr(TwTroupe) troupe = new_troupe (nap);
-  g_autoptr(TwFuture) done = tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
+  g_autoptr(TwFuture) done =
+    tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
   g_autoptr(TwFuture) first = NULL;
   g_autoptr(GError) error = NULL;
   TwFuture *pair[2];

@@ -382,7 +382,8 @@ test_flow_map_mixed_types (gconstpointer data)
   future = tw_troupe_map (troupe, g_variant_new_parsed ("[<'a'>, <(1, true)>, <@as ['x', 'y']>]"));
   value = tw_future_wait (future, -1, NULL);
 
-  expected = g_variant_ref_sink (g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, <\"['x', 'y']\">]"));
+  expected = g_variant_ref_sink (g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, "
+                                                       "<\"['x', 'y']\">]"));
   g_assert_true (g_variant_equal (value, expected));
 }
 
@@ -410,7 +411,8 @@ static void
 test_flow_map_empty (void)
 {
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
-  g_autoptr(TwFuture) future = tw_troupe_map (troupe, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
+  g_autoptr(TwFuture) future =
+    tw_troupe_map (troupe, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
   g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
 
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "av");

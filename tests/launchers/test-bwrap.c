@@ -208,7 +208,8 @@ main (int   argc,
   tw_test_launch_init (&argc, &argv);
 
   /* G_TEST_BUILDDIR is <build root>/tests/launchers. */
-  tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".");
+  tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR")
+                                                                : ".");
   build_root = g_path_get_dirname (tests_dir);
 
   g_test_add_func ("/launcher/bwrap/sandbox-is-read-only", test_bwrap_read_only);

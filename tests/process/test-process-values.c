@@ -23,6 +23,10 @@
  * g_test_init() sees the arguments. The tests that take a
  * TwTestWorkerKind run once that way (…/re-executed) and once with
  * tw-test-worker in TwTroupe:worker-argv (…/worker-argv).
+ *
+ * Tests that show a library bug report it with g_test_fail_printf() and
+ * go on, so that one bug does not hide the others (meson runs this with
+ * --keep-going).
  */
 
 #include "config.h"

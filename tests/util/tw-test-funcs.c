@@ -443,8 +443,10 @@ rlimits_func (GVariant      *input,
   getrlimit (RLIMIT_CPU, &cpu_limit);
 
   return g_variant_new ("(tt)",
-                        as_limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64)as_limit.rlim_cur,
-                        cpu_limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64)cpu_limit.rlim_cur);
+                        as_limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64
+                                                           : (guint64)as_limit.rlim_cur,
+                        cpu_limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64
+                                                            : (guint64)cpu_limit.rlim_cur);
 }
 
 void
