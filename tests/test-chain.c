@@ -19,47 +19,8 @@
 
 #include "tw-test-util.h"
 
-/* The user data of the chain functions: a call counter, and a gate that
- * negative inputs wait for. */
-typedef struct
-{
-  TwTestGate gate;
-  gint       n_calls;  /* atomic */
-} ChainInfo;
-
-static void
-chain_info_init (ChainInfo *info)
-{
-  tw_test_gate_init (&info->gate);
-  info->n_calls = 0;
-}
-
-static void
-chain_info_clear (ChainInfo *info)
-{
-  tw_test_gate_clear (&info->gate);
-}
-
-/* x (int64) -> x * x; a negative x first waits for the gate. */
-static GVariant *
-square_func (GVariant      *input,
-             GCancellable  *cancellable,
-             gpointer       user_data,
-             GError       **error)
-{
-  ChainInfo *info = user_data;
-  gint64 x = g_variant_get_int64 (input);
-
-  g_atomic_int_inc (&info->n_calls);
-
-  if (x < 0 && !tw_test_gate_pass (&info->gate))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "The gate stayed shut");
-      return NULL;
-    }
-
-  return g_variant_new_int64 (x * x);
-}
+/* The chain functions count their calls in a TwTestCalls, their user
+ * data; tw_test_gated_square_func() is one of them. */
 
 /* x (int64) -> x + 1 */
 static GVariant *
@@ -68,7 +29,7 @@ increment_func (GVariant      *input,
                 gpointer       user_data,
                 GError       **error)
 {
-  ChainInfo *info = user_data;
+  TwTestCalls *info = user_data;
 
   g_atomic_int_inc (&info->n_calls);
 
@@ -82,7 +43,7 @@ halve_func (GVariant      *input,
             gpointer       user_data,
             GError       **error)
 {
-  ChainInfo *info = user_data;
+  TwTestCalls *info = user_data;
 
   g_atomic_int_inc (&info->n_calls);
 
@@ -96,7 +57,7 @@ failing_func (GVariant      *input,
               gpointer       user_data,
               GError       **error)
 {
-  ChainInfo *info = user_data;
+  TwTestCalls *info = user_data;
 
   g_atomic_int_inc (&info->n_calls);
   g_set_error (error, TW_TEST_ERROR, 99, "No luck with %" G_GINT64_FORMAT,
@@ -106,9 +67,9 @@ failing_func (GVariant      *input,
 }
 
 static TwTroupe *
-new_troupe (TwFunc     func,
-            ChainInfo *info,
-            guint      n_workers)
+new_troupe (TwFunc       func,
+            TwTestCalls *info,
+            guint        n_workers)
 {
   TwTroupe *troupe = tw_troupe_new_for_func (func, info, NULL);
 
@@ -124,14 +85,14 @@ test_chain_three_levels (void)
   g_autoptr(TwTroupe) incrementer = NULL;
   g_autoptr(TwTroupe) halver = NULL;
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_object_unref);
-  ChainInfo square_info, increment_info, halve_info;
+  TwTestCalls square_info, increment_info, halve_info;
 
   g_test_summary ("x -> x^2 -> x^2 + 1 -> (x^2 + 1) / 2 across three troupes");
 
-  chain_info_init (&square_info);
-  chain_info_init (&increment_info);
-  chain_info_init (&halve_info);
-  squarer = new_troupe (square_func, &square_info, 2);
+  tw_test_calls_init (&square_info);
+  tw_test_calls_init (&increment_info);
+  tw_test_calls_init (&halve_info);
+  squarer = new_troupe (tw_test_gated_square_func, &square_info, 2);
   incrementer = new_troupe (increment_func, &increment_info, 2);
   halver = new_troupe (halve_func, &halve_info, 2);
 
@@ -158,9 +119,9 @@ test_chain_three_levels (void)
   g_assert_cmpint (increment_info.n_calls, ==, 50);
   g_assert_cmpint (halve_info.n_calls, ==, 50);
 
-  chain_info_clear (&square_info);
-  chain_info_clear (&increment_info);
-  chain_info_clear (&halve_info);
+  tw_test_calls_clear (&square_info);
+  tw_test_calls_clear (&increment_info);
+  tw_test_calls_clear (&halve_info);
 }
 
 static void
@@ -168,10 +129,10 @@ test_chain_same_troupe (void)
 {
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_object_unref);
-  ChainInfo info;
+  TwTestCalls info;
 
-  chain_info_init (&info);
-  troupe = new_troupe (square_func, &info, 2);
+  tw_test_calls_init (&info);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 2);
 
   /* x -> x² -> x⁴ -> x⁸, all on one troupe. */
   for (gint64 i = 0; i < 20; i++)
@@ -192,7 +153,7 @@ test_chain_same_troupe (void)
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (info.n_calls, ==, 60);
   g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 60);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -200,9 +161,9 @@ test_chain_deep (void)
 {
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(TwFuture) future = NULL;
-  ChainInfo info;
+  TwTestCalls info;
 
-  chain_info_init (&info);
+  tw_test_calls_init (&info);
   troupe = new_troupe (increment_func, &info, 2);
 
   future = tw_troupe_submit (troupe, g_variant_new_int64 (1000));
@@ -217,7 +178,7 @@ test_chain_deep (void)
   g_assert_cmpint (tw_test_wait_int64 (future), ==, 1201);
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (info.n_calls, ==, 201);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -230,15 +191,15 @@ test_chain_failed_input (void)
   g_autoptr(TwFuture) level2 = NULL;
   g_autoptr(TwFuture) settled_input = NULL;
   g_autoptr(TwFuture) from_settled = NULL;
-  ChainInfo fail_info, square_info;
+  TwTestCalls fail_info, square_info;
 
   g_test_summary ("A failed input fails the chained tasks with the same error, and "
                   "their worker is never called");
 
-  chain_info_init (&fail_info);
-  chain_info_init (&square_info);
+  tw_test_calls_init (&fail_info);
+  tw_test_calls_init (&square_info);
   failer = new_troupe (failing_func, &fail_info, 1);
-  squarer = new_troupe (square_func, &square_info, 1);
+  squarer = new_troupe (tw_test_gated_square_func, &square_info, 1);
 
   failed = tw_troupe_submit (failer, g_variant_new_int64 (5));
   level1 = tw_troupe_submit_future (squarer, failed);
@@ -271,8 +232,8 @@ test_chain_failed_input (void)
   g_assert_cmpuint (tw_troupe_get_n_failed (squarer), ==, 3);
   g_assert_cmpuint (tw_troupe_get_n_completed (squarer), ==, 3);
 
-  chain_info_clear (&fail_info);
-  chain_info_clear (&square_info);
+  tw_test_calls_clear (&fail_info);
+  tw_test_calls_clear (&square_info);
 }
 
 static void
@@ -286,15 +247,15 @@ test_chain_cancelled_input (void)
   g_autoptr(TwFuture) level2 = NULL;
   g_autoptr(TwFuture) settled_input = NULL;
   g_autoptr(TwFuture) from_settled = NULL;
-  ChainInfo source_info, square_info;
+  TwTestCalls source_info, square_info;
 
   g_test_summary ("A cancelled input cancels the chained tasks with "
                   "G_IO_ERROR_CANCELLED, and their worker is never called");
 
-  chain_info_init (&source_info);
-  chain_info_init (&square_info);
-  source = new_troupe (square_func, &source_info, 1);
-  squarer = new_troupe (square_func, &square_info, 1);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&square_info);
+  source = new_troupe (tw_test_gated_square_func, &source_info, 1);
+  squarer = new_troupe (tw_test_gated_square_func, &square_info, 1);
 
   /* The input is queued behind a blocked task, then cancelled. */
   blocker = tw_troupe_submit (source, g_variant_new_int64 (-1));
@@ -335,8 +296,8 @@ test_chain_cancelled_input (void)
   g_assert_cmpint (g_atomic_int_get (&square_info.n_calls), ==, 0);
   g_assert_cmpuint (tw_troupe_get_n_cancelled (squarer), ==, 3);
 
-  chain_info_clear (&source_info);
-  chain_info_clear (&square_info);
+  tw_test_calls_clear (&source_info);
+  tw_test_calls_clear (&square_info);
 }
 
 static void
@@ -345,10 +306,10 @@ test_chain_settled_input (void)
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(TwFuture) input = tw_future_new_for_value (g_variant_new_int64 (12));
   g_autoptr(TwFuture) output = NULL;
-  ChainInfo info;
+  TwTestCalls info;
 
-  chain_info_init (&info);
-  troupe = new_troupe (square_func, &info, 1);
+  tw_test_calls_init (&info);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 1);
 
   output = tw_troupe_submit_future (troupe, input);
   g_assert_cmpint (tw_test_wait_int64 (output), ==, 144);
@@ -360,7 +321,7 @@ test_chain_settled_input (void)
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (info.n_calls, ==, 2);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -370,12 +331,12 @@ test_chain_fan_out (void)
   g_autoptr(TwTroupe) squarer = NULL;
   g_autoptr(TwFuture) input = NULL;
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_object_unref);
-  ChainInfo source_info, square_info;
+  TwTestCalls source_info, square_info;
 
-  chain_info_init (&source_info);
-  chain_info_init (&square_info);
-  source = new_troupe (square_func, &source_info, 1);
-  squarer = new_troupe (square_func, &square_info, 2);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&square_info);
+  source = new_troupe (tw_test_gated_square_func, &source_info, 1);
+  squarer = new_troupe (tw_test_gated_square_func, &square_info, 2);
 
   input = tw_troupe_submit (source, g_variant_new_int64 (-3));
   for (guint i = 0; i < 10; i++)
@@ -388,8 +349,8 @@ test_chain_fan_out (void)
   tw_troupe_shutdown (source, TW_SHUTDOWN_MODE_DRAIN);
   tw_troupe_shutdown (squarer, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (square_info.n_calls, ==, 10);
-  chain_info_clear (&source_info);
-  chain_info_clear (&square_info);
+  tw_test_calls_clear (&source_info);
+  tw_test_calls_clear (&square_info);
 }
 
 static void
@@ -399,15 +360,15 @@ test_chain_no_thread_held (void)
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(TwFuture) input = NULL;
   g_autoptr(GPtrArray) chained = g_ptr_array_new_with_free_func (g_object_unref);
-  ChainInfo source_info, info;
+  TwTestCalls source_info, info;
 
   g_test_summary ("A chained task waits without a thread: a one-worker troupe keeps "
                   "running other tasks while its chained tasks wait");
 
-  chain_info_init (&source_info);
-  chain_info_init (&info);
-  source = new_troupe (square_func, &source_info, 1);
-  troupe = new_troupe (square_func, &info, 1);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&info);
+  source = new_troupe (tw_test_gated_square_func, &source_info, 1);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 1);
 
   input = tw_troupe_submit (source, g_variant_new_int64 (-2));
   tw_test_gate_wait_entered (&source_info.gate, 1);
@@ -436,8 +397,8 @@ test_chain_no_thread_held (void)
   tw_troupe_shutdown (source, TW_SHUTDOWN_MODE_DRAIN);
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (g_atomic_int_get (&info.n_calls), ==, 25);
-  chain_info_clear (&source_info);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&source_info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -446,13 +407,13 @@ test_chain_no_thread_held_same_troupe (void)
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(TwFuture) blocker = NULL;
   g_autoptr(GPtrArray) chained = g_ptr_array_new_with_free_func (g_object_unref);
-  ChainInfo info;
+  TwTestCalls info;
 
   g_test_summary ("Within one troupe of two workers, tasks chained on a blocked task "
                   "leave the other worker free");
 
-  chain_info_init (&info);
-  troupe = new_troupe (square_func, &info, 2);
+  tw_test_calls_init (&info);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 2);
 
   blocker = tw_troupe_submit (troupe, g_variant_new_int64 (-5));
   tw_test_gate_wait_entered (&info.gate, 1);
@@ -475,7 +436,7 @@ test_chain_no_thread_held_same_troupe (void)
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   g_assert_cmpint (g_atomic_int_get (&info.n_calls), ==, 1 + 20 + 4);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -487,15 +448,15 @@ test_chain_cancel_waiting (void)
   g_autoptr(TwFuture) doomed = NULL;
   g_autoptr(TwFuture) kept = NULL;
   g_autoptr(GError) error = NULL;
-  ChainInfo source_info, info;
+  TwTestCalls source_info, info;
 
   g_test_summary ("Cancelling a chained task that waits for its input settles it at "
                   "once and leaves the input alone");
 
-  chain_info_init (&source_info);
-  chain_info_init (&info);
-  source = new_troupe (square_func, &source_info, 1);
-  troupe = new_troupe (square_func, &info, 1);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&info);
+  source = new_troupe (tw_test_gated_square_func, &source_info, 1);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 1);
 
   input = tw_troupe_submit (source, g_variant_new_int64 (-3));
   doomed = tw_troupe_submit_future (troupe, input);
@@ -518,8 +479,8 @@ test_chain_cancel_waiting (void)
   g_assert_cmpint (g_atomic_int_get (&info.n_calls), ==, 1);
   g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 1);
   g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
-  chain_info_clear (&source_info);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&source_info);
+  tw_test_calls_clear (&info);
 }
 
 static void
@@ -529,12 +490,12 @@ test_chain_finalize (void)
   TwTroupe *troupe;
   TwFuture *input;
   TwFuture *output;
-  ChainInfo source_info, info;
+  TwTestCalls source_info, info;
 
-  chain_info_init (&source_info);
-  chain_info_init (&info);
-  source = new_troupe (square_func, &source_info, 1);
-  troupe = new_troupe (square_func, &info, 1);
+  tw_test_calls_init (&source_info);
+  tw_test_calls_init (&info);
+  source = new_troupe (tw_test_gated_square_func, &source_info, 1);
+  troupe = new_troupe (tw_test_gated_square_func, &info, 1);
   g_object_add_weak_pointer (G_OBJECT (source), (gpointer *)&source);
   g_object_add_weak_pointer (G_OBJECT (troupe), (gpointer *)&troupe);
 
@@ -557,8 +518,8 @@ test_chain_finalize (void)
   g_object_unref (output);
   g_assert_null (output);
 
-  chain_info_clear (&source_info);
-  chain_info_clear (&info);
+  tw_test_calls_clear (&source_info);
+  tw_test_calls_clear (&info);
 }
 
 int
@@ -567,17 +528,19 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Chain/three-levels", test_chain_three_levels);
-  g_test_add_func ("/Tw/Chain/same-troupe", test_chain_same_troupe);
-  g_test_add_func ("/Tw/Chain/deep", test_chain_deep);
-  g_test_add_func ("/Tw/Chain/failed-input", test_chain_failed_input);
-  g_test_add_func ("/Tw/Chain/cancelled-input", test_chain_cancelled_input);
-  g_test_add_func ("/Tw/Chain/settled-input", test_chain_settled_input);
-  g_test_add_func ("/Tw/Chain/fan-out", test_chain_fan_out);
-  g_test_add_func ("/Tw/Chain/no-thread-held", test_chain_no_thread_held);
-  g_test_add_func ("/Tw/Chain/no-thread-held-same-troupe", test_chain_no_thread_held_same_troupe);
-  g_test_add_func ("/Tw/Chain/cancel-waiting", test_chain_cancel_waiting);
-  g_test_add_func ("/Tw/Chain/finalize", test_chain_finalize);
+  g_test_add_func ("/chain/across-three-troupes", test_chain_three_levels);
+  g_test_add_func ("/chain/within-one-troupe", test_chain_same_troupe);
+  g_test_add_func ("/chain/two-hundred-links-deep", test_chain_deep);
+  g_test_add_func ("/chain/failed-input-fails-the-chain-without-calls", test_chain_failed_input);
+  g_test_add_func ("/chain/cancelled-input-cancels-the-chain-without-calls",
+                   test_chain_cancelled_input);
+  g_test_add_func ("/chain/settled-input-runs-and-stays-reusable", test_chain_settled_input);
+  g_test_add_func ("/chain/one-input-feeds-many-tasks", test_chain_fan_out);
+  g_test_add_func ("/chain/waiting-task-holds-no-thread", test_chain_no_thread_held);
+  g_test_add_func ("/chain/waiting-task-holds-no-thread-of-its-troupe",
+                   test_chain_no_thread_held_same_troupe);
+  g_test_add_func ("/chain/cancel-waiting-task-leaves-the-input", test_chain_cancel_waiting);
+  g_test_add_func ("/chain/finalized-once-dropped", test_chain_finalize);
 
   return g_test_run ();
 }

@@ -712,7 +712,8 @@ test_worker_error_unchanged (void)
   g_autoptr(TwTroupe) troupe = NULL;
 
   record_reset ();
-  troupe = new_worker_troupe (2, "behaviour", g_variant_new_int32 (TEST_BEHAVIOUR_CALL_FAILS), NULL);
+  troupe = new_worker_troupe (2, "behaviour", g_variant_new_int32 (TEST_BEHAVIOUR_CALL_FAILS),
+                              NULL);
 
   for (gint64 i = 0; i < 5; i++)
     {
@@ -848,17 +849,19 @@ main (int   argc,
   g_mutex_init (&record.lock);
   g_type_ensure (TEST_TYPE_WORKER);
 
-  g_test_add_func ("/Tw/Worker/construct-property", test_worker_construct_property);
-  g_test_add_func ("/Tw/Worker/property-conversions", test_worker_property_conversions);
-  g_test_add_func ("/Tw/Worker/lifecycle", test_worker_lifecycle);
-  g_test_add_func ("/Tw/Worker/dispose-drains", test_worker_dispose_drains);
-  g_test_add_func ("/Tw/Worker/setup-failure", test_worker_setup_failure);
-  g_test_add_func ("/Tw/Worker/bad-properties", test_worker_bad_properties);
-  g_test_add_func ("/Tw/Worker/bad-types", test_worker_bad_types);
-  g_test_add_func ("/Tw/Worker/error-unchanged", test_worker_error_unchanged);
-  g_test_add_func ("/Tw/Worker/invalid-result", test_worker_invalid_result);
-  g_test_add_func ("/Tw/Worker/direct-call", test_worker_direct_call);
-  g_test_add_func ("/Tw/Worker/no-leaked-threads", test_worker_no_leaked_threads);
+  g_test_add_func ("/worker/construct-properties-reach-each-worker",
+                   test_worker_construct_property);
+  g_test_add_func ("/worker/properties-convert-enum-nicks-and-widths",
+                   test_worker_property_conversions);
+  g_test_add_func ("/worker/one-per-thread-set-up-called-torn-down-there", test_worker_lifecycle);
+  g_test_add_func ("/worker/last-unref-drains-and-tears-down", test_worker_dispose_drains);
+  g_test_add_func ("/worker/setup-error-fails-its-tasks-unchanged", test_worker_setup_failure);
+  g_test_add_func ("/worker/bad-properties-fail-every-task", test_worker_bad_properties);
+  g_test_add_func ("/worker/bad-types-are-refused", test_worker_bad_types);
+  g_test_add_func ("/worker/call-error-reaches-the-future-unchanged", test_worker_error_unchanged);
+  g_test_add_func ("/worker/invalid-result-fails-the-task", test_worker_invalid_result);
+  g_test_add_func ("/worker/direct-call-checks-the-vfunc-contract", test_worker_direct_call);
+  g_test_add_func ("/worker/no-thread-outlives-shutdown", test_worker_no_leaked_threads);
 
   return g_test_run ();
 }

@@ -7,10 +7,7 @@
 
 #include "config.h"
 
-#include <tiny-worker.h>
-
-/* Only a broken library waits this long. */
-#define LONG_TIMEOUT_USEC (30 * G_USEC_PER_SEC)
+#include "tw-test-util.h"
 
 /* A TwFunc: sleeps the given number of milliseconds (int64), then returns
  * it; fails for a negative input. */
@@ -32,50 +29,6 @@ sleep_ms (GVariant      *input,
   g_usleep (ms * 1000);
 
   return g_variant_new_int64 (ms);
-}
-
-/* A TwFunc: returns its input (int64). */
-static GVariant *
-echo (GVariant      *input,
-      GCancellable  *cancellable,
-      gpointer       user_data,
-      GError       **error)
-{
-  return g_variant_ref (input);
-}
-
-typedef struct
-{
-  GMutex   lock;
-  GCond    cond;
-  gboolean open;   /* protected by lock */
-} Gate;
-
-/* A TwFunc whose user_data is a Gate: returns its input once the gate
- * is open. */
-static GVariant *
-gated_echo (GVariant      *input,
-            GCancellable  *cancellable,
-            gpointer       user_data,
-            GError       **error)
-{
-  Gate *gate = user_data;
-
-  g_mutex_lock (&gate->lock);
-  while (!gate->open)
-    g_cond_wait (&gate->cond, &gate->lock);
-  g_mutex_unlock (&gate->lock);
-
-  return g_variant_ref (input);
-}
-
-static void
-gate_open (Gate *gate)
-{
-  g_mutex_lock (&gate->lock);
-  gate->open = TRUE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->lock);
 }
 
 static TwTroupe *
@@ -106,7 +59,7 @@ static TwFuture *
 next_future (TwAsCompleted *done)
 {
   g_autoptr(GError) error = NULL;
-  TwFuture *future = tw_as_completed_next (done, LONG_TIMEOUT_USEC, &error);
+  TwFuture *future = tw_as_completed_next (done, TW_TEST_TIMEOUT_USEC, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (future);
@@ -119,7 +72,7 @@ next_future (TwAsCompleted *done)
 static void
 wait_settled (TwFuture *future)
 {
-  g_autoptr(GVariant) value = tw_future_wait (future, LONG_TIMEOUT_USEC, NULL);
+  g_autoptr(GVariant) value = tw_future_wait (future, TW_TEST_TIMEOUT_USEC, NULL);
 
   g_assert_true (tw_future_is_done (future));
 }
@@ -468,7 +421,7 @@ test_as_completed_list_model (void)
 
   g_test_summary ("The model lists settled futures in order, and signals in its creator's thread");
 
-  /* As in /Tw/AsCompleted/order: they settle as 0, 300, 600. */
+  /* As in /as-completed/yields-in-settling-order: they settle as 0, 300, 600. */
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (600)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (0)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (300)));
@@ -560,7 +513,8 @@ test_as_completed_failures (void)
 {
   g_autoptr(TwTroupe) troupe = new_troupe (sleep_ms, 2);
   g_autoptr(TwAsCompleted) done = tw_as_completed_new (NULL, 0);
-  g_autoptr(TwFuture) failed = tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
+  g_autoptr(TwFuture) failed =
+    tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
   g_autoptr(TwFuture) failing = NULL;
   g_autoptr(TwFuture) blocker = NULL;
   g_autoptr(TwFuture) napping = NULL;
@@ -690,7 +644,7 @@ consumer_thread (gpointer data)
   TwFuture *future;
   g_autoptr(GError) error = NULL;
 
-  while ((future = tw_as_completed_next (info->done, LONG_TIMEOUT_USEC, &error)) != NULL)
+  while ((future = tw_as_completed_next (info->done, TW_TEST_TIMEOUT_USEC, &error)) != NULL)
     {
       g_atomic_int_inc (&info->hits[future_get_int64 (future)]);
       g_atomic_int_inc (&info->n_taken);
@@ -706,21 +660,19 @@ static void
 test_as_completed_many (void)
 {
   enum { N_FUTURES = 10000, N_CONSUMERS = 4 };
-  g_autoptr(TwTroupe) troupe = new_troupe (echo, 4);
+  g_autoptr(TwTroupe) troupe = new_troupe (tw_test_echo_func, 4);
   g_autoptr(TwTroupe) gated = NULL;
   g_autoptr(GPtrArray) futures = g_ptr_array_new_full (N_FUTURES, g_object_unref);
   g_autoptr(TwAsCompleted) done = NULL;
   g_autofree gint *hits = g_new0 (gint, N_FUTURES);
   ConsumerInfo info = { NULL, hits, 0 };
   GThread *consumers[N_CONSUMERS];
-  Gate gate;
+  TwTestGate gate;
 
   g_test_summary ("Every future comes out exactly once, with several threads taking them");
 
-  g_mutex_init (&gate.lock);
-  g_cond_init (&gate.cond);
-  gate.open = FALSE;
-  gated = tw_troupe_new_for_func (gated_echo, &gate, NULL);
+  tw_test_gate_init (&gate);
+  gated = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
 
   /* The last future stays pending until all are added, so that the
    * consumers never find the set exhausted too early. */
@@ -742,7 +694,7 @@ test_as_completed_many (void)
       tw_as_completed_add (done, future);
     }
 
-  gate_open (&gate);
+  tw_test_gate_open (&gate);
 
   for (guint c = 0; c < N_CONSUMERS; c++)
     g_thread_join (consumers[c]);
@@ -769,8 +721,7 @@ test_as_completed_many (void)
 
   tw_troupe_shutdown (gated, TW_SHUTDOWN_MODE_DRAIN);
   g_clear_object (&gated);
-  g_mutex_clear (&gate.lock);
-  g_cond_clear (&gate.cond);
+  tw_test_gate_clear (&gate);
 }
 
 static void
@@ -817,17 +768,23 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/AsCompleted/order", test_as_completed_order);
-  g_test_add_func ("/Tw/AsCompleted/next-timeout", test_as_completed_next_timeout);
-  g_test_add_func ("/Tw/AsCompleted/exhausted", test_as_completed_exhausted);
-  g_test_add_func ("/Tw/AsCompleted/next-async", test_as_completed_next_async);
-  g_test_add_func ("/Tw/AsCompleted/next-async-cancel", test_as_completed_next_async_cancel);
-  g_test_add_func ("/Tw/AsCompleted/list-model", test_as_completed_list_model);
-  g_test_add_func ("/Tw/AsCompleted/list-model-thread", test_as_completed_list_model_thread);
-  g_test_add_func ("/Tw/AsCompleted/failures", test_as_completed_failures);
-  g_test_add_func ("/Tw/AsCompleted/add", test_as_completed_add);
-  g_test_add_func ("/Tw/AsCompleted/many", test_as_completed_many);
-  g_test_add_func ("/Tw/AsCompleted/finalized-without-main-loop",
+  g_test_add_func ("/as-completed/yields-in-settling-order", test_as_completed_order);
+  g_test_add_func ("/as-completed/next-times-out-and-keeps-the-future",
+                   test_as_completed_next_timeout);
+  g_test_add_func ("/as-completed/exhausted-returns-null-at-once", test_as_completed_exhausted);
+  g_test_add_func ("/as-completed/next-async-yields-in-settling-order",
+                   test_as_completed_next_async);
+  g_test_add_func ("/as-completed/next-async-cancelled-abandons-only-itself",
+                   test_as_completed_next_async_cancel);
+  g_test_add_func ("/as-completed/list-model-signals-in-the-creators-thread",
+                   test_as_completed_list_model);
+  g_test_add_func ("/as-completed/list-model-made-in-another-thread",
+                   test_as_completed_list_model_thread);
+  g_test_add_func ("/as-completed/yields-failed-and-cancelled-futures-too",
+                   test_as_completed_failures);
+  g_test_add_func ("/as-completed/add-brings-back-an-exhausted-set", test_as_completed_add);
+  g_test_add_func ("/as-completed/many-consumers-take-each-future-once", test_as_completed_many);
+  g_test_add_func ("/as-completed/finalized-without-a-main-loop",
                    test_as_completed_finalized_without_main_loop);
 
   return g_test_run ();

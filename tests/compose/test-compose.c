@@ -27,7 +27,8 @@ square (GVariant      *input,
 
   if (x < 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "negative: %" G_GINT64_FORMAT, x);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "negative: %" G_GINT64_FORMAT, x);
       return NULL;
     }
 
@@ -325,7 +326,8 @@ test_compose_any (void)
   value = tw_future_wait (any, 10 * G_USEC_PER_SEC, NULL);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 36);
 
-  none = tw_future_any (tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_BUSY, "first")),
+  none = tw_future_any (tw_future_new_for_error (g_error_new_literal (G_IO_ERROR,
+                                                                     G_IO_ERROR_BUSY, "first")),
                         tw_troupe_submit (troupe, g_variant_new_int64 (-3)),
                         NULL);
   g_assert_null (tw_future_wait (none, 10 * G_USEC_PER_SEC, &error));
@@ -337,7 +339,8 @@ static void
 test_compose_first (void)
 {
   g_autoptr(TwTroupe) troupe = new_troupe (nap);
-  g_autoptr(TwFuture) done = tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
+  g_autoptr(TwFuture) done =
+    tw_future_new_for_error (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "early"));
   g_autoptr(TwFuture) first = NULL;
   g_autoptr(GError) error = NULL;
   TwFuture *pair[2];
@@ -361,17 +364,18 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Compose/then", test_compose_then);
-  g_test_add_func ("/Tw/Compose/then-skipped-on-error", test_compose_then_skipped_on_error);
-  g_test_add_func ("/Tw/Compose/catch", test_compose_catch);
-  g_test_add_func ("/Tw/Compose/finally", test_compose_finally);
-  g_test_add_func ("/Tw/Compose/callback-needs-its-context", test_compose_callback_needs_its_context);
-  g_test_add_func ("/Tw/Compose/all", test_compose_all);
-  g_test_add_func ("/Tw/Compose/all-fails-fast", test_compose_all_fails_fast);
-  g_test_add_func ("/Tw/Compose/all-empty", test_compose_all_empty);
-  g_test_add_func ("/Tw/Compose/all-chains-a-task", test_compose_all_chains_a_task);
-  g_test_add_func ("/Tw/Compose/any", test_compose_any);
-  g_test_add_func ("/Tw/Compose/first", test_compose_first);
+  g_test_add_func ("/compose/then/runs-once-in-the-callers-thread", test_compose_then);
+  g_test_add_func ("/compose/then/is-skipped-on-error", test_compose_then_skipped_on_error);
+  g_test_add_func ("/compose/catch/recovers-from-errors-only", test_compose_catch);
+  g_test_add_func ("/compose/finally/runs-on-either-outcome", test_compose_finally);
+  g_test_add_func ("/compose/callbacks-run-only-in-their-context",
+                   test_compose_callback_needs_its_context);
+  g_test_add_func ("/compose/all/gathers-values-in-order", test_compose_all);
+  g_test_add_func ("/compose/all/fails-with-the-first-error", test_compose_all_fails_fast);
+  g_test_add_func ("/compose/all/of-nothing-is-an-empty-tuple", test_compose_all_empty);
+  g_test_add_func ("/compose/all/feeds-a-chained-task", test_compose_all_chains_a_task);
+  g_test_add_func ("/compose/any/takes-the-first-success-else-the-first-error", test_compose_any);
+  g_test_add_func ("/compose/first/settles-like-the-first-to-settle", test_compose_first);
 
   return g_test_run ();
 }

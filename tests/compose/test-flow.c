@@ -10,38 +10,7 @@
 #include <stdlib.h>
 
 #include <glib/gstdio.h>
-#include <tiny-worker.h>
-
-/* A gate that tasks wait at until the test opens it. */
-static GMutex gate_lock;
-static GCond gate_cond;
-static gboolean gate_open;
-static gint n_calls;
-
-static void
-gate_set (gboolean open)
-{
-  g_mutex_lock (&gate_lock);
-  gate_open = open;
-  g_cond_broadcast (&gate_cond);
-  g_mutex_unlock (&gate_lock);
-}
-
-static GVariant *
-wait_at_gate (GVariant      *input,
-                  GCancellable  *cancellable,
-                  gpointer       user_data,
-                  GError       **error)
-{
-  g_atomic_int_inc (&n_calls);
-
-  g_mutex_lock (&gate_lock);
-  while (!gate_open)
-    g_cond_wait (&gate_cond, &gate_lock);
-  g_mutex_unlock (&gate_lock);
-
-  return g_variant_ref_sink (g_variant_new_int64 (g_variant_get_int64 (input)));
-}
+#include "tw-test-util.h"
 
 /* Waits for the gate before reporting, so the test can watch first; then
  * for the test to have seen the report. */
@@ -191,22 +160,21 @@ submit_thread (gpointer data)
 static void
 test_flow_blocking_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   Submitter submitter = { troupe, 0 };
   g_autoptr(TwFuture) late = NULL;
   g_autoptr(GVariant) value = NULL;
   GThread *thread;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 2);
 
   /* One running, two queued: the queue is full. */
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (1)));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (2)));
   g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (3)));
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
@@ -216,12 +184,15 @@ test_flow_blocking_submit (void)
   g_assert_cmpint (g_atomic_int_get (&submitter.returned), ==, 0);
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   late = g_thread_join (thread);
   value = tw_future_wait (late, -1, NULL);
 
   g_assert_cmpint (submitter.returned, ==, 1);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 4);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
 }
 
 static void
@@ -240,7 +211,8 @@ submitted_cb (GObject      *object,
 static void
 test_flow_async_submit (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -249,14 +221,12 @@ test_flow_async_submit (void)
   TwFuture *waited = NULL;
   TwFuture *abandoned = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
 
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
 
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
@@ -274,35 +244,35 @@ test_flow_async_submit (void)
   g_assert_null (tw_future_wait (abandoned, 0, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   while (waited == NULL)
     g_main_context_iteration (NULL, TRUE);
   value = tw_future_wait (waited, -1, NULL);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 3);
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 3);
+  g_assert_cmpint (tw_test_gate_get_n_entered (&gate), ==, 3);
   g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 3);
 
   g_object_unref (waited);
   g_object_unref (abandoned);
+  tw_test_gate_clear (&gate);
 }
 
 static void
 test_flow_raising_the_bound (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   TwFuture *waited = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
 
@@ -311,30 +281,31 @@ test_flow_raising_the_bound (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 2);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   g_object_unref (waited);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
 }
 
 static void
 test_flow_shutdown_releases_blocked_submits (void)
 {
-  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (wait_at_gate, NULL, NULL);
+  TwTestGate gate;
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
   g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) queued = NULL;
   g_autoptr(GError) error = NULL;
   TwFuture *waited = NULL;
 
-  gate_set (FALSE);
-  n_calls = 0;
+  tw_test_gate_init (&gate);
   tw_troupe_set_n_workers (troupe, 1);
   tw_troupe_set_max_queued (troupe, 1);
   running = tw_troupe_submit (troupe, g_variant_new_int64 (1));
-  while (g_atomic_int_get (&n_calls) < 1)
-    g_usleep (1000);
+  tw_test_gate_wait_entered (&gate, 1);
   queued = tw_troupe_submit (troupe, g_variant_new_int64 (2));
   tw_troupe_submit_async (troupe, g_variant_new_int64 (3), NULL, submitted_cb, &waited);
 
-  gate_set (TRUE);
+  tw_test_gate_open (&gate);
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
   while (waited == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -347,6 +318,7 @@ test_flow_shutdown_releases_blocked_submits (void)
                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
     }
   g_object_unref (waited);
+  tw_test_gate_clear (&gate);
 }
 
 static GVariant *
@@ -410,7 +382,8 @@ test_flow_map_mixed_types (gconstpointer data)
   future = tw_troupe_map (troupe, g_variant_new_parsed ("[<'a'>, <(1, true)>, <@as ['x', 'y']>]"));
   value = tw_future_wait (future, -1, NULL);
 
-  expected = g_variant_ref_sink (g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, <\"['x', 'y']\">]"));
+  expected = g_variant_ref_sink (g_variant_new_parsed ("[<\"'a'\">, <'(1, true)'>, "
+                                                       "<\"['x', 'y']\">]"));
   g_assert_true (g_variant_equal (value, expected));
 }
 
@@ -438,7 +411,8 @@ static void
 test_flow_map_empty (void)
 {
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
-  g_autoptr(TwFuture) future = tw_troupe_map (troupe, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
+  g_autoptr(TwFuture) future =
+    tw_troupe_map (troupe, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
   g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
 
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "av");
@@ -613,26 +587,39 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Flow/progress-thread", test_flow_progress_thread);
-  g_test_add_func ("/Tw/Flow/progress-process", test_flow_progress_process);
-  g_test_add_func ("/Tw/Flow/report-outside-a-task", test_flow_report_outside_a_task);
-  g_test_add_func ("/Tw/Flow/blocking-submit", test_flow_blocking_submit);
-  g_test_add_func ("/Tw/Flow/async-submit", test_flow_async_submit);
-  g_test_add_func ("/Tw/Flow/raising-the-bound", test_flow_raising_the_bound);
-  g_test_add_func ("/Tw/Flow/shutdown-releases-blocked-submits", test_flow_shutdown_releases_blocked_submits);
-  g_test_add_data_func ("/Tw/Flow/map-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
-  g_test_add_data_func ("/Tw/Flow/map-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
-  g_test_add_data_func ("/Tw/Flow/map-mixed-types-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
-  g_test_add_data_func ("/Tw/Flow/map-mixed-types-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
-  g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
-  g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
-  g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
-  g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
-  g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
-  g_test_add_func ("/Tw/Flow/retries", test_flow_retries);
-  g_test_add_func ("/Tw/Flow/retry-after-crash", test_flow_retry_after_crash);
-  g_test_add_data_func ("/Tw/Flow/task-timeout-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
-  g_test_add_data_func ("/Tw/Flow/task-timeout-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
+  g_test_add_func ("/flow/progress/reported-from-a-thread", test_flow_progress_thread);
+  g_test_add_func ("/flow/progress/reported-from-a-process", test_flow_progress_process);
+  g_test_add_func ("/flow/progress/report-outside-a-task-does-nothing",
+                   test_flow_report_outside_a_task);
+  g_test_add_func ("/flow/max-queued/submit-blocks-while-full", test_flow_blocking_submit);
+  g_test_add_func ("/flow/max-queued/submit-async-waits-while-full", test_flow_async_submit);
+  g_test_add_func ("/flow/max-queued/raising-it-lets-waiting-submits-in",
+                   test_flow_raising_the_bound);
+  g_test_add_func ("/flow/max-queued/shutdown-releases-waiting-submits",
+                   test_flow_shutdown_releases_blocked_submits);
+  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
+  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
+  g_test_add_data_func ("/flow/map/keeps-mixed-types/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
+  g_test_add_data_func ("/flow/map/keeps-mixed-types/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
+  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
+  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
+  g_test_add_func ("/flow/map/of-nothing-is-an-empty-array", test_flow_map_empty);
+  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
+  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
+  g_test_add_func ("/flow/retries-until-success-or-the-limit", test_flow_retries);
+  g_test_add_func ("/flow/retries-after-a-worker-crash", test_flow_retry_after_crash);
+  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
+  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
 
   return g_test_run ();
 }

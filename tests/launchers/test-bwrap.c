@@ -34,7 +34,7 @@
 
 #include <glib/gstdio.h>
 
-#include "tw-launch-util.h"
+#include "tw-test-launch.h"
 
 /* The sandbox of examples/c/sandboxed.c and "Running workers elsewhere",
  * with the build tree bound read-only again over the private /tmp, as
@@ -66,7 +66,7 @@ check_bwrap (void)
       if (bwrap == NULL)
         skip_reason = g_strdup ("bwrap is not installed (Debian package bubblewrap; "
                                 "scripts/deps installs it)");
-      else if (!tw_launch_test_run (argv, &output, &error))
+      else if (!tw_test_launch_run (argv, &output, &error))
         skip_reason = g_strdup_printf ("bwrap cannot make a sandbox here: %s", error->message);
     }
 
@@ -119,29 +119,29 @@ test_bwrap_read_only (void)
   target = g_build_filename (dir, "escaped.txt", NULL);
 
   /* Without the sandbox, the write works. */
-  troupe = tw_launch_test_troupe_new ("write-file", NULL, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("write-file", NULL, NULL, 1);
   control = tw_troupe_submit (troupe, g_variant_new_string (target));
-  control_value = tw_launch_test_wait_value (control);
+  control_value = tw_test_wait_value (control);
   g_assert_true (g_file_test (target, G_FILE_TEST_EXISTS));
   g_assert_cmpint (g_unlink (target), ==, 0);
   g_clear_object (&troupe);
 
-  troupe = tw_launch_test_troupe_new ("write-file", launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("write-file", launcher, NULL, 1);
   outside = tw_troupe_submit (troupe, g_variant_new_string (target));
   inside = tw_troupe_submit (troupe, g_variant_new_string ("/tmp/inside.txt"));
   again = tw_troupe_submit (troupe, g_variant_new_string (target));
 
-  error = tw_launch_test_wait_error (outside);
+  error = tw_test_wait_error (outside);
   g_test_message ("outside: %s", error->message);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_READ_ONLY);
-  tw_launch_test_assert_contains (error->message, "Read-only file system");
-  tw_launch_test_assert_contains (error->message, target);
+  tw_test_assert_contains (error->message, "Read-only file system");
+  tw_test_assert_contains (error->message, target);
 
   /* The same worker goes on: its private /tmp is writable. */
-  inside_value = tw_launch_test_wait_value (inside);
+  inside_value = tw_test_wait_value (inside);
   g_assert_true (g_variant_get_boolean (inside_value));
 
-  again_error = tw_launch_test_wait_error (again);
+  again_error = tw_test_wait_error (again);
   g_assert_error (again_error, G_IO_ERROR, G_IO_ERROR_READ_ONLY);
   g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, 2);
   g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 1);
@@ -179,20 +179,20 @@ test_bwrap_no_network (void)
   g_assert_cmpint (getsockname (listener, (struct sockaddr *)&address, &length), ==, 0);
 
   /* Without the sandbox, the connection is made (the backlog takes it). */
-  troupe = tw_launch_test_troupe_new ("connect", NULL, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("connect", NULL, NULL, 1);
   control = tw_troupe_submit (troupe, g_variant_new ("(sq)", "127.0.0.1",
                                                      ntohs (address.sin_port)));
-  control_value = tw_launch_test_wait_value (control);
+  control_value = tw_test_wait_value (control);
   g_clear_object (&troupe);
 
-  troupe = tw_launch_test_troupe_new ("connect", launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("connect", launcher, NULL, 1);
   sandboxed = tw_troupe_submit (troupe, g_variant_new ("(sq)", "127.0.0.1",
                                                        ntohs (address.sin_port)));
-  error = tw_launch_test_wait_error (sandboxed);
+  error = tw_test_wait_error (sandboxed);
   g_test_message ("sandboxed: %s", error->message);
   g_assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
                  g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE));
-  tw_launch_test_assert_contains (error->message, "Cannot connect to 127.0.0.1");
+  tw_test_assert_contains (error->message, "Cannot connect to 127.0.0.1");
   g_clear_object (&troupe);
 
   close (listener);
@@ -205,14 +205,15 @@ main (int   argc,
   g_autofree char *tests_dir = NULL;
   int status;
 
-  tw_launch_test_init (&argc, &argv);
+  tw_test_launch_init (&argc, &argv);
 
   /* G_TEST_BUILDDIR is <build root>/tests/launchers. */
-  tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".");
+  tests_dir = g_path_get_dirname (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR")
+                                                                : ".");
   build_root = g_path_get_dirname (tests_dir);
 
-  g_test_add_func ("/Tw/Launcher/bwrap-read-only", test_bwrap_read_only);
-  g_test_add_func ("/Tw/Launcher/bwrap-no-network", test_bwrap_no_network);
+  g_test_add_func ("/launcher/bwrap/sandbox-is-read-only", test_bwrap_read_only);
+  g_test_add_func ("/launcher/bwrap/sandbox-has-no-network", test_bwrap_no_network);
 
   status = g_test_run ();
   g_free (skip_reason);

@@ -25,7 +25,7 @@
 
 #include "config.h"
 
-#include "tw-launch-util.h"
+#include "tw-test-launch.h"
 
 /* The documented limit of failed starts in a row, and the least time
  * the backoff between them takes. */
@@ -48,7 +48,7 @@ fail_tasks (TwTroupe *troupe,
 
   for (guint i = 0; i < futures->len; i++)
     {
-      GError *error = tw_launch_test_wait_error (futures->pdata[i]);
+      GError *error = tw_test_wait_error (futures->pdata[i]);
 
       g_test_message ("task %u: %s", i, error->message);
       g_ptr_array_add (errors, error);
@@ -73,7 +73,7 @@ test_launcher_not_found (void)
   g_test_summary ("A launcher that is not installed fails every task with the spawn "
                   "error, after a bounded number of attempts with backoff");
 
-  troupe = tw_launch_test_troupe_new ("square", launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("square", launcher, NULL, 1);
   errors = fail_tasks (troupe, start);
 
   for (guint i = 0; i < errors->len; i++)
@@ -81,16 +81,16 @@ test_launcher_not_found (void)
       GError *error = errors->pdata[i];
 
       g_assert_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT);
-      tw_launch_test_assert_contains (error->message,
-                                      "Cannot start the worker launcher tw-no-such-launcher: ");
-      tw_launch_test_assert_contains (error->message, "No such file or directory");
+      tw_test_assert_contains (error->message,
+                               "Cannot start the worker launcher tw-no-such-launcher: ");
+      tw_test_assert_contains (error->message, "No such file or directory");
     }
 }
 
 static void
 test_launcher_exits (void)
 {
-  g_autofree char *dir = tw_launch_test_make_temp_dir ("launcher-exits");
+  g_autofree char *dir = tw_test_make_temp_dir ("launcher-exits");
   g_autofree char *count_path = g_build_filename (dir, "starts", NULL);
   g_autofree char *script = NULL;
   const char *launcher[] = { "sh", "-c", NULL, "tw-test-launcher", NULL };
@@ -110,7 +110,7 @@ test_launcher_exits (void)
                             "exit 3", count_path);
   launcher[2] = script;
 
-  troupe = tw_launch_test_troupe_new ("square", launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("square", launcher, NULL, 1);
   errors = fail_tasks (troupe, start);
 
   for (guint i = 0; i < errors->len; i++)
@@ -118,32 +118,32 @@ test_launcher_exits (void)
       GError *error = errors->pdata[i];
 
       g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP);
-      tw_launch_test_assert_contains (error->message, "exited with status 3");
-      tw_launch_test_assert_contains (error->message,
-                                      "tw-test-launcher: no slot for this worker");
+      tw_test_assert_contains (error->message, "exited with status 3");
+      tw_test_assert_contains (error->message,
+                               "tw-test-launcher: no slot for this worker");
     }
 
-  g_assert_cmpuint (tw_launch_test_count_lines (count_path), ==, SETUP_ATTEMPTS);
+  g_assert_cmpuint (tw_test_count_lines (count_path), ==, SETUP_ATTEMPTS);
 
   /* Once given up, a task fails at once, with no new attempt. */
   late = tw_troupe_submit (troupe, g_variant_new_int64 (7));
-  late_error = tw_launch_test_wait_error (late);
+  late_error = tw_test_wait_error (late);
   g_assert_error (late_error, TW_ERROR, TW_ERROR_WORKER_SETUP);
-  tw_launch_test_assert_contains (late_error->message, "no slot for this worker");
-  g_assert_cmpuint (tw_launch_test_count_lines (count_path), ==, SETUP_ATTEMPTS);
+  tw_test_assert_contains (late_error->message, "no slot for this worker");
+  g_assert_cmpuint (tw_test_count_lines (count_path), ==, SETUP_ATTEMPTS);
 
   g_clear_object (&troupe);
-  tw_launch_test_remove_dir (dir);
+  tw_test_remove_dir (dir);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  tw_launch_test_init (&argc, &argv);
+  tw_test_launch_init (&argc, &argv);
 
-  g_test_add_func ("/Tw/Launcher/not-found", test_launcher_not_found);
-  g_test_add_func ("/Tw/Launcher/launcher-exits", test_launcher_exits);
+  g_test_add_func ("/launcher/missing-launcher-fails-every-task", test_launcher_not_found);
+  g_test_add_func ("/launcher/launcher-that-exits-fails-every-task", test_launcher_exits);
 
   return g_test_run ();
 }

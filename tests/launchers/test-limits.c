@@ -27,7 +27,7 @@
 
 #include "config.h"
 
-#include "tw-launch-util.h"
+#include "tw-test-launch.h"
 
 #define MAX_MEMORY    G_GUINT64_CONSTANT (536870912)  /* 512 MiB */
 #define MAX_CPU_TIME  1
@@ -47,7 +47,7 @@ new_limited_troupe (const char *func_name,
                     guint64     max_memory,
                     guint       max_cpu_time)
 {
-  TwTroupe *troupe = tw_launch_test_troupe_new (func_name,
+  TwTroupe *troupe = tw_test_launch_troupe_new (func_name,
                                                 kind == START_LAUNCHED ? env_launcher : NULL,
                                                 NULL, 1);
 
@@ -65,7 +65,7 @@ assert_worker_limits (StartKind kind,
 {
   g_autoptr(TwTroupe) troupe = new_limited_troupe ("rlimits", kind, max_memory, max_cpu_time);
   g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_string (""));
-  g_autoptr(GVariant) value = tw_launch_test_wait_value (future);
+  g_autoptr(GVariant) value = tw_test_wait_value (future);
   guint64 as_limit, cpu_limit;
 
   g_variant_get (value, "(tt)", &as_limit, &cpu_limit);
@@ -102,15 +102,15 @@ test_limits_max_memory (gconstpointer data)
   huge = tw_troupe_submit (troupe, g_variant_new_uint64 ((guint64)2 * MAX_MEMORY));
   after = tw_troupe_submit (troupe, g_variant_new_uint64 (1024 * 1024));
 
-  small_value = tw_launch_test_wait_value (small);
+  small_value = tw_test_wait_value (small);
 
-  error = tw_launch_test_wait_error (huge);
+  error = tw_test_wait_error (huge);
   g_test_message ("over the limit: %s", error->message);
   g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_CRASHED);
-  tw_launch_test_assert_contains (error->message, "max-memory");
-  tw_launch_test_assert_contains (error->message, "536870912 bytes");
+  tw_test_assert_contains (error->message, "max-memory");
+  tw_test_assert_contains (error->message, "536870912 bytes");
 
-  after_value = tw_launch_test_wait_value (after);
+  after_value = tw_test_wait_value (after);
   g_assert_cmpuint (g_variant_get_uint64 (after_value), ==, 2);
 }
 
@@ -136,14 +136,14 @@ test_limits_max_cpu_time (gconstpointer data)
   busy = tw_troupe_submit (troupe, g_variant_new_uint32 (30));
   after = tw_troupe_submit (troupe, g_variant_new_uint32 (0));
 
-  error = tw_launch_test_wait_error (busy);
+  error = tw_test_wait_error (busy);
   g_test_message ("over the limit: %s", error->message);
   g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_CRASHED);
-  tw_launch_test_assert_contains (error->message, "max-cpu-time");
-  tw_launch_test_assert_contains (error->message, "CPU time");
+  tw_test_assert_contains (error->message, "max-cpu-time");
+  tw_test_assert_contains (error->message, "CPU time");
   g_assert_cmpint (g_get_monotonic_time () - start, <, 25 * G_USEC_PER_SEC);
 
-  after_value = tw_launch_test_wait_value (after);
+  after_value = tw_test_wait_value (after);
   g_assert_true (g_variant_is_of_type (after_value, G_VARIANT_TYPE_UINT64));
 }
 
@@ -151,15 +151,15 @@ int
 main (int   argc,
       char *argv[])
 {
-  tw_launch_test_init (&argc, &argv);
+  tw_test_launch_init (&argc, &argv);
 
-  g_test_add_data_func ("/Tw/Launcher/max-memory/direct",
+  g_test_add_data_func ("/launcher/limits/max-memory-fails-the-task/direct",
                         GINT_TO_POINTER (START_DIRECT), test_limits_max_memory);
-  g_test_add_data_func ("/Tw/Launcher/max-memory/launched",
+  g_test_add_data_func ("/launcher/limits/max-memory-fails-the-task/launched",
                         GINT_TO_POINTER (START_LAUNCHED), test_limits_max_memory);
-  g_test_add_data_func ("/Tw/Launcher/max-cpu-time/direct",
+  g_test_add_data_func ("/launcher/limits/max-cpu-time-fails-the-task/direct",
                         GINT_TO_POINTER (START_DIRECT), test_limits_max_cpu_time);
-  g_test_add_data_func ("/Tw/Launcher/max-cpu-time/launched",
+  g_test_add_data_func ("/launcher/limits/max-cpu-time-fails-the-task/launched",
                         GINT_TO_POINTER (START_LAUNCHED), test_limits_max_cpu_time);
 
   return g_test_run ();

@@ -27,7 +27,7 @@
 
 #include <unistd.h>
 
-#include "tw-launch-util.h"
+#include "tw-test-launch.h"
 
 static char *cluster_dir;       /* where the cluster lives, made by main() */
 static gboolean cluster_started;
@@ -49,7 +49,7 @@ ensure_cluster (void)
 
   for (guint i = 0; skip_reason == NULL && needed[i] != NULL; i++)
     {
-      g_autofree char *path = tw_launch_test_find_program (needed[i]);
+      g_autofree char *path = tw_test_launch_find_program (needed[i]);
 
       if (path == NULL)
         skip_reason = g_strdup_printf ("%s is not installed (Debian packages slurm-wlm and "
@@ -69,7 +69,7 @@ ensure_cluster (void)
       argv[4] = owner;
 
       /* The script stops what it started if the node does not come up. */
-      if (tw_launch_test_run (argv, &output, &error))
+      if (tw_test_launch_run (argv, &output, &error))
         cluster_started = TRUE;
       else
         skip_reason = g_strdup_printf ("the Slurm test cluster did not start: %s",
@@ -93,9 +93,9 @@ stop_cluster (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *output = NULL;
 
-  if (cluster_started && !tw_launch_test_run (argv, &output, &error))
+  if (cluster_started && !tw_test_launch_run (argv, &output, &error))
     g_printerr ("# stopping the Slurm test cluster: %s\n", error->message);
-  tw_launch_test_remove_dir (cluster_dir);
+  tw_test_remove_dir (cluster_dir);
   g_clear_pointer (&cluster_dir, g_free);
   g_clear_pointer (&skip_reason, g_free);
 }
@@ -113,7 +113,6 @@ test_slurm_square (void)
   g_autoptr(TwTroupe) env_troupe = NULL;
   g_autoptr(TwFuture) job_id = NULL;
   g_autoptr(GVariant) job_id_value = NULL;
-  g_autofree char *list = NULL;
   g_autofree char *worker = NULL;
 
   g_test_summary ("With launcher srun, every worker is a Slurm job step and the seed "
@@ -123,21 +122,20 @@ test_slurm_square (void)
     return;
 
   /* A copy of its own, so that the test can tell when its workers end. */
-  worker = tw_launch_test_copy_worker (cluster_dir);
+  worker = tw_test_launch_copy_worker (cluster_dir);
 
-  troupe = tw_launch_test_troupe_new ("square", launcher, worker, 2);
-  list = tw_launch_test_square_list (troupe, 10);
-  g_assert_cmpstr (list, ==, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+  troupe = tw_test_launch_troupe_new ("square", launcher, worker, 2);
+  tw_test_launch_assert_squares (troupe);
   g_clear_object (&troupe);
 
-  env_troupe = tw_launch_test_troupe_new ("getenv", launcher, worker, 1);
+  env_troupe = tw_test_launch_troupe_new ("getenv", launcher, worker, 1);
   job_id = tw_troupe_submit (env_troupe, g_variant_new_string ("SLURM_STEP_ID"));
-  job_id_value = tw_launch_test_wait_value (job_id);
+  job_id_value = tw_test_wait_value (job_id);
   g_assert_cmpstr (g_variant_get_string (job_id_value, NULL), !=, "");
   g_clear_object (&env_troupe);
 
   /* Freeing a troupe ends its job steps. */
-  tw_launch_test_assert_no_process (worker);
+  tw_test_assert_no_process (worker);
 }
 
 /* The launcher of issue #8, without --unbuffered. */
@@ -149,7 +147,6 @@ test_slurm_square_line_buffered (void)
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *list = NULL;
   g_autofree char *worker = NULL;
 
   g_test_summary ("With launcher srun as issue #8 gives it, without --unbuffered, the seed "
@@ -158,8 +155,8 @@ test_slurm_square_line_buffered (void)
   if (!ensure_cluster ())
     return;
 
-  worker = tw_launch_test_copy_worker (cluster_dir);
-  troupe = tw_launch_test_troupe_new ("square", launcher, worker, 1);
+  worker = tw_test_launch_copy_worker (cluster_dir);
+  troupe = tw_test_launch_troupe_new ("square", launcher, worker, 1);
   tw_troupe_set_cancel_grace_period (troupe, 200);
 
   future = tw_troupe_submit (troupe, g_variant_new_int64 (3));
@@ -168,10 +165,9 @@ test_slurm_square_line_buffered (void)
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 9);
 
-  list = tw_launch_test_square_list (troupe, 10);
-  g_assert_cmpstr (list, ==, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+  tw_test_launch_assert_squares (troupe);
   g_clear_object (&troupe);
-  tw_launch_test_assert_no_process (worker);
+  tw_test_assert_no_process (worker);
 }
 
 static void
@@ -189,17 +185,17 @@ test_slurm_refused (void)
     return;
 
   start = g_get_monotonic_time ();
-  troupe = tw_launch_test_troupe_new ("square", launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("square", launcher, NULL, 1);
   for (gint64 i = 0; i < 6; i++)
     g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
 
   for (guint i = 0; i < futures->len; i++)
     {
-      g_autoptr(GError) error = tw_launch_test_wait_error (futures->pdata[i]);
+      g_autoptr(GError) error = tw_test_wait_error (futures->pdata[i]);
 
       g_test_message ("task %u: %s", i, error->message);
       g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP);
-      tw_launch_test_assert_contains (error->message, "Invalid partition name");
+      tw_test_assert_contains (error->message, "Invalid partition name");
     }
 
   /* Five attempts with 100 + 200 + 400 + 800 ms between them. */
@@ -213,17 +209,17 @@ main (int   argc,
   g_autofree char *conf = NULL;
   int status;
 
-  tw_launch_test_init (&argc, &argv);
+  tw_test_launch_init (&argc, &argv);
 
   /* srun and the job steps find the cluster through SLURM_CONF, set
    * before any thread is, as setenv() is not thread-safe. */
-  cluster_dir = tw_launch_test_make_temp_dir ("slurm");
+  cluster_dir = tw_test_make_temp_dir ("slurm");
   conf = g_build_filename (cluster_dir, "slurm.conf", NULL);
   g_setenv ("SLURM_CONF", conf, TRUE);
 
-  g_test_add_func ("/Tw/Launcher/slurm-square", test_slurm_square);
-  g_test_add_func ("/Tw/Launcher/slurm-square-line-buffered", test_slurm_square_line_buffered);
-  g_test_add_func ("/Tw/Launcher/slurm-refused", test_slurm_refused);
+  g_test_add_func ("/launcher/srun/runs-each-worker-as-a-job-step", test_slurm_square);
+  g_test_add_func ("/launcher/srun/works-without-unbuffered", test_slurm_square_line_buffered);
+  g_test_add_func ("/launcher/srun/refused-job-fails-every-task", test_slurm_refused);
 
   status = g_test_run ();
   stop_cluster ();

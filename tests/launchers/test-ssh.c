@@ -36,7 +36,7 @@
 
 #include <glib/gstdio.h>
 
-#include "tw-launch-util.h"
+#include "tw-test-launch.h"
 
 /* Test ssh options: the throwaway known hosts, no questions, no user
  * configuration, and no warnings on stderr, which would fill the tails
@@ -83,7 +83,37 @@ generate_key (const char  *ssh_keygen,
   const char *argv[] = { ssh_keygen, "-q", "-t", "ed25519", "-N", "", "-C", name,
                          "-f", path, NULL };
 
-  return tw_launch_test_run (argv, &output, error);
+  return tw_test_launch_run (argv, &output, error);
+}
+
+/* Writes the configuration of an sshd on 127.0.0.1:@number that takes
+ * the keys in @authorized; returns its path. */
+static char *
+write_sshd_config (guint16      number,
+                   const char  *authorized,
+                   GError     **error)
+{
+  g_autofree char *config = NULL;
+  g_autofree char *config_path = g_build_filename (ssh_dir, "sshd_config", NULL);
+
+  config = g_strdup_printf ("ListenAddress 127.0.0.1\n"
+                            "Port %u\n"
+                            "HostKey %s/host_key\n"
+                            "AuthorizedKeysFile %s\n"
+                            "PidFile %s/sshd.pid\n"
+                            "StrictModes no\n"
+                            "UsePAM no\n"
+                            "PermitRootLogin yes\n"
+                            "PubkeyAuthentication yes\n"
+                            "PasswordAuthentication no\n"
+                            "KbdInteractiveAuthentication no\n"
+                            "PrintMotd no\n"
+                            "LogLevel VERBOSE\n",
+                            number, ssh_dir, authorized, ssh_dir);
+  if (!g_file_set_contents (config_path, config, -1, error))
+    return NULL;
+
+  return g_steal_pointer (&config_path);
 }
 
 static char *
@@ -91,11 +121,10 @@ start_sshd (void)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *sshd_path = tw_launch_test_find_program ("sshd");
+  g_autofree char *sshd_path = tw_test_launch_find_program ("sshd");
   g_autofree char *ssh_path = g_find_program_in_path ("ssh");
   g_autofree char *ssh_keygen = g_find_program_in_path ("ssh-keygen");
   g_autofree char *config_path = NULL;
-  g_autofree char *config = NULL;
   g_autofree char *public_key = NULL;
   g_autofree char *client_public = NULL;
   g_autofree char *authorized = NULL;
@@ -127,24 +156,10 @@ start_sshd (void)
                                  0600, &error))
     return g_strdup_printf ("cannot write authorized_keys: %s", error->message);
 
-  number = tw_launch_test_free_port ();
+  number = tw_test_launch_free_port ();
   port = g_strdup_printf ("%u", number);
-  config = g_strdup_printf ("ListenAddress 127.0.0.1\n"
-                            "Port %u\n"
-                            "HostKey %s/host_key\n"
-                            "AuthorizedKeysFile %s\n"
-                            "PidFile %s/sshd.pid\n"
-                            "StrictModes no\n"
-                            "UsePAM no\n"
-                            "PermitRootLogin yes\n"
-                            "PubkeyAuthentication yes\n"
-                            "PasswordAuthentication no\n"
-                            "KbdInteractiveAuthentication no\n"
-                            "PrintMotd no\n"
-                            "LogLevel VERBOSE\n",
-                            number, ssh_dir, authorized, ssh_dir);
-  config_path = g_build_filename (ssh_dir, "sshd_config", NULL);
-  if (!g_file_set_contents (config_path, config, -1, &error))
+  config_path = write_sshd_config (number, authorized, &error);
+  if (config_path == NULL)
     return g_strdup_printf ("cannot write sshd_config: %s", error->message);
 
   log_path = g_build_filename (ssh_dir, "sshd.log", NULL);
@@ -226,7 +241,6 @@ test_ssh_square (void)
   g_autoptr(TwFuture) exe = NULL;
   g_autoptr(GVariant) exe_value = NULL;
   g_auto(GStrv) launcher = NULL;
-  g_autofree char *list = NULL;
   g_autofree char *remote_worker = NULL;
 
   g_test_summary ("With launcher ssh, workers run on the remote host from the program "
@@ -236,25 +250,24 @@ test_ssh_square (void)
     return;
 
   /* Another path than the parent's copy, as on another machine. */
-  remote_worker = tw_launch_test_copy_worker (ssh_dir);
+  remote_worker = tw_test_launch_copy_worker (ssh_dir);
   launcher = ssh_launcher (NULL, "client_key");
 
-  troupe = tw_launch_test_troupe_new ("square", (const char * const *)launcher,
+  troupe = tw_test_launch_troupe_new ("square", (const char * const *)launcher,
                                       remote_worker, 2);
-  list = tw_launch_test_square_list (troupe, 10);
-  g_assert_cmpstr (list, ==, "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+  tw_test_launch_assert_squares (troupe);
   g_clear_object (&troupe);
 
-  troupe = tw_launch_test_troupe_new ("exe", (const char * const *)launcher, remote_worker, 1);
+  troupe = tw_test_launch_troupe_new ("exe", (const char * const *)launcher, remote_worker, 1);
   exe = tw_troupe_submit (troupe, g_variant_new_string (""));
-  exe_value = tw_launch_test_wait_value (exe);
+  exe_value = tw_test_wait_value (exe);
   g_assert_cmpstr (g_variant_get_string (exe_value, NULL), ==, remote_worker);
   g_assert_cmpstr (g_variant_get_string (exe_value, NULL), !=,
-                   tw_launch_test_get_worker_path ());
+                   tw_test_get_worker_path ());
   g_clear_object (&troupe);
 
   /* Closing the connections ends the remote workers. */
-  tw_launch_test_assert_no_process (remote_worker);
+  tw_test_assert_no_process (remote_worker);
 }
 
 /* Submits six tasks to a troupe that cannot start its worker; checks that
@@ -274,17 +287,17 @@ assert_setup_fails (TwTroupe   *troupe,
 
   for (guint i = 0; i < futures->len; i++)
     {
-      g_autoptr(GError) error = tw_launch_test_wait_error (futures->pdata[i]);
+      g_autoptr(GError) error = tw_test_wait_error (futures->pdata[i]);
 
       g_test_message ("task %u: %s", i, error->message);
       g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP);
-      tw_launch_test_assert_contains (error->message, expected);
+      tw_test_assert_contains (error->message, expected);
     }
 
   /* Five attempts with 100 + 200 + 400 + 800 ms between them. */
   g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
-  g_assert_cmpuint (tw_launch_test_count_lines (count_path), >=, 1);
-  g_assert_cmpuint (tw_launch_test_count_lines (count_path), <=, 5);
+  g_assert_cmpuint (tw_test_count_lines (count_path), >=, 1);
+  g_assert_cmpuint (tw_test_count_lines (count_path), <=, 5);
 }
 
 static void
@@ -308,7 +321,7 @@ test_ssh_auth_failure (void)
   counting[2] = script;
   launcher = ssh_launcher (counting, "wrong_key");
 
-  troupe = tw_launch_test_troupe_new ("square", (const char * const *)launcher, NULL, 1);
+  troupe = tw_test_launch_troupe_new ("square", (const char * const *)launcher, NULL, 1);
   assert_setup_fails (troupe, "Permission denied", count_path);
 }
 
@@ -334,7 +347,7 @@ test_ssh_missing_program (void)
   launcher = ssh_launcher (counting, "client_key");
   missing = g_build_filename (ssh_dir, "no-such-dir", "tw-remote-worker", NULL);
 
-  troupe = tw_launch_test_troupe_new ("square", (const char * const *)launcher, missing, 1);
+  troupe = tw_test_launch_troupe_new ("square", (const char * const *)launcher, missing, 1);
   assert_setup_fails (troupe, "No such file or directory", count_path);
 }
 
@@ -344,17 +357,18 @@ main (int   argc,
 {
   int status;
 
-  tw_launch_test_init (&argc, &argv);
-  ssh_dir = tw_launch_test_make_temp_dir ("ssh");
+  tw_test_launch_init (&argc, &argv);
+  ssh_dir = tw_test_make_temp_dir ("ssh");
 
-  g_test_add_func ("/Tw/Launcher/ssh-square", test_ssh_square);
-  g_test_add_func ("/Tw/Launcher/ssh-auth-failure", test_ssh_auth_failure);
-  g_test_add_func ("/Tw/Launcher/ssh-missing-program", test_ssh_missing_program);
+  g_test_add_func ("/launcher/ssh/runs-workers-on-the-remote-host", test_ssh_square);
+  g_test_add_func ("/launcher/ssh/login-failure-fails-every-task", test_ssh_auth_failure);
+  g_test_add_func ("/launcher/ssh/missing-remote-program-fails-every-task",
+                   test_ssh_missing_program);
 
   status = g_test_run ();
 
   stop_sshd ();
-  tw_launch_test_remove_dir (ssh_dir);
+  tw_test_remove_dir (ssh_dir);
   g_free (ssh_dir);
   g_free (port);
   g_free (skip_reason);

@@ -1,4 +1,4 @@
-/* tw-process-funcs.h
+/* tw-test-funcs.h: the functions and worker types of the test worker programs
  *
  * Copyright 2026 The tiny-worker developers
  *
@@ -22,10 +22,11 @@
 G_BEGIN_DECLS
 
 /*
- * The functions and worker types that the process-mode tests run in
- * worker processes. Both worker programs register exactly these: the
- * test program itself (the default, re-executed as "spawn" does) and
- * tw-test-worker (named by TwTroupe:worker-argv).
+ * The functions and worker types that the process-mode and launcher
+ * tests run in worker processes. The worker programs register exactly
+ * these: each test program itself (the default, re-executed as "spawn"
+ * does), tw-test-worker and tw-launch-worker (named by
+ * TwTroupe:worker-argv).
  *
  * Registered functions (input -> output):
  *   "square"        x (x) -> x * x (x)
@@ -49,6 +50,20 @@ G_BEGIN_DECLS
  *   "make-handle"   any -> a value holding a handle (h), which the
  *                   worker must refuse to send back
  *   "non-normal"    any -> tw_test_new_non_normal_value ()
+ *   "exe"           any -> the path of the worker's program (s)
+ *   "write-file"    s path -> true (b) once it wrote the file; fails
+ *                   with the errno as a GIOError (G_IO_ERROR_READ_ONLY
+ *                   in a read-only sandbox)
+ *   "connect"       (sq) host, port -> true (b) once a TCP connection
+ *                   opened; fails with the errno as a GIOError
+ *   "allocate"      t size -> (t) after touching that many bytes; over
+ *                   TwTroupe:max-memory g_malloc () aborts the process
+ *   "spin"          u seconds -> (t) after keeping a CPU busy that long
+ *                   (of wall time, so a broken TwTroupe:max-cpu-time
+ *                   cannot hang the test)
+ *   "getenv"        s name -> the variable's value, "" if unset (s)
+ *   "rlimits"       any -> the soft RLIMIT_AS and RLIMIT_CPU (tt),
+ *                   G_MAXUINT64 for none
  *
  * Worker types:
  *   TwTestFailingWorker  setup appends its pid to "log-path" (when set)
@@ -91,6 +106,6 @@ G_DECLARE_FINAL_TYPE (TwTestPrefixWorker, tw_test_prefix_worker,
 GVariant *tw_test_new_non_normal_value (void);
 
 /* Registers the functions and types above. Call it before tw_init (). */
-void    tw_test_process_register    (void);
+void    tw_test_funcs_register      (void);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* tw-test-worker.c: the worker program that process-mode tests name in
+/* tw-test-worker.c: the worker program that tests name in
  * TwTroupe:worker-argv
  *
  * Copyright 2026 The tiny-worker developers
@@ -16,23 +16,36 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+/*
+ * Built twice: as tw-test-worker for the process-mode tests, and as
+ * tw-launch-worker for the launcher tests, which start it through srun,
+ * ssh, bwrap, env or prlimit and count the processes that run it. Its
+ * functions are in tw-test-funcs.c.
+ */
+
 #include "config.h"
 
-#include <stdlib.h>
+#include <sys/resource.h>
 
-#include "tw-process-funcs.h"
+#include "tw-test-funcs.h"
 
 int
 main (int   argc,
       char *argv[])
 {
-  tw_test_process_register ();
+  struct rlimit no_core = { 0, 0 };
+
+  /* Tests kill workers with SIGABRT and SIGXCPU on purpose: that must not
+   * leave core dumps, nor wake the system's crash handler. */
+  setrlimit (RLIMIT_CORE, &no_core);
+
+  tw_test_funcs_register ();
 
   /* In a worker process this serves tasks and never returns. */
   tw_init ();
 
-  g_printerr ("%s: a tiny-worker worker program for the process-mode tests; "
-              "a troupe starts it with TW_WORKER_FDS set\n", argv[0]);
+  g_printerr ("%s: a worker program of the tiny-worker tests; a troupe starts it "
+              "with TW_WORKER_FDS set\n", argv[0]);
 
   return 2;
 }
