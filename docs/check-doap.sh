@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
 # check-doap.sh XMLLINT DOAP-FILE
 #
 # Fails unless DOAP-FILE is well-formed XML that carries the fields GNOME
