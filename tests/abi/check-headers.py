@@ -7,8 +7,10 @@
 # with the flags of `pkg-config --cflags tiny-worker-1`, as C89 with
 # -pedantic (where GLib's own headers are system headers and the only
 # warning allowed is a trailing enum comma), C11 with -pedantic -Werror
-# and C++ with -Werror.
+# and C++ with -Werror; then links it with `pkg-config --libs` and runs
+# it.
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,23 @@ def compile_source(argv, path):
     return result.returncode, result.stdout
 
 
+def link_and_run(cc, cflags, pkg_config_cmd, path):
+    libs = pkg_config(pkg_config_cmd, '--libs', 'tiny-worker-1')
+    program = path[:-2]
+    result = subprocess.run(cc + cflags + [path, '-o', program] + libs, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        return False, result.stdout
+    # Where the uninstalled library is, as an installed one would be
+    # found in the linker's path.
+    lib_dirs = [flag[2:] for flag in libs if flag.startswith('-L')]
+    env = dict(os.environ, LD_LIBRARY_PATH=os.pathsep.join(
+        lib_dirs + [os.environ.get('LD_LIBRARY_PATH', '')]))
+    result = subprocess.run([program], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    return result.returncode == 0, result.stdout + 'exit status {}\n'.format(result.returncode)
+
+
 def report(number, name, ok, output):
     for line in output.splitlines():
         print('# ' + line)
@@ -54,7 +73,7 @@ def main():
                    pkg_config(pkg_config_cmd, '--cflags-only-I', 'gio-2.0')]
     warnings = ['-Wall', '-Wextra']
 
-    print('1..3')
+    print('1..4')
     with tempfile.TemporaryDirectory(dir='.') as directory:
         c_path = directory + '/outside.c'
         with open(c_path, 'w') as f:
@@ -73,6 +92,9 @@ def main():
         status, output = compile_source(
             cxx + ['-x', 'c++', '-Werror'] + warnings + cflags, c_path)
         report(3, 'C++ -Werror', status == 0 and not output, output)
+
+        ok, output = link_and_run(cc, cflags, pkg_config_cmd, c_path)
+        report(4, 'links with pkg-config --libs and runs', ok, output)
     return 0
 
 
