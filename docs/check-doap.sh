@@ -1,9 +1,12 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
 # check-doap.sh XMLLINT DOAP-FILE
 #
 # Fails unless DOAP-FILE is well-formed XML that carries the fields GNOME
 # tooling reads: name, shortdesc, description, license, programming
-# language, repository and a maintainer.
+# language and a maintainer. A repository is optional: there is none to
+# name until the project is published.
 
 set -eu
 
@@ -21,7 +24,7 @@ count () {
 }
 
 status=0
-for field in name shortdesc description license programming-language repository maintainer; do
+for field in name shortdesc description license programming-language maintainer; do
   if [ "$(count "$project/*[local-name()='$field' and namespace-uri()='$doap_ns']")" -lt 1 ]; then
     echo "$doap: the doap:Project has no doap:$field" >&2
     status=1

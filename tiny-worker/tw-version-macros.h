@@ -32,22 +32,26 @@
 /**
  * TW_VERSION_CUR_STABLE:
  *
- * The current stable version of tiny-worker, encoded with
- * G_ENCODE_VERSION(), to compare with %TW_VERSION_MIN_REQUIRED and
- * %TW_VERSION_MAX_ALLOWED.
+ * The current stable version of tiny-worker as one number, major * 65536
+ * + minor * 256 as GLib encodes its versions, to compare with
+ * %TW_VERSION_MIN_REQUIRED and %TW_VERSION_MAX_ALLOWED.
  *
  * Since: 1.0
  */
 #define TW_VERSION_CUR_STABLE (G_ENCODE_VERSION (TW_MAJOR_VERSION, TW_MINOR_VERSION))
 
-#ifdef TW_DISABLE_DEPRECATION_WARNINGS
-# define TW_DEPRECATED _TW_EXTERN
-# define TW_DEPRECATED_FOR(f) _TW_EXTERN
-# define TW_UNAVAILABLE(maj,min) _TW_EXTERN
-#else
-# define TW_DEPRECATED G_DEPRECATED _TW_EXTERN
-# define TW_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _TW_EXTERN
-# define TW_UNAVAILABLE(maj,min) G_UNAVAILABLE (maj, min) _TW_EXTERN
+/* Hidden from g-ir-scanner, which would list them as function macros of
+ * the API; its preprocessor gets them from tiny-worker/meson.build. */
+#ifndef __GI_SCANNER__
+# ifdef TW_DISABLE_DEPRECATION_WARNINGS
+#  define TW_DEPRECATED _TW_EXTERN
+#  define TW_DEPRECATED_FOR(f) _TW_EXTERN
+#  define TW_UNAVAILABLE(maj,min) _TW_EXTERN
+# else
+#  define TW_DEPRECATED G_DEPRECATED _TW_EXTERN
+#  define TW_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _TW_EXTERN
+#  define TW_UNAVAILABLE(maj,min) G_UNAVAILABLE (maj, min) _TW_EXTERN
+# endif
 #endif
 
 /**
@@ -93,3 +97,6 @@
 #else
 # define TW_AVAILABLE_IN_1_0 _TW_EXTERN
 #endif
+
+/* Last: tw-version.h declares its functions once these macros exist. */
+#include "tw-version.h"
