@@ -1,0 +1,501 @@
+# _tw_future.py: Tw.Future as a concurrent.futures.Future, and Ctrl-C
+#
+# Copyright 2026 The tiny-worker developers
+#
+# This library is free software; you can redistribute it and/or modify it
+# under the terms of the GNU Lesser General Public License as published by
+# the Free Software Foundation; either version 2.1 of the License, or (at
+# your option) any later version.
+#
+# This library is distributed in the hope that it will be useful, but
+# WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser
+# General Public License for more details.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""The waiting and state half of the Tw.Future override (see Tw.py).
+
+A Tw.Future is a ``concurrent.futures.Future``: ``wait()``,
+``as_completed()`` and ``asyncio.wrap_future()`` read the private state
+that CPython's futures keep (``_condition``, ``_state``, ``_waiters``).
+Here that state is made on first use and driven by the TwFuture settling:
+a watcher thread iterates a private main context in which the futures'
+``wait_async()`` calls complete. Only futures that something watches (a
+done callback, ``wait()``, ``as_completed()``, asyncio) pay for it;
+``result()`` blocks in C.
+
+Blocking waits in the main thread return to Python at least every
+``_SLICE`` seconds, so that Ctrl-C raises KeyboardInterrupt promptly. They
+call tw_future_wait() through ctypes with no GError: when PyGObject turns
+a GError into an exception it runs Python code, and a signal handler that
+raises in there makes it fail with "Converting the GError failed".
+"""
+
+import concurrent.futures
+import ctypes
+import os
+import signal
+import threading
+import time
+from concurrent.futures import _base
+
+from gi.repository import GLib, Gio
+from ..module import get_introspection_module
+
+Tw = get_introspection_module('Tw')
+
+# The longest a Python signal handler waits while the main thread blocks.
+_SLICE = 0.05
+_SETTLED = (Tw.FutureState.SUCCEEDED, Tw.FutureState.FAILED, Tw.FutureState.CANCELLED)
+_DONE = (_base.CANCELLED_AND_NOTIFIED, _base.FINISHED)
+
+
+class FutureCancelledError(GLib.Error, concurrent.futures.CancelledError):
+    """``result()`` or ``exception()`` of a cancelled future.
+
+    It is both a ``concurrent.futures.CancelledError`` and a ``GLib.Error``
+    ``G_IO_ERROR_CANCELLED`` with the task's message.
+    """
+
+
+def _load_wait():
+    """tw_future_wait() and g_variant_unref() through ctypes, or None."""
+    try:
+        process = ctypes.CDLL(None)
+        wait = process.tw_future_wait
+        unref = process.g_variant_unref
+        capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    except (AttributeError, OSError):
+        return None
+    wait.restype = ctypes.c_void_p
+    wait.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+    unref.restype = None
+    unref.argtypes = [ctypes.c_void_p]
+    capsule_pointer.restype = ctypes.c_void_p
+    capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    return wait, unref, capsule_pointer
+
+
+_c_wait = _load_wait()
+
+
+def call_deferring_sigint(func, *args):
+    """Calls @func, a blocking C call through PyGObject, so that a SIGINT
+    during it raises KeyboardInterrupt after it returns, not inside
+    PyGObject's conversion of its GError."""
+    if threading.current_thread() is not threading.main_thread():
+        return func(*args)
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        return func(*args)
+    caught = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        return func(*args)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if caught:
+            handler(signal.SIGINT, None)
+
+
+def _wait_once(future, usec):
+    """Blocks in C for at most @usec µs (-1: no limit); True if settled."""
+    if _c_wait is None:
+        try:
+            call_deferring_sigint(future.wait, usec)
+        except GLib.Error:
+            pass
+        return future.is_done()
+    wait, unref, capsule_pointer = _c_wait
+    value = wait(capsule_pointer(future.__gpointer__, None), usec, None)
+    if value:
+        unref(value)
+        return True
+    return future.is_done()
+
+
+def wait_settled(future, timeout=None):
+    """Blocks until @future settles or @timeout seconds pass.
+
+    Returns True if it has settled. In the main thread the wait returns to
+    Python every _SLICE seconds, so signal handlers (Ctrl-C) run in time.
+    """
+    if future.is_done():
+        return True
+    main = threading.current_thread() is threading.main_thread()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        usec = -1
+        if deadline is not None:
+            usec = max(0, int((deadline - time.monotonic()) * 1000000))
+        if main and not 0 <= usec <= _SLICE * 1000000:
+            usec = int(_SLICE * 1000000)
+        if _wait_once(future, usec):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+def as_completed_next(as_completed, timeout):
+    """tw_as_completed_next() for @timeout seconds (None: no limit), in
+    slices in the main thread as wait_settled() does. Raises GLib.Error
+    G_IO_ERROR_TIMED_OUT once @timeout has passed."""
+    main = threading.current_thread() is threading.main_thread()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        usec = -1
+        if deadline is not None:
+            usec = max(0, int((deadline - time.monotonic()) * 1000000))
+        if not main:
+            return as_completed.next(usec)
+        last = 0 <= usec <= _SLICE * 1000000
+        try:
+            return call_deferring_sigint(as_completed.next,
+                                         usec if last else int(_SLICE * 1000000))
+        except GLib.Error as error:
+            if last or not error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+                raise
+
+
+def _wait_iterating(future, context, timeout):
+    """wait_settled() for a thread that must run @context (acquired)
+    meanwhile, for the Python continuations pending there."""
+    settled = []
+    future.wait_async(None, lambda *_args: settled.append(True))
+    # Wakes the iteration up so that signals and the deadline are seen.
+    ticker = GLib.timeout_source_new(int(_SLICE * 1000))
+    ticker.set_callback(lambda *_args: GLib.SOURCE_CONTINUE)
+    ticker.attach(context)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while not settled:
+            if deadline is not None and time.monotonic() >= deadline:
+                return future.is_done()
+            context.iteration(True)
+    finally:
+        ticker.destroy()
+    return True
+
+
+class _Watcher:
+    """Tells the Python state of watched futures when they settle.
+
+    One daemon thread runs a private main context; futures to watch are
+    queued, and a single idle source there starts their async waits, whose
+    callbacks settle the Python state, in that thread.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._queue = []            # futures to watch, protected by _lock
+        self._context = None        # created with the thread, under _lock
+
+    def _run(self, context, ready):
+        context.push_thread_default()
+        loop = GLib.MainLoop.new(context, False)
+        ready.set()
+        loop.run()
+
+    def _start_locked(self):
+        ready = threading.Event()
+        self._context = GLib.MainContext.new()
+        threading.Thread(target=self._run, args=(self._context, ready),
+                         name='tw-future-watcher', daemon=True).start()
+        ready.wait()
+
+    def watch(self, future):
+        with self._lock:
+            if self._context is None:
+                self._start_locked()
+            self._queue.append(future)
+            schedule = len(self._queue) == 1
+        if schedule:
+            source = GLib.idle_source_new()
+            source.set_callback(self._start_waits)
+            source.attach(self._context)
+
+    def _start_waits(self, *_args):
+        with self._lock:
+            futures, self._queue = self._queue, []
+        for future in futures:
+            Tw.Future.wait_async(future, None, _settled_cb, future)
+        return GLib.SOURCE_REMOVE
+
+    def forget_after_fork(self):
+        # The thread did not survive the fork.
+        self._lock = threading.Lock()
+        self._queue = []
+        self._context = None
+
+
+def _settled_cb(_source, _result, future):
+    future._tw_settle_cf()
+
+
+_watcher = _Watcher()
+os.register_at_fork(after_in_child=_watcher.forget_after_fork)
+_state_lock = threading.Lock()
+
+
+class _CfState:
+    """What concurrent.futures keeps in a Future, made on first use."""
+
+    __slots__ = ('condition', 'state', 'waiters', 'callbacks')
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.state = _base.PENDING      # only ever set to a done state here
+        self.waiters = []
+        self.callbacks = []
+
+
+def _run_callback(callback, future):
+    try:
+        callback(future)
+    except Exception:
+        _base.LOGGER.exception('exception calling callback for %r', future)
+
+
+class FutureMixin:
+    """The concurrent.futures.Future API of Tw.Future.
+
+    Tw.py's Future derives from this, Tw.Future and
+    concurrent.futures.Future, in that order, and defines _tw_unwrap(),
+    which returns a settled future's value or raises its exception.
+    """
+
+    def _tw_cf(self):
+        state = self.__dict__.get('_tw_cf_state')
+        if state is not None:
+            return state
+        with _state_lock:
+            state = self.__dict__.get('_tw_cf_state')
+            if state is not None:
+                return state
+            # Stored in the instance dict, which makes PyGObject keep this
+            # wrapper for as long as the TwFuture lives.
+            state = self.__dict__['_tw_cf_state'] = _CfState()
+        if self.is_done():
+            self._tw_settle_cf()
+        else:
+            _watcher.watch(self)
+        return state
+
+    def _tw_settle_cf(self):
+        """Moves the Python state to done, once; runs the done callbacks."""
+        state = self._tw_cf()
+        outcome = self.get_state()
+        with state.condition:
+            if state.state in _DONE:
+                return
+            if outcome == Tw.FutureState.CANCELLED:
+                state.state = _base.CANCELLED_AND_NOTIFIED
+                for waiter in state.waiters:
+                    waiter.add_cancelled(self)
+            else:
+                state.state = _base.FINISHED
+                for waiter in state.waiters:
+                    if outcome == Tw.FutureState.FAILED:
+                        waiter.add_exception(self)
+                    else:
+                        waiter.add_result(self)
+            state.condition.notify_all()
+            callbacks, state.callbacks = state.callbacks, []
+        for callback in callbacks:
+            _run_callback(callback, self)
+
+    # What concurrent.futures.wait() and as_completed() read.
+    @property
+    def _condition(self):
+        return self._tw_cf().condition
+
+    @property
+    def _waiters(self):
+        return self._tw_cf().waiters
+
+    @property
+    def _state(self):
+        state = self._tw_cf().state
+        if state in _DONE:
+            return state
+        if self.get_state() == Tw.FutureState.RUNNING:
+            return _base.RUNNING
+        return _base.PENDING
+
+    def _tw_wait(self, timeout):
+        """Waits, as the module doc says; raises FutureTimeoutError."""
+        from . import Tw as override
+
+        context = None if self.is_done() else override._acquire_context_to_iterate()
+        if context is not None:
+            try:
+                settled = _wait_iterating(self, context, timeout)
+            finally:
+                context.release()
+        else:
+            settled = wait_settled(self, timeout)
+        if not settled:
+            raise override._timed_out(timeout)
+        if self.get_state() == Tw.FutureState.CANCELLED:
+            try:
+                self._tw_unwrap()
+            except GLib.Error as error:
+                raise FutureCancelledError(error.message, error.domain, error.code) from None
+
+    def result(self, timeout=None):
+        """Waits for the task and returns its value.
+
+        @timeout is in seconds; None waits for ever. Raises what the
+        worker raised, FutureCancelledError if the task was cancelled and
+        FutureTimeoutError (a TimeoutError) when @timeout passes first;
+        the task goes on then. Ctrl-C interrupts the wait. While it
+        waits, it runs the Python continuations (then(), catch(),
+        finally_()) pending in this thread's main context, if no other
+        thread runs that context.
+        """
+        self._tw_wait(timeout)
+        return self._tw_unwrap()
+
+    def exception(self, timeout=None):
+        """Waits like result(); returns the exception that result() would
+        raise, or None if the task succeeded."""
+        self._tw_wait(timeout)
+        if self.get_state() == Tw.FutureState.SUCCEEDED:
+            return None
+        try:
+            self._tw_unwrap()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            return exc
+        return None
+
+    def done(self):
+        """Returns True once the task has settled: succeeded, failed or
+        been cancelled."""
+        return self.is_done()
+
+    def running(self):
+        """Returns True while a worker runs the task."""
+        return self.get_state() == Tw.FutureState.RUNNING
+
+    def cancelled(self):
+        """Returns True if the task was cancelled."""
+        return self.get_state() == Tw.FutureState.CANCELLED
+
+    def cancel(self):
+        """Cancels the task; returns True if it is cancelled now.
+
+        A task that has not started is cancelled at once. A running task
+        is asked to stop through its cancellable (in process mode its
+        worker is killed after ``cancel_grace_period``), and cancel()
+        returns False, as concurrent.futures does, unless it has already
+        ended cancelled. A settled task does not change.
+        """
+        Tw.Future.cancel(self)
+        if self.get_state() != Tw.FutureState.CANCELLED:
+            return False
+        if '_tw_cf_state' in self.__dict__:
+            self._tw_settle_cf()
+        return True
+
+    def add_done_callback(self, fn):
+        """Calls fn(future) once the task has settled.
+
+        No main loop is needed: fn runs in a thread of the module's own,
+        or at once in this thread if the future has settled. Exceptions
+        that fn raises are logged and ignored, as in concurrent.futures.
+        """
+        state = self._tw_cf()
+        if self.is_done():
+            self._tw_settle_cf()
+        with state.condition:
+            if state.state not in _DONE:
+                state.callbacks.append(fn)
+                return
+        _run_callback(fn, self)
+
+    def __await__(self):
+        import asyncio
+
+        return asyncio.wrap_future(self).__await__()
+
+    def set_running_or_notify_cancel(self):
+        raise RuntimeError('a Tw.Future is settled by its troupe')
+
+    def set_result(self, result):
+        raise RuntimeError('a Tw.Future is settled by its troupe')
+
+    def set_exception(self, exception):
+        raise RuntimeError('a Tw.Future is settled by its troupe')
+
+
+# Troupes ------------------------------------------------------------------
+
+# The futures that each troupe's submit() returned, by the troupe's
+# address, until it is finalized. Not in the troupe's instance dict: with
+# one, PyGObject drops the wrapper's reference holding the GIL, and the
+# draining dispose would deadlock with a Python worker.
+_submitted = {}
+
+
+def _forget_troupe(key):
+    _submitted.pop(key, None)
+
+
+def tracking(submit):
+    """Wraps a Troupe submit method to remember the futures it returns,
+    so that leaving a with block by an exception can cancel them."""
+    def tracked(self, *args, **kwargs):
+        future = submit(self, *args, **kwargs)
+        key = hash(self)
+        futures = _submitted.get(key)
+        if futures is None:
+            futures = _submitted[key] = [0]
+            self.weak_ref(_forget_troupe, key)
+        futures.append(future)
+        # Drop settled ones now and then: at most twice what is live.
+        if len(futures) > 2 * futures[0] + 64:
+            futures[1:] = [f for f in futures[1:] if not f.is_done()]
+            futures[0] = len(futures) - 1
+        return future
+    tracked.__name__ = submit.__name__
+    tracked.__doc__ = submit.__doc__
+    tracked.__wrapped__ = submit
+    return tracked
+
+
+def _shutdown_in_thread(troupe, mode):
+    thread = threading.Thread(target=Tw.Troupe.shutdown, args=(troupe, mode),
+                              name='tw-troupe-shutdown')
+    thread.start()
+    return thread
+
+
+def shutdown(troupe, mode, wait):
+    """Shuts @troupe down; in the main thread, Ctrl-C interrupts a wait,
+    cancelling everything as abort() does."""
+    if not wait:
+        _shutdown_in_thread(troupe, mode)
+        return
+    if threading.current_thread() is not threading.main_thread():
+        Tw.Troupe.shutdown(troupe, mode)
+        return
+    thread = _shutdown_in_thread(troupe, mode)
+    try:
+        thread.join()
+    except BaseException:
+        abort(troupe)
+        raise
+
+
+def abort(troupe):
+    """Cancels every task of @troupe, running ones too, and waits for it
+    to stop: a process-mode worker that does not stop within the grace
+    period is killed."""
+    for future in _submitted.get(hash(troupe), [0])[1:]:
+        if not future.is_done():
+            Tw.Future.cancel(future)
+    thread = _shutdown_in_thread(troupe, Tw.ShutdownMode.CANCEL_PENDING)
+    thread.join()
