@@ -1043,10 +1043,11 @@ def _ensure_worker_types():
 def init():
     """Call once, after the script's functions and classes, before its logic.
 
-    In a worker process it registers the worker types of the typelibs the
-    script imported, serves tasks and then exits through ``sys.exit()``,
-    so Python flushes its buffers and runs its exit handlers; anywhere
-    else it returns at once.
+    In a worker process it ignores SIGINT (the parent handles Ctrl-C),
+    registers the worker types of the typelibs the script imported,
+    serves tasks and then exits through ``sys.exit()``, so Python flushes
+    its buffers and runs its exit handlers; anywhere else it returns at
+    once.
     """
     if Tw.is_worker_process():
         # Ctrl-C in a terminal signals the whole process group: the

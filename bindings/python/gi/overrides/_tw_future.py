@@ -96,7 +96,11 @@ def call_deferring_sigint(func, *args):
     finally:
         signal.signal(signal.SIGINT, handler)
         if caught:
-            handler(signal.SIGINT, None)
+            try:
+                handler(signal.SIGINT, None)
+            except BaseException as exc:
+                # Not "during handling of" a timed-out wait.
+                raise exc from None
 
 
 def _wait_once(future, usec):
@@ -494,8 +498,13 @@ def abort(troupe):
     """Cancels every task of @troupe, running ones too, and waits for it
     to stop: a process-mode worker that does not stop within the grace
     period is killed."""
+    thread = _shutdown_in_thread(troupe, Tw.ShutdownMode.CANCEL_PENDING)
+    # Cancelling a running task frees its worker: only once the shutdown
+    # has taken the queue, or the worker would start the next task.
+    deadline = time.monotonic() + 1
+    while troupe.get_n_queued() > 0 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
     for future in _submitted.get(hash(troupe), [0])[1:]:
         if not future.is_done():
             Tw.Future.cancel(future)
-    thread = _shutdown_in_thread(troupe, Tw.ShutdownMode.CANCEL_PENDING)
     thread.join()
