@@ -444,8 +444,9 @@ class FutureMixin:
 _submitted = {}
 
 
-def _forget_troupe(key):
-    _submitted.pop(key, None)
+def _forget_troupe(key, submitted=_submitted):
+    # Bound early: this may run while the interpreter clears the module.
+    submitted.pop(key, None)
 
 
 def tracking(submit):
