@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import gc
 import os
+import sys
 import threading
 import time
 import unittest
@@ -323,6 +324,10 @@ class Modes:
 
 class ThreadMode(Modes, unittest.TestCase):
     mode = Tw.TroupeMode.THREAD
+
+    def test_blocking_waits_make_no_gerror(self):
+        # The ctypes path, not the slower one that holds SIGINT back.
+        self.assertIsNotNone(sys.modules['gi.overrides._tw_future']._c_wait)
 
     def test_done_callback_for_a_future_from_c(self):
         called = threading.Event()

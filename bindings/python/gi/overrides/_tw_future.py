@@ -329,9 +329,20 @@ class FutureMixin:
 
     def _tw_wait(self, timeout):
         """Waits, as the module doc says; raises FutureTimeoutError."""
+        state = self.get_state()
+        if state not in _SETTLED:
+            self._tw_block(timeout)
+            state = self.get_state()
+        if state == Tw.FutureState.CANCELLED:
+            try:
+                self._tw_unwrap()
+            except GLib.Error as error:
+                raise FutureCancelledError(error.message, error.domain, error.code) from None
+
+    def _tw_block(self, timeout):
         from . import Tw as override
 
-        context = None if self.is_done() else override._acquire_context_to_iterate()
+        context = override._acquire_context_to_iterate()
         if context is not None:
             try:
                 settled = _wait_iterating(self, context, timeout)
@@ -341,11 +352,6 @@ class FutureMixin:
             settled = wait_settled(self, timeout)
         if not settled:
             raise override._timed_out(timeout)
-        if self.get_state() == Tw.FutureState.CANCELLED:
-            try:
-                self._tw_unwrap()
-            except GLib.Error as error:
-                raise FutureCancelledError(error.message, error.domain, error.code) from None
 
     def result(self, timeout=None):
         """Waits for the task and returns its value.
@@ -421,9 +427,11 @@ class FutureMixin:
         _run_callback(fn, self)
 
     def __await__(self):
-        import asyncio
+        if not self.is_done():
+            import asyncio
 
-        return asyncio.wrap_future(self).__await__()
+            yield from asyncio.wrap_future(self).__await__()
+        return self.result()
 
     def set_running_or_notify_cancel(self):
         raise RuntimeError('a Tw.Future is settled by its troupe')
