@@ -322,6 +322,63 @@ class Modes:
             running.cancel()
 
 
+class Shutdown(unittest.TestCase):
+    def assert_shut_down(self, troupe):
+        with self.assertRaises(GLib.Error) as caught:
+            troupe.submit(1).result(TIMEOUT)
+        self.assertTrue(caught.exception.matches(Tw.error_quark(), Tw.Error.SHUT_DOWN))
+
+    def test_cancel_futures(self):
+        troupe = Tw.Troupe(func=nap, n_workers=1)
+        running = troupe.submit(0.2)
+        queued = troupe.submit(0)
+        wait_until_running(running)
+        troupe.shutdown(wait=True, cancel_futures=True)
+        self.assertEqual(running.result(0), 0.2)
+        self.assertTrue(queued.cancelled())
+        self.assert_shut_down(troupe)
+
+    def test_mode_as_in_c(self):
+        troupe = Tw.Troupe(func=nap, n_workers=1)
+        running = troupe.submit(0.2)
+        queued = troupe.submit(0)
+        wait_until_running(running)
+        troupe.shutdown(Tw.ShutdownMode.CANCEL_PENDING)
+        self.assertTrue(running.done())
+        self.assertTrue(queued.cancelled())
+
+    def test_drain_by_default(self):
+        troupe = Tw.Troupe(func=nap, n_workers=1)
+        futures = [troupe.submit(0.01) for _ in range(5)]
+        troupe.shutdown()
+        self.assertTrue(all(future.done() for future in futures))
+        self.assertEqual([future.result(0) for future in futures], [0.01] * 5)
+
+    def test_no_wait(self):
+        troupe = Tw.Troupe(func=nap, n_workers=1)
+        running = troupe.submit(0.5)
+        queued = troupe.submit(0)
+        wait_until_running(running)
+        start = time.monotonic()
+        troupe.shutdown(wait=False)
+        self.assertLess(time.monotonic() - start, 0.4)
+        self.assert_shut_down(troupe)
+        self.assertEqual(queued.result(TIMEOUT), 0)
+        self.assertEqual(running.result(0), 0.5)
+
+    def test_exception_in_with_kills_process_workers(self):
+        start = time.monotonic()
+        with self.assertRaises(KeyError):
+            with Tw.Troupe(func=nap, n_workers=2, mode='process') as troupe:
+                futures = [troupe.submit(TIMEOUT) for _ in range(3)]
+                wait_until_running(futures[0])
+                wait_until_running(futures[1])
+                raise KeyError('out')
+        # Cancelled, then killed after the grace period of one second.
+        self.assertTrue(all(future.cancelled() for future in futures))
+        self.assertLess(time.monotonic() - start, TIMEOUT / 2)
+
+
 class ThreadMode(Modes, unittest.TestCase):
     mode = Tw.TroupeMode.THREAD
 

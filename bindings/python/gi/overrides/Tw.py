@@ -589,7 +589,8 @@ def _mode_value(mode):
 
 
 class Troupe(Tw.Troupe):
-    """A pool of workers. Use it as a context manager, which drains on exit.
+    """A pool of workers. Use it as a context manager, which drains on exit
+    (or cancels, when the block raises).
 
     ``Tw.Troupe(func=f)`` runs a plain Python function ``f(value) ->
     value``; ``Tw.Troupe(worker=C, worker_kwargs={...})`` runs instances of
