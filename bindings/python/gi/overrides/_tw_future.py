@@ -452,21 +452,42 @@ class FutureMixin:
 _submitted = {}
 
 
-def _forget_troupe(key, submitted=_submitted):
+# Troupes whose shutdown(wait=False) runs in another thread, by address:
+# their submits fail at once, as they will in C.
+_closing = set()
+
+
+def _forget_troupe(key, submitted=_submitted, closing=_closing):
     # Bound early: this may run while the interpreter clears the module.
     submitted.pop(key, None)
+    closing.discard(key)
+
+
+def _submitted_list(troupe):
+    """The list of @troupe's futures, after a count of those live when it
+    was last pruned; made on first use."""
+    key = hash(troupe)
+    if key not in _submitted:
+        _submitted[key] = [0]
+        troupe.weak_ref(_forget_troupe, key)
+    return _submitted[key]
+
+
+def _shut_down_future():
+    return Tw.Future.new_for_error(GLib.Error('The troupe has been shut down',
+                                              GLib.quark_to_string(Tw.error_quark()),
+                                              int(Tw.Error.SHUT_DOWN)))
 
 
 def tracking(submit):
     """Wraps a Troupe submit method to remember the futures it returns,
     so that leaving a with block by an exception can cancel them."""
     def tracked(self, *args, **kwargs):
-        future = submit(self, *args, **kwargs)
         key = hash(self)
-        futures = _submitted.get(key)
-        if futures is None:
-            futures = _submitted[key] = [0]
-            self.weak_ref(_forget_troupe, key)
+        if key in _closing:
+            return _shut_down_future()
+        future = submit(self, *args, **kwargs)
+        futures = _submitted.get(key) or _submitted_list(self)
         futures.append(future)
         # Drop settled ones now and then: at most twice what is live.
         if len(futures) > 2 * futures[0] + 64:
@@ -490,6 +511,8 @@ def shutdown(troupe, mode, wait):
     """Shuts @troupe down; in the main thread, Ctrl-C interrupts a wait,
     cancelling everything as abort() does."""
     if not wait:
+        _submitted_list(troupe)   # to forget it with the troupe
+        _closing.add(hash(troupe))
         _shutdown_in_thread(troupe, mode)
         return
     if threading.current_thread() is not threading.main_thread():
