@@ -119,6 +119,23 @@ def _wait_once(future, usec):
     return future.is_done()
 
 
+def _slices(timeout):
+    """The waits, in µs (-1: no limit), that make up a wait of @timeout
+    seconds (None: no limit), each with whether it is the last one: in the
+    main thread none is longer than _SLICE, so signal handlers run."""
+    main = threading.current_thread() is threading.main_thread()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    limit = int(_SLICE * 1000000)
+    while True:
+        usec = -1
+        if deadline is not None:
+            usec = max(0, int((deadline - time.monotonic()) * 1000000))
+        last = not main or 0 <= usec <= limit
+        yield (usec if last else limit), last
+        if last:
+            return
+
+
 def wait_settled(future, timeout=None):
     """Blocks until @future settles or @timeout seconds pass.
 
@@ -127,36 +144,16 @@ def wait_settled(future, timeout=None):
     """
     if future.is_done():
         return True
-    main = threading.current_thread() is threading.main_thread()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        usec = -1
-        if deadline is not None:
-            usec = max(0, int((deadline - time.monotonic()) * 1000000))
-        if main and not 0 <= usec <= _SLICE * 1000000:
-            usec = int(_SLICE * 1000000)
-        if _wait_once(future, usec):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+    return any(_wait_once(future, usec) for usec, _ in _slices(timeout))
 
 
 def as_completed_next(as_completed, timeout):
     """tw_as_completed_next() for @timeout seconds (None: no limit), in
     slices in the main thread as wait_settled() does. Raises GLib.Error
     G_IO_ERROR_TIMED_OUT once @timeout has passed."""
-    main = threading.current_thread() is threading.main_thread()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        usec = -1
-        if deadline is not None:
-            usec = max(0, int((deadline - time.monotonic()) * 1000000))
-        if not main:
-            return as_completed.next(usec)
-        last = 0 <= usec <= _SLICE * 1000000
+    for usec, last in _slices(timeout):
         try:
-            return call_deferring_sigint(as_completed.next,
-                                         usec if last else int(_SLICE * 1000000))
+            return call_deferring_sigint(as_completed.next, usec)
         except GLib.Error as error:
             if last or not error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
                 raise
