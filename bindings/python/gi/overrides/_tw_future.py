@@ -36,6 +36,7 @@ import concurrent.futures
 import ctypes
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import _base
@@ -337,9 +338,10 @@ class FutureMixin:
                 raise FutureCancelledError(error.message, error.domain, error.code) from None
 
     def _tw_block(self, timeout):
-        from . import Tw as override
-
-        context = override._acquire_context_to_iterate()
+        override = sys.modules['gi.overrides.Tw']
+        context = None
+        if override._continuations:
+            context = override._acquire_context_to_iterate()
         if context is not None:
             try:
                 settled = _wait_iterating(self, context, timeout)
