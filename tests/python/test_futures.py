@@ -366,6 +366,17 @@ class Shutdown(unittest.TestCase):
         self.assertEqual(queued.result(TIMEOUT), 0)
         self.assertEqual(running.result(0), 0.5)
 
+    def test_settled_futures_are_not_kept(self):
+        submitted = sys.modules['gi.overrides._tw_future']._submitted
+        with Tw.Troupe(func=nap, n_workers=2) as troupe:
+            for _ in range(1000):
+                troupe.submit(0).result(TIMEOUT)
+            self.assertLessEqual(len(submitted[hash(troupe)]), 66)
+        key = hash(troupe)
+        del troupe
+        gc.collect()
+        self.assertNotIn(key, submitted)
+
     def test_exception_in_with_kills_process_workers(self):
         start = time.monotonic()
         with self.assertRaises(KeyError):

@@ -449,6 +449,7 @@ class FutureMixin:
 # one, PyGObject drops the wrapper's reference holding the GIL, and the
 # draining dispose would deadlock with a Python worker.
 _submitted = {}
+_submitted_lock = threading.Lock()
 
 
 # Troupes whose shutdown(wait=False) runs in another thread, by address:
@@ -487,11 +488,12 @@ def tracking(submit):
             return _shut_down_future()
         future = submit(self, *args, **kwargs)
         futures = _submitted.get(key) or _submitted_list(self)
-        futures.append(future)
-        # Drop settled ones now and then: at most twice what is live.
-        if len(futures) > 2 * futures[0] + 64:
-            futures[1:] = [f for f in futures[1:] if not f.is_done()]
-            futures[0] = len(futures) - 1
+        with _submitted_lock:
+            futures.append(future)
+            # Drop settled ones now and then: at most twice what is live.
+            if len(futures) > 2 * futures[0] + 64:
+                futures[1:] = [f for f in futures[1:] if not f.is_done()]
+                futures[0] = len(futures) - 1
         return future
     tracked.__name__ = submit.__name__
     tracked.__doc__ = submit.__doc__
@@ -535,7 +537,9 @@ def abort(troupe):
     deadline = time.monotonic() + 1
     while troupe.get_n_queued() > 0 and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.001)
-    for future in _submitted.get(hash(troupe), [0])[1:]:
+    with _submitted_lock:
+        futures = _submitted.get(hash(troupe), [0])[1:]
+    for future in futures:
         if not future.is_done():
             Tw.Future.cancel(future)
     thread.join()
