@@ -41,7 +41,7 @@ def typelib_dir_searched(typelib_dir):
         import gi
         gi.require_version('GIRepository', '2.0')
         from gi.repository import GIRepository
-    except (ImportError, ValueError):
+    except Exception:   # no PyGObject, or another module named gi
         return 'unknown'
     searched = [os.path.normpath(path) for path in GIRepository.Repository.get_search_path()]
     return 'yes' if os.path.normpath(typelib_dir) in searched else 'no'
