@@ -333,7 +333,7 @@ class FutureMixin:
             state = self.get_state()
         if state == Tw.FutureState.CANCELLED:
             try:
-                self._tw_unwrap()
+                Tw.Future.wait(self, 0)
             except GLib.Error as error:
                 raise FutureCancelledError(error.message, error.domain, error.code) from None
 
