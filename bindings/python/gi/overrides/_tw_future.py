@@ -479,21 +479,25 @@ def _shut_down_future():
                                               int(Tw.Error.SHUT_DOWN)))
 
 
+def track(troupe, *futures):
+    """Remembers @futures, tasks of @troupe, so that leaving a with block
+    by an exception cancels them; for futures made without submit()."""
+    submitted = _submitted.get(hash(troupe)) or _submitted_list(troupe)
+    with _submitted_lock:
+        submitted.extend(futures)
+        # Drop settled ones now and then: at most twice what is live.
+        if len(submitted) > 2 * submitted[0] + 64:
+            submitted[1:] = [f for f in submitted[1:] if not f.is_done()]
+            submitted[0] = len(submitted) - 1
+
+
 def tracking(submit):
-    """Wraps a Troupe submit method to remember the futures it returns,
-    so that leaving a with block by an exception can cancel them."""
+    """Wraps a Troupe submit method to track() the futures it returns."""
     def tracked(self, *args, **kwargs):
-        key = hash(self)
-        if key in _closing:
+        if hash(self) in _closing:
             return _shut_down_future()
         future = submit(self, *args, **kwargs)
-        futures = _submitted.get(key) or _submitted_list(self)
-        with _submitted_lock:
-            futures.append(future)
-            # Drop settled ones now and then: at most twice what is live.
-            if len(futures) > 2 * futures[0] + 64:
-                futures[1:] = [f for f in futures[1:] if not f.is_done()]
-                futures[0] = len(futures) - 1
+        track(self, future)
         return future
     tracked.__name__ = submit.__name__
     tracked.__doc__ = submit.__doc__
