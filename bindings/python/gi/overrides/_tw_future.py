@@ -415,6 +415,9 @@ class FutureMixin:
         No main loop is needed: fn runs in a thread of the module's own,
         or at once in this thread if the future has settled. Exceptions
         that fn raises are logged and ignored, as in concurrent.futures.
+        Keep fn short: while it runs, that thread tells no other future's
+        waiters, so concurrent.futures.wait() on another future there
+        would wait for ever.
         """
         state = self._tw_cf()
         if self.is_done():
