@@ -134,12 +134,16 @@ class Basics(unittest.TestCase):
             troupe.submit(1).result(TIMEOUT)
         self.assertTrue(caught.exception.matches(Tw.error_quark(), Tw.Error.SHUT_DOWN))
 
-    def test_context_manager_drains_after_an_exception(self):
+    def test_context_manager_cancels_after_an_exception(self):
         with self.assertRaises(KeyError):
             with Tw.Troupe(func=sleep_then_return, n_workers=1) as troupe:
-                future = troupe.submit(0.05)
+                running = troupe.submit(0.05)
+                wait_until_running(running)
+                queued = troupe.submit(0.05)
                 raise KeyError('out')
-        self.assertEqual(future.result(0), 0.05)
+        # A Python function in thread mode cannot be stopped: it ends.
+        self.assertEqual(running.result(0), 0.05)
+        self.assertTrue(queued.cancelled())
 
     def test_dropping_the_troupe_drains(self):
         troupe = Tw.Troupe(func=sleep_then_return, n_workers=1)

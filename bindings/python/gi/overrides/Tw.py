@@ -143,8 +143,10 @@ while the queue is full, and ``troupe.submit_async(value, cancellable,
 callback)`` calls back, in the main context, once there is room.
 """
 
+import concurrent.futures
 import importlib
 import itertools
+import signal
 import sys
 import threading
 import time
@@ -153,6 +155,7 @@ import traceback
 from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
+from . import _tw_future
 from gi.repository import GLib, GObject, Gio
 
 Tw = get_introspection_module('Tw')
@@ -333,7 +336,9 @@ class FutureTimeoutError(GLib.Error, TimeoutError):
     """
 
 
-__all__ += ['PythonError', 'FutureTimeoutError']
+FutureCancelledError = _tw_future.FutureCancelledError
+
+__all__ += ['PythonError', 'FutureTimeoutError', 'FutureCancelledError']
 
 
 def _error_from_exception(exc):
@@ -584,7 +589,8 @@ def _mode_value(mode):
 
 
 class Troupe(Tw.Troupe):
-    """A pool of workers. Use it as a context manager, which drains on exit.
+    """A pool of workers. Use it as a context manager, which drains on exit
+    (or cancels, when the block raises).
 
     ``Tw.Troupe(func=f)`` runs a plain Python function ``f(value) ->
     value``; ``Tw.Troupe(worker=C, worker_kwargs={...})`` runs instances of
@@ -705,14 +711,39 @@ class Troupe(Tw.Troupe):
         done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
         return _SettledIterator(done, timeout, values=True)
 
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        """Stops the troupe, as ``Executor.shutdown()`` does.
+
+        Later submits fail. With @cancel_futures, the tasks that have not
+        started are cancelled; the others run. With @wait, it returns once
+        every task has settled and the workers have stopped; Ctrl-C while
+        it waits cancels all tasks, running ones too, and raises
+        KeyboardInterrupt. @wait may also be a Tw.ShutdownMode, as in C:
+        ``shutdown(Tw.ShutdownMode.CANCEL_PENDING)``.
+        """
+        if isinstance(wait, Tw.ShutdownMode):
+            mode, wait = wait, True
+        elif cancel_futures:
+            mode = Tw.ShutdownMode.CANCEL_PENDING
+        else:
+            mode = Tw.ShutdownMode.DRAIN
+        _tw_future.shutdown(self, mode, wait)
+
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc_value, tb):
-        self.shutdown(Tw.ShutdownMode.DRAIN)
+        """Drains the troupe, or, when the block raised, cancels its
+        tasks (running ones too: a process-mode worker that does not stop
+        within ``cancel_grace_period`` is killed) and waits for it."""
+        if exc_type is None:
+            self.shutdown(wait=True)
+        else:
+            _tw_future.abort(self)
         return False
 
 
+Troupe.submit = _tw_future.tracking(Troupe.submit)
 Troupe = override(Troupe)
 __all__.append('Troupe')
 
@@ -803,8 +834,14 @@ def _futures_list(futures):
     return futures
 
 
-class Future(Tw.Future):
-    """The outcome of one task. ``result()`` waits for it."""
+class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
+    """The outcome of one task. ``result()`` waits for it.
+
+    It is a ``concurrent.futures.Future``: see _tw_future.py for
+    ``result()``, ``exception()``, ``cancel()``, ``add_done_callback()``
+    and the rest, which work with ``concurrent.futures.wait()``,
+    ``as_completed()``, ``asyncio.wrap_future()`` and ``await``.
+    """
 
     @staticmethod
     def new_for_value(value):
@@ -830,24 +867,12 @@ class Future(Tw.Future):
         except GLib.Error as error:
             _raise_error(error)
 
-    def result(self, timeout=None):
-        """Waits for the task and returns its value as a plain Python value.
-
-        Raises the worker's GLib.Error (PythonError for a Python exception,
-        FutureTimeoutError when @timeout seconds pass first). While it
-        waits, it runs the Python continuations (then(), catch(),
-        finally_()) pending in this thread's main context, if no other
-        thread runs that context.
-        """
-        return from_variant(self.result_variant(timeout))
-
-    def done(self):
-        """Returns True once the task has settled."""
-        return self.is_done()
-
-    def cancelled(self):
-        """Returns True if the task was cancelled."""
-        return self.get_state() == Tw.FutureState.CANCELLED
+    def _tw_unwrap(self):
+        """The settled future's plain value, or raises its error."""
+        try:
+            return from_variant(self.wait(0))
+        except GLib.Error as error:
+            _raise_error(error)
 
     @property
     def progress(self):
@@ -958,9 +983,8 @@ class _SettledIterator:
             finally:
                 context.release()
 
-        usec = -1 if remaining is None else int(remaining * 1000000)
         try:
-            return self.as_completed.next(usec)
+            return _tw_future.as_completed_next(self.as_completed, remaining)
         except GLib.Error as error:
             if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
                 raise _timed_out(self._timeout) from None
@@ -1020,12 +1044,17 @@ def _ensure_worker_types():
 def init():
     """Call once, after the script's functions and classes, before its logic.
 
-    In a worker process it registers the worker types of the typelibs the
-    script imported, serves tasks and then exits through ``sys.exit()``,
-    so Python flushes its buffers and runs its exit handlers; anywhere
-    else it returns at once.
+    In a worker process it ignores SIGINT (the parent handles Ctrl-C),
+    registers the worker types of the typelibs the script imported,
+    serves tasks and then exits through ``sys.exit()``, so Python flushes
+    its buffers and runs its exit handlers; anywhere else it returns at
+    once.
     """
     if Tw.is_worker_process():
+        # Ctrl-C in a terminal signals the whole process group: the
+        # parent decides what happens to the tasks, so it must not kill
+        # the workers.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         _ensure_worker_types()
         sys.exit(Tw.process_main())
     Tw.init()
