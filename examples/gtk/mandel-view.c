@@ -485,7 +485,7 @@ snapshot_tile (MandelView  *self,
                Tile        *tile)
 {
   static const GdkRGBA bar = { 0.21, 0.52, 0.89, 1 };
-  static const GdkRGBA trough = { 0, 0, 0, 0.5 };
+  static const GdkRGBA trough = { 1, 1, 1, 0.2 };
   graphene_rect_t rect = GRAPHENE_RECT_INIT (tile->x, tile->y, tile->width, tile->height);
 
   if (tile->state == TILE_DONE)

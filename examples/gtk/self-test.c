@@ -1,10 +1,10 @@
 /* self-test.c: drive the demo the way a person would, for the test suite
  *
  * Renders the first view, zooms in as soon as its first tile arrives (so
- * the rest of it is cancelled), crashes a worker, clicks the failed tile
- * to render it again, and once the second view is complete writes
- * report.txt and screenshot.png into the output directory and closes the
- * window. Every step waits for a signal; a generous timeout catches a
+ * the rest of it is cancelled), crashes a worker, takes crash.png of the
+ * failed tile, clicks it to render it again, and once the second view is
+ * complete writes report.txt and screenshot.png into the output directory
+ * and closes the window. Every step waits for a signal; a generous timeout catches a
  * hang. The test checks the report's pixels on its own. report.txt has
  * one fact per line:
  *
@@ -13,7 +13,7 @@
  *   crash INDEX ERROR_DOMAIN ERROR_CODE MESSAGE
  *   tooltip TEXT_OF_THE_FAILED_TILE
  *   tile INDEX X Y SHA256_OF_RGB_PIXELS INPUT     (every tile of view 2)
- *   screenshot FILE WIDTH HEIGHT VIEW_X VIEW_Y
+ *   screenshot FILE WIDTH HEIGHT VIEW_X VIEW_Y    (crash.png, screenshot.png)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,7 +43,8 @@ typedef struct
   gint64        gen1_done_usec;
 
   guint         gen2;
-  gboolean      crash_seen;   /* the crashed tile has settled */
+  guint         crash_index;  /* the tile whose worker aborted */
+  gboolean      crash_seen;   /* it failed, was shot and rendered again */
   GPtrArray    *pixels;       /* GBytes of the second view's tiles, by index */
   GPtrArray    *inputs;       /* GVariant of the second view's tiles, by index */
 } SelfTest;
@@ -123,15 +124,16 @@ timeout_cb (gpointer user_data)
 }
 
 static gboolean
-save_screenshot (SelfTest  *test,
-                 GError   **error)
+save_screenshot (SelfTest    *test,
+                 const char  *name,
+                 GError     **error)
 {
   GtkWidget *window = GTK_WIDGET (test->window);
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = g_build_filename (test->output_dir, "screenshot.png", NULL);
+  g_autofree char *path = g_build_filename (test->output_dir, name, NULL);
   int width = gdk_paintable_get_intrinsic_width (paintable);
   int height = gdk_paintable_get_intrinsic_height (paintable);
   graphene_rect_t bounds;
@@ -156,7 +158,7 @@ save_screenshot (SelfTest  *test,
       return FALSE;
     }
 
-  g_string_append_printf (test->report, "screenshot screenshot.png %d %d %d %d\n",
+  g_string_append_printf (test->report, "screenshot %s %d %d %d %d\n", name,
                           gdk_texture_get_width (texture), gdk_texture_get_height (texture),
                           (int) (origin.x - bounds.origin.x), (int) (origin.y - bounds.origin.y));
   return TRUE;
@@ -198,7 +200,7 @@ finish_after_paint (GdkFrameClock *clock,
 
   g_signal_handlers_disconnect_by_func (clock, finish_after_paint, test);
   if (!report_tiles (test, &error) ||
-      !save_screenshot (test, &error) ||
+      !save_screenshot (test, "screenshot.png", &error) ||
       !g_file_set_contents (path, test->report->str, test->report->len, &error))
     fail (test, error->message);
   else
@@ -250,6 +252,25 @@ zoom_and_crash (SelfTest *test,
   g_action_group_activate_action (G_ACTION_GROUP (test->window), "crash", NULL);
 }
 
+/* After the paint that shows the failed tile: its picture, then the
+ * click that renders it again. */
+static void
+crash_after_paint (GdkFrameClock *clock,
+                   SelfTest      *test)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_signal_handlers_disconnect_by_func (clock, crash_after_paint, test);
+  if (!save_screenshot (test, "crash.png", &error))
+    {
+      fail (test, error->message);
+      return;
+    }
+
+  mandel_view_retry_tile (test->view, test->crash_index);
+  test->crash_seen = TRUE;
+}
+
 static void
 record_crash (SelfTest     *test,
               guint         index,
@@ -268,10 +289,11 @@ record_crash (SelfTest     *test,
   g_string_append_printf (test->report, "crash %u %s %d %s\n", index,
                           g_quark_to_string (error->domain), error->code, error->message);
   g_string_append_printf (test->report, "tooltip %s\n", tooltip);
-  test->crash_seen = TRUE;
 
-  /* What a click on the failed tile does. */
-  mandel_view_retry_tile (test->view, index);
+  test->crash_index = index;
+  g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (test->window)), "after-paint",
+                    G_CALLBACK (crash_after_paint), test);
+  gtk_widget_queue_draw (GTK_WIDGET (test->view));
 }
 
 static void

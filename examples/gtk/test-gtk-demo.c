@@ -203,6 +203,13 @@ typedef struct
 
 typedef struct
 {
+  char       *file;
+  int         width, height;
+  int         view_x, view_y;  /* where the view is in it */
+} Shot;
+
+typedef struct
+{
   guint       view1[4];        /* tiles, succeeded, cancelled, failed */
   double      step1;
   guint       n_tiles2;
@@ -213,9 +220,8 @@ typedef struct
   char       *crash_message;
   char       *tooltip;
   GArray     *tiles;           /* ReportTile */
-  char       *screenshot;
-  int         width, height;   /* of the screenshot */
-  int         view_x, view_y;  /* where the view is in it */
+  Shot        shot;            /* of the second view, complete */
+  Shot        crash_shot;      /* of the second view, the crashed tile failed */
 } Report;
 
 static void
@@ -231,7 +237,8 @@ report_free (Report *report)
   g_free (report->crash_message);
   g_free (report->tooltip);
   g_array_unref (report->tiles);
-  g_free (report->screenshot);
+  g_free (report->shot.file);
+  g_free (report->crash_shot.file);
   g_free (report);
 }
 
@@ -293,13 +300,15 @@ parse_line (Report     *report,
   else if (g_str_equal (f[0], "screenshot") && n == 5)
     {
       g_auto(GStrv) v = g_strsplit (line, " ", 0);
+      Shot *shot = g_str_equal (f[1], "crash.png") ? &report->crash_shot : &report->shot;
 
       g_assert_cmpuint (g_strv_length (v), ==, 6);
-      report->screenshot = g_strdup (v[1]);
-      report->width = atoi (v[2]);
-      report->height = atoi (v[3]);
-      report->view_x = atoi (v[4]);
-      report->view_y = atoi (v[5]);
+      g_assert_null (shot->file);
+      shot->file = g_strdup (v[1]);
+      shot->width = atoi (v[2]);
+      shot->height = atoi (v[3]);
+      shot->view_x = atoi (v[4]);
+      shot->view_y = atoi (v[5]);
     }
   else
     g_error ("Unexpected report line: %s", line);
@@ -381,8 +390,36 @@ check_geometry (const Report *report)
     }
 
   g_assert_cmpint (area, ==, (gint64) width * height);
-  g_assert_cmpint (report->view_x + width, <=, report->width);
-  g_assert_cmpint (report->view_y + height, <=, report->height);
+  g_assert_cmpint (report->shot.view_x + width, <=, report->shot.width);
+  g_assert_cmpint (report->shot.view_y + height, <=, report->shot.height);
+}
+
+static guint32 *
+load_shot (const Shot *shot,
+           const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, shot->file, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  guint32 *argb;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, shot->width);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, shot->height);
+  argb = g_new (guint32, (gsize) shot->width * shot->height);
+  gdk_texture_download (texture, (guchar *) argb, (gsize) shot->width * 4);
+
+  return argb;
+}
+
+static guint32
+shot_pixel (const Shot     *shot,
+            const guint32  *argb,
+            const ReportTile *tile,
+            guint           col,
+            guint           row)
+{
+  return argb[(gsize) (shot->view_y + tile->y + row) * shot->width + shot->view_x + tile->x + col];
 }
 
 /* Each tile's pixels, as the worker returned them and as the screenshot
@@ -391,18 +428,7 @@ static void
 check_pixels (const Report *report,
               const char   *dir)
 {
-  g_autofree char *path = g_build_filename (dir, report->screenshot, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
-  gsize stride;
-  g_autofree guint32 *shot = NULL;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (gdk_texture_get_width (texture), ==, report->width);
-  g_assert_cmpint (gdk_texture_get_height (texture), ==, report->height);
-  stride = (gsize) report->width * 4;
-  shot = g_malloc (stride * report->height);
-  gdk_texture_download (texture, (guchar *) shot, stride);
+  g_autofree guint32 *shot = load_shot (&report->shot, dir);
 
   for (guint i = 0; i < report->tiles->len; i++)
     {
@@ -416,12 +442,36 @@ check_pixels (const Report *report,
         for (guint col = 0; col < tile->spec.width; col++)
           {
             const guint8 *p = rgb + ((gsize) row * tile->spec.width + col) * 3;
-            guint32 argb = shot[(gsize) (report->view_y + tile->y + row) * report->width +
-                                report->view_x + tile->x + col];
 
-            g_assert_cmphex (argb, ==, 0xff000000u | p[0] << 16 | p[1] << 8 | p[2]);
+            g_assert_cmphex (shot_pixel (&report->shot, shot, tile, col, row), ==,
+                             0xff000000u | p[0] << 16 | p[1] << 8 | p[2]);
           }
     }
+}
+
+/* While it had failed, the crashed tile was red on screen. Its corners
+ * show the colour; the middle has the word. */
+static void
+check_crash_shot (const Report *report,
+                  const char   *dir)
+{
+  g_autofree guint32 *shot = load_shot (&report->crash_shot, dir);
+  const ReportTile *tile = NULL;
+
+  for (guint i = 0; i < report->tiles->len; i++)
+    if (g_array_index (report->tiles, ReportTile, i).index == report->crash_index)
+      tile = &g_array_index (report->tiles, ReportTile, i);
+  g_assert_nonnull (tile);
+
+  for (guint row = 0; row < 4; row++)
+    for (guint col = 0; col < 4; col++)
+      {
+        guint32 argb = shot_pixel (&report->crash_shot, shot, tile, col, row);
+
+        g_assert_cmpuint ((argb >> 16) & 0xff, >=, 160);
+        g_assert_cmpuint ((argb >> 8) & 0xff, <=, 70);
+        g_assert_cmpuint (argb & 0xff, <=, 80);
+      }
 }
 
 /* Returns how many processes run @exe: the demo's workers must all be
@@ -476,13 +526,16 @@ test_gtk_demo_self_test (void)
   check_cancel_and_crash (report);
   check_geometry (report);
   check_pixels (report, dir);
+  check_crash_shot (report, dir);
 
   if (g_getenv ("TW_KEEP_SCREENSHOT") == NULL)
     {
-      g_autofree char *shot = g_build_filename (dir, report->screenshot, NULL);
+      g_autofree char *shot = g_build_filename (dir, report->shot.file, NULL);
+      g_autofree char *crash_shot = g_build_filename (dir, report->crash_shot.file, NULL);
       g_autofree char *text = g_build_filename (dir, "report.txt", NULL);
 
       g_assert_no_errno (g_unlink (shot));
+      g_assert_no_errno (g_unlink (crash_shot));
       g_assert_no_errno (g_unlink (text));
       g_assert_no_errno (g_rmdir (dir));
     }
