@@ -11,36 +11,14 @@
 #include <math.h>
 
 #include "mandel-view.h"
+#include "mandel-tile.h"
 #include "mandelbrot.h"
-
-typedef enum
-{
-  TILE_QUEUED,
-  TILE_DONE,
-  TILE_FAILED,
-  TILE_CANCELLED,
-} TileState;
-
-typedef struct
-{
-  guint       generation;    /* the render this tile belongs to */
-  guint       index;         /* its place in MandelView.tiles */
-  int         x, y;          /* its top left pixel in the view */
-  int         width, height;
-  double      x0, y0;        /* the complex number of its top left pixel's centre */
-  double      step;          /* complex units per pixel */
-  guint       max_iter;
-  TileState   state;
-  TwFuture   *future;        /* the latest submission, until it settles */
-  GdkTexture *texture;       /* the pixels, once done */
-  GError     *error;         /* why it failed */
-} Tile;
 
 /* One submission of a tile: what the wait callback needs. */
 typedef struct
 {
   MandelView *view;          /* NULL once the view is disposed */
-  Tile       *tile;          /* a reference */
+  MandelTile       *tile;          /* a reference */
   TwFuture   *future;
   GVariant   *input;
 } Job;
@@ -69,7 +47,7 @@ struct _MandelView
 
   guint       render_id;     /* the idle that renders after a resize */
   guint       generation;    /* counts renders */
-  GPtrArray  *tiles;         /* Tile of the current render, by index */
+  GPtrArray  *tiles;         /* MandelTile of the current render, by index */
   GPtrArray  *backdrop;      /* Backdrop shown under tiles not yet done */
   GHashTable *jobs;          /* Job whose future has not settled */
 };
@@ -98,25 +76,9 @@ G_DEFINE_FINAL_TYPE (MandelView, mandel_view, GTK_TYPE_WIDGET)
 #define PAN_PIXELS 64.0
 
 static void
-tile_clear (gpointer data)
-{
-  Tile *tile = data;
-
-  g_clear_object (&tile->future);
-  g_clear_object (&tile->texture);
-  g_clear_error (&tile->error);
-}
-
-static void
-tile_release (gpointer data)
-{
-  g_rc_box_release_full (data, tile_clear);
-}
-
-static void
 job_free (Job *job)
 {
-  tile_release (job->tile);
+  mandel_tile_unref (job->tile);
   g_object_unref (job->future);
   g_variant_unref (job->input);
   g_free (job);
@@ -139,60 +101,6 @@ max_iter_for (MandelView *self)
   return 500 + (guint) (100 * log2 (MAX (zoom, 1.0)));
 }
 
-static gboolean
-tile_is_running (Tile *tile)
-{
-  return tile->future != NULL && tw_future_get_state (tile->future) == TW_FUTURE_STATE_RUNNING;
-}
-
-/* A texture from the worker's packed RGB, or NULL with @error set when
- * the value does not have a tile's size. */
-static GdkTexture *
-texture_for_value (Tile      *tile,
-                   GVariant  *value,
-                   GError   **error)
-{
-  g_autoptr(GBytes) bytes = NULL;
-  gsize stride = (gsize) tile->width * MANDELBROT_BPP;
-
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING) ||
-      g_variant_get_size (value) != stride * tile->height)
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
-                   "The worker returned %s of %" G_GSIZE_FORMAT " bytes for a %d×%d tile",
-                   g_variant_get_type_string (value), g_variant_get_size (value),
-                   tile->width, tile->height);
-      return NULL;
-    }
-
-  bytes = g_variant_get_data_as_bytes (value);
-  return gdk_memory_texture_new (tile->width, tile->height, GDK_MEMORY_R8G8B8, bytes, stride);
-}
-
-static void
-tile_settle (Tile     *tile,
-             GVariant *value,
-             GError   *error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  g_clear_object (&tile->future);
-  if (value != NULL)
-    tile->texture = texture_for_value (tile, value, &local_error);
-  else
-    local_error = g_error_copy (error);
-
-  if (tile->texture != NULL)
-    tile->state = TILE_DONE;
-  else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    tile->state = TILE_CANCELLED;
-  else
-    {
-      tile->state = TILE_FAILED;
-      tile->error = g_steal_pointer (&local_error);
-    }
-}
-
 static void
 job_finished_cb (GObject      *source,
                  GAsyncResult *result,
@@ -200,7 +108,7 @@ job_finished_cb (GObject      *source,
 {
   Job *job = user_data;
   MandelView *self = job->view;
-  Tile *tile = job->tile;
+  MandelTile *tile = job->tile;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = tw_future_wait_finish (job->future, result, &error);
   g_autoptr(GBytes) pixels = NULL;
@@ -214,7 +122,7 @@ job_finished_cb (GObject      *source,
   g_hash_table_remove (self->jobs, job);
   if (tile->future == job->future)
     {
-      tile_settle (tile, value, error);
+      mandel_tile_settle (tile, value, error);
       if (tile->generation == self->generation)
         gtk_widget_queue_draw (GTK_WIDGET (self));
     }
@@ -246,7 +154,7 @@ ensure_troupe (MandelView *self)
 /* Submits @tile again, cancelling its previous submission. */
 static void
 submit_tile (MandelView *self,
-             Tile       *tile,
+             MandelTile       *tile,
              gboolean    crash)
 {
   Job *job;
@@ -255,19 +163,14 @@ submit_tile (MandelView *self,
   if (tile->future != NULL)
     tw_future_cancel (tile->future);
 
-  g_clear_object (&tile->future);
-  g_clear_object (&tile->texture);
-  g_clear_error (&tile->error);
-  tile->state = TILE_QUEUED;
-
   job = g_new0 (Job, 1);
   job->view = self;
-  job->tile = g_rc_box_acquire (tile);
+  job->tile = mandel_tile_ref (tile);
   job->input = g_variant_ref_sink (mandelbrot_tile_input_new (tile->x0, tile->y0, tile->step,
                                                               tile->width, tile->height,
                                                               tile->max_iter, crash));
   job->future = tw_troupe_submit (self->troupe, job->input);
-  tile->future = g_object_ref (job->future);
+  mandel_tile_reset (tile, job->future);
   g_hash_table_add (self->jobs, job);
 
   g_signal_connect_object (job->future, "notify::progress",
@@ -284,10 +187,10 @@ retire_tiles (MandelView *self)
 {
   g_autoptr(GPtrArray) old = g_steal_pointer (&self->tiles);
 
-  self->tiles = g_ptr_array_new_with_free_func (tile_release);
+  self->tiles = g_ptr_array_new_with_free_func (mandel_tile_unref);
   for (guint i = 0; i < old->len; i++)
     {
-      Tile *tile = old->pdata[i];
+      MandelTile *tile = old->pdata[i];
 
       if (tile->future != NULL)
         tw_future_cancel (tile->future);
@@ -310,8 +213,8 @@ compare_distance (gconstpointer a,
                   gconstpointer b,
                   gpointer      user_data)
 {
-  const Tile *ta = *(Tile * const *) a;
-  const Tile *tb = *(Tile * const *) b;
+  const MandelTile *ta = *(MandelTile * const *) a;
+  const MandelTile *tb = *(MandelTile * const *) b;
   const MandelView *self = user_data;
   double da = hypot (ta->x + ta->width / 2.0 - self->width / 2.0,
                      ta->y + ta->height / 2.0 - self->height / 2.0);
@@ -321,12 +224,12 @@ compare_distance (gconstpointer a,
   return (da > db) - (da < db);
 }
 
-static Tile *
+static MandelTile *
 tile_new (MandelView *self,
           int         x,
           int         y)
 {
-  Tile *tile = g_rc_box_new0 (Tile);
+  MandelTile *tile = mandel_tile_new ();
 
   tile->generation = self->generation;
   tile->index = self->tiles->len;
@@ -422,7 +325,7 @@ replace_troupe (MandelView *self)
   render (self);
 }
 
-static Tile *
+static MandelTile *
 tile_at (MandelView *self,
          double      x,
          double      y)
@@ -431,7 +334,7 @@ tile_at (MandelView *self,
   y -= self->drag_y;
   for (guint i = 0; i < self->tiles->len; i++)
     {
-      Tile *tile = self->tiles->pdata[i];
+      MandelTile *tile = self->tiles->pdata[i];
 
       if (x >= tile->x && x < tile->x + tile->width && y >= tile->y && y < tile->y + tile->height)
         return tile;
@@ -460,52 +363,6 @@ snapshot_backdrop (MandelView  *self,
 }
 
 static void
-snapshot_failed (MandelView            *self,
-                 GtkSnapshot           *snapshot,
-                 const graphene_rect_t *rect)
-{
-  static const GdkRGBA red = { 0.75, 0.11, 0.16, 0.85 };
-  static const GdkRGBA white = { 1, 1, 1, 1 };
-  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), "Failed");
-  int width, height;
-
-  gtk_snapshot_append_color (snapshot, &red, rect);
-  pango_layout_get_pixel_size (layout, &width, &height);
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot,
-                          &GRAPHENE_POINT_INIT (rect->origin.x + (rect->size.width - width) / 2,
-                                                rect->origin.y + (rect->size.height - height) / 2));
-  gtk_snapshot_append_layout (snapshot, layout, &white);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-snapshot_tile (MandelView  *self,
-               GtkSnapshot *snapshot,
-               Tile        *tile)
-{
-  static const GdkRGBA bar = { 0.21, 0.52, 0.89, 1 };
-  static const GdkRGBA trough = { 1, 1, 1, 0.2 };
-  graphene_rect_t rect = GRAPHENE_RECT_INIT (tile->x, tile->y, tile->width, tile->height);
-
-  if (tile->state == TILE_DONE)
-    gtk_snapshot_append_texture (snapshot, tile->texture, &rect);
-  else if (tile->state == TILE_FAILED)
-    snapshot_failed (self, snapshot, &rect);
-  else if (tile_is_running (tile))
-    {
-      double progress = tw_future_get_progress (tile->future);
-
-      gtk_snapshot_append_color (snapshot, &trough,
-                                 &GRAPHENE_RECT_INIT (tile->x + 8, tile->y + tile->height / 2 - 3,
-                                                      tile->width - 16, 6));
-      gtk_snapshot_append_color (snapshot, &bar,
-                                 &GRAPHENE_RECT_INIT (tile->x + 8, tile->y + tile->height / 2 - 3,
-                                                      (tile->width - 16) * progress, 6));
-    }
-}
-
-static void
 mandel_view_snapshot (GtkWidget   *widget,
                       GtkSnapshot *snapshot)
 {
@@ -519,7 +376,7 @@ mandel_view_snapshot (GtkWidget   *widget,
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (self->drag_x, self->drag_y));
   snapshot_backdrop (self, snapshot);
   for (guint i = 0; i < self->tiles->len; i++)
-    snapshot_tile (self, snapshot, self->tiles->pdata[i]);
+    mandel_tile_snapshot (self->tiles->pdata[i], widget, snapshot);
   gtk_snapshot_pop (snapshot);
 }
 
@@ -556,7 +413,7 @@ mandel_view_query_tooltip (GtkWidget  *widget,
                            GtkTooltip *tooltip)
 {
   MandelView *self = MANDEL_VIEW (widget);
-  Tile *tile = tile_at (self, x, y);
+  MandelTile *tile = tile_at (self, x, y);
   g_autofree char *text = NULL;
 
   if (tile == NULL)
@@ -577,12 +434,12 @@ click_released_cb (GtkGestureClick *gesture,
                    double           y,
                    MandelView      *self)
 {
-  Tile *tile = tile_at (self, x, y);
+  MandelTile *tile = tile_at (self, x, y);
 
   gtk_widget_grab_focus (GTK_WIDGET (self));
   if (n_press == 2)
     mandel_view_zoom (self, 2.0, x, y);
-  else if (tile != NULL && tile->state == TILE_FAILED)
+  else if (tile != NULL && tile->state == MANDEL_TILE_FAILED)
     mandel_view_retry_tile (self, tile->index);
 }
 
@@ -832,7 +689,7 @@ mandel_view_init (MandelView *self)
   self->process_mode = TRUE;
   self->n_workers = CLAMP (g_get_num_processors (), 1, 64);
   self->cx = -0.6;
-  self->tiles = g_ptr_array_new_with_free_func (tile_release);
+  self->tiles = g_ptr_array_new_with_free_func (mandel_tile_unref);
   self->backdrop = g_ptr_array_new_with_free_func (backdrop_free);
   self->jobs = g_hash_table_new (NULL, NULL);
 
@@ -942,7 +799,7 @@ mandel_view_is_complete (MandelView *self)
   g_return_val_if_fail (MANDEL_IS_VIEW (self), FALSE);
 
   for (guint i = 0; i < self->tiles->len; i++)
-    if (((Tile *) self->tiles->pdata[i])->state != TILE_DONE)
+    if (((MandelTile *) self->tiles->pdata[i])->state != MANDEL_TILE_DONE)
       return FALSE;
 
   return self->tiles->len > 0;
@@ -953,7 +810,7 @@ mandel_view_get_tile_rect (MandelView   *self,
                            guint         index,
                            GdkRectangle *rect)
 {
-  Tile *tile;
+  MandelTile *tile;
 
   g_return_if_fail (MANDEL_IS_VIEW (self));
   g_return_if_fail (index < self->tiles->len);
@@ -966,28 +823,10 @@ char *
 mandel_view_dup_tile_tooltip (MandelView *self,
                               guint       index)
 {
-  Tile *tile;
-
   g_return_val_if_fail (MANDEL_IS_VIEW (self), NULL);
   g_return_val_if_fail (index < self->tiles->len, NULL);
 
-  tile = self->tiles->pdata[index];
-  switch (tile->state)
-    {
-    case TILE_DONE:
-      return g_strdup_printf ("Tile %u: done, %u iterations at most", index, tile->max_iter);
-    case TILE_FAILED:
-      return g_strdup_printf ("Tile %u failed: %s\nClick to render it again", index,
-                              tile->error->message);
-    case TILE_CANCELLED:
-      return g_strdup_printf ("Tile %u: cancelled", index);
-    case TILE_QUEUED:
-    default:
-      if (tile_is_running (tile))
-        return g_strdup_printf ("Tile %u: rendering, %.0f%%", index,
-                                100 * tw_future_get_progress (tile->future));
-      return g_strdup_printf ("Tile %u: queued", index);
-    }
+  return mandel_tile_dup_tooltip (self->tiles->pdata[index]);
 }
 
 /* Zooms by @factor, keeping the point at @x, @y (view pixels) in place. */
@@ -1044,7 +883,7 @@ mandel_view_reset (MandelView *self)
 guint
 mandel_view_crash_worker (MandelView *self)
 {
-  Tile *tile;
+  MandelTile *tile;
 
   g_return_val_if_fail (MANDEL_IS_VIEW (self), 0);
   g_return_val_if_fail (self->process_mode, 0);
