@@ -121,6 +121,26 @@ test_gtk_demo_tile_function (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* In a worker process, the tile reports its progress every eight rows;
+ * the last report reaches the future before the pixels do. */
+static void
+test_gtk_demo_tile_progress (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name (MANDELBROT_FUNC_NAME);
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) output = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_submit (troupe, mandelbrot_tile_input_new (-0.5, 0.5, 0.01, 16, 64, 50,
+                                                                FALSE));
+  output = tw_future_wait (future, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_get_size (output), ==, 16 * 64 * 3);
+  g_assert_cmpfloat (tw_future_get_progress (future), ==, 56.0 / 64);
+}
+
 typedef struct
 {
   GMainLoop *loop;
@@ -547,9 +567,13 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* The workers of the progress test are this program run again. */
+  tw_register_func (MANDELBROT_FUNC_NAME, mandelbrot_render_tile, NULL, NULL);
+  tw_init ();
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/Tw/GtkDemo/tile-function", test_gtk_demo_tile_function);
+  g_test_add_func ("/Tw/GtkDemo/tile-progress", test_gtk_demo_tile_progress);
   g_test_add_func ("/Tw/GtkDemo/self-test", test_gtk_demo_self_test);
 
   return g_test_run ();
