@@ -18,7 +18,7 @@
 typedef struct
 {
   MandelView *view;          /* NULL once the view is disposed */
-  MandelTile       *tile;          /* a reference */
+  MandelTile *tile;          /* a reference */
   TwFuture   *future;
   GVariant   *input;
 } Job;
@@ -154,7 +154,7 @@ ensure_troupe (MandelView *self)
 /* Submits @tile again, cancelling its previous submission. */
 static void
 submit_tile (MandelView *self,
-             MandelTile       *tile,
+             MandelTile *tile,
              gboolean    crash)
 {
   Job *job;
@@ -206,6 +206,10 @@ retire_tiles (MandelView *self)
           g_ptr_array_add (self->backdrop, backdrop);
         }
     }
+
+  /* Zooming faster than tiles arrive keeps the last few views only. */
+  if (self->backdrop->len > 3 * old->len)
+    g_ptr_array_remove_range (self->backdrop, 0, self->backdrop->len - 3 * old->len);
 }
 
 static int

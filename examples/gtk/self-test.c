@@ -3,8 +3,9 @@
  * Renders the first view, zooms in as soon as its first tile arrives (so
  * the rest of it is cancelled), crashes a worker, takes crash.png of the
  * failed tile, clicks it to render it again, and once the second view is
- * complete writes report.txt and screenshot.png into the output directory
- * and closes the window. Every step waits for a signal; a generous timeout catches a
+ * complete takes screenshot.png, switches to three worker threads, renders
+ * the view again, writes report.txt and closes the window. All files go
+ * to the output directory. Every step waits for a signal; a generous timeout catches a
  * hang. The test checks the report's pixels on its own. report.txt has
  * one fact per line:
  *
@@ -14,6 +15,7 @@
  *   tooltip TEXT_OF_THE_FAILED_TILE
  *   tile INDEX X Y SHA256_OF_RGB_PIXELS INPUT     (every tile of view 2)
  *   screenshot FILE WIDTH HEIGHT VIEW_X VIEW_Y    (crash.png, screenshot.png)
+ *   view3 TILES SAME_AS_VIEW2 N_WORKERS TW_TROUPE_MODE
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,6 +45,8 @@ typedef struct
   gint64        gen1_done_usec;
 
   guint         gen2;
+  guint         gen3;         /* the same view again, on threads */
+  guint         n_same;       /* its tiles whose pixels match the second view's */
   guint         crash_index;  /* the tile whose worker aborted */
   gboolean      crash_seen;   /* it failed, was shot and rendered again */
   GPtrArray    *pixels;       /* GBytes of the second view's tiles, by index */
@@ -190,21 +194,63 @@ report_tiles (SelfTest  *test,
   return TRUE;
 }
 
+static void check_done (SelfTest *test);
+
+/* Follows the view's troupe's counters, after the status bar's bindings
+ * have seen them change. */
+static void
+watch_troupe (SelfTest *test)
+{
+  g_clear_signal_handler (&test->notify_id, test->troupe);
+  g_clear_object (&test->troupe);
+  test->troupe = g_object_ref (mandel_view_get_troupe (test->view));
+  test->notify_id = g_signal_connect_data (test->troupe, "notify", G_CALLBACK (check_done),
+                                           test, NULL, G_CONNECT_AFTER | G_CONNECT_SWAPPED);
+}
+
+/* The settings menu's switch and spin button: three worker threads
+ * render the same view again. */
+static void
+switch_to_threads (SelfTest *test)
+{
+  mandel_view_set_n_workers (test->view, 3);
+  mandel_view_set_process_mode (test->view, FALSE);
+  test->gen3 = mandel_view_get_generation (test->view);
+  watch_troupe (test);
+  test->finishing = FALSE;
+}
+
+static void
+check_threads_done (SelfTest *test)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (test->output_dir, "report.txt", NULL);
+
+  if (!mandel_view_is_complete (test->view) || !mandel_window_is_idle (test->window))
+    return;
+
+  g_string_append_printf (test->report, "view3 %u %u %u %d\n",
+                          mandel_view_get_n_tiles (test->view), test->n_same,
+                          tw_troupe_get_n_workers (test->troupe),
+                          tw_troupe_get_mode (test->troupe));
+  if (!g_file_set_contents (path, test->report->str, test->report->len, &error))
+    fail (test, error->message);
+  else
+    close_window (test);
+}
+
 /* After a paint, the window's render node shows the finished view. */
 static void
 finish_after_paint (GdkFrameClock *clock,
                     SelfTest      *test)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_build_filename (test->output_dir, "report.txt", NULL);
 
   g_signal_handlers_disconnect_by_func (clock, finish_after_paint, test);
-  if (!report_tiles (test, &error) ||
-      !save_screenshot (test, "screenshot.png", &error) ||
-      !g_file_set_contents (path, test->report->str, test->report->len, &error))
+  if (!report_tiles (test, &error) || !save_screenshot (test, "screenshot.png", &error))
     fail (test, error->message);
   else
-    close_window (test);
+    switch_to_threads (test);
 }
 
 static void
@@ -213,6 +259,12 @@ check_done (SelfTest *test)
   guint gen1_total = test->gen1_settled[0] + test->gen1_settled[1] + test->gen1_settled[2];
   char step[G_ASCII_DTOSTR_BUF_SIZE];
   char ms[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (test->gen3 != 0 && !test->finishing && !test->closing)
+    {
+      check_threads_done (test);
+      return;
+    }
 
   if (test->finishing || test->closing || test->gen2 == 0 || gen1_total < test->gen1_tiles ||
       !test->crash_seen || !mandel_view_is_complete (test->view) ||
@@ -342,6 +394,10 @@ tile_finished_cb (MandelView   *view,
     }
   else if (generation == test->gen2)
     record_second_view (test, index, input, pixels, error);
+  else if (generation == test->gen3 && pixels != NULL)
+    test->n_same += g_bytes_equal (pixels, test->pixels->pdata[index]);
+  else if (generation == test->gen3 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    fail (test, error->message);
 
   check_done (test);
 }
@@ -363,9 +419,6 @@ mandel_self_test_start (MandelWindow *window,
   test->timeout_id = g_timeout_add_seconds (TIMEOUT_SECONDS, timeout_cb, test);
 
   g_signal_connect (test->view, "tile-finished", G_CALLBACK (tile_finished_cb), test);
-  /* After the status bar's bindings have seen the change. */
-  test->troupe = g_object_ref (mandel_view_get_troupe (test->view));
-  test->notify_id = g_signal_connect_data (test->troupe, "notify", G_CALLBACK (check_done),
-                                           test, NULL, G_CONNECT_AFTER | G_CONNECT_SWAPPED);
+  watch_troupe (test);
   g_object_weak_ref (G_OBJECT (test->view), self_test_free, test);
 }

@@ -1,8 +1,8 @@
 /* test-gtk-demo.c: run the Mandelbrot demo under Xvfb and check what it shows
  *
  * The demo's --self-test renders a view, zooms in while it renders,
- * crashes a worker, renders the failed tile again and writes a report and
- * a screenshot. This test computes every tile's pixels on its own and
+ * crashes a worker, renders the failed tile again, renders the view again
+ * on threads and writes a report and screenshots. This test computes every tile's pixels on its own and
  * checks them against the pixels the workers returned and against the
  * screenshot.
  *
@@ -234,6 +234,7 @@ typedef struct
   double      step1;
   guint       n_tiles2;
   double      step2;
+  guint       view3[4];        /* tiles, same as view 2, n-workers, mode */
   guint       crash_index;
   char       *crash_domain;
   int         crash_code;
@@ -312,6 +313,11 @@ parse_line (Report     *report,
       report->step1 = g_ascii_strtod (v[5], NULL);
       g_test_message ("first view settled %s ms after the zoom", v[6]);
     }
+  else if (g_str_equal (f[0], "view3") && n == 5)
+    {
+      for (guint i = 0; i < 4; i++)
+        report->view3[i] = atoi (f[i + 1]);
+    }
   else if (g_str_equal (f[0], "view2") && n == 3)
     {
       report->n_tiles2 = atoi (f[1]);
@@ -377,6 +383,16 @@ check_cancel_and_crash (const Report *report)
   g_assert_nonnull (report->tooltip);
   g_assert_nonnull (strstr (report->tooltip, report->crash_message));
   g_assert_nonnull (strstr (report->tooltip, "Click to render it again"));
+}
+
+/* Switched to three worker threads, the demo rendered the same pixels. */
+static void
+check_threads (const Report *report)
+{
+  g_assert_cmpuint (report->view3[0], ==, report->n_tiles2);
+  g_assert_cmpuint (report->view3[1], ==, report->n_tiles2);
+  g_assert_cmpuint (report->view3[2], ==, 3);
+  g_assert_cmpuint (report->view3[3], ==, TW_TROUPE_MODE_THREAD);
 }
 
 /* The tiles of the second view make one grid of one view: each index
@@ -547,6 +563,7 @@ test_gtk_demo_self_test (void)
   check_geometry (report);
   check_pixels (report, dir);
   check_crash_shot (report, dir);
+  check_threads (report);
 
   if (g_getenv ("TW_KEEP_SCREENSHOT") == NULL)
     {
