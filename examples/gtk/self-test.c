@@ -5,9 +5,9 @@
  * failed tile, clicks it to render it again, and once the second view is
  * complete takes screenshot.png, switches to three worker threads, renders
  * the view again, writes report.txt and closes the window. All files go
- * to the output directory. Every step waits for a signal; a generous timeout catches a
- * hang. The test checks the report's pixels on its own. report.txt has
- * one fact per line:
+ * to the output directory. Every step waits for a signal; a generous
+ * timeout catches a hang. The test checks the report's pixels on its own.
+ * report.txt has one fact per line:
  *
  *   view1 TILES SUCCEEDED CANCELLED FAILED STEP MS_TO_SETTLE_AFTER_ZOOM
  *   view2 TILES STEP
@@ -113,15 +113,14 @@ static gboolean
 timeout_cb (gpointer user_data)
 {
   SelfTest *test = user_data;
-
   g_autofree char *message = NULL;
 
   test->timeout_id = 0;
   message = g_strdup_printf ("timed out: first view %u, %u of %u settled; second view %u, "
-                             "crash seen %d, complete %d; status bar idle %d",
+                             "crash seen %d; third view %u; complete %d; status bar idle %d",
                              test->gen1, test->gen1_settled[0] + test->gen1_settled[1] +
                              test->gen1_settled[2], test->gen1_tiles, test->gen2,
-                             test->crash_seen, mandel_view_is_complete (test->view),
+                             test->crash_seen, test->gen3, mandel_view_is_complete (test->view),
                              mandel_window_is_idle (test->window));
   fail (test, message);
   return G_SOURCE_REMOVE;
