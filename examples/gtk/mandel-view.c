@@ -44,6 +44,7 @@ struct _MandelView
   double      home_step;     /* the step that shows the whole set */
   int         width, height; /* the size the tiles were laid out for */
   double      drag_x, drag_y;  /* offset of the drag in progress */
+  double      pointer_x, pointer_y;  /* where the pointer was last seen */
 
   guint       render_id;     /* the idle that renders after a resize */
   guint       generation;    /* counts renders */
@@ -469,25 +470,27 @@ drag_end_cb (GtkGestureDrag *gesture,
     mandel_view_pan (self, -dx, -dy);
 }
 
+static void
+motion_cb (GtkEventControllerMotion *controller,
+           double                    x,
+           double                    y,
+           MandelView               *self)
+{
+  self->pointer_x = x;
+  self->pointer_y = y;
+}
+
+/* Zooms about the pointer. */
 static gboolean
 scroll_cb (GtkEventControllerScroll *controller,
            double                    dx,
            double                    dy,
            MandelView               *self)
 {
-  double x = self->width / 2.0, y = self->height / 2.0;
-  GdkEvent *event = gtk_event_controller_get_current_event (GTK_EVENT_CONTROLLER (controller));
-
   if (dy == 0)
     return FALSE;
 
-  if (event != NULL)
-    {
-      gdk_event_get_position (event, &x, &y);
-      gtk_widget_translate_coordinates (GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (self))),
-                                        GTK_WIDGET (self), x, y, &x, &y);
-    }
-  mandel_view_zoom (self, dy < 0 ? 1.25 : 0.8, x, y);
+  mandel_view_zoom (self, dy < 0 ? 1.25 : 0.8, self->pointer_x, self->pointer_y);
   return TRUE;
 }
 
@@ -689,6 +692,7 @@ mandel_view_init (MandelView *self)
   GtkGesture *drag = gtk_gesture_drag_new ();
   GtkEventController *scroll =
     gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+  GtkEventController *motion = gtk_event_controller_motion_new ();
 
   self->process_mode = TRUE;
   self->n_workers = CLAMP (g_get_num_processors (), 1, 64);
@@ -701,9 +705,12 @@ mandel_view_init (MandelView *self)
   g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
   g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
   g_signal_connect (scroll, "scroll", G_CALLBACK (scroll_cb), self);
+  g_signal_connect (motion, "enter", G_CALLBACK (motion_cb), self);
+  g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
   gtk_widget_add_controller (GTK_WIDGET (self), scroll);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
 
   gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);

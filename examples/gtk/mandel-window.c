@@ -172,6 +172,15 @@ title_widget (MandelWindow *self)
 }
 
 static GtkWidget *
+start_label (const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  return label;
+}
+
+static GtkWidget *
 settings_menu (MandelWindow *self)
 {
   GtkWidget *grid = gtk_grid_new ();
@@ -183,9 +192,9 @@ settings_menu (MandelWindow *self)
   gtk_grid_set_row_spacing (GTK_GRID (grid), 12);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 24);
   gtk_widget_set_halign (process_switch, GTK_ALIGN_END);
-  gtk_grid_attach (GTK_GRID (grid), gtk_label_new ("Worker processes"), 0, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), start_label ("Worker processes"), 0, 0, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), process_switch, 1, 0, 1, 1);
-  gtk_grid_attach (GTK_GRID (grid), gtk_label_new ("Workers"), 0, 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (grid), start_label ("Workers"), 0, 1, 1, 1);
   gtk_grid_attach (GTK_GRID (grid), workers, 1, 1, 1, 1);
   gtk_widget_set_tooltip_text (process_switch,
                                "Run the workers as child processes rather than threads");
