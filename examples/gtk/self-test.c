@@ -419,5 +419,9 @@ mandel_self_test_start (MandelWindow *window,
 
   g_signal_connect (test->view, "tile-finished", G_CALLBACK (tile_finished_cb), test);
   watch_troupe (test);
+
+  /* In thread mode the crash would take the demo down. */
+  if (!mandel_view_get_process_mode (test->view))
+    fail (test, "the self-test needs worker processes: drop --threads");
   g_object_weak_ref (G_OBJECT (test->view), self_test_free, test);
 }

@@ -9,7 +9,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -168,6 +167,12 @@ demo_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+new_process_group (gpointer user_data)
+{
+  setpgid (0, 0);
+}
+
 /* Runs the demo's self-test in @dir under its own X server. */
 static void
 run_demo (const char *xvfb_run,
@@ -200,6 +205,7 @@ run_demo (const char *xvfb_run,
                               ":detect_leaks=0", NULL);
   g_subprocess_launcher_setenv (launcher, "ASAN_OPTIONS", asan_options, TRUE);
 
+  g_subprocess_launcher_set_child_setup (launcher, new_process_group, NULL, NULL);
   process = g_subprocess_launcher_spawn (launcher, &error, xvfb_run, "-a",
                                          "-s", "-screen 0 1280x1024x24 -nolisten tcp",
                                          demo, "--self-test", output_dir, NULL);
@@ -210,7 +216,8 @@ run_demo (const char *xvfb_run,
   g_main_loop_run (wait.loop);
   if (wait.timed_out)
     {
-      g_subprocess_force_exit (process);
+      /* xvfb-run, its X server and the demo with its workers. */
+      kill (-atoi (g_subprocess_get_identifier (process)), SIGKILL);
       g_error ("The demo did not finish within %d s", DEMO_TIMEOUT_SECONDS);
     }
 
