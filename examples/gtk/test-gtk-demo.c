@@ -189,14 +189,15 @@ run_demo (const char *xvfb_run,
   guint timeout_id;
 
   /* No session bus, accessibility bus or dconf: nothing outlives the
-   * demo. The cairo renderer draws the same pixels everywhere. Its
-   * stdout goes to stderr, away from the TAP stream. */
+   * demo. The cairo renderer at scale 1 draws the same pixels everywhere.
+   * Its stdout goes to stderr, away from the TAP stream. */
   g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
   g_subprocess_launcher_setenv (launcher, "GTK_A11Y", "none", TRUE);
   g_subprocess_launcher_setenv (launcher, "NO_AT_BRIDGE", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
   g_subprocess_launcher_setenv (launcher, "GSK_RENDERER", "cairo", TRUE);
   g_subprocess_launcher_setenv (launcher, "GDK_BACKEND", "x11", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GDK_SCALE", "1", TRUE);
   g_subprocess_launcher_take_stdout_fd (launcher, dup (STDERR_FILENO));
 
   /* Under AddressSanitizer, fontconfig and the GL stack keep memory to the
