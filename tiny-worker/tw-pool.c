@@ -670,6 +670,16 @@ tw_pool_pop_task (TwPool    *self,
 
   while (block && self->queue.length == 0 && !self->stopping)
     {
+      /* Going idle: n-running dropped, and nothing else will say so. */
+      if (n_finished > 0)
+        {
+          n_finished = 0;
+          g_mutex_unlock (&self->lock);
+          tw_pool_schedule_notify (self);
+          g_mutex_lock (&self->lock);
+          continue;
+        }
+
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
       self->n_idle--;
@@ -695,6 +705,8 @@ tw_pool_pop_task (TwPool    *self,
 
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
+  if (n_finished > 0 || future != NULL)
+    tw_pool_schedule_notify (self);
 
   return future;
 }
@@ -826,6 +838,8 @@ tw_pool_report_finished (TwPool *self,
   g_assert (self->n_running >= n_finished);
   self->n_running -= n_finished;
   g_mutex_unlock (&self->lock);
+
+  tw_pool_schedule_notify (self);
 }
 
 typedef struct
