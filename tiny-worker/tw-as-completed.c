@@ -425,7 +425,7 @@ tw_as_completed_add_internal (TwAsCompleted *self,
 
   /* The callback moves the reference on @future into settled. */
   g_object_ref (future);
-  _tw_future_add_dependent (future, tw_as_completed_future_settled_cb,
+  tw_future_add_dependent (future, tw_as_completed_future_settled_cb,
                             g_object_ref (self));
 }
 
@@ -453,7 +453,7 @@ tw_as_completed_new (TwFuture * const *futures,
   TwAsCompleted *self;
 
   g_return_val_if_fail (futures != NULL || n_futures == 0, NULL);
-  g_return_val_if_fail (_tw_futures_are_valid (futures, n_futures), NULL);
+  g_return_val_if_fail (tw_futures_are_valid (futures, n_futures), NULL);
 
   self = g_object_new (TW_TYPE_AS_COMPLETED, NULL);
 

@@ -64,25 +64,16 @@ tw_map_unref (TwMap *self)
   g_free (self);
 }
 
-/* Stores a chunk's outputs. The value may come from a worker process:
- * its shape is checked. */
-static GError *
+/* Stores a chunk's outputs: an av as long as the chunk, which the runner
+ * checked when it came from another process. */
+static void
 tw_map_store_chunk (TwMap      *self,
                     TwMapChunk *chunk,
                     GVariant   *value)
 {
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE ("av")) ||
-      g_variant_n_children (value) != chunk->length)
-    return g_error_new (TW_ERROR, TW_ERROR_PROTOCOL,
-                        "A chunk of %u inputs was answered by a value of type %s "
-                        "with %" G_GSIZE_FORMAT " elements", chunk->length,
-                        g_variant_get_type_string (value), g_variant_n_children (value));
-
   /* The children are boxed already, as the av of all outputs wants them. */
   for (guint i = 0; i < chunk->length; i++)
     self->values[chunk->offset + i] = g_variant_get_child_value (value, i);
-
-  return NULL;
 }
 
 static void
@@ -91,16 +82,19 @@ tw_map_chunk_settled_cb (TwFuture *future,
 {
   TwMapChunk *chunk = user_data;
   TwMap *self = chunk->map;
-  GVariant *value = _tw_future_get_value (future);
-  GError *error = value ? tw_map_store_chunk (self, chunk, value) : _tw_future_dup_error (future);
+  GVariant *value = tw_future_peek_value (future);
 
-  if (error != NULL)
-    _tw_future_settle (self->output, NULL, error);
-  else if (g_atomic_int_dec_and_test (&self->n_left))
-    _tw_future_settle (self->output,
-                       g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                                                self->values, self->n_values)),
-                       NULL);
+  if (value == NULL)
+    tw_future_settle (self->output, NULL, tw_future_dup_error (future));
+  else
+    {
+      tw_map_store_chunk (self, chunk, value);
+      if (g_atomic_int_dec_and_test (&self->n_left))
+        tw_future_settle (self->output,
+                          g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                   self->values, self->n_values)),
+                          NULL);
+    }
 
   tw_map_unref (self);
   g_free (chunk);
@@ -180,7 +174,7 @@ tw_map_start (TwPool   *pool,
   guint n_chunks = MAX (1, MIN (n_inputs, n_workers * CHUNKS_PER_WORKER));
   guint chunk_size = (n_inputs + n_chunks - 1) / MAX (n_chunks, 1);
   TwMap *self = g_new0 (TwMap, 1);
-  TwFuture *output = _tw_future_new ();
+  TwFuture *output = tw_future_new ();
 
   g_atomic_ref_count_init (&self->ref_count);
   self->output = g_object_ref (output);
@@ -190,7 +184,7 @@ tw_map_start (TwPool   *pool,
   self->chunks = g_ptr_array_new_with_free_func (g_object_unref);
 
   if (n_inputs == 0)
-    _tw_future_settle (output, g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0)),
+    tw_future_settle (output, g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0)),
                        NULL);
 
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
@@ -205,11 +199,11 @@ tw_map_start (TwPool   *pool,
 
       future = tw_pool_submit (pool, tw_map_new_chunk_input (inputs, offset, chunk->length), TRUE);
       g_ptr_array_add (self->chunks, g_object_ref (future));
-      _tw_future_add_dependent (future, tw_map_chunk_settled_cb, chunk);
+      tw_future_add_dependent (future, tw_map_chunk_settled_cb, chunk);
     }
 
   /* After the loop: the chunks array is complete when this can run. */
-  _tw_future_add_dependent (output, tw_map_output_settled_cb, self);
+  tw_future_add_dependent (output, tw_map_output_settled_cb, self);
   g_variant_unref (inputs);
 
   return output;

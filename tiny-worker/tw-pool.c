@@ -17,13 +17,10 @@
 
 #include "config.h"
 
-#include <signal.h>
-
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
 #include "tw-waiter-private.h"
-#include "tw-wire-private.h"
 
 /*
  * TwPool is the running part of a #TwTroupe: its threads, its queue and
@@ -38,9 +35,15 @@
  * of a freed pool to a global pool, where per-thread workers would
  * outlive the troupe, and it cannot remove one queued task.
  *
- * Locking: the pool's lock and a future's lock are never held together,
- * and neither is held while user code runs. The fields of a future that
- * say where it is queued belong to the pool's lock.
+ * A runner (tw-thread-runner.c, tw-process-runner.c) decides how each
+ * thread runs the tasks it pops; the pool only queues, counts and stops.
+ * Each task has a TwPoolTask record, the owner of its future (see
+ * TwFutureOwnerFuncs), which holds its place in a queue.
+ *
+ * Locking: a future's lock may be held while the pool's lock is taken
+ * (by tw_future_cancel(), through the owner hooks), never the other way
+ * round. Neither is held while user code runs: a GTask is answered, and
+ * the runner's data freed, after the pool's lock is released.
  */
 
 struct _TwPool
@@ -60,8 +63,8 @@ struct _TwPool
   GMutex              lock;
   GCond               work_cond;     /* a task was queued, or the pool stops */
   GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
-  GQueue              queue;         /* TwFuture ready to run; each link holds a ref */
-  GQueue              waiting;       /* TwFuture chained to an unsettled input; refs */
+  GQueue              queue;         /* TwPoolTask ready to run; each holds a ref on its future */
+  GQueue              waiting;       /* TwPoolTask chained to an unsettled input; likewise */
   guint               max_queued;    /* submits wait while queue has this many; 0: never */
   GCond               space_cond;    /* room in the queue, or closing */
   guint               n_blocked;     /* submitters waiting on space_cond */
@@ -102,8 +105,24 @@ typedef struct
   gint64    deadline;
 } TwWatch;
 
+/* The pool's record of one task, and the owner of its future. It lives
+ * until the future has settled and, for a chained task, the input has
+ * settled too. */
+typedef struct
+{
+  gatomicrefcount  ref_count;  /* the future's, and a chained task's input's */
+  TwPool          *pool;       /* owned */
+  TwFuture        *future;     /* not owned: the future owns the record */
+
+  /* Protected by the pool's lock. */
+  GList            link;       /* data points at self */
+  GQueue          *queue;      /* the queue link is in, or NULL */
+  GVariant        *input;      /* until a worker takes it */
+  gboolean         chunk;      /* input is an array to run element by element */
+  gboolean         unqueued;   /* cancelled while queued: it made room */
+} TwPoolTask;
+
 static GPrivate current_pool;
-static GPrivate current_task;  /* the TwFuture this thread's worker runs */
 
 static gpointer tw_pool_thread (gpointer data);
 
@@ -118,8 +137,7 @@ tw_pool_new (const TwPoolRunner *runner,
 {
   TwPool *self;
 
-  g_assert (runner != NULL);
-  g_assert (runner->serve != NULL || runner->worker_call != NULL);
+  g_assert (runner != NULL && runner->serve != NULL);
   g_assert (n_workers > 0);
 
   self = g_new0 (TwPool, 1);
@@ -264,15 +282,15 @@ tw_pool_forget_owner (TwPool *self)
     }
 }
 
-/* Takes @input (owned) and a new reference on @future. */
+/* Takes @input (owned) and a new reference on the task's future. */
 static void
-tw_pool_enqueue_locked (TwPool   *self,
-                        TwFuture *future,
-                        GVariant *input)
+tw_pool_enqueue_locked (TwPool     *self,
+                        TwPoolTask *task,
+                        GVariant   *input)
 {
-  *_tw_future_get_input_slot (future) = input;
-  *_tw_future_get_queue_slot (future) = &self->queue;
-  g_queue_push_tail_link (&self->queue, _tw_future_get_link (future));
+  task->input = input;
+  task->queue = &self->queue;
+  g_queue_push_tail_link (&self->queue, &task->link);
 
   /* A woken thread stays idle until it gets the lock back: signalling
    * again meanwhile would only wake another for nothing. */
@@ -289,15 +307,43 @@ tw_pool_has_room_locked (TwPool *self)
   return self->max_queued == 0 || self->queue.length < self->max_queued;
 }
 
-static TwFuture *
+static void
+tw_pool_task_unref (TwPoolTask *task)
+{
+  if (!g_atomic_ref_count_dec (&task->ref_count))
+    return;
+
+  g_assert (task->queue == NULL);
+  g_clear_pointer (&task->input, g_variant_unref);
+  tw_pool_unref (task->pool);
+  g_free (task);
+}
+
+static gboolean tw_pool_task_cancel_pending (gpointer data);
+static void tw_pool_task_count (gpointer data, TwFutureState state);
+static void tw_pool_task_settled (gpointer data);
+
+static const TwFutureOwnerFuncs tw_pool_task_funcs = {
+  .cancel_pending = tw_pool_task_cancel_pending,
+  .count = tw_pool_task_count,
+  .settled = tw_pool_task_settled,
+};
+
+/* A new task, whose record its future owns; the caller gets the one
+ * reference on the future, which becomes the queue's. */
+static TwPoolTask *
 tw_pool_new_task_locked (TwPool *self)
 {
-  TwFuture *future = _tw_future_new ();
+  TwPoolTask *task = g_new0 (TwPoolTask, 1);
 
-  _tw_future_bind_pool (future, self);
+  g_atomic_ref_count_init (&task->ref_count);
+  task->pool = tw_pool_ref (self);
+  task->future = tw_future_new ();
+  task->link.data = task;
+  tw_future_set_owner (task->future, &tw_pool_task_funcs, task);
   g_atomic_int_inc (&self->outstanding);
 
-  return future;
+  return task;
 }
 
 static TwFuture *
@@ -319,6 +365,7 @@ tw_pool_submit (TwPool   *self,
                 GVariant *input,
                 gboolean  chunk)
 {
+  TwPoolTask *task;
   TwFuture *future;
   GError *error = NULL;
 
@@ -345,10 +392,10 @@ tw_pool_submit (TwPool   *self,
       return tw_pool_new_shut_down_future ();
     }
 
-  future = tw_pool_new_task_locked (self);
-  if (chunk)
-    _tw_future_set_chunk (future);
-  tw_pool_enqueue_locked (self, g_object_ref (future), input);
+  task = tw_pool_new_task_locked (self);
+  task->chunk = chunk;
+  future = g_object_ref (task->future);
+  tw_pool_enqueue_locked (self, task, input);
 
   g_mutex_unlock (&self->lock);
 
@@ -387,9 +434,10 @@ tw_pool_make_room_locked (TwPool *self,
         blocked->future = tw_pool_new_shut_down_future ();
       else
         {
-          blocked->future = tw_pool_new_task_locked (self);
-          tw_pool_enqueue_locked (self, g_object_ref (blocked->future),
-                                  g_steal_pointer (&blocked->input));
+          TwPoolTask *task = tw_pool_new_task_locked (self);
+
+          blocked->future = g_object_ref (task->future);
+          tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input));
         }
       g_queue_push_tail (answered, blocked);
     }
@@ -465,20 +513,18 @@ tw_pool_set_max_queued (TwPool *self,
   tw_pool_answer_blocked (&answered);
 }
 
-/* Unlinks @future from whichever queue holds it, and says whether it did.
- * The caller then owns the queue's reference. */
+/* Unlinks @task from whichever queue holds it, and says whether it did.
+ * The caller then owns the queue's reference on its future. */
 static gboolean
-tw_pool_unlink_locked (TwPool   *self,
-                       TwFuture *future)
+tw_pool_unlink_locked (TwPool     *self,
+                       TwPoolTask *task)
 {
-  GQueue **queue = _tw_future_get_queue_slot (future);
-
-  if (*queue == NULL)
+  if (task->queue == NULL)
     return FALSE;
 
-  g_queue_unlink (*queue, _tw_future_get_link (future));
-  *queue = NULL;
-  g_clear_pointer (_tw_future_get_input_slot (future), g_variant_unref);
+  g_queue_unlink (task->queue, &task->link);
+  task->queue = NULL;
+  g_clear_pointer (&task->input, g_variant_unref);
 
   return TRUE;
 }
@@ -487,38 +533,38 @@ static void
 tw_pool_input_settled_cb (TwFuture *input,
                           gpointer  user_data)
 {
-  g_autoptr(TwFuture) future = user_data;
-  g_autoptr(TwPool) self = _tw_future_dup_pool (future);
+  TwPoolTask *task = user_data;
+  TwPool *self = task->pool;
   GError *error = NULL;
   GVariant *value;
   gboolean removed;
 
-  /* Cancelled while it waited: nothing to do. */
-  if (self == NULL)
-    return;
-
-  value = _tw_future_get_value (input);
+  value = tw_future_peek_value (input);
   if (value == NULL)
-    error = _tw_future_dup_error (input);
+    error = tw_future_dup_error (input);
   else if (self->runner->check_input != NULL &&
            !self->runner->check_input (value, &error))
     value = NULL;
 
+  /* Not in the waiting list any more if it was cancelled meanwhile. */
   g_mutex_lock (&self->lock);
-  removed = tw_pool_unlink_locked (self, future);
+  removed = task->queue == &self->waiting && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
-    tw_pool_enqueue_locked (self, future, g_variant_ref (value));
+    tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
 
   if (removed && value == NULL)
     {
-      _tw_future_settle (future, NULL, error);
+      TwFuture *future = task->future;
+
+      tw_future_settle (future, NULL, error);
       g_object_unref (future);
     }
   else
     g_clear_error (&error);
 
   tw_pool_schedule_notify (self);
+  tw_pool_task_unref (task);
 }
 
 /*
@@ -534,6 +580,7 @@ TwFuture *
 tw_pool_submit_future (TwPool   *self,
                        TwFuture *input)
 {
+  TwPoolTask *task;
   TwFuture *future;
 
   g_mutex_lock (&self->lock);
@@ -544,49 +591,45 @@ tw_pool_submit_future (TwPool   *self,
       return tw_pool_new_shut_down_future ();
     }
 
-  future = tw_pool_new_task_locked (self);
-  *_tw_future_get_queue_slot (future) = &self->waiting;
-  g_queue_push_tail_link (&self->waiting, _tw_future_get_link (g_object_ref (future)));
+  task = tw_pool_new_task_locked (self);
+  future = g_object_ref (task->future);  /* the first one is the waiting list's */
+  task->queue = &self->waiting;
+  g_queue_push_tail_link (&self->waiting, &task->link);
+  g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
 
   g_mutex_unlock (&self->lock);
 
-  _tw_future_add_dependent (input, tw_pool_input_settled_cb, g_object_ref (future));
+  tw_future_add_dependent (input, tw_pool_input_settled_cb, task);
 
   return future;
 }
 
-/*
- * tw_pool_remove:
- *
- * Removes a task that has not started from the pool's queues. Returns
- * %TRUE if it was there; the caller then owns the queue's reference.
- */
-gboolean
-tw_pool_remove (TwPool   *self,
-                TwFuture *future)
+/* Owner hook: removes a task that has not started from the pool's queues.
+ * Called with its future's lock held. */
+static gboolean
+tw_pool_task_cancel_pending (gpointer data)
 {
-  GQueue answered = G_QUEUE_INIT;
+  TwPoolTask *task = data;
+  TwPool *self = task->pool;
   gboolean removed;
 
   g_mutex_lock (&self->lock);
-  removed = tw_pool_unlink_locked (self, future);
-  if (removed && self->max_queued > 0)
-    tw_pool_make_room_locked (self, &answered);
+  removed = tw_pool_unlink_locked (self, task);
+  task->unqueued = removed;
   g_mutex_unlock (&self->lock);
-
-  tw_pool_answer_blocked (&answered);
-  if (removed)
-    tw_pool_schedule_notify (self);
 
   return removed;
 }
 
-/* Counts a task's outcome. Called by the task as it settles, before any
- * waiter can see that, so the counters never lag the futures. */
-void
-tw_pool_count_outcome (TwPool        *self,
-                       TwFutureState  state)
+/* Owner hook: counts a task's outcome before any waiter can see it, so
+ * the counters never lag the futures. */
+static void
+tw_pool_task_count (gpointer      data,
+                    TwFutureState state)
 {
+  TwPoolTask *task = data;
+  TwPool *self = task->pool;
+
   if (state == TW_FUTURE_STATE_SUCCEEDED)
     g_atomic_int_inc (&self->n_succeeded);
   else if (state == TW_FUTURE_STATE_CANCELLED)
@@ -595,32 +638,52 @@ tw_pool_count_outcome (TwPool        *self,
     g_atomic_int_inc (&self->n_failed);
 }
 
-/* Called by every task of the pool once, after it settled. */
-void
-tw_pool_task_settled (TwPool *self)
+/* Called with the lock held when the last task settled, or at shutdown. */
+static void
+tw_pool_wake_closing_locked (TwPool *self)
 {
+  g_cond_broadcast (&self->idle_cond);
+
+  /* Nobody will join the threads: let them go on their own. */
+  if (self->detached)
+    {
+      self->stopping = TRUE;
+      g_cond_broadcast (&self->work_cond);
+      g_cond_broadcast (&self->watch_cond);
+      g_cancellable_cancel (self->stop);
+    }
+}
+
+/* Owner hook: called once per task, with no lock held, after it settled. */
+static void
+tw_pool_task_settled (gpointer data)
+{
+  TwPoolTask *task = data;
+  TwPool *self = task->pool;
+  GQueue answered = G_QUEUE_INIT;
+
+  /* A task cancelled in the queue leaves room for a waiting submit. */
+  if (task->unqueued)
+    {
+      g_mutex_lock (&self->lock);
+      if (self->max_queued > 0)
+        tw_pool_make_room_locked (self, &answered);
+      g_mutex_unlock (&self->lock);
+      tw_pool_answer_blocked (&answered);
+    }
+
   if (g_atomic_int_dec_and_test (&self->outstanding))
     {
       /* Under the lock, so that a shutdown that saw outstanding > 0 is
        * already waiting and gets the broadcast. */
       g_mutex_lock (&self->lock);
       if (self->closing)
-        {
-          g_cond_broadcast (&self->idle_cond);
-
-          /* Nobody will join the threads: let them go on their own. */
-          if (self->detached)
-            {
-              self->stopping = TRUE;
-              g_cond_broadcast (&self->work_cond);
-              g_cond_broadcast (&self->watch_cond);
-              g_cancellable_cancel (self->stop);
-            }
-        }
+        tw_pool_wake_closing_locked (self);
       g_mutex_unlock (&self->lock);
     }
 
   tw_pool_schedule_notify (self);
+  tw_pool_task_unref (task);
 }
 
 void
@@ -643,32 +706,30 @@ tw_pool_get_counters (TwPool *self,
 /*
  * tw_pool_pop_task:
  * @n_finished: how many of this thread's tasks finished since its last pop
- * @block: whether to wait for a task
+ * @take: (nullable): whether to take a task now, for a thread that has
+ *   tasks in flight already; %NULL to wait for one
+ * @item: (out): the task
  *
- * Takes the next task, waiting for one if @block. Returns NULL when the
- * pool stops, or when it has no task and @block is %FALSE. A thread that
- * does not block already has work in flight: it gets a task only when
- * there are more than enough for every worker, so that a few tasks
- * spread over all workers, starting ones included. Finished tasks
- * stop counting as running in the same critical section, so that a thread
+ * Takes the next task, waiting for one if @take is %NULL. Returns %FALSE
+ * when the pool stops, or when @take refuses. Finished tasks stop
+ * counting as running in the same critical section, so that a thread
  * takes the lock once per task.
  */
-TwFuture *
-tw_pool_pop_task (TwPool    *self,
-                  guint      n_finished,
-                  gboolean   block,
-                  GVariant **input)
+gboolean
+tw_pool_pop_task (TwPool         *self,
+                  guint           n_finished,
+                  TwPoolTakeFunc  take,
+                  TwPoolItem     *item)
 {
   GQueue answered = G_QUEUE_INIT;
-  GList *link;
-  TwFuture *future;
+  TwPoolTask *task = NULL;
 
   g_mutex_lock (&self->lock);
 
   g_assert (self->n_running >= n_finished);
   self->n_running -= n_finished;
 
-  while (block && self->queue.length == 0 && !self->stopping)
+  while (take == NULL && self->queue.length == 0 && !self->stopping)
     {
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
@@ -677,15 +738,19 @@ tw_pool_pop_task (TwPool    *self,
         self->n_woken--;
     }
 
-  if (block || (self->n_idle == 0 && self->queue.length > self->n_workers))
-    link = g_queue_pop_head_link (&self->queue);
-  else
-    link = NULL;
-  future = link ? link->data : NULL;
-  if (future != NULL)
+  if (self->queue.length > 0 &&
+      (take == NULL ||
+       take (&(TwPoolLoad) { self->queue.length, self->n_idle, self->n_workers })))
+    task = g_queue_peek_head (&self->queue);
+
+  if (task != NULL)
     {
-      *_tw_future_get_queue_slot (future) = NULL;
-      *input = g_steal_pointer (_tw_future_get_input_slot (future));
+      /* The queue's reference on the future goes to the runner. */
+      g_queue_unlink (&self->queue, &task->link);
+      task->queue = NULL;
+      item->future = task->future;
+      item->input = g_steal_pointer (&task->input);
+      item->chunk = task->chunk;
       self->n_running++;
       if (self->max_queued > 0)
         tw_pool_make_room_locked (self, &answered);
@@ -696,7 +761,7 @@ tw_pool_pop_task (TwPool    *self,
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
 
-  return future;
+  return task != NULL;
 }
 
 /* Cancels each watched task whose deadline passed, as tw_future_cancel()
@@ -810,13 +875,6 @@ tw_pool_is_cancelling (TwPool *self)
   return g_atomic_int_get (&self->cancelling);
 }
 
-/* The task that the calling thread's worker is running, if any. */
-TwFuture *
-tw_pool_get_current_task (void)
-{
-  return g_private_get (&current_task);
-}
-
 /* Tells the pool that tasks popped by this thread are no longer running. */
 void
 tw_pool_report_finished (TwPool *self,
@@ -828,123 +886,13 @@ tw_pool_report_finished (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
-typedef struct
-{
-  TwPool   *pool;
-  gpointer  worker;
-} TwPoolCall;
-
-static GVariant *
-tw_pool_call_worker (gpointer       data,
-                     GVariant      *input,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  TwPoolCall *call = data;
-
-  return call->pool->runner->worker_call (call->worker, call->pool->data,
-                                          input, cancellable, error);
-}
-
-/* Runs one task on this thread's worker, setting it up first if needed.
- * A worker whose setup failed fails the task with the setup error; the
- * next task tries a new worker. */
-static void
-tw_pool_run_task (TwPool        *self,
-                  gpointer      *worker,
-                  TwFuture      *future,
-                  GVariant      *input,
-                  GCancellable  *cancellable)
-{
-  GError *error = NULL;
-  GVariant *result = NULL;
-
-  tw_pool_watch (self, future);
-
-  for (guint attempt = 0; ; attempt++)
-    {
-      if (*worker == NULL)
-        *worker = self->runner->worker_new (self->data, cancellable, &error);
-
-      if (*worker != NULL)
-        {
-          TwPoolCall call = { self, *worker };
-
-          g_private_set (&current_task, future);
-          if (_tw_future_is_chunk (future))
-            result = tw_wire_run_chunk (input, tw_pool_call_worker, &call, cancellable, &error);
-          else
-            result = tw_pool_call_worker (&call, input, cancellable, &error);
-          g_private_set (&current_task, NULL);
-        }
-
-      if (result != NULL || !tw_pool_should_retry (self, error, attempt))
-        break;
-      g_clear_error (&error);
-    }
-
-  g_assert ((result == NULL) != (error == NULL));
-
-  _tw_future_settle (future, result, error);
-}
-
-/* The loop of a thread that runs one task at a time on its worker. */
-static void
-tw_pool_serve_tasks (TwPool *self)
-{
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  gpointer worker = NULL;
-  GError *setup_error = NULL;
-  TwFuture *future;
-  GVariant *input = NULL;
-  guint n_finished = 0;
-
-  /* Set up before the first task, so the first one does not pay for it. */
-  worker = self->runner->worker_new (self->data, cancellable, &setup_error);
-  if (worker == NULL)
-    g_clear_error (&setup_error);  /* retried, and reported, with the first task */
-
-  while ((future = tw_pool_pop_task (self, n_finished, TRUE, &input)) != NULL)
-    {
-      n_finished = 1;
-
-      if (_tw_future_start (future, cancellable))
-        tw_pool_run_task (self, &worker, future, input, cancellable);
-
-      g_clear_pointer (&input, g_variant_unref);
-      g_object_unref (future);
-
-      /* A cancelled task leaves its cancellable cancelled: start afresh. */
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          g_object_unref (cancellable);
-          cancellable = g_cancellable_new ();
-        }
-    }
-
-  if (worker != NULL && self->runner->worker_free != NULL)
-    self->runner->worker_free (worker, self->data);
-}
-
 static gpointer
 tw_pool_thread (gpointer data)
 {
   g_autoptr(TwPool) self = data;
-  sigset_t pipe_set;
 
   g_private_set (&current_pool, self);
-
-  /* Writing to a worker process that died must fail with EPIPE, not kill
-   * the application (see tw-wire.c). */
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
-
-  if (self->runner->serve != NULL)
-    self->runner->serve (self, self->data);
-  else
-    tw_pool_serve_tasks (self);
-
+  self->runner->serve (self, self->data);
   g_private_set (&current_pool, NULL);
 
   return NULL;
@@ -957,9 +905,9 @@ tw_pool_cancel_queue (GQueue *queue)
 
   while ((future = g_queue_pop_head (queue)) != NULL)
     {
-      _tw_future_settle (future, NULL,
-                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                              "The troupe was shut down before the task started"));
+      tw_future_settle (future, NULL,
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             "The troupe was shut down before the task started"));
       g_object_unref (future);
     }
 }
@@ -973,12 +921,12 @@ tw_pool_steal_pending_locked (TwPool *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (queues); i++)
     {
-      TwFuture *future;
+      TwPoolTask *task;
 
-      while ((future = g_queue_peek_head (queues[i])) != NULL)
+      while ((task = g_queue_peek_head (queues[i])) != NULL)
         {
-          tw_pool_unlink_locked (self, future);
-          g_queue_push_tail (doomed, future);
+          tw_pool_unlink_locked (self, task);
+          g_queue_push_tail (doomed, task->future);
         }
     }
 }
@@ -1016,12 +964,14 @@ tw_pool_join_threads (TwPool *self)
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->watchdog, g_thread_join);
 
-  tw_pool_release_data (self);
-
   g_mutex_lock (&self->lock);
   self->stopped = TRUE;
   g_cond_broadcast (&self->idle_cond);
   g_mutex_unlock (&self->lock);
+
+  /* Last: the runner's data may hold user data whose destroy notify drops
+   * the last reference to the troupe, which shuts down again. */
+  tw_pool_release_data (self);
 }
 
 /*

@@ -21,9 +21,11 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
+#include "tw-process-private.h"
+#include "tw-thread-runner-private.h"
 #include "tw-troupe-private.h"
 #include "tw-wire-private.h"
-#include "tw-worker-private.h"
+#include "tw-worker-factory-private.h"
 
 /**
  * SECTION:tw-troupe
@@ -61,13 +63,6 @@
  * thread that owns its #TwWorker from setup to teardown.
  */
 
-typedef struct
-{
-  TwFunc          func;
-  gpointer        user_data;
-  GDestroyNotify  destroy;
-} TwFuncInfo;
-
 struct _TwTroupe
 {
   GObject        parent_instance;
@@ -91,8 +86,7 @@ struct _TwTroupe
   guint          max_queued;         /* also set on the pool */
   guint          task_timeout_ms;    /* copied to the pool when it starts */
   guint          max_retries;        /* likewise */
-  TwFuncInfo    *func;
-  TwWorkerSpec  *spec;
+  TwWorkerFactory *factory;          /* moves into a thread-mode pool */
   TwPool        *pool;               /* created by the first submit, then
                                       * never changes until finalize */
   gboolean       shut_down;          /* shut down before any submit */
@@ -130,105 +124,6 @@ enum {
 static GParamSpec *properties [N_PROPS];
 
 G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
-
-G_LOCK_DEFINE_STATIC (registry);
-static GHashTable *registry;  /* name -> TwFuncInfo, never freed */
-
-/* Looks up a registered function; registrations are never removed, so
- * the results stay valid. */
-gboolean
-tw_registry_lookup (const char *name,
-                    TwFunc     *func,
-                    gpointer   *user_data)
-{
-  TwFuncInfo *info = NULL;
-
-  G_LOCK (registry);
-  if (registry != NULL)
-    info = g_hash_table_lookup (registry, name);
-  G_UNLOCK (registry);
-
-  if (info == NULL)
-    return FALSE;
-
-  *func = info->func;
-  *user_data = info->user_data;
-
-  return TRUE;
-}
-
-static void
-tw_func_info_free (gpointer data)
-{
-  TwFuncInfo *info = data;
-
-  if (info->destroy != NULL)
-    info->destroy (info->user_data);
-
-  g_free (info);
-}
-
-static gpointer
-tw_func_worker_new (gpointer       data,
-                    GCancellable  *cancellable,
-                    GError       **error)
-{
-  /* A function has no per-worker state; any non-NULL pointer will do. */
-  return data;
-}
-
-static GVariant *
-tw_func_worker_call (gpointer       worker,
-                     gpointer       data,
-                     GVariant      *input,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  TwFuncInfo *info = data;
-  GError *local_error = NULL;
-  GVariant *result;
-
-  result = info->func (input, cancellable, info->user_data, &local_error);
-
-  return tw_check_result (result, local_error, "The task function", error);
-}
-
-static const TwPoolRunner func_runner = {
-  .worker_new = tw_func_worker_new,
-  .worker_call = tw_func_worker_call,
-};
-
-static gpointer
-tw_object_worker_new (gpointer       data,
-                      GCancellable  *cancellable,
-                      GError       **error)
-{
-  return tw_worker_spec_instantiate (data, cancellable, error);
-}
-
-static GVariant *
-tw_object_worker_call (gpointer       worker,
-                       gpointer       data,
-                       GVariant      *input,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  return tw_worker_call (worker, input, cancellable, error);
-}
-
-static void
-tw_object_worker_free (gpointer worker,
-                       gpointer data)
-{
-  tw_worker_teardown (worker);
-  g_object_unref (worker);
-}
-
-static const TwPoolRunner object_runner = {
-  .worker_new = tw_object_worker_new,
-  .worker_call = tw_object_worker_call,
-  .worker_free = tw_object_worker_free,
-};
 
 /* Fills @values in the order of the counter properties. */
 static void
@@ -283,27 +178,10 @@ tw_troupe_constructed (GObject *object)
   G_OBJECT_CLASS (tw_troupe_parent_class)->constructed (object);
 
   if (self->worker_type != G_TYPE_NONE)
-    {
-      self->spec = tw_worker_spec_new (self->worker_type, self->worker_properties,
-                                       &self->config_error);
-    }
+    self->factory = tw_worker_factory_new_for_type (self->worker_type, self->worker_properties,
+                                                    &self->config_error);
   else if (self->func_name != NULL)
-    {
-      TwFunc func;
-      gpointer user_data;
-
-      if (tw_registry_lookup (self->func_name, &func, &user_data))
-        {
-          /* Registered functions live forever: borrow this one. */
-          self->func = g_new0 (TwFuncInfo, 1);
-          self->func->func = func;
-          self->func->user_data = user_data;
-        }
-      else
-        g_set_error (&self->config_error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
-                     "No function is registered under the name “%s”; "
-                     "call tw_register_func() first", self->func_name);
-    }
+    self->factory = tw_worker_factory_new_for_name (self->func_name, &self->config_error);
 }
 
 static void
@@ -324,8 +202,7 @@ tw_troupe_finalize (GObject *object)
   if (self->pool != NULL)
     tw_pool_forget_owner (self->pool);
   g_clear_pointer (&self->pool, tw_pool_unref);
-  g_clear_pointer (&self->func, tw_func_info_free);
-  g_clear_pointer (&self->spec, tw_worker_spec_free);
+  g_clear_pointer (&self->factory, tw_worker_factory_free);
   g_clear_pointer (&self->worker_properties, g_variant_unref);
   g_clear_pointer (&self->func_name, g_free);
   g_clear_pointer (&self->worker_argv, g_strfreev);
@@ -823,10 +700,7 @@ tw_troupe_new_for_func (TwFunc         func,
   g_return_val_if_fail (func != NULL, NULL);
 
   self = g_object_new (TW_TYPE_TROUPE, NULL);
-  self->func = g_new0 (TwFuncInfo, 1);
-  self->func->func = func;
-  self->func->user_data = user_data;
-  self->func->destroy = destroy;
+  self->factory = tw_worker_factory_new_for_func (func, user_data, destroy);
 
   return self;
 }
@@ -884,51 +758,6 @@ tw_troupe_new_for_worker (GType     worker_type,
                        "worker-type", worker_type,
                        "worker-properties", props,
                        NULL);
-}
-
-/**
- * tw_register_func:
- * @name: a name, unique in the program
- * @func: (scope notified) (closure user_data) (destroy destroy): the function
- * @user_data: data for @func
- * @destroy: (nullable): never called: registrations last as long as the
- *   program
- *
- * Registers @func under @name, so that tw_troupe_new_for_func_name() can
- * find it in this process and, in %TW_TROUPE_MODE_PROCESS, in the worker
- * processes, which run the same program. Register every function before
- * calling tw_init(). Registering a name twice is a programmer error.
- *
- * Since: 1.0
- */
-void
-tw_register_func (const char     *name,
-                  TwFunc          func,
-                  gpointer        user_data,
-                  GDestroyNotify  destroy)
-{
-  TwFuncInfo *info;
-
-  g_return_if_fail (name != NULL);
-  g_return_if_fail (func != NULL);
-
-  info = g_new0 (TwFuncInfo, 1);
-  info->func = func;
-  info->user_data = user_data;
-  info->destroy = destroy;
-
-  G_LOCK (registry);
-  if (registry == NULL)
-    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, tw_func_info_free);
-  if (g_hash_table_contains (registry, name))
-    {
-      G_UNLOCK (registry);
-      g_critical ("A function is already registered under the name “%s”", name);
-      tw_func_info_free (info);
-      return;
-    }
-  g_hash_table_insert (registry, g_strdup (name), info);
-  G_UNLOCK (registry);
 }
 
 /* Sets a configuration field that only counts until the first submit. */
@@ -1627,16 +1456,10 @@ tw_troupe_ensure_pool (TwTroupe  *self,
                  "Worker type “%s” is written in JavaScript, and GJS runs JavaScript "
                  "only on its main thread: use TW_TROUPE_MODE_PROCESS",
                  g_type_name (self->worker_type));
-  else if (self->spec != NULL)
-    pool = tw_pool_new (&object_runner,
-                        g_steal_pointer (&self->spec),
-                        (GDestroyNotify)tw_worker_spec_free,
-                        self->n_workers, self->context,
-                        G_OBJECT (self), tw_troupe_notify_counters);
   else
-    pool = tw_pool_new (&func_runner,
-                        g_steal_pointer (&self->func),
-                        tw_func_info_free,
+    pool = tw_pool_new (&tw_thread_runner,
+                        g_steal_pointer (&self->factory),
+                        (GDestroyNotify)tw_worker_factory_free,
                         self->n_workers, self->context,
                         G_OBJECT (self), tw_troupe_notify_counters);
 

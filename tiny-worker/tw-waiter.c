@@ -132,3 +132,39 @@ tw_waiter_answered (gpointer data)
     g_cancellable_disconnect (g_task_get_cancellable (self->task), self->handler_id);
   tw_waiter_unref (self);
 }
+
+/*
+ * tw_wait_blocking:
+ * @lock: the owner's lock, held by the caller
+ * @n_blocked: the owner's count of blocked threads, so that it broadcasts
+ *   @cond only when somebody waits
+ * @end_time: the monotonic time to give up at, or -1 to wait forever
+ *
+ * The blocking twin of #TwWaiter: waits on @cond until @ready says so.
+ * Returns %FALSE if @end_time passed first; the lock is held either way.
+ */
+gboolean
+tw_wait_blocking (GCond           *cond,
+                  GMutex          *lock,
+                  guint           *n_blocked,
+                  TwWaitReadyFunc  ready,
+                  gpointer         data,
+                  gint64           end_time)
+{
+  while (!ready (data))
+    {
+      gboolean woken = TRUE;
+
+      (*n_blocked)++;
+      if (end_time < 0)
+        g_cond_wait (cond, lock);
+      else
+        woken = g_cond_wait_until (cond, lock, end_time);
+      (*n_blocked)--;
+
+      if (!woken && !ready (data))
+        return FALSE;
+    }
+
+  return TRUE;
+}
