@@ -26,7 +26,27 @@
 
 G_BEGIN_DECLS
 
+/* In the order of the counter properties. */
+typedef enum
+{
+  TW_TROUPE_COUNTER_QUEUED,
+  TW_TROUPE_COUNTER_RUNNING,
+  TW_TROUPE_COUNTER_COMPLETED,
+  TW_TROUPE_COUNTER_SUCCEEDED,
+  TW_TROUPE_COUNTER_FAILED,
+  TW_TROUPE_COUNTER_CANCELLED,
+  TW_TROUPE_N_COUNTERS
+} TwTroupeCounter;
+
 TwPool   *tw_troupe_ensure_pool       (TwTroupe            *self,
                                        GError             **error);
+void      tw_troupe_get_config        (TwTroupe            *self,
+                                       const char          *name,
+                                       GValue              *value);
+void      tw_troupe_set_config        (TwTroupe            *self,
+                                       const char          *name,
+                                       const GValue        *value);
+guint     tw_troupe_get_counter       (TwTroupe            *self,
+                                       TwTroupeCounter      counter);
 
 G_END_DECLS

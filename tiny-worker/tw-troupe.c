@@ -63,6 +63,36 @@
  * thread that owns its #TwWorker from setup to teardown.
  */
 
+/* The configuration properties come first: they live in config[]. */
+enum {
+  PROP_0,
+  PROP_MODE,
+  PROP_N_WORKERS,
+  PROP_WORKER_ARGV,
+  PROP_CANCEL_GRACE_PERIOD,
+  PROP_LAUNCHER,
+  PROP_MAX_MEMORY,
+  PROP_MAX_CPU_TIME,
+  PROP_MAX_QUEUED,
+  PROP_TASK_TIMEOUT,
+  PROP_MAX_RETRIES,
+  PROP_WORKER_TYPE,
+  PROP_WORKER_PROPERTIES,
+  PROP_FUNC_NAME,
+  PROP_N_QUEUED,
+  PROP_N_RUNNING,
+  PROP_N_COMPLETED,
+  PROP_N_SUCCEEDED,
+  PROP_N_FAILED,
+  PROP_N_CANCELLED,
+  N_PROPS
+};
+
+#define LAST_CONFIG   PROP_MAX_RETRIES
+#define FIRST_COUNTER PROP_N_QUEUED
+
+static GParamSpec *properties [N_PROPS];
+
 struct _TwTroupe
 {
   GObject        parent_instance;
@@ -74,58 +104,25 @@ struct _TwTroupe
   char          *func_name;          /* for tw_troupe_new_for_func_name() */
   GError        *config_error;       /* why every task fails, or NULL */
 
-  /* Protected by lock. The runner data moves into the pool when it starts. */
+  /* Protected by lock. The configuration is frozen once the pool exists,
+   * max-queued excepted; the factory moves into a thread-mode pool. */
   GMutex         lock;
-  TwTroupeMode   mode;               /* read as a guint: an enum fits */
-  guint          n_workers;
-  char         **worker_argv;        /* process mode: the worker program, or NULL */
-  char         **launcher;           /* process mode: a command prefix, or NULL */
-  guint64        max_memory;         /* process mode: RLIMIT_AS, or 0 */
-  guint          max_cpu_time;       /* process mode: RLIMIT_CPU, or 0 */
-  guint          cancel_grace_ms;    /* process mode */
-  guint          max_queued;         /* also set on the pool */
-  guint          task_timeout_ms;    /* copied to the pool when it starts */
-  guint          max_retries;        /* likewise */
-  TwWorkerFactory *factory;          /* moves into a thread-mode pool */
+  GValue         config[LAST_CONFIG + 1];  /* by property id, of the pspec's type */
+  TwWorkerFactory *factory;
   TwPool        *pool;               /* created by the first submit, then
                                       * never changes until finalize */
   gboolean       shut_down;          /* shut down before any submit */
 
   /* Main context only: the counter values last notified. */
-  guint          notified[6];
+  guint          notified[TW_TROUPE_N_COUNTERS];
 };
-
-enum {
-  PROP_0,
-  PROP_MODE,
-  PROP_N_WORKERS,
-  PROP_WORKER_TYPE,
-  PROP_WORKER_PROPERTIES,
-  PROP_FUNC_NAME,
-  PROP_WORKER_ARGV,
-  PROP_CANCEL_GRACE_PERIOD,
-  PROP_LAUNCHER,
-  PROP_MAX_MEMORY,
-  PROP_MAX_CPU_TIME,
-  PROP_MAX_QUEUED,
-  PROP_TASK_TIMEOUT,
-  PROP_MAX_RETRIES,
-  PROP_N_QUEUED,
-  PROP_N_RUNNING,
-  PROP_N_COMPLETED,
-  PROP_N_SUCCEEDED,
-  PROP_N_FAILED,
-  PROP_N_CANCELLED,
-  N_PROPS
-};
-
-#define FIRST_COUNTER PROP_N_QUEUED
-
-static GParamSpec *properties [N_PROPS];
 
 G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
 
-/* Fills @values in the order of the counter properties. */
+#define CONFIG_UINT(self, prop_id) (g_value_get_uint (&(self)->config[prop_id]))
+
+/* Fills @values in the order of TwTroupeCounter and of the counter
+ * properties. */
 static void
 tw_troupe_get_counters (TwTroupe *self,
                         guint    *values)
@@ -147,6 +144,17 @@ tw_troupe_get_counters (TwTroupe *self,
   values[3] = succeeded;
   values[4] = failed;
   values[5] = cancelled;
+}
+
+guint
+tw_troupe_get_counter (TwTroupe        *self,
+                       TwTroupeCounter  counter)
+{
+  guint values[TW_TROUPE_N_COUNTERS];
+
+  tw_troupe_get_counters (self, values);
+
+  return values[counter];
 }
 
 static void
@@ -205,8 +213,8 @@ tw_troupe_finalize (GObject *object)
   g_clear_pointer (&self->factory, tw_worker_factory_free);
   g_clear_pointer (&self->worker_properties, g_variant_unref);
   g_clear_pointer (&self->func_name, g_free);
-  g_clear_pointer (&self->worker_argv, g_strfreev);
-  g_clear_pointer (&self->launcher, g_strfreev);
+  for (guint prop_id = PROP_0 + 1; prop_id <= LAST_CONFIG; prop_id++)
+    g_value_unset (&self->config[prop_id]);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->config_error);
   g_mutex_clear (&self->lock);
@@ -221,18 +229,23 @@ tw_troupe_get_property (GObject    *object,
                         GParamSpec *pspec)
 {
   TwTroupe *self = TW_TROUPE (object);
-  guint counters[G_N_ELEMENTS (self->notified)];
+
+  if (prop_id <= LAST_CONFIG)
+    {
+      g_mutex_lock (&self->lock);
+      g_value_copy (&self->config[prop_id], value);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  if (prop_id >= FIRST_COUNTER && prop_id < N_PROPS)
+    {
+      g_value_set_uint (value, tw_troupe_get_counter (self, prop_id - FIRST_COUNTER));
+      return;
+    }
 
   switch (prop_id)
     {
-    case PROP_MODE:
-      g_value_set_enum (value, tw_troupe_get_mode (self));
-      break;
-
-    case PROP_N_WORKERS:
-      g_value_set_uint (value, tw_troupe_get_n_workers (self));
-      break;
-
     case PROP_WORKER_TYPE:
       g_value_set_gtype (value, self->worker_type);
       break;
@@ -245,51 +258,52 @@ tw_troupe_get_property (GObject    *object,
       g_value_set_string (value, self->func_name);
       break;
 
-    case PROP_WORKER_ARGV:
-      g_value_take_boxed (value, tw_troupe_dup_worker_argv (self));
-      break;
-
-    case PROP_CANCEL_GRACE_PERIOD:
-      g_value_set_uint (value, tw_troupe_get_cancel_grace_period (self));
-      break;
-
-    case PROP_LAUNCHER:
-      g_value_take_boxed (value, tw_troupe_dup_launcher (self));
-      break;
-
-    case PROP_MAX_MEMORY:
-      g_value_set_uint64 (value, tw_troupe_get_max_memory (self));
-      break;
-
-    case PROP_MAX_CPU_TIME:
-      g_value_set_uint (value, tw_troupe_get_max_cpu_time (self));
-      break;
-
-    case PROP_MAX_QUEUED:
-      g_value_set_uint (value, tw_troupe_get_max_queued (self));
-      break;
-
-    case PROP_TASK_TIMEOUT:
-      g_value_set_uint (value, tw_troupe_get_task_timeout (self));
-      break;
-
-    case PROP_MAX_RETRIES:
-      g_value_set_uint (value, tw_troupe_get_max_retries (self));
-      break;
-
-    case PROP_N_QUEUED:
-    case PROP_N_RUNNING:
-    case PROP_N_COMPLETED:
-    case PROP_N_SUCCEEDED:
-    case PROP_N_FAILED:
-    case PROP_N_CANCELLED:
-      tw_troupe_get_counters (self, counters);
-      g_value_set_uint (value, counters[prop_id - FIRST_COUNTER]);
-      break;
-
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* The one setter of every configuration property: it normalises the
+ * value, refuses a change after the first submit (max-queued may change
+ * at any time), and notifies a change. */
+static void
+tw_troupe_set_config_internal (TwTroupe     *self,
+                               GParamSpec   *pspec,
+                               const GValue *value)
+{
+  guint prop_id = pspec->param_id;
+  g_auto(GValue) normal = G_VALUE_INIT;
+  TwPool *pool;
+  gboolean changed;
+
+  g_assert (prop_id > PROP_0 && prop_id <= LAST_CONFIG);
+
+  g_value_init (&normal, pspec->value_type);
+  g_value_copy (value, &normal);
+  if (prop_id == PROP_N_WORKERS && g_value_get_uint (&normal) == 0)
+    g_value_set_uint (&normal, g_get_num_processors ());
+
+  g_mutex_lock (&self->lock);
+  pool = self->pool;
+  if (pool != NULL && prop_id != PROP_MAX_QUEUED)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:%s cannot change after the first submit", pspec->name);
+      return;
+    }
+  /* Boxed values compare by address: a new string array always counts. */
+  changed = g_param_values_cmp (pspec, &self->config[prop_id], &normal) != 0;
+  if (changed)
+    g_value_copy (&normal, g_value_reset (&self->config[prop_id]));
+  g_mutex_unlock (&self->lock);
+
+  /* Outside the lock: letting submits in may run their callbacks. The
+   * pool, once set, lives as long as the troupe. */
+  if (changed && pool != NULL)
+    tw_pool_set_max_queued (pool, g_value_get_uint (&normal));
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), pspec);
 }
 
 static void
@@ -300,16 +314,14 @@ tw_troupe_set_property (GObject      *object,
 {
   TwTroupe *self = TW_TROUPE (object);
 
+  if (prop_id <= LAST_CONFIG)
+    {
+      tw_troupe_set_config_internal (self, pspec, value);
+      return;
+    }
+
   switch (prop_id)
     {
-    case PROP_MODE:
-      tw_troupe_set_mode (self, g_value_get_enum (value));
-      break;
-
-    case PROP_N_WORKERS:
-      tw_troupe_set_n_workers (self, g_value_get_uint (value));
-      break;
-
     case PROP_WORKER_TYPE:
       self->worker_type = g_value_get_gtype (value);
       break;
@@ -322,41 +334,37 @@ tw_troupe_set_property (GObject      *object,
       self->func_name = g_value_dup_string (value);
       break;
 
-    case PROP_WORKER_ARGV:
-      tw_troupe_set_worker_argv (self, g_value_get_boxed (value));
-      break;
-
-    case PROP_CANCEL_GRACE_PERIOD:
-      tw_troupe_set_cancel_grace_period (self, g_value_get_uint (value));
-      break;
-
-    case PROP_LAUNCHER:
-      tw_troupe_set_launcher (self, g_value_get_boxed (value));
-      break;
-
-    case PROP_MAX_MEMORY:
-      tw_troupe_set_max_memory (self, g_value_get_uint64 (value));
-      break;
-
-    case PROP_MAX_CPU_TIME:
-      tw_troupe_set_max_cpu_time (self, g_value_get_uint (value));
-      break;
-
-    case PROP_MAX_QUEUED:
-      tw_troupe_set_max_queued (self, g_value_get_uint (value));
-      break;
-
-    case PROP_TASK_TIMEOUT:
-      tw_troupe_set_task_timeout (self, g_value_get_uint (value));
-      break;
-
-    case PROP_MAX_RETRIES:
-      tw_troupe_set_max_retries (self, g_value_get_uint (value));
-      break;
-
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* Reads configuration property @name into @value, which it initialises. */
+void
+tw_troupe_get_config (TwTroupe   *self,
+                      const char *name,
+                      GValue     *value)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  g_assert (pspec != NULL && pspec->param_id <= LAST_CONFIG);
+
+  g_value_init (value, pspec->value_type);
+  tw_troupe_get_property (G_OBJECT (self), pspec->param_id, value, pspec);
+}
+
+/* Sets configuration property @name, as g_object_set() would but without
+ * its range checks, which the public setters do themselves. */
+void
+tw_troupe_set_config (TwTroupe     *self,
+                      const char   *name,
+                      const GValue *value)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  g_assert (pspec != NULL && pspec->param_id <= LAST_CONFIG);
+
+  tw_troupe_set_config_internal (self, pspec, value);
 }
 
 static GParamSpec *
@@ -668,9 +676,13 @@ tw_troupe_init (TwTroupe *self)
   g_mutex_init (&self->lock);
   self->context = g_main_context_ref_thread_default ();
   self->worker_type = G_TYPE_NONE;
-  self->mode = TW_TROUPE_MODE_THREAD;
-  self->n_workers = g_get_num_processors ();
-  self->cancel_grace_ms = 1000;
+
+  for (guint prop_id = PROP_0 + 1; prop_id <= LAST_CONFIG; prop_id++)
+    {
+      g_value_init (&self->config[prop_id], properties [prop_id]->value_type);
+      g_param_value_set_default (properties [prop_id], &self->config[prop_id]);
+    }
+  g_value_set_uint (&self->config[PROP_N_WORKERS], g_get_num_processors ());
 }
 
 /**
@@ -760,609 +772,6 @@ tw_troupe_new_for_worker (GType     worker_type,
                        NULL);
 }
 
-/* Sets a configuration field that only counts until the first submit. */
-static void
-tw_troupe_set_before_start (TwTroupe *self,
-                            guint    *field,
-                            guint     value,
-                            guint     prop_id)
-{
-  gboolean changed;
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:%s cannot change after the first submit",
-                  properties [prop_id]->name);
-      return;
-    }
-  changed = *field != value;
-  *field = value;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
-}
-
-static guint
-tw_troupe_get_locked_uint (TwTroupe    *self,
-                           const guint *field)
-{
-  guint value;
-
-  g_mutex_lock (&self->lock);
-  value = *field;
-  g_mutex_unlock (&self->lock);
-
-  return value;
-}
-
-/**
- * tw_troupe_get_mode:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:mode.
- *
- * Returns: where the workers run
- *
- * Since: 1.0
- */
-TwTroupeMode
-tw_troupe_get_mode (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), TW_TROUPE_MODE_THREAD);
-
-  return tw_troupe_get_locked_uint (self, (guint *)&self->mode);
-}
-
-/**
- * tw_troupe_set_mode:
- * @self: a #TwTroupe
- * @mode: where the workers run
- *
- * Sets #TwTroupe:mode. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_mode (TwTroupe     *self,
-                    TwTroupeMode  mode)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (mode == TW_TROUPE_MODE_THREAD || mode == TW_TROUPE_MODE_PROCESS);
-
-  tw_troupe_set_before_start (self, (guint *)&self->mode, mode, PROP_MODE);
-}
-
-/**
- * tw_troupe_get_n_workers:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-workers.
- *
- * Returns: how many workers the troupe runs
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_workers (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->n_workers);
-}
-
-/**
- * tw_troupe_set_n_workers:
- * @self: a #TwTroupe
- * @n_workers: how many workers to run, or 0 for the number of processors
- *
- * Sets #TwTroupe:n-workers. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_n_workers (TwTroupe *self,
-                         guint     n_workers)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  if (n_workers == 0)
-    n_workers = g_get_num_processors ();
-
-  tw_troupe_set_before_start (self, &self->n_workers, n_workers, PROP_N_WORKERS);
-}
-
-/**
- * tw_troupe_dup_worker_argv:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:worker-argv.
- *
- * Returns: (transfer full) (nullable) (array zero-terminated=1): the
- *   worker program's command line, or %NULL for the current program
- *
- * Since: 1.0
- */
-char **
-tw_troupe_dup_worker_argv (TwTroupe *self)
-{
-  char **argv;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-
-  g_mutex_lock (&self->lock);
-  argv = g_strdupv (self->worker_argv);
-  g_mutex_unlock (&self->lock);
-
-  return argv;
-}
-
-/**
- * tw_troupe_set_worker_argv:
- * @self: a #TwTroupe
- * @argv: (nullable) (array zero-terminated=1): the worker program's
- *   command line, or %NULL for the current program
- *
- * Sets #TwTroupe:worker-argv. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_worker_argv (TwTroupe           *self,
-                           const char * const *argv)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (argv == NULL || argv[0] != NULL);
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:worker-argv cannot change after the first submit");
-      return;
-    }
-  g_strfreev (self->worker_argv);
-  self->worker_argv = g_strdupv ((char **)argv);
-  g_mutex_unlock (&self->lock);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_WORKER_ARGV]);
-}
-
-/**
- * tw_troupe_dup_launcher:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:launcher.
- *
- * Returns: (transfer full) (nullable) (array zero-terminated=1): the
- *   command prefix that starts workers, or %NULL
- *
- * Since: 1.0
- */
-char **
-tw_troupe_dup_launcher (TwTroupe *self)
-{
-  char **launcher;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-
-  g_mutex_lock (&self->lock);
-  launcher = g_strdupv (self->launcher);
-  g_mutex_unlock (&self->lock);
-
-  return launcher;
-}
-
-/**
- * tw_troupe_set_launcher:
- * @self: a #TwTroupe
- * @launcher: (nullable) (array zero-terminated=1): a command prefix that
- *   starts workers, such as `{ "ssh", "-T", "host", NULL }`, or %NULL
- *
- * Sets #TwTroupe:launcher. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_launcher (TwTroupe           *self,
-                        const char * const *launcher)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (launcher == NULL || launcher[0] != NULL);
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:launcher cannot change after the first submit");
-      return;
-    }
-  g_strfreev (self->launcher);
-  self->launcher = g_strdupv ((char **)launcher);
-  g_mutex_unlock (&self->lock);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LAUNCHER]);
-}
-
-/**
- * tw_troupe_get_max_memory:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-memory.
- *
- * Returns: the address space limit of a worker process in bytes, or 0
- *
- * Since: 1.0
- */
-guint64
-tw_troupe_get_max_memory (TwTroupe *self)
-{
-  guint64 max_memory;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  g_mutex_lock (&self->lock);
-  max_memory = self->max_memory;
-  g_mutex_unlock (&self->lock);
-
-  return max_memory;
-}
-
-/**
- * tw_troupe_set_max_memory:
- * @self: a #TwTroupe
- * @max_memory: the address space limit of a worker process in bytes, or 0
- *
- * Sets #TwTroupe:max-memory. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_memory (TwTroupe *self,
-                          guint64   max_memory)
-{
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:max-memory cannot change after the first submit");
-      return;
-    }
-  changed = self->max_memory != max_memory;
-  self->max_memory = max_memory;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_MEMORY]);
-}
-
-/**
- * tw_troupe_get_max_cpu_time:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-cpu-time.
- *
- * Returns: the CPU time limit of a worker process in seconds, or 0
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_cpu_time (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->max_cpu_time);
-}
-
-/**
- * tw_troupe_set_max_cpu_time:
- * @self: a #TwTroupe
- * @seconds: the CPU time limit of a worker process in seconds, or 0
- *
- * Sets #TwTroupe:max-cpu-time. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_cpu_time (TwTroupe *self,
-                            guint     seconds)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->max_cpu_time, seconds, PROP_MAX_CPU_TIME);
-}
-
-/**
- * tw_troupe_get_cancel_grace_period:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:cancel-grace-period.
- *
- * Returns: the grace period in milliseconds
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_cancel_grace_period (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->cancel_grace_ms);
-}
-
-/**
- * tw_troupe_set_cancel_grace_period:
- * @self: a #TwTroupe
- * @grace_ms: the grace period in milliseconds
- *
- * Sets #TwTroupe:cancel-grace-period. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_cancel_grace_period (TwTroupe *self,
-                                   guint     grace_ms)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (grace_ms <= G_MAXINT);
-
-  tw_troupe_set_before_start (self, &self->cancel_grace_ms, grace_ms, PROP_CANCEL_GRACE_PERIOD);
-}
-
-/**
- * tw_troupe_get_max_queued:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-queued.
- *
- * Returns: the bound on queued tasks, or 0 for none
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_queued (TwTroupe *self)
-{
-  guint max_queued;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  g_mutex_lock (&self->lock);
-  max_queued = self->max_queued;
-  g_mutex_unlock (&self->lock);
-
-  return max_queued;
-}
-
-/**
- * tw_troupe_set_max_queued:
- * @self: a #TwTroupe
- * @max_queued: the bound on queued tasks, or 0 for none
- *
- * Sets #TwTroupe:max-queued. A larger bound lets waiting submits in.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_queued (TwTroupe *self,
-                          guint     max_queued)
-{
-  TwPool *pool;
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  g_mutex_lock (&self->lock);
-  changed = self->max_queued != max_queued;
-  self->max_queued = max_queued;
-  pool = self->pool;
-  g_mutex_unlock (&self->lock);
-
-  /* Outside the lock: letting submits in may run their callbacks. The
-   * pool, once set, lives as long as the troupe. */
-  if (changed && pool != NULL)
-    tw_pool_set_max_queued (pool, max_queued);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_QUEUED]);
-}
-
-/**
- * tw_troupe_get_task_timeout:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:task-timeout.
- *
- * Returns: the timeout of a task in milliseconds, or 0 for none
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_task_timeout (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->task_timeout_ms);
-}
-
-/**
- * tw_troupe_set_task_timeout:
- * @self: a #TwTroupe
- * @timeout_ms: the timeout of a task in milliseconds, or 0 for none
- *
- * Sets #TwTroupe:task-timeout. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_task_timeout (TwTroupe *self,
-                            guint     timeout_ms)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->task_timeout_ms, timeout_ms, PROP_TASK_TIMEOUT);
-}
-
-/**
- * tw_troupe_get_max_retries:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-retries.
- *
- * Returns: how many more times a failed task is run
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_retries (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->max_retries);
-}
-
-/**
- * tw_troupe_set_max_retries:
- * @self: a #TwTroupe
- * @max_retries: how many more times a failed task is run
- *
- * Sets #TwTroupe:max-retries. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_retries (TwTroupe *self,
-                           guint     max_retries)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->max_retries, max_retries, PROP_MAX_RETRIES);
-}
-
-static guint
-tw_troupe_get_counter (TwTroupe *self,
-                       guint     prop_id)
-{
-  guint counters[G_N_ELEMENTS (self->notified)];
-
-  tw_troupe_get_counters (self, counters);
-
-  return counters[prop_id - FIRST_COUNTER];
-}
-
-/**
- * tw_troupe_get_n_queued:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-queued.
- *
- * Returns: how many tasks wait for a worker
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_queued (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_QUEUED);
-}
-
-/**
- * tw_troupe_get_n_running:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-running.
- *
- * Returns: how many tasks are running
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_running (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_RUNNING);
-}
-
-/**
- * tw_troupe_get_n_completed:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-completed.
- *
- * Returns: how many tasks have settled
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_completed (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_COMPLETED);
-}
-
-/**
- * tw_troupe_get_n_succeeded:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-succeeded.
- *
- * Returns: how many tasks have succeeded
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_succeeded (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_SUCCEEDED);
-}
-
-/**
- * tw_troupe_get_n_failed:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-failed.
- *
- * Returns: how many tasks have failed
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_failed (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_FAILED);
-}
-
-/**
- * tw_troupe_get_n_cancelled:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-cancelled.
- *
- * Returns: how many tasks have been cancelled
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_cancelled (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_CANCELLED);
-}
-
 /* GJS marks every type it registers with this qdata (see GJS's
  * gi/object.cpp); such a worker cannot run on a pool thread. */
 static gboolean
@@ -1408,11 +817,11 @@ tw_troupe_new_process_pool (TwTroupe  *self,
 {
   GVariant *hello = tw_troupe_new_hello (self, error);
   TwProcessOptions options = {
-    .worker_argv = (const char * const *)self->worker_argv,
-    .launcher = (const char * const *)self->launcher,
-    .cancel_grace_ms = self->cancel_grace_ms,
-    .max_memory = self->max_memory,
-    .max_cpu_time = self->max_cpu_time,
+    .worker_argv = g_value_get_boxed (&self->config[PROP_WORKER_ARGV]),
+    .launcher = g_value_get_boxed (&self->config[PROP_LAUNCHER]),
+    .cancel_grace_ms = CONFIG_UINT (self, PROP_CANCEL_GRACE_PERIOD),
+    .max_memory = g_value_get_uint64 (&self->config[PROP_MAX_MEMORY]),
+    .max_cpu_time = CONFIG_UINT (self, PROP_MAX_CPU_TIME),
   };
 
   if (hello == NULL)
@@ -1421,7 +830,7 @@ tw_troupe_new_process_pool (TwTroupe  *self,
   return tw_pool_new (&tw_process_runner,
                       tw_process_config_new (&options, hello),
                       tw_process_config_free,
-                      self->n_workers, self->context,
+                      CONFIG_UINT (self, PROP_N_WORKERS), self->context,
                       G_OBJECT (self), tw_troupe_notify_counters);
 }
 
@@ -1449,7 +858,7 @@ tw_troupe_ensure_pool (TwTroupe  *self,
   else if (self->shut_down)
     g_set_error_literal (error, TW_ERROR, TW_ERROR_SHUT_DOWN,
                          "The troupe has been shut down");
-  else if (self->mode == TW_TROUPE_MODE_PROCESS)
+  else if (g_value_get_enum (&self->config[PROP_MODE]) == TW_TROUPE_MODE_PROCESS)
     pool = tw_troupe_new_process_pool (self, error);
   else if (tw_type_is_javascript (self->worker_type))
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
@@ -1460,165 +869,21 @@ tw_troupe_ensure_pool (TwTroupe  *self,
     pool = tw_pool_new (&tw_thread_runner,
                         g_steal_pointer (&self->factory),
                         (GDestroyNotify)tw_worker_factory_free,
-                        self->n_workers, self->context,
+                        CONFIG_UINT (self, PROP_N_WORKERS), self->context,
                         G_OBJECT (self), tw_troupe_notify_counters);
 
   /* Published with a barrier for the lock-free read above. */
   if (self->pool == NULL && pool != NULL)
     {
-      tw_pool_set_max_queued (pool, self->max_queued);
-      tw_pool_set_limits (pool, (gint64)self->task_timeout_ms * 1000, self->max_retries);
+      tw_pool_set_max_queued (pool, CONFIG_UINT (self, PROP_MAX_QUEUED));
+      tw_pool_set_limits (pool, (gint64)CONFIG_UINT (self, PROP_TASK_TIMEOUT) * 1000,
+                          CONFIG_UINT (self, PROP_MAX_RETRIES));
       g_atomic_pointer_set (&self->pool, pool);
     }
 
   g_mutex_unlock (&self->lock);
 
   return pool;
-}
-
-/**
- * tw_troupe_submit:
- * @self: a #TwTroupe
- * @input: the task's input; a floating reference is sunk
- *
- * Queues a task that runs the troupe's worker on @input. The first submit
- * starts the workers. When #TwTroupe:max-queued tasks are already
- * waiting, it blocks until a worker takes one.
- *
- * Returns: (transfer full): the task's #TwFuture. It has already failed
- *   with %TW_ERROR_SHUT_DOWN if the troupe was shut down, or with the
- *   configuration error if the troupe cannot run tasks (for example
- *   %TW_ERROR_WORKER_SETUP or %TW_ERROR_UNKNOWN_FUNC).
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit (TwTroupe *self,
-                  GVariant *input)
-{
-  TwPool *pool;
-  GError *error = NULL;
-
-  tw_return_error_if_fail (TW_IS_TROUPE (self));
-  tw_return_error_if_fail (input != NULL);
-
-  g_variant_ref_sink (input);
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    {
-      g_variant_unref (input);
-      return tw_future_new_for_error (error);
-    }
-
-  return tw_pool_submit (pool, input, FALSE);
-}
-
-/**
- * tw_troupe_submit_async:
- * @self: a #TwTroupe
- * @input: the task's input; a floating reference is sunk
- * @cancellable: (nullable): a #GCancellable to give up waiting for room
- * @callback: (scope async): called once the task is queued
- * @user_data: (closure): data for @callback
- *
- * Queues a task like tw_troupe_submit(), but when #TwTroupe:max-queued
- * tasks are already waiting, it waits for room without blocking: the
- * task is queued, and @callback called in the thread-default main
- * context of the caller, once a worker has taken another task. Submits
- * that wait are queued in order.
- *
- * Since: 1.0
- */
-void
-tw_troupe_submit_async (TwTroupe            *self,
-                        GVariant            *input,
-                        GCancellable        *cancellable,
-                        GAsyncReadyCallback  callback,
-                        gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  TwPool *pool;
-  GError *error = NULL;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (input != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tw_troupe_submit_async);
-  g_task_set_name (task, "[tw] submit");
-  g_variant_ref_sink (input);
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    {
-      g_variant_unref (input);
-      g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
-      return;
-    }
-
-  tw_pool_submit_async (pool, input, task);
-}
-
-/**
- * tw_troupe_submit_finish:
- * @self: a #TwTroupe
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Completes tw_troupe_submit_async().
- *
- * Returns: (transfer full): the task's #TwFuture, which may have failed
- *   at once as tw_troupe_submit() describes, or %NULL with @error set to
- *   %G_IO_ERROR_CANCELLED if the wait for room was cancelled (the task
- *   was then not queued)
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit_finish (TwTroupe      *self,
-                         GAsyncResult  *result,
-                         GError       **error)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tw_troupe_submit_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * tw_troupe_submit_future:
- * @self: a #TwTroupe
- * @input: the future whose value is the task's input
- *
- * Chains a task to @input, lazily: nothing is queued and no thread waits
- * while @input is pending. When @input succeeds, its value is queued on
- * this troupe; when it fails or is cancelled, the new task fails with the
- * same error and no worker is called. @input may belong to any troupe,
- * this one included, and be chained any number of times.
- *
- * Returns: (transfer full): the new task's #TwFuture, failed at once as
- *   tw_troupe_submit() describes if no task can run
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit_future (TwTroupe *self,
-                         TwFuture *input)
-{
-  TwPool *pool;
-  GError *error = NULL;
-
-  tw_return_error_if_fail (TW_IS_TROUPE (self));
-  tw_return_error_if_fail (TW_IS_FUTURE (input));
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    return tw_future_new_for_error (error);
-
-  return tw_pool_submit_future (pool, input);
 }
 
 /**
