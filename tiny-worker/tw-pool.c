@@ -21,6 +21,7 @@
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
 #include "tw-waiter-private.h"
+#include "tw-watchdog-private.h"
 
 /*
  * TwPool is the running part of a #TwTroupe: its threads, its queue and
@@ -81,13 +82,8 @@ struct _TwPool
   GCancellable       *stop;          /* cancelled when the threads must stop */
 
   /* Read-only once a task is queued (see tw_pool_set_limits()). */
-  gint64              task_timeout;  /* µs a task may run, or 0 */
+  TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
-
-  /* Protected by lock: tasks under the watchdog's eye, by deadline. */
-  GThread            *watchdog;
-  GCond               watch_cond;
-  GQueue              watched;       /* TwWatch, earliest deadline first */
 
   /* Atomic, so that settling a task takes no lock. outstanding only
    * grows under lock, while the pool is not closing. */
@@ -98,12 +94,6 @@ struct _TwPool
   gint                notify_scheduled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
 };
-
-typedef struct
-{
-  TwFuture *future;                  /* owned */
-  gint64    deadline;
-} TwWatch;
 
 /* The pool's record of one task, and the owner of its future. It lives
  * until the future has settled and, for a chained task, the input has
@@ -153,8 +143,6 @@ tw_pool_new (const TwPoolRunner *runner,
   g_cond_init (&self->work_cond);
   g_cond_init (&self->idle_cond);
   g_cond_init (&self->space_cond);
-  g_cond_init (&self->watch_cond);
-  g_queue_init (&self->watched);
   self->stop = g_cancellable_new ();
   g_queue_init (&self->blocked_async);
   g_queue_init (&self->queue);
@@ -202,7 +190,10 @@ tw_pool_unref (TwPool *self)
 
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
-  g_clear_pointer (&self->watchdog, g_thread_unref);
+  /* Not joined if it was shut down from its own thread. */
+  if (self->watchdog != NULL)
+    tw_watchdog_stop (self->watchdog, FALSE);
+  g_clear_pointer (&self->watchdog, tw_watchdog_unref);
   g_clear_object (&self->stop);
   tw_pool_release_data (self);
   g_weak_ref_clear (&self->owner);
@@ -211,7 +202,6 @@ tw_pool_unref (TwPool *self)
   g_cond_clear (&self->work_cond);
   g_cond_clear (&self->idle_cond);
   g_cond_clear (&self->space_cond);
-  g_cond_clear (&self->watch_cond);
   g_free (self);
 }
 
@@ -638,7 +628,7 @@ tw_pool_task_count (gpointer      data,
     g_atomic_int_inc (&self->n_failed);
 }
 
-/* Called with the lock held when the last task settled, or at shutdown. */
+/* Called with the lock held when the last task of a closing pool settled. */
 static void
 tw_pool_wake_closing_locked (TwPool *self)
 {
@@ -649,8 +639,9 @@ tw_pool_wake_closing_locked (TwPool *self)
     {
       self->stopping = TRUE;
       g_cond_broadcast (&self->work_cond);
-      g_cond_broadcast (&self->watch_cond);
       g_cancellable_cancel (self->stop);
+      if (self->watchdog != NULL)
+        tw_watchdog_stop (self->watchdog, FALSE);
     }
 }
 
@@ -764,48 +755,6 @@ tw_pool_pop_task (TwPool         *self,
   return task != NULL;
 }
 
-/* Cancels each watched task whose deadline passed, as tw_future_cancel()
- * does, so the cancellation rules of each mode apply. */
-static gpointer
-tw_pool_watchdog (gpointer data)
-{
-  g_autoptr(TwPool) self = data;
-  TwWatch *watch;
-
-  g_mutex_lock (&self->lock);
-
-  while (!self->stopping)
-    {
-      watch = g_queue_peek_head (&self->watched);
-      if (watch == NULL)
-        g_cond_wait (&self->watch_cond, &self->lock);
-      else if (g_get_monotonic_time () < watch->deadline)
-        g_cond_wait_until (&self->watch_cond, &self->lock, watch->deadline);
-      else
-        {
-          g_queue_pop_head (&self->watched);
-          g_mutex_unlock (&self->lock);
-
-          if (!tw_future_is_done (watch->future))
-            tw_future_cancel (watch->future);
-          g_object_unref (watch->future);
-          g_free (watch);
-
-          g_mutex_lock (&self->lock);
-        }
-    }
-
-  while ((watch = g_queue_pop_head (&self->watched)) != NULL)
-    {
-      g_object_unref (watch->future);
-      g_free (watch);
-    }
-
-  g_mutex_unlock (&self->lock);
-
-  return NULL;
-}
-
 /*
  * tw_pool_set_limits:
  * @task_timeout: µs a task may run before it is cancelled, or 0
@@ -818,34 +767,20 @@ tw_pool_set_limits (TwPool *self,
                     gint64  task_timeout,
                     guint   max_retries)
 {
-  g_mutex_lock (&self->lock);
-  self->task_timeout = task_timeout;
+  g_assert (self->watchdog == NULL);
+
   self->max_retries = max_retries;
-  if (task_timeout > 0 && self->watchdog == NULL)
-    self->watchdog = g_thread_new ("tw-watchdog", tw_pool_watchdog, tw_pool_ref (self));
-  g_mutex_unlock (&self->lock);
+  if (task_timeout > 0)
+    self->watchdog = tw_watchdog_new (task_timeout);
 }
 
-/* Starts the timeout of a task that begins to run. Tasks start in
- * order, and all have the same timeout, so the queue stays sorted. */
+/* Starts the timeout of a task that begins to run. */
 void
 tw_pool_watch (TwPool   *self,
                TwFuture *future)
 {
-  TwWatch *watch;
-
-  if (self->task_timeout == 0)
-    return;
-
-  watch = g_new (TwWatch, 1);
-  watch->future = g_object_ref (future);
-  watch->deadline = g_get_monotonic_time () + self->task_timeout;
-
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->watched, watch);
-  if (self->watched.length == 1)
-    g_cond_signal (&self->watch_cond);
-  g_mutex_unlock (&self->lock);
+  if (self->watchdog != NULL)
+    tw_watchdog_watch (self->watchdog, future);
 }
 
 /* Whether a failed task gets another attempt: not when it was cancelled,
@@ -958,11 +893,9 @@ tw_pool_join_threads (TwPool *self)
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
 
-  /* It saw stopping too: nothing is left to watch. */
-  g_mutex_lock (&self->lock);
-  g_cond_broadcast (&self->watch_cond);
-  g_mutex_unlock (&self->lock);
-  g_clear_pointer (&self->watchdog, g_thread_join);
+  /* Every task has settled: nothing is left to watch. */
+  if (self->watchdog != NULL)
+    tw_watchdog_stop (self->watchdog, TRUE);
 
   g_mutex_lock (&self->lock);
   self->stopped = TRUE;
