@@ -231,7 +231,7 @@ tw_as_completed_class_init (TwAsCompletedClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_ITEMS] =
-    g_param_spec_uint ("n-items", NULL, NULL,
+    g_param_spec_uint ("n-items", "Items", "Settled futures in the model",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -250,7 +250,7 @@ tw_as_completed_class_init (TwAsCompletedClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_PENDING] =
-    g_param_spec_uint ("n-pending", NULL, NULL,
+    g_param_spec_uint ("n-pending", "Pending", "Futures added that have not settled",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -604,7 +604,7 @@ tw_as_completed_remove_waiter (TwWaiter *waiter,
  * tw_as_completed_next_async:
  * @self: a #TwAsCompleted
  * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async): called when a future is available, or when
+ * @callback: (scope async) (nullable): called when a future is available, or when
  *   every future has been returned
  * @user_data: (closure): data for @callback
  *

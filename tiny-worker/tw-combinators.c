@@ -56,6 +56,18 @@
  * their own; pass g_object_ref (future) to keep yours.
  */
 
+/* Whether every element of @futures is a TwFuture, for preconditions. */
+gboolean
+tw_futures_are_valid (TwFuture * const *futures,
+                      guint             n_futures)
+{
+  for (guint i = 0; i < n_futures; i++)
+    if (!TW_IS_FUTURE (futures[i]))
+      return FALSE;
+
+  return TRUE;
+}
+
 typedef enum
 {
   RUN_ON_SUCCESS = 1 << 0,

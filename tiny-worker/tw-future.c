@@ -168,7 +168,7 @@ tw_future_class_init (TwFutureClass *klass)
    * Since: 1.0
    */
   properties [PROP_STATE] =
-    g_param_spec_enum ("state", NULL, NULL,
+    g_param_spec_enum ("state", "State", "The state of the task",
                        TW_TYPE_FUTURE_STATE,
                        TW_FUTURE_STATE_PENDING,
                        (G_PARAM_READABLE |
@@ -180,12 +180,12 @@ tw_future_class_init (TwFutureClass *klass)
    *
    * How far the task has come, from 0 to 1, as its worker last reported
    * with tw_report_progress(). Notified like #TwFuture:state, in the
-   * future's main context, so a #GtkProgressBar can be bound to it.
+   * future's main context, so a `GtkProgressBar` can be bound to it.
    *
    * Since: 1.0
    */
   properties [PROP_PROGRESS] =
-    g_param_spec_double ("progress", NULL, NULL,
+    g_param_spec_double ("progress", "Progress", "How far the task has come, from 0 to 1",
                          0.0, 1.0, 0.0,
                          (G_PARAM_READABLE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -200,7 +200,9 @@ tw_future_class_init (TwFutureClass *klass)
    * Since: 1.0
    */
   properties [PROP_PROGRESS_MESSAGE] =
-    g_param_spec_string ("progress-message", NULL, NULL,
+    g_param_spec_string ("progress-message",
+                         "Progress message",
+                         "What the worker last said it was doing",
                          NULL,
                          (G_PARAM_READABLE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -446,7 +448,7 @@ tw_future_remove_waiter (TwWaiter *waiter,
  * tw_future_wait_async:
  * @self: a #TwFuture
  * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async): called when the task settles
+ * @callback: (scope async) (nullable): called when the task settles
  * @user_data: (closure): data for @callback
  *
  * Waits for the task to settle without blocking. @callback runs in the
@@ -877,10 +879,10 @@ tw_future_settle_run (TwFuture *self,
 void
 tw_future_cancel_if_pending (TwFuture *self)
 {
-  tw_future_settle_internal (self, NULL,
-                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "The troupe was shut down before the task started"),
-                             TRUE, NULL);
+  GError *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       "The troupe was shut down before the task started");
+
+  tw_future_settle_internal (self, NULL, error, TRUE, NULL);
 }
 
 /*
@@ -927,18 +929,6 @@ tw_future_dup_error (TwFuture *self)
   g_assert (tw_future_is_done (self));
 
   return self->error ? g_error_copy (self->error) : NULL;
-}
-
-/* Whether every element of @futures is a TwFuture, for preconditions. */
-gboolean
-tw_futures_are_valid (TwFuture * const *futures,
-                      guint             n_futures)
-{
-  for (guint i = 0; i < n_futures; i++)
-    if (!TW_IS_FUTURE (futures[i]))
-      return FALSE;
-
-  return TRUE;
 }
 
 /**

@@ -152,12 +152,12 @@ tw_child_setup (GVariant  *hello,
       if (factory == NULL)
         g_set_error (error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
                      "The worker program registered no function named “%s”; "
-                     "register it before calling tw_init()", name);
+                     "register it before calling tw_init" "()", name);
     }
   else if (g_type_from_name (name) == G_TYPE_INVALID)
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "The worker program has no type named “%s”; register it "
-                 "(g_type_ensure()) before calling tw_init()", name);
+                 "(g_type_ensure()) before calling tw_init" "()", name);
   else
     factory = tw_worker_factory_new_for_type (g_type_from_name (name), properties, error);
 

@@ -40,6 +40,35 @@
 
 static char *initial_cwd;  /* set once by tw_init(), then read-only */
 
+/* The HELLO that tells each worker process what to run: a worker type
+ * with its properties, or a registered function. */
+GVariant *
+tw_process_hello_new (GType        worker_type,
+                      const char  *func_name,
+                      GVariant    *properties,
+                      GError     **error)
+{
+  GVariant *props = properties;
+
+  if (props == NULL)
+    props = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
+
+  if (worker_type != G_TYPE_NONE)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "worker",
+                          g_type_name (worker_type), props);
+
+  if (func_name != NULL)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func", func_name, props);
+
+  g_variant_unref (g_variant_ref_sink (props));
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "A function given by pointer cannot run in another process; "
+                       "register it with tw_register_func" "() and use "
+                       "tw_troupe_new_for_func_name" "()");
+
+  return NULL;
+}
+
 /* Records where worker processes start: the working directory when
  * tw_init() was called. */
 void
@@ -531,7 +560,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   else
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "Worker process %s before it was ready (%s); does the program "
-                 "call tw_init() at the start of main()?", how, local_error->message);
+                 "call tw_init" "() at the start of main()?", how, local_error->message);
 
   tw_process_worker_quote_stderr (worker, error ? *error : NULL);
 
@@ -577,7 +606,7 @@ tw_process_worker_new (TwProcessConfig  *config,
     {
       g_set_error_literal (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                            "This process was started as a worker but did not call "
-                           "tw_init(); refusing to start workers of its own");
+                           "tw_init" "(); refusing to start workers of its own");
       return NULL;
     }
 

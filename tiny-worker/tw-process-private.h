@@ -92,5 +92,9 @@ char            *tw_process_worker_kill         (TwProcessWorker        *worker,
 void             tw_process_worker_quote_stderr (TwProcessWorker        *worker,
                                                  GError                 *error);
 void             tw_process_launch_init         (void);
+GVariant        *tw_process_hello_new           (GType                   worker_type,
+                                                 const char             *func_name,
+                                                 GVariant               *properties,
+                                                 GError                **error);
 
 G_END_DECLS

@@ -32,7 +32,8 @@ typedef struct
 } TwRegistration;
 
 G_LOCK_DEFINE_STATIC (registry);
-static GHashTable *registry;  /* name -> TwRegistration; protected by the registry lock; never freed */
+/* Protected by the registry lock; never freed. */
+static GHashTable *registry;  /* name -> TwRegistration */
 
 /* Looks up a registered function. */
 gboolean

@@ -70,7 +70,7 @@ tw_troupe_submit (TwTroupe *self,
  * @self: a #TwTroupe
  * @input: the task's input; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable to give up waiting for room
- * @callback: (scope async): called once the task is queued
+ * @callback: (scope async) (nullable): called once the task is queued
  * @user_data: (closure): data for @callback
  *
  * Queues a task like tw_troupe_submit(), but when #TwTroupe:max-queued

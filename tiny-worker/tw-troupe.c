@@ -24,7 +24,6 @@
 #include "tw-process-private.h"
 #include "tw-thread-runner-private.h"
 #include "tw-troupe-private.h"
-#include "tw-wire-private.h"
 #include "tw-worker-factory-private.h"
 
 /**
@@ -117,9 +116,9 @@ struct _TwTroupe
   guint          notified[TW_TROUPE_N_COUNTERS];
 };
 
-G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
-
 #define CONFIG_UINT(self, prop_id) (g_value_get_uint (&(self)->config[prop_id]))
+
+G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT);
 
 /* Fills @values in the order of TwTroupeCounter and of the counter
  * properties. */
@@ -368,9 +367,11 @@ tw_troupe_set_config (TwTroupe     *self,
 }
 
 static GParamSpec *
-counter_param_spec (const char *name)
+counter_param_spec (const char *name,
+                    const char *nick,
+                    const char *blurb)
 {
-  return g_param_spec_uint (name, NULL, NULL, 0, G_MAXUINT, 0,
+  return g_param_spec_uint (name, nick, blurb, 0, G_MAXUINT, 0,
                             (G_PARAM_READABLE |
                              G_PARAM_EXPLICIT_NOTIFY |
                              G_PARAM_STATIC_STRINGS));
@@ -396,7 +397,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MODE] =
-    g_param_spec_enum ("mode", NULL, NULL,
+    g_param_spec_enum ("mode", "Mode", "Whether workers are threads or processes",
                        TW_TYPE_TROUPE_MODE,
                        TW_TROUPE_MODE_THREAD,
                        (G_PARAM_READWRITE |
@@ -413,7 +414,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_WORKERS] =
-    g_param_spec_uint ("n-workers", NULL, NULL,
+    g_param_spec_uint ("n-workers", "Workers", "How many workers run tasks at once",
                        0, 4096, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -428,7 +429,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_TYPE] =
-    g_param_spec_gtype ("worker-type", NULL, NULL,
+    g_param_spec_gtype ("worker-type", "Worker type", "The TwWorker subclass of each worker",
                         G_TYPE_NONE,
                         (G_PARAM_READWRITE |
                          G_PARAM_CONSTRUCT_ONLY |
@@ -444,7 +445,9 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_PROPERTIES] =
-    g_param_spec_variant ("worker-properties", NULL, NULL,
+    g_param_spec_variant ("worker-properties",
+                          "Worker properties",
+                          "The construct properties of each worker",
                           G_VARIANT_TYPE_VARDICT, NULL,
                           (G_PARAM_READWRITE |
                            G_PARAM_CONSTRUCT_ONLY |
@@ -459,7 +462,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_FUNC_NAME] =
-    g_param_spec_string ("func-name", NULL, NULL,
+    g_param_spec_string ("func-name", "Function name", "The registered name of the function",
                          NULL,
                          (G_PARAM_READWRITE |
                           G_PARAM_CONSTRUCT_ONLY |
@@ -477,7 +480,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_ARGV] =
-    g_param_spec_boxed ("worker-argv", NULL, NULL,
+    g_param_spec_boxed ("worker-argv", "Worker argv", "The program each worker process runs",
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE |
                          G_PARAM_EXPLICIT_NOTIFY |
@@ -493,7 +496,9 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_CANCEL_GRACE_PERIOD] =
-    g_param_spec_uint ("cancel-grace-period", NULL, NULL,
+    g_param_spec_uint ("cancel-grace-period",
+                       "Cancel grace period",
+                       "Milliseconds a cancelled task has to stop",
                        0, G_MAXINT, 1000,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -513,7 +518,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_LAUNCHER] =
-    g_param_spec_boxed ("launcher", NULL, NULL,
+    g_param_spec_boxed ("launcher", "Launcher", "A command prefix that starts each worker",
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE |
                          G_PARAM_EXPLICIT_NOTIFY |
@@ -532,7 +537,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_MEMORY] =
-    g_param_spec_uint64 ("max-memory", NULL, NULL,
+    g_param_spec_uint64 ("max-memory", "Max memory", "Address space limit of a worker process",
                          0, G_MAXUINT64, 0,
                          (G_PARAM_READWRITE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -548,7 +553,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_CPU_TIME] =
-    g_param_spec_uint ("max-cpu-time", NULL, NULL,
+    g_param_spec_uint ("max-cpu-time", "Max CPU time", "CPU seconds limit of a worker process",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -568,7 +573,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_QUEUED] =
-    g_param_spec_uint ("max-queued", NULL, NULL,
+    g_param_spec_uint ("max-queued", "Max queued", "The most tasks that may wait for a worker",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -587,7 +592,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_TASK_TIMEOUT] =
-    g_param_spec_uint ("task-timeout", NULL, NULL,
+    g_param_spec_uint ("task-timeout", "Task timeout", "Milliseconds a task may run",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -604,7 +609,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_RETRIES] =
-    g_param_spec_uint ("max-retries", NULL, NULL,
+    g_param_spec_uint ("max-retries", "Max retries", "How many more times a failed task runs",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -619,7 +624,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_QUEUED] = counter_param_spec ("n-queued");
+  properties [PROP_N_QUEUED] =
+    counter_param_spec ("n-queued", "Queued", "Tasks waiting for a worker");
 
   /**
    * TwTroupe:n-running:
@@ -628,7 +634,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_RUNNING] = counter_param_spec ("n-running");
+  properties [PROP_N_RUNNING] =
+    counter_param_spec ("n-running", "Running", "Tasks running now");
 
   /**
    * TwTroupe:n-completed:
@@ -638,7 +645,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_COMPLETED] = counter_param_spec ("n-completed");
+  properties [PROP_N_COMPLETED] =
+    counter_param_spec ("n-completed", "Completed", "Tasks that have settled");
 
   /**
    * TwTroupe:n-succeeded:
@@ -647,7 +655,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_SUCCEEDED] = counter_param_spec ("n-succeeded");
+  properties [PROP_N_SUCCEEDED] =
+    counter_param_spec ("n-succeeded", "Succeeded", "Tasks that have succeeded");
 
   /**
    * TwTroupe:n-failed:
@@ -656,7 +665,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_FAILED] = counter_param_spec ("n-failed");
+  properties [PROP_N_FAILED] =
+    counter_param_spec ("n-failed", "Failed", "Tasks that have failed");
 
   /**
    * TwTroupe:n-cancelled:
@@ -665,7 +675,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_CANCELLED] = counter_param_spec ("n-cancelled");
+  properties [PROP_N_CANCELLED] =
+    counter_param_spec ("n-cancelled", "Cancelled", "Tasks that have been cancelled");
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -783,39 +794,13 @@ tw_type_is_javascript (GType type)
          g_type_get_qdata (type, gjs_custom_type) != NULL;
 }
 
-/* The HELLO that tells each worker process what to run. */
-static GVariant *
-tw_troupe_new_hello (TwTroupe  *self,
-                     GError   **error)
-{
-  GVariant *props = self->worker_properties;
-
-  if (props == NULL)
-    props = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
-
-  if (self->worker_type != G_TYPE_NONE)
-    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "worker",
-                          g_type_name (self->worker_type), props);
-
-  if (self->func_name != NULL)
-    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func",
-                          self->func_name, props);
-
-  g_variant_unref (g_variant_ref_sink (props));
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       "A function given by pointer cannot run in another process; "
-                       "register it with tw_register_func() and use "
-                       "tw_troupe_new_for_func_name()");
-
-  return NULL;
-}
-
 /* Called with the lock held. */
 static TwPool *
 tw_troupe_new_process_pool (TwTroupe  *self,
                             GError   **error)
 {
-  GVariant *hello = tw_troupe_new_hello (self, error);
+  GVariant *hello = tw_process_hello_new (self->worker_type, self->func_name,
+                                          self->worker_properties, error);
   TwProcessOptions options = {
     .worker_argv = g_value_get_boxed (&self->config[PROP_WORKER_ARGV]),
     .launcher = g_value_get_boxed (&self->config[PROP_LAUNCHER]),
@@ -940,7 +925,7 @@ tw_troupe_shutdown_thread (GTask        *task,
  * @mode: what to do with tasks that have not started
  * @cancellable: (nullable): a #GCancellable to stop waiting; the shutdown
  *   itself goes on
- * @callback: (scope async): called when the troupe has stopped
+ * @callback: (scope async) (nullable): called when the troupe has stopped
  * @user_data: (closure): data for @callback
  *
  * Does what tw_troupe_shutdown() does without blocking. @callback runs in

@@ -266,7 +266,7 @@ tw_worker_factory_new_for_name (const char  *name,
     {
       g_set_error (error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
                    "No function is registered under the name “%s”; "
-                   "call tw_register_func() first", name);
+                   "call tw_register_func" "() first", name);
       return NULL;
     }
 
