@@ -101,10 +101,11 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-static void list_model_iface_init (GListModelInterface *iface);
+static void tw_as_completed_list_model_init (GListModelInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (TwAsCompleted, tw_as_completed, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      tw_as_completed_list_model_init))
 
 static GType
 tw_as_completed_get_item_type (GListModel *model)
@@ -141,7 +142,7 @@ tw_as_completed_get_item (GListModel *model,
 }
 
 static void
-list_model_iface_init (GListModelInterface *iface)
+tw_as_completed_list_model_init (GListModelInterface *iface)
 {
   iface->get_item_type = tw_as_completed_get_item_type;
   iface->get_n_items = tw_as_completed_get_n_items;
@@ -426,7 +427,7 @@ tw_as_completed_add_internal (TwAsCompleted *self,
   /* The callback moves the reference on @future into settled. */
   g_object_ref (future);
   tw_future_add_dependent (future, tw_as_completed_future_settled_cb,
-                            g_object_ref (self));
+                           g_object_ref (self));
 }
 
 /**
@@ -522,6 +523,16 @@ tw_as_completed_get_n_pending (TwAsCompleted *self)
   return n_pending;
 }
 
+/* Whether tw_as_completed_next() can return: a settled future is left
+ * to hand out, or none is pending. */
+static gboolean
+tw_as_completed_can_return_locked (gpointer data)
+{
+  TwAsCompleted *self = data;
+
+  return self->n_returned < self->settled->len || self->n_pending == 0;
+}
+
 /**
  * tw_as_completed_next:
  * @self: a #TwAsCompleted
@@ -560,25 +571,14 @@ tw_as_completed_next (TwAsCompleted  *self,
 
   g_mutex_lock (&self->lock);
 
-  while (self->n_returned == self->settled->len && self->n_pending > 0)
+  if (!tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+                         tw_as_completed_can_return_locked, self, end_time))
     {
-      gboolean woken = TRUE;
-
-      self->n_blocked++;
-      if (end_time < 0)
-        g_cond_wait (&self->cond, &self->lock);
-      else
-        woken = g_cond_wait_until (&self->cond, &self->lock, end_time);
-      self->n_blocked--;
-
-      if (!woken && self->n_returned == self->settled->len && self->n_pending > 0)
-        {
-          g_mutex_unlock (&self->lock);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "No future settled within %" G_GINT64_FORMAT " µs",
-                       timeout_usec);
-          return NULL;
-        }
+      g_mutex_unlock (&self->lock);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "No future settled within %" G_GINT64_FORMAT " µs",
+                   timeout_usec);
+      return NULL;
     }
 
   if (self->n_returned < self->settled->len)

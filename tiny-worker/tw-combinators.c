@@ -107,8 +107,8 @@ tw_future_copy_outcome_cb (TwFuture *source,
   GVariant *value = tw_future_peek_value (source);
 
   tw_future_settle (output,
-                     value ? g_variant_ref (value) : NULL,
-                     value ? NULL : tw_future_dup_error (source));
+                    value ? g_variant_ref (value) : NULL,
+                    value ? NULL : tw_future_dup_error (source));
   g_object_unref (output);
 }
 
@@ -353,8 +353,8 @@ tw_gather_all_value (TwGather *self,
 
   if (g_atomic_int_dec_and_test (&self->n_left))
     tw_future_settle (self->output,
-                       g_variant_ref_sink (g_variant_new_tuple (self->values, self->n_values)),
-                       NULL);
+                      g_variant_ref_sink (g_variant_new_tuple (self->values, self->n_values)),
+                      NULL);
 }
 
 /* ANY fails only when every input has failed, with the first error. */
@@ -394,8 +394,8 @@ tw_gather_input_settled_cb (TwFuture *input,
     {
       /* The first such outcome wins; settling again does nothing. */
       tw_future_settle (self->output,
-                         value ? g_variant_ref (value) : NULL,
-                         value ? NULL : tw_future_dup_error (input));
+                        value ? g_variant_ref (value) : NULL,
+                        value ? NULL : tw_future_dup_error (input));
     }
   else if (self->kind == GATHER_ALL)
     tw_gather_all_value (self, slot->index, value);
@@ -421,8 +421,8 @@ tw_future_gather (TwGatherKind  kind,
         tw_future_settle (output, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)), NULL);
       else
         tw_future_settle (output, NULL,
-                           g_error_new_literal (TW_ERROR, TW_ERROR_FAILED,
-                                                "No future was given"));
+                          g_error_new_literal (TW_ERROR, TW_ERROR_FAILED,
+                                               "No future was given"));
       return output;
     }
 

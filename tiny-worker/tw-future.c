@@ -97,7 +97,7 @@ static guint notify_signal_id;
 G_DEFINE_FINAL_TYPE (TwFuture, tw_future, G_TYPE_OBJECT)
 
 static inline gboolean
-state_is_settled (TwFutureState state)
+tw_future_state_is_settled (TwFutureState state)
 {
   return state >= TW_FUTURE_STATE_SUCCEEDED;
 }
@@ -337,7 +337,7 @@ tw_future_is_done (TwFuture *self)
 {
   g_return_val_if_fail (TW_IS_FUTURE (self), FALSE);
 
-  return state_is_settled (tw_future_get_state (self));
+  return tw_future_state_is_settled (tw_future_get_state (self));
 }
 
 /* Called with the lock held; returns a new reference, or NULL with @error set. */
@@ -345,7 +345,7 @@ static GVariant *
 tw_future_dup_outcome_locked (TwFuture  *self,
                               GError   **error)
 {
-  g_assert (state_is_settled (self->state));
+  g_assert (tw_future_state_is_settled (self->state));
 
   if (self->value != NULL)
     return g_variant_ref (self->value);
@@ -361,7 +361,7 @@ tw_future_is_settled_locked (gpointer data)
 {
   TwFuture *self = data;
 
-  return state_is_settled (self->state);
+  return tw_future_state_is_settled (self->state);
 }
 
 /**
@@ -482,7 +482,7 @@ tw_future_wait_async (TwFuture            *self,
                           "The wait was cancelled");
 
   g_mutex_lock (&self->lock);
-  settled = state_is_settled (self->state);
+  settled = tw_future_state_is_settled (self->state);
   if (!settled)
     self->waiters = g_slist_prepend (self->waiters, tw_waiter_ref (waiter));
   g_mutex_unlock (&self->lock);
@@ -626,8 +626,8 @@ tw_future_dup_progress_message (TwFuture *self)
 /* Records progress reported by the worker of a running task. */
 void
 tw_future_set_progress (TwFuture   *self,
-                         gdouble     fraction,
-                         const char *message)
+                        gdouble     fraction,
+                        const char *message)
 {
   gboolean message_changed;
 
@@ -663,7 +663,7 @@ tw_future_set_progress (TwFuture   *self,
  */
 gboolean
 tw_future_start (TwFuture     *self,
-                  GCancellable *cancellable)
+                 GCancellable *cancellable)
 {
   gboolean started;
 
@@ -693,7 +693,7 @@ tw_future_start (TwFuture     *self,
  */
 gboolean
 tw_future_dispatch (TwFuture     *self,
-                     GCancellable *cancellable)
+                    GCancellable *cancellable)
 {
   gboolean pending;
 
@@ -724,10 +724,10 @@ tw_future_get_cancel_requested (TwFuture *self)
  * replace a cancelled one that the task shared with others. */
 void
 tw_future_set_cancellable (TwFuture     *self,
-                            GCancellable *cancellable)
+                           GCancellable *cancellable)
 {
   g_mutex_lock (&self->lock);
-  if (!state_is_settled (self->state))
+  if (!tw_future_state_is_settled (self->state))
     self->cancellable = cancellable;
   g_mutex_unlock (&self->lock);
 }
@@ -777,7 +777,7 @@ tw_future_settle_locked (TwFuture *self,
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
-  g_assert (!state_is_settled (self->state));
+  g_assert (!tw_future_state_is_settled (self->state));
 
   if (value != NULL)
     state = TW_FUTURE_STATE_SUCCEEDED;
@@ -824,7 +824,7 @@ tw_future_settle_internal (TwFuture *self,
 {
   g_mutex_lock (&self->lock);
 
-  if (state_is_settled (self->state) ||
+  if (tw_future_state_is_settled (self->state) ||
       (only_if_pending && self->state != TW_FUTURE_STATE_PENDING))
     {
       if (cancel_requested != NULL)
@@ -899,7 +899,7 @@ tw_future_add_dependent (TwFuture              *self,
   gboolean settled;
 
   g_mutex_lock (&self->lock);
-  settled = state_is_settled (self->state);
+  settled = tw_future_state_is_settled (self->state);
   if (!settled)
     {
       TwDependent *dependent = g_new (TwDependent, 1);

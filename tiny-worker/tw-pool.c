@@ -109,7 +109,10 @@ typedef struct
   GQueue          *queue;      /* the queue link is in, or NULL */
   GVariant        *input;      /* until a worker takes it */
   gboolean         chunk;      /* input is an array to run element by element */
-  gboolean         unqueued;   /* cancelled while queued: it made room */
+
+  /* Set under the future's and the pool's lock as the future is cancelled
+   * in a queue, and read once it has settled. */
+  gboolean         unqueued;   /* it left room in the queue */
 } TwPoolTask;
 
 static GPrivate current_pool;

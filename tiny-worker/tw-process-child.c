@@ -52,10 +52,10 @@ typedef struct
   guint64        current_id;   /* the task the serving thread is running, or 0 */
   GCancellable  *cancellable;  /* that task's cancellable */
   GHashTable    *cancelled;    /* ids cancelled before they started */
-} TwChild;
+} TwProcessChild;
 
 static void
-tw_child_frame_free (gpointer data)
+tw_process_child_frame_free (gpointer data)
 {
   TwWireFrame *frame = data;
 
@@ -67,8 +67,8 @@ tw_child_frame_free (gpointer data)
  * its own cancellable, so one cancelled late reaches no other task; it
  * is cancelled with no lock held, as its handlers are user code. */
 static void
-tw_child_cancel (TwChild *child,
-                 guint64  id)
+tw_process_child_cancel (TwProcessChild *child,
+                         guint64         id)
 {
   g_autoptr(GCancellable) cancellable = NULL;
 
@@ -89,9 +89,9 @@ tw_child_cancel (TwChild *child,
  * End of file, QUIT or a read error end the queue.
  */
 static gpointer
-tw_child_reader_thread (gpointer data)
+tw_process_child_reader_thread (gpointer data)
 {
-  TwChild *child = data;
+  TwProcessChild *child = data;
 
   for (;;)
     {
@@ -111,16 +111,16 @@ tw_child_reader_thread (gpointer data)
           continue;
         }
 
-      tw_child_cancel (child, frame->id);
-      tw_child_frame_free (frame);
+      tw_process_child_cancel (child, frame->id);
+      tw_process_child_frame_free (frame);
     }
 }
 
 /* Makes the worker that HELLO asks for, or fails with @error set. */
 static TwWorkerFactory *
-tw_child_setup (GVariant  *hello,
-                gpointer  *worker,
-                GError   **error)
+tw_process_child_setup (GVariant  *hello,
+                        gpointer  *worker,
+                        GError   **error)
 {
   g_autoptr(GVariant) properties = NULL;
   g_autoptr(TwWorkerFactory) factory = NULL;
@@ -175,17 +175,17 @@ tw_child_setup (GVariant  *hello,
 
 /* Sends what child->out holds, each frame on its own line on stdout. */
 static gboolean
-tw_child_flush (TwChild *child)
+tw_process_child_flush (TwProcessChild *child)
 {
   return tw_wire_flush (child->out_fd, child->out, NULL, NULL);
 }
 
 /* Adds one frame to child->out. */
 static void
-tw_child_append (TwChild    *child,
-                 TwWireKind  kind,
-                 guint64     id,
-                 GVariant   *payload)
+tw_process_child_append (TwProcessChild *child,
+                         TwWireKind      kind,
+                         guint64         id,
+                         GVariant       *payload)
 {
   if (tw_wire_append (child->out, kind, id, payload, NULL) && child->newline)
     tw_wire_end_line (child->out);
@@ -196,26 +196,26 @@ tw_child_append (TwChild    *child,
  * parent could no longer tell which task did. Returns FALSE when the
  * parent is gone. */
 static gboolean
-tw_child_answer (TwChild    *child,
-                 guint64     id,
-                 GVariant   *result,
-                 GError     *error)
+tw_process_child_answer (TwProcessChild *child,
+                         guint64         id,
+                         GVariant       *result,
+                         GError         *error)
 {
   /* The factory checked that the result fits in a frame. */
   if (result != NULL)
-    tw_child_append (child, TW_WIRE_RESULT, id, result);
+    tw_process_child_append (child, TW_WIRE_RESULT, id, result);
   else
-    tw_child_append (child, TW_WIRE_ERROR, id, tw_wire_error_to_variant (error));
+    tw_process_child_append (child, TW_WIRE_ERROR, id, tw_wire_error_to_variant (error));
 
-  return tw_child_flush (child);
+  return tw_process_child_flush (child);
 }
 
 /* Runs one task and answers it. Returns FALSE when the parent is gone. */
 static gboolean
-tw_child_run_task (TwChild               *child,
-                   const TwWorkerFactory *factory,
-                   gpointer               worker,
-                   TwWireFrame           *frame)
+tw_process_child_run_task (TwProcessChild        *child,
+                           const TwWorkerFactory *factory,
+                           gpointer               worker,
+                           TwWireFrame           *frame)
 {
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GVariant) result = NULL;
@@ -247,34 +247,34 @@ tw_child_run_task (TwChild               *child,
   child->cancellable = NULL;
   g_mutex_unlock (&child->lock);
 
-  return tw_child_answer (child, frame->id, result, error);
+  return tw_process_child_answer (child, frame->id, result, error);
 }
 
 /* Sends progress of the running task to the parent; the sink is set on
  * the serving thread only. */
 static void
-tw_child_progress_cb (gdouble     fraction,
-                      const char *message,
-                      gpointer    data)
+tw_process_child_progress_cb (gdouble     fraction,
+                              const char *message,
+                              gpointer    data)
 {
-  TwChild *child = data;
+  TwProcessChild *child = data;
 
   if (child->serving_id == 0)
     return;
 
-  tw_child_append (child, TW_WIRE_PROGRESS, child->serving_id,
-                   g_variant_new ("(ds)", fraction, message ? message : ""));
-  tw_child_flush (child);
+  tw_process_child_append (child, TW_WIRE_PROGRESS, child->serving_id,
+                           g_variant_new ("(ds)", fraction, message ? message : ""));
+  tw_process_child_flush (child);
 }
 
 /* Returns the exit status, and whether the reader thread has ended, so
  * that the child's resources can be freed. */
 static int
-tw_child_serve (TwChild  *child,
-                gboolean *reader_ended)
+tw_process_child_serve (TwProcessChild *child,
+                        gboolean       *reader_ended)
 {
   g_autoptr(TwWorkerFactory) factory = NULL;
-  TwProgressSink sink = { tw_child_progress_cb, child };
+  TwProgressSink sink = { tw_process_child_progress_cb, child };
   g_autoptr(GError) error = NULL;
   gpointer worker = NULL;
   GThread *reader;
@@ -290,30 +290,30 @@ tw_child_serve (TwChild  *child,
     g_set_error (&error, TW_ERROR, TW_ERROR_PROTOCOL, "Expected HELLO, got frame kind %u",
                  hello.kind);
   else
-    factory = tw_child_setup (hello.payload, &worker, &error);
+    factory = tw_process_child_setup (hello.payload, &worker, &error);
   tw_wire_frame_clear (&hello);
 
   if (error != NULL)
     {
-      tw_child_append (child, TW_WIRE_SETUP_FAILED, 0, tw_wire_error_to_variant (error));
-      tw_child_flush (child);
+      tw_process_child_append (child, TW_WIRE_SETUP_FAILED, 0, tw_wire_error_to_variant (error));
+      tw_process_child_flush (child);
       return 1;
     }
 
-  tw_child_append (child, TW_WIRE_READY, 0,
-                   g_variant_new ("(ut)", TW_WIRE_VERSION, (guint64)getpid ()));
-  if (!tw_child_flush (child))
+  tw_process_child_append (child, TW_WIRE_READY, 0,
+                           g_variant_new ("(ut)", TW_WIRE_VERSION, (guint64)getpid ()));
+  if (!tw_process_child_flush (child))
     return 1;
 
-  reader = g_thread_new ("tw-child-reader", tw_child_reader_thread, child);
+  reader = g_thread_new ("tw-child-reader", tw_process_child_reader_thread, child);
   tw_worker_set_progress_sink (&sink);
 
   while ((frame = g_async_queue_pop (child->frames))->payload != NULL)
     {
       gboolean written = (frame->kind != TW_WIRE_TASK && frame->kind != TW_WIRE_CHUNK) ||
-                         tw_child_run_task (child, factory, worker, frame);
+                         tw_process_child_run_task (child, factory, worker, frame);
 
-      tw_child_frame_free (frame);
+      tw_process_child_frame_free (frame);
       if (!written)
         break;
     }
@@ -324,7 +324,7 @@ tw_child_serve (TwChild  *child,
   *reader_ended = frame->payload == NULL;
   if (*reader_ended)
     {
-      tw_child_frame_free (frame);
+      tw_process_child_frame_free (frame);
       g_thread_join (reader);
     }
   else
@@ -359,7 +359,7 @@ tw_parse_worker_fds (const char *value,
 int
 tw_process_child_main (void)
 {
-  TwChild child = { { 0, }, };
+  TwProcessChild child = { { 0, }, };
   int in_fd, out_fd;
   int status;
   gboolean reader_ended;
@@ -386,12 +386,12 @@ tw_process_child_main (void)
 
   tw_wire_reader_init (&child.reader, in_fd);
   child.out_fd = out_fd;
-  child.frames = g_async_queue_new_full (tw_child_frame_free);
+  child.frames = g_async_queue_new_full (tw_process_child_frame_free);
   child.out = g_byte_array_new ();
   child.cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_mutex_init (&child.lock);
 
-  status = tw_child_serve (&child, &reader_ended);
+  status = tw_process_child_serve (&child, &reader_ended);
 
   /* Otherwise the reader thread may still use them. */
   if (reader_ended)

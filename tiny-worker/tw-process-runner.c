@@ -277,7 +277,7 @@ tw_process_server_ensure_worker (TwProcessServer *server)
     return TRUE;
 
   server->worker = tw_process_worker_new (server->config,
-                                         tw_pool_get_stop_cancellable (server->pool), &error);
+                                          tw_pool_get_stop_cancellable (server->pool), &error);
   if (server->worker != NULL)
     return TRUE;
 

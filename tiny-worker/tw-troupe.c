@@ -367,9 +367,9 @@ tw_troupe_set_config (TwTroupe     *self,
 }
 
 static GParamSpec *
-counter_param_spec (const char *name,
-                    const char *nick,
-                    const char *blurb)
+tw_troupe_counter_param_spec (const char *name,
+                              const char *nick,
+                              const char *blurb)
 {
   return g_param_spec_uint (name, nick, blurb, 0, G_MAXUINT, 0,
                             (G_PARAM_READABLE |
@@ -625,7 +625,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_QUEUED] =
-    counter_param_spec ("n-queued", "Queued", "Tasks waiting for a worker");
+    tw_troupe_counter_param_spec ("n-queued", "Queued", "Tasks waiting for a worker");
 
   /**
    * TwTroupe:n-running:
@@ -635,7 +635,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_RUNNING] =
-    counter_param_spec ("n-running", "Running", "Tasks running now");
+    tw_troupe_counter_param_spec ("n-running", "Running", "Tasks running now");
 
   /**
    * TwTroupe:n-completed:
@@ -646,7 +646,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_COMPLETED] =
-    counter_param_spec ("n-completed", "Completed", "Tasks that have settled");
+    tw_troupe_counter_param_spec ("n-completed", "Completed", "Tasks that have settled");
 
   /**
    * TwTroupe:n-succeeded:
@@ -656,7 +656,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_SUCCEEDED] =
-    counter_param_spec ("n-succeeded", "Succeeded", "Tasks that have succeeded");
+    tw_troupe_counter_param_spec ("n-succeeded", "Succeeded", "Tasks that have succeeded");
 
   /**
    * TwTroupe:n-failed:
@@ -666,7 +666,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_FAILED] =
-    counter_param_spec ("n-failed", "Failed", "Tasks that have failed");
+    tw_troupe_counter_param_spec ("n-failed", "Failed", "Tasks that have failed");
 
   /**
    * TwTroupe:n-cancelled:
@@ -676,7 +676,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_CANCELLED] =
-    counter_param_spec ("n-cancelled", "Cancelled", "Tasks that have been cancelled");
+    tw_troupe_counter_param_spec ("n-cancelled", "Cancelled", "Tasks that have been cancelled");
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
