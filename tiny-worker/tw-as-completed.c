@@ -562,26 +562,16 @@ tw_as_completed_next (TwAsCompleted  *self,
                       GError        **error)
 {
   TwFuture *future = NULL;
-  gint64 end_time;
 
   g_return_val_if_fail (TW_IS_AS_COMPLETED (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
-
   g_mutex_lock (&self->lock);
 
-  if (!tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
-                         tw_as_completed_can_return_locked, self, end_time))
-    {
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "No future settled within %" G_GINT64_FORMAT " µs",
-                   timeout_usec);
-      return NULL;
-    }
-
-  if (self->n_returned < self->settled->len)
+  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+                        tw_as_completed_can_return_locked, self, timeout_usec,
+                        "No future settled", error) &&
+      self->n_returned < self->settled->len)
     future = g_object_ref (g_ptr_array_index (self->settled, self->n_returned++));
 
   g_mutex_unlock (&self->lock);
@@ -604,8 +594,8 @@ tw_as_completed_remove_waiter (TwWaiter *waiter,
  * tw_as_completed_next_async:
  * @self: a #TwAsCompleted
  * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async) (nullable): called when a future is available, or when
- *   every future has been returned
+ * @callback: (scope async) (nullable): called when a future is available,
+ *   or when every future has been returned
  * @user_data: (closure): data for @callback
  *
  * Waits without blocking for the first settled future that neither this

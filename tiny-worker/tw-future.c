@@ -390,27 +390,17 @@ tw_future_wait (TwFuture  *self,
                 gint64     timeout_usec,
                 GError   **error)
 {
-  GVariant *ret;
-  gint64 end_time;
+  GVariant *ret = NULL;
 
   g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
-
   g_mutex_lock (&self->lock);
 
-  if (!tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
-                         tw_future_is_settled_locked, self, end_time))
-    {
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "The task did not finish within %" G_GINT64_FORMAT " µs",
-                   timeout_usec);
-      return NULL;
-    }
-
-  ret = tw_future_dup_outcome_locked (self, error);
+  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+                        tw_future_is_settled_locked, self, timeout_usec,
+                        "The task did not finish", error))
+    ret = tw_future_dup_outcome_locked (self, error);
 
   g_mutex_unlock (&self->lock);
 

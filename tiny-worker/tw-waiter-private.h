@@ -73,6 +73,8 @@ gboolean  tw_wait_blocking             (GCond              *cond,
                                         guint              *n_blocked,
                                         TwWaitReadyFunc     ready,
                                         gpointer            data,
-                                        gint64              end_time);
+                                        gint64              timeout_usec,
+                                        const char         *what,
+                                        GError            **error);
 
 G_END_DECLS

@@ -138,10 +138,12 @@ tw_waiter_answered (gpointer data)
  * @lock: the owner's lock, held by the caller
  * @n_blocked: the owner's count of blocked threads, so that it broadcasts
  *   @cond only when somebody waits
- * @end_time: the monotonic time to give up at, or -1 to wait forever
+ * @timeout_usec: how long to wait at most, or -1 to wait forever
+ * @what: what did not happen, for the error of a wait that timed out
  *
  * The blocking twin of #TwWaiter: waits on @cond until @ready says so.
- * Returns %FALSE if @end_time passed first; the lock is held either way.
+ * Returns %FALSE with @error set to %G_IO_ERROR_TIMED_OUT if the timeout
+ * passed first; the lock is held either way.
  */
 gboolean
 tw_wait_blocking (GCond           *cond,
@@ -149,8 +151,12 @@ tw_wait_blocking (GCond           *cond,
                   guint           *n_blocked,
                   TwWaitReadyFunc  ready,
                   gpointer         data,
-                  gint64           end_time)
+                  gint64           timeout_usec,
+                  const char      *what,
+                  GError         **error)
 {
+  gint64 end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+
   while (!ready (data))
     {
       gboolean woken = TRUE;
@@ -163,7 +169,11 @@ tw_wait_blocking (GCond           *cond,
       (*n_blocked)--;
 
       if (!woken && !ready (data))
-        return FALSE;
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "%s within %" G_GINT64_FORMAT " µs", what, timeout_usec);
+          return FALSE;
+        }
     }
 
   return TRUE;
