@@ -369,8 +369,10 @@ tw_process_server_forward_cancels (TwProcessServer *server)
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
 
-  /* After re-pointing, so a cancel that came in between is seen here. */
-  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+  /* After re-pointing, so a cancel that came in between is seen here.
+   * From the tail: the child must learn that the tasks behind the head
+   * are cancelled before the head stops, or it would start the next. */
+  for (GList *l = server->in_flight.tail; l != NULL; l = l->prev)
     {
       TwInFlight *task = l->data;
 
