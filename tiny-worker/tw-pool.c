@@ -17,6 +17,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
@@ -93,6 +95,10 @@ struct _TwPool
   gint                n_cancelled;
   gint                notify_scheduled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
+
+  /* Atomic: freed task records, reused so that a task costs no allocation
+   * of its own. Pushed by any thread, popped only with lock held. */
+  gpointer            free_tasks;    /* TwPoolTask, linked by next_free */
 };
 
 /* The pool's record of one task, and the owner of its future. It lives
@@ -113,6 +119,8 @@ typedef struct
   /* Set under the future's and the pool's lock as the future is cancelled
    * in a queue, and read once it has settled. */
   gboolean         unqueued;   /* it left room in the queue */
+
+  gpointer         next_free;  /* in TwPool.free_tasks */
 } TwPoolTask;
 
 static GPrivate current_pool;
@@ -190,6 +198,14 @@ tw_pool_unref (TwPool *self)
 
   g_assert (self->queue.length == 0);
   g_assert (self->waiting.length == 0);
+
+  while (self->free_tasks != NULL)
+    {
+      TwPoolTask *task = self->free_tasks;
+
+      self->free_tasks = task->next_free;
+      g_free (task);
+    }
 
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
@@ -303,13 +319,42 @@ tw_pool_has_room_locked (TwPool *self)
 static void
 tw_pool_task_unref (TwPoolTask *task)
 {
+  TwPool *self = task->pool;
+  gpointer head;
+
   if (!g_atomic_ref_count_dec (&task->ref_count))
     return;
 
   g_assert (task->queue == NULL);
   g_clear_pointer (&task->input, g_variant_unref);
-  tw_pool_unref (task->pool);
-  g_free (task);
+
+  do
+    {
+      head = g_atomic_pointer_get (&self->free_tasks);
+      task->next_free = head;
+    }
+  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, head, task));
+
+  tw_pool_unref (self);
+}
+
+/* A freed record to reuse, or NULL. Only one thread pops at a time (the
+ * one holding the lock), so a record seen at the head cannot be popped
+ * and pushed back meanwhile, and the exchange is safe. */
+static TwPoolTask *
+tw_pool_take_free_task_locked (TwPool *self)
+{
+  TwPoolTask *task;
+
+  do
+    {
+      task = g_atomic_pointer_get (&self->free_tasks);
+      if (task == NULL)
+        return NULL;
+    }
+  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->next_free));
+
+  return task;
 }
 
 static gboolean tw_pool_task_cancel_pending (gpointer data);
@@ -327,8 +372,11 @@ static const TwFutureOwnerFuncs tw_pool_task_funcs = {
 static TwPoolTask *
 tw_pool_new_task_locked (TwPool *self)
 {
-  TwPoolTask *task = g_new0 (TwPoolTask, 1);
+  TwPoolTask *task = tw_pool_take_free_task_locked (self);
 
+  if (task == NULL)
+    task = g_new (TwPoolTask, 1);
+  memset (task, 0, sizeof *task);
   g_atomic_ref_count_init (&task->ref_count);
   task->pool = tw_pool_ref (self);
   task->future = tw_future_new ();
