@@ -44,12 +44,14 @@ typedef void (*TwFutureDependentFunc) (TwFuture *future,
                                        gpointer  user_data);
 
 /*
- * TwFutureOwnerFuncs:
+ * TwFutureOwner:
  *
  * How a future tells whoever created it (a pool, for its tasks) about its
- * life, through the @task pointer given to tw_future_set_owner(). The
- * future knows nothing else of its owner.
+ * life: the owner's record of the task starts with a TwFutureOwner, given
+ * to tw_future_set_owner(). The future knows nothing else of its owner.
  */
+typedef struct _TwFutureOwner TwFutureOwner;
+
 typedef struct
 {
   /* With the future's lock held, as tw_future_cancel() cancels a PENDING
@@ -57,20 +59,24 @@ typedef struct
    * did (the caller then owns the queue's reference on the future). It
    * may take the owner's own lock, never the future's, and runs no user
    * code. */
-  gboolean (*cancel_pending) (gpointer       task);
+  gboolean (*cancel_pending) (TwFutureOwner  *owner);
   /* With the future's lock held, as it settles, before any waiter can see
    * that: counts the outcome. Lock-free; runs no user code. */
-  void     (*count)          (gpointer       task,
-                              TwFutureState  state);
+  void     (*count)          (TwFutureOwner  *owner,
+                              TwFutureState   state);
   /* After the future settled and told its waiters, with no lock held:
-   * releases @task. */
-  void     (*settled)        (gpointer       task);
+   * releases the record. */
+  void     (*settled)        (TwFutureOwner  *owner);
 } TwFutureOwnerFuncs;
+
+struct _TwFutureOwner
+{
+  const TwFutureOwnerFuncs *funcs;
+};
 
 TwFuture *tw_future_new             (void);
 void      tw_future_set_owner       (TwFuture                 *self,
-                                     const TwFutureOwnerFuncs *funcs,
-                                     gpointer                  task);
+                                     TwFutureOwner            *owner);
 gboolean  tw_future_settle          (TwFuture                 *self,
                                      GVariant                 *value,
                                      GError                   *error);

@@ -69,16 +69,16 @@ struct _TwFuture
   GMutex         lock;
   GCond          cond;         /* broadcast when the future settles */
   guint          n_blocked;    /* threads blocked in tw_future_wait() */
-  TwFutureState  state;
+  /* Bytes rather than ints, so that a pending task takes less memory. */
+  guint8         state;        /* TwFutureState */
+  guint8         cancel_requested; /* tw_future_cancel() was called while RUNNING */
+  guint8         notify_pending;   /* property ids (as bits) to notify */
   GVariant      *value;        /* the output, when SUCCEEDED */
   GError        *error;        /* the failure, when FAILED or CANCELLED */
   GSList        *waiters;      /* TwWaiter: async waits still to answer */
   GSList        *dependents;   /* TwDependent: internal callbacks on settle */
   GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
-  gboolean       cancel_requested; /* tw_future_cancel() was called while RUNNING */
-  const TwFutureOwnerFuncs *owner_funcs; /* the owner's hooks, until settled */
-  gpointer       owner_task;   /* the owner's record of this task, until settled */
-  guint          notify_pending;   /* property ids (as bits) to notify */
+  TwFutureOwner *owner;        /* the owner's record of this task, until settled */
   gdouble        progress;         /* reported by the worker, 0 to 1 */
   char          *progress_message; /* reported by the worker, or NULL */
 };
@@ -93,6 +93,8 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 static guint notify_signal_id;
+
+G_STATIC_ASSERT (N_PROPS <= 8);  /* notify_pending is a byte */
 
 G_DEFINE_FINAL_TYPE (TwFuture, tw_future, G_TYPE_OBJECT)
 
@@ -110,7 +112,7 @@ tw_future_finalize (GObject *object)
   g_assert (self->waiters == NULL);
   g_assert (self->dependents == NULL);
   /* The owner's task record keeps a reference until the future settles. */
-  g_assert (self->owner_task == NULL);
+  g_assert (self->owner == NULL);
 
   g_clear_pointer (&self->value, g_variant_unref);
   g_clear_error (&self->error);
@@ -228,18 +230,16 @@ tw_future_new (void)
   return g_object_new (TW_TYPE_FUTURE, NULL);
 }
 
-/* Makes a new, unshared, pending future the task @task of an owner, which
- * @funcs then tells of its cancellation and settling. */
+/* Makes a new, unshared, pending future a task of @owner, which it then
+ * tells of its cancellation and settling. */
 void
-tw_future_set_owner (TwFuture                 *self,
-                     const TwFutureOwnerFuncs *funcs,
-                     gpointer                  task)
+tw_future_set_owner (TwFuture      *self,
+                     TwFutureOwner *owner)
 {
-  g_assert (self->owner_task == NULL);
+  g_assert (self->owner == NULL);
   g_assert (self->state == TW_FUTURE_STATE_PENDING);
 
-  self->owner_funcs = funcs;
-  self->owner_task = task;
+  self->owner = owner;
 }
 
 /**
@@ -760,8 +760,7 @@ tw_future_settle_locked (TwFuture *self,
                          GError   *error,
                          gboolean *cancel_requested)
 {
-  const TwFutureOwnerFuncs *owner_funcs = self->owner_funcs;
-  gpointer owner_task = g_steal_pointer (&self->owner_task);
+  TwFutureOwner *owner = g_steal_pointer (&self->owner);
   GSList *waiters;
   GSList *dependents;
   TwFutureState state;
@@ -782,8 +781,8 @@ tw_future_settle_locked (TwFuture *self,
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
-  if (owner_task != NULL)
-    owner_funcs->count (owner_task, state);
+  if (owner != NULL)
+    owner->funcs->count (owner, state);
   waiters = g_steal_pointer (&self->waiters);
   dependents = g_steal_pointer (&self->dependents);
 
@@ -799,8 +798,8 @@ tw_future_settle_locked (TwFuture *self,
   tw_future_run_dependents (self, dependents);
   tw_future_schedule_notify (self, PROP_STATE);
 
-  if (owner_task != NULL)
-    owner_funcs->settled (owner_task);
+  if (owner != NULL)
+    owner->funcs->settled (owner);
 }
 
 /* Settles the future, exactly once: the first call wins, later calls
@@ -955,8 +954,8 @@ tw_future_cancel (TwFuture *self)
       /* Under the lock, so the owner cannot start it in between. A worker
        * that has popped it already sees the settled state and skips it;
        * one that holds it dispatched is woken through its cancellable. */
-      if (self->owner_task != NULL)
-        removed = self->owner_funcs->cancel_pending (self->owner_task);
+      if (self->owner != NULL)
+        removed = self->owner->funcs->cancel_pending (self->owner);
       if (self->cancellable != NULL)
         to_cancel = g_object_ref (self->cancellable);
       tw_future_settle_locked (self, NULL,

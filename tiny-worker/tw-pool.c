@@ -66,8 +66,8 @@ struct _TwPool
   GMutex              lock;
   GCond               work_cond;     /* a task was queued, or the pool stops */
   GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
-  GQueue              queue;         /* TwPoolTask ready to run; each holds a ref on its future */
-  GQueue              waiting;       /* TwPoolTask chained to an unsettled input; likewise */
+  GQueue              queue;         /* TwPoolTask.link ready to run; each holds a ref on its future */
+  GQueue              waiting;       /* TwPoolTask.link chained to an unsettled input; likewise */
   guint               max_queued;    /* submits wait while queue has this many; 0: never */
   GCond               space_cond;    /* room in the queue, or closing */
   guint               n_blocked;     /* submitters waiting on space_cond */
@@ -98,34 +98,54 @@ struct _TwPool
 
   /* Atomic: freed task records, reused so that a task costs no allocation
    * of its own. Pushed by any thread, popped only with lock held. */
-  gpointer            free_tasks;    /* TwPoolTask, linked by next_free */
+  gpointer            free_tasks;    /* TwPoolTask, linked by link.next */
 };
+
+typedef enum
+{
+  TW_POOL_TASK_OUT,       /* taken by a runner, or settled */
+  TW_POOL_TASK_QUEUED,    /* in TwPool.queue */
+  TW_POOL_TASK_WAITING,   /* in TwPool.waiting */
+} TwPoolTaskPlace;
 
 /* The pool's record of one task, and the owner of its future. It lives
  * until the future has settled and, for a chained task, the input has
- * settled too. */
+ * settled too. Kept small: a million pending tasks have a million. */
 typedef struct
 {
-  gatomicrefcount  ref_count;  /* the future's, and a chained task's input's */
-  TwPool          *pool;       /* owned */
-  TwFuture        *future;     /* not owned: the future owns the record */
+  TwFutureOwner    owner;      /* first: the future sees only this */
 
-  /* Protected by the pool's lock. */
-  GList            link;       /* data points at self */
-  GQueue          *queue;      /* the queue link is in, or NULL */
+  /* Protected by the pool's lock, while the record is in use. */
+  GList            link;       /* data is the future, which owns the record;
+                                * a freed record is linked by next */
   GVariant        *input;      /* until a worker takes it */
-  gboolean         chunk;      /* input is an array to run element by element */
+  guint8           place;      /* TwPoolTaskPlace */
+  guint8           chunk;      /* input is an array to run element by element */
 
   /* Set under the future's and the pool's lock as the future is cancelled
    * in a queue, and read once it has settled. */
-  gboolean         unqueued;   /* it left room in the queue */
+  guint8           unqueued;   /* it left room in the queue */
 
-  gpointer         next_free;  /* in TwPool.free_tasks */
+  gatomicrefcount  ref_count;  /* the future's, and a chained task's input's */
+  TwPool          *pool;       /* owned */
 } TwPoolTask;
+
+#define TW_POOL_TASK_FROM_LINK(l) \
+  ((TwPoolTask *)(gpointer)((char *)(l) - G_STRUCT_OFFSET (TwPoolTask, link)))
 
 static GPrivate current_pool;
 
-static gpointer tw_pool_thread (gpointer data);
+static gpointer
+tw_pool_thread (gpointer data)
+{
+  g_autoptr(TwPool) self = data;
+
+  g_private_set (&current_pool, self);
+  self->runner->serve (self, self->data);
+  g_private_set (&current_pool, NULL);
+
+  return NULL;
+}
 
 TwPool *
 tw_pool_new (const TwPoolRunner *runner,
@@ -203,7 +223,7 @@ tw_pool_unref (TwPool *self)
     {
       TwPoolTask *task = self->free_tasks;
 
-      self->free_tasks = task->next_free;
+      self->free_tasks = task->link.next;
       g_free (task);
     }
 
@@ -298,7 +318,7 @@ tw_pool_enqueue_locked (TwPool     *self,
                         GVariant   *input)
 {
   task->input = input;
-  task->queue = &self->queue;
+  task->place = TW_POOL_TASK_QUEUED;
   g_queue_push_tail_link (&self->queue, &task->link);
 
   /* A woken thread stays idle until it gets the lock back: signalling
@@ -325,13 +345,13 @@ tw_pool_task_unref (TwPoolTask *task)
   if (!g_atomic_ref_count_dec (&task->ref_count))
     return;
 
-  g_assert (task->queue == NULL);
+  g_assert (task->place == TW_POOL_TASK_OUT);
   g_clear_pointer (&task->input, g_variant_unref);
 
   do
     {
       head = g_atomic_pointer_get (&self->free_tasks);
-      task->next_free = head;
+      task->link.next = head;
     }
   while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, head, task));
 
@@ -352,14 +372,14 @@ tw_pool_take_free_task_locked (TwPool *self)
       if (task == NULL)
         return NULL;
     }
-  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->next_free));
+  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->link.next));
 
   return task;
 }
 
-static gboolean tw_pool_task_cancel_pending (gpointer data);
-static void tw_pool_task_count (gpointer data, TwFutureState state);
-static void tw_pool_task_settled (gpointer data);
+static gboolean tw_pool_task_cancel_pending (TwFutureOwner *owner);
+static void tw_pool_task_count (TwFutureOwner *owner, TwFutureState state);
+static void tw_pool_task_settled (TwFutureOwner *owner);
 
 static const TwFutureOwnerFuncs tw_pool_task_funcs = {
   .cancel_pending = tw_pool_task_cancel_pending,
@@ -379,9 +399,9 @@ tw_pool_new_task_locked (TwPool *self)
   memset (task, 0, sizeof *task);
   g_atomic_ref_count_init (&task->ref_count);
   task->pool = tw_pool_ref (self);
-  task->future = tw_future_new ();
-  task->link.data = task;
-  tw_future_set_owner (task->future, &tw_pool_task_funcs, task);
+  task->owner.funcs = &tw_pool_task_funcs;
+  task->link.data = tw_future_new ();
+  tw_future_set_owner (task->link.data, &task->owner);
   g_atomic_int_inc (&self->outstanding);
 
   return task;
@@ -435,7 +455,7 @@ tw_pool_submit (TwPool   *self,
 
   task = tw_pool_new_task_locked (self);
   task->chunk = chunk;
-  future = g_object_ref (task->future);
+  future = g_object_ref (task->link.data);
   tw_pool_enqueue_locked (self, task, input);
 
   g_mutex_unlock (&self->lock);
@@ -477,7 +497,7 @@ tw_pool_make_room_locked (TwPool *self,
         {
           TwPoolTask *task = tw_pool_new_task_locked (self);
 
-          blocked->future = g_object_ref (task->future);
+          blocked->future = g_object_ref (task->link.data);
           tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input));
         }
       g_queue_push_tail (answered, blocked);
@@ -560,11 +580,12 @@ static gboolean
 tw_pool_unlink_locked (TwPool     *self,
                        TwPoolTask *task)
 {
-  if (task->queue == NULL)
+  if (task->place == TW_POOL_TASK_OUT)
     return FALSE;
 
-  g_queue_unlink (task->queue, &task->link);
-  task->queue = NULL;
+  g_queue_unlink (task->place == TW_POOL_TASK_QUEUED ? &self->queue : &self->waiting,
+                  &task->link);
+  task->place = TW_POOL_TASK_OUT;
   g_clear_pointer (&task->input, g_variant_unref);
 
   return TRUE;
@@ -589,14 +610,14 @@ tw_pool_input_settled_cb (TwFuture *input,
 
   /* Not in the waiting list any more if it was cancelled meanwhile. */
   g_mutex_lock (&self->lock);
-  removed = task->queue == &self->waiting && tw_pool_unlink_locked (self, task);
+  removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
     tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
 
   if (removed && value == NULL)
     {
-      TwFuture *future = task->future;
+      TwFuture *future = task->link.data;
 
       tw_future_settle (future, NULL, error);
       g_object_unref (future);
@@ -633,8 +654,8 @@ tw_pool_submit_future (TwPool   *self,
     }
 
   task = tw_pool_new_task_locked (self);
-  future = g_object_ref (task->future);  /* the first one is the waiting list's */
-  task->queue = &self->waiting;
+  future = g_object_ref (task->link.data);  /* the first one is the waiting list's */
+  task->place = TW_POOL_TASK_WAITING;
   g_queue_push_tail_link (&self->waiting, &task->link);
   g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
 
@@ -648,9 +669,9 @@ tw_pool_submit_future (TwPool   *self,
 /* Owner hook: removes a task that has not started from the pool's queues.
  * Called with its future's lock held. */
 static gboolean
-tw_pool_task_cancel_pending (gpointer data)
+tw_pool_task_cancel_pending (TwFutureOwner *owner)
 {
-  TwPoolTask *task = data;
+  TwPoolTask *task = (TwPoolTask *)owner;
   TwPool *self = task->pool;
   gboolean removed;
 
@@ -665,10 +686,10 @@ tw_pool_task_cancel_pending (gpointer data)
 /* Owner hook: counts a task's outcome before any waiter can see it, so
  * the counters never lag the futures. */
 static void
-tw_pool_task_count (gpointer      data,
-                    TwFutureState state)
+tw_pool_task_count (TwFutureOwner *owner,
+                    TwFutureState  state)
 {
-  TwPoolTask *task = data;
+  TwPoolTask *task = (TwPoolTask *)owner;
   TwPool *self = task->pool;
 
   if (state == TW_FUTURE_STATE_SUCCEEDED)
@@ -679,28 +700,11 @@ tw_pool_task_count (gpointer      data,
     g_atomic_int_inc (&self->n_failed);
 }
 
-/* Called with the lock held when the last task of a closing pool settled. */
-static void
-tw_pool_wake_closing_locked (TwPool *self)
-{
-  g_cond_broadcast (&self->idle_cond);
-
-  /* Nobody will join the threads: let them go on their own. */
-  if (self->detached)
-    {
-      self->stopping = TRUE;
-      g_cond_broadcast (&self->work_cond);
-      g_cancellable_cancel (self->stop);
-      if (self->watchdog != NULL)
-        tw_watchdog_stop (self->watchdog, FALSE);
-    }
-}
-
 /* Owner hook: called once per task, with no lock held, after it settled. */
 static void
-tw_pool_task_settled (gpointer data)
+tw_pool_task_settled (TwFutureOwner *owner)
 {
-  TwPoolTask *task = data;
+  TwPoolTask *task = (TwPoolTask *)owner;
   TwPool *self = task->pool;
   GQueue answered = G_QUEUE_INIT;
 
@@ -720,7 +724,17 @@ tw_pool_task_settled (gpointer data)
        * already waiting and gets the broadcast. */
       g_mutex_lock (&self->lock);
       if (self->closing)
-        tw_pool_wake_closing_locked (self);
+        g_cond_broadcast (&self->idle_cond);
+
+      /* Nobody will join the threads: let them go on their own. */
+      if (self->closing && self->detached)
+        {
+          self->stopping = TRUE;
+          g_cond_broadcast (&self->work_cond);
+          g_cancellable_cancel (self->stop);
+          if (self->watchdog != NULL)
+            tw_watchdog_stop (self->watchdog, FALSE);
+        }
       g_mutex_unlock (&self->lock);
     }
 
@@ -783,14 +797,14 @@ tw_pool_pop_task (TwPool         *self,
   if (self->queue.length > 0 &&
       (take == NULL ||
        take (&(TwPoolLoad) { self->queue.length, self->n_idle, self->n_workers })))
-    task = g_queue_peek_head (&self->queue);
+    task = TW_POOL_TASK_FROM_LINK (self->queue.head);
 
   if (task != NULL)
     {
       /* The queue's reference on the future goes to the runner. */
       g_queue_unlink (&self->queue, &task->link);
-      task->queue = NULL;
-      item->future = task->future;
+      task->place = TW_POOL_TASK_OUT;
+      item->future = task->link.data;
       item->input = g_steal_pointer (&task->input);
       item->chunk = task->chunk;
       self->n_running++;
@@ -872,18 +886,6 @@ tw_pool_report_finished (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
-static gpointer
-tw_pool_thread (gpointer data)
-{
-  g_autoptr(TwPool) self = data;
-
-  g_private_set (&current_pool, self);
-  self->runner->serve (self, self->data);
-  g_private_set (&current_pool, NULL);
-
-  return NULL;
-}
-
 static void
 tw_pool_cancel_queue (GQueue *queue)
 {
@@ -907,12 +909,12 @@ tw_pool_steal_pending_locked (TwPool *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (queues); i++)
     {
-      TwPoolTask *task;
-
-      while ((task = g_queue_peek_head (queues[i])) != NULL)
+      while (queues[i]->head != NULL)
         {
+          TwPoolTask *task = TW_POOL_TASK_FROM_LINK (queues[i]->head);
+
           tw_pool_unlink_locked (self, task);
-          g_queue_push_tail (doomed, task->future);
+          g_queue_push_tail (doomed, task->link.data);
         }
     }
 }
