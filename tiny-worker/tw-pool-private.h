@@ -62,7 +62,7 @@ typedef struct
 /* Called with the pool's lock held; must not call back into the pool. */
 typedef gboolean (*TwPoolTakeFunc) (const TwPoolLoad *load);
 
-typedef void (*TwPoolNotifyFunc) (GObject *owner);
+typedef void (*TwPoolNotifyFunc) (GObject *owner);  /* a TwNotifierFunc */
 
 TwPool   *tw_pool_new              (const TwPoolRunner *runner,
                                     gpointer            data,

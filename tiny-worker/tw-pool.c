@@ -21,6 +21,7 @@
 
 #include "tw-error.h"
 #include "tw-future-private.h"
+#include "tw-notifier-private.h"
 #include "tw-pool-private.h"
 #include "tw-waiter-private.h"
 #include "tw-watchdog-private.h"
@@ -58,9 +59,7 @@ struct _TwPool
   gpointer            data;          /* the runner's data, shared by all threads */
   GDestroyNotify      data_destroy;  /* called once the threads are gone */
   guint               n_workers;
-  GMainContext       *context;       /* where the owner is told of counter changes */
-  GWeakRef            owner;         /* the troupe, never reffed off its context */
-  TwPoolNotifyFunc    notify_func;
+  TwNotifier         *notifier;      /* tells the troupe of counter changes */
 
   /* Protected by lock. */
   GMutex              lock;
@@ -80,7 +79,6 @@ struct _TwPool
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
-  GSource            *notify_source; /* the pending counter notification */
   GCancellable       *stop;          /* cancelled when the threads must stop */
 
   /* Read-only once a task is queued (see tw_pool_set_limits()). */
@@ -93,7 +91,6 @@ struct _TwPool
   gint                n_succeeded;
   gint                n_failed;
   gint                n_cancelled;
-  gint                notify_scheduled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
 
   /* Atomic: freed task records, reused so that a task costs no allocation
@@ -167,9 +164,7 @@ tw_pool_new (const TwPoolRunner *runner,
   self->data = data;
   self->data_destroy = data_destroy;
   self->n_workers = n_workers;
-  self->context = g_main_context_ref (context);
-  g_weak_ref_init (&self->owner, owner);
-  self->notify_func = notify_func;
+  self->notifier = tw_notifier_new (context, owner, notify_func);
   g_mutex_init (&self->lock);
   g_cond_init (&self->work_cond);
   g_cond_init (&self->idle_cond);
@@ -235,8 +230,7 @@ tw_pool_unref (TwPool *self)
   g_clear_pointer (&self->watchdog, tw_watchdog_unref);
   g_clear_object (&self->stop);
   tw_pool_release_data (self);
-  g_weak_ref_clear (&self->owner);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  tw_notifier_unref (self->notifier);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->work_cond);
   g_cond_clear (&self->idle_cond);
@@ -244,71 +238,17 @@ tw_pool_unref (TwPool *self)
   g_free (self);
 }
 
-static gboolean
-tw_pool_notify_cb (gpointer user_data)
-{
-  TwPool *self = user_data;
-  GObject *owner;
-
-  g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->notify_source, g_source_unref);
-  g_mutex_unlock (&self->lock);
-  g_atomic_int_set (&self->notify_scheduled, FALSE);
-
-  owner = g_weak_ref_get (&self->owner);
-  if (owner != NULL)
-    {
-      self->notify_func (owner);
-      g_object_unref (owner);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Tells the owner of changed counters in its main context. At most one
- * source is pending at a time, so a context that never runs holds one
- * source, not one per task. */
 static void
 tw_pool_schedule_notify (TwPool *self)
 {
-  GSource *source;
-
-  /* Read first: a plain read keeps the cache line shared between threads. */
-  if (g_atomic_int_get (&self->notify_scheduled) ||
-      !g_atomic_int_compare_and_exchange (&self->notify_scheduled, FALSE, TRUE))
-    return;
-
-  source = g_idle_source_new ();
-  g_source_set_static_name (source, "[tw] troupe notify");
-  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
-  g_source_set_callback (source, tw_pool_notify_cb,
-                         tw_pool_ref (self), (GDestroyNotify)tw_pool_unref);
-
-  g_mutex_lock (&self->lock);
-  g_assert (self->notify_source == NULL);
-  self->notify_source = source;
-  g_mutex_unlock (&self->lock);
-
-  g_source_attach (source, self->context);
+  tw_notifier_schedule (self->notifier);
 }
 
-/* Called when the owner goes: nobody is left to notify, so a pending
- * notification would only keep the pool alive in a context that may
- * never run again. */
+/* Called when the owner goes: nobody is left to notify. */
 void
 tw_pool_forget_owner (TwPool *self)
 {
-  GSource *source;
-
-  g_mutex_lock (&self->lock);
-  source = g_steal_pointer (&self->notify_source);
-  g_mutex_unlock (&self->lock);
-
-  if (source != NULL)
-    {
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
+  tw_notifier_forget_owner (self->notifier);
 }
 
 /* Takes @input (owned) and a new reference on the task's future. */
@@ -787,6 +727,16 @@ tw_pool_pop_task (TwPool         *self,
 
   while (take == NULL && self->queue.length == 0 && !self->stopping)
     {
+      /* Going idle: n-running dropped, and nothing else will say so. */
+      if (n_finished > 0)
+        {
+          n_finished = 0;
+          g_mutex_unlock (&self->lock);
+          tw_pool_schedule_notify (self);
+          g_mutex_lock (&self->lock);
+          continue;
+        }
+
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
       self->n_idle--;
@@ -816,6 +766,8 @@ tw_pool_pop_task (TwPool         *self,
 
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
+  if (n_finished > 0 || task != NULL)
+    tw_pool_schedule_notify (self);
 
   return task != NULL;
 }
@@ -884,6 +836,8 @@ tw_pool_report_finished (TwPool *self,
   g_assert (self->n_running >= n_finished);
   self->n_running -= n_finished;
   g_mutex_unlock (&self->lock);
+
+  tw_pool_schedule_notify (self);
 }
 
 static void
