@@ -101,10 +101,11 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-static void list_model_iface_init (GListModelInterface *iface);
+static void tw_as_completed_list_model_init (GListModelInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (TwAsCompleted, tw_as_completed, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      tw_as_completed_list_model_init))
 
 static GType
 tw_as_completed_get_item_type (GListModel *model)
@@ -141,7 +142,7 @@ tw_as_completed_get_item (GListModel *model,
 }
 
 static void
-list_model_iface_init (GListModelInterface *iface)
+tw_as_completed_list_model_init (GListModelInterface *iface)
 {
   iface->get_item_type = tw_as_completed_get_item_type;
   iface->get_n_items = tw_as_completed_get_n_items;
@@ -231,7 +232,7 @@ tw_as_completed_class_init (TwAsCompletedClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_ITEMS] =
-    g_param_spec_uint ("n-items", NULL, NULL,
+    g_param_spec_uint ("n-items", "Items", "Settled futures in the model",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -250,7 +251,7 @@ tw_as_completed_class_init (TwAsCompletedClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_PENDING] =
-    g_param_spec_uint ("n-pending", NULL, NULL,
+    g_param_spec_uint ("n-pending", "Pending", "Futures added that have not settled",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -425,8 +426,8 @@ tw_as_completed_add_internal (TwAsCompleted *self,
 
   /* The callback moves the reference on @future into settled. */
   g_object_ref (future);
-  _tw_future_add_dependent (future, tw_as_completed_future_settled_cb,
-                            g_object_ref (self));
+  tw_future_add_dependent (future, tw_as_completed_future_settled_cb,
+                           g_object_ref (self));
 }
 
 /**
@@ -453,7 +454,7 @@ tw_as_completed_new (TwFuture * const *futures,
   TwAsCompleted *self;
 
   g_return_val_if_fail (futures != NULL || n_futures == 0, NULL);
-  g_return_val_if_fail (_tw_futures_are_valid (futures, n_futures), NULL);
+  g_return_val_if_fail (tw_futures_are_valid (futures, n_futures), NULL);
 
   self = g_object_new (TW_TYPE_AS_COMPLETED, NULL);
 
@@ -522,6 +523,16 @@ tw_as_completed_get_n_pending (TwAsCompleted *self)
   return n_pending;
 }
 
+/* Whether tw_as_completed_next() can return: a settled future is left
+ * to hand out, or none is pending. */
+static gboolean
+tw_as_completed_can_return_locked (gpointer data)
+{
+  TwAsCompleted *self = data;
+
+  return self->n_returned < self->settled->len || self->n_pending == 0;
+}
+
 /**
  * tw_as_completed_next:
  * @self: a #TwAsCompleted
@@ -551,37 +562,16 @@ tw_as_completed_next (TwAsCompleted  *self,
                       GError        **error)
 {
   TwFuture *future = NULL;
-  gint64 end_time;
 
   g_return_val_if_fail (TW_IS_AS_COMPLETED (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
-
   g_mutex_lock (&self->lock);
 
-  while (self->n_returned == self->settled->len && self->n_pending > 0)
-    {
-      gboolean woken = TRUE;
-
-      self->n_blocked++;
-      if (end_time < 0)
-        g_cond_wait (&self->cond, &self->lock);
-      else
-        woken = g_cond_wait_until (&self->cond, &self->lock, end_time);
-      self->n_blocked--;
-
-      if (!woken && self->n_returned == self->settled->len && self->n_pending > 0)
-        {
-          g_mutex_unlock (&self->lock);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "No future settled within %" G_GINT64_FORMAT " µs",
-                       timeout_usec);
-          return NULL;
-        }
-    }
-
-  if (self->n_returned < self->settled->len)
+  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+                        tw_as_completed_can_return_locked, self, timeout_usec,
+                        "No future settled", error) &&
+      self->n_returned < self->settled->len)
     future = g_object_ref (g_ptr_array_index (self->settled, self->n_returned++));
 
   g_mutex_unlock (&self->lock);
@@ -604,8 +594,8 @@ tw_as_completed_remove_waiter (TwWaiter *waiter,
  * tw_as_completed_next_async:
  * @self: a #TwAsCompleted
  * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async): called when a future is available, or when
- *   every future has been returned
+ * @callback: (scope async) (nullable): called when a future is available,
+ *   or when every future has been returned
  * @user_data: (closure): data for @callback
  *
  * Waits without blocking for the first settled future that neither this

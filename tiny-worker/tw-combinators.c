@@ -56,6 +56,18 @@
  * their own; pass g_object_ref (future) to keep yours.
  */
 
+/* Whether every element of @futures is a TwFuture, for preconditions. */
+gboolean
+tw_futures_are_valid (TwFuture * const *futures,
+                      guint             n_futures)
+{
+  for (guint i = 0; i < n_futures; i++)
+    if (!TW_IS_FUTURE (futures[i]))
+      return FALSE;
+
+  return TRUE;
+}
+
 typedef enum
 {
   RUN_ON_SUCCESS = 1 << 0,
@@ -92,11 +104,11 @@ tw_future_copy_outcome_cb (TwFuture *source,
                            gpointer  user_data)
 {
   TwFuture *output = user_data;
-  GVariant *value = _tw_future_get_value (source);
+  GVariant *value = tw_future_peek_value (source);
 
-  _tw_future_settle (output,
-                     value ? g_variant_ref (value) : NULL,
-                     value ? NULL : _tw_future_dup_error (source));
+  tw_future_settle (output,
+                    value ? g_variant_ref (value) : NULL,
+                    value ? NULL : tw_future_dup_error (source));
   g_object_unref (output);
 }
 
@@ -105,7 +117,7 @@ static void
 tw_future_adopt (TwFuture *output,
                  TwFuture *source)
 {
-  _tw_future_add_dependent (source, tw_future_copy_outcome_cb, g_object_ref (output));
+  tw_future_add_dependent (source, tw_future_copy_outcome_cb, g_object_ref (output));
   g_object_unref (source);
 }
 
@@ -131,7 +143,7 @@ tw_continuation_input_settled_cb (TwFuture *input,
                                   gpointer  data)
 {
   TwContinuation *self = data;
-  TwRunOn outcome = _tw_future_get_value (input) ? RUN_ON_SUCCESS : RUN_ON_FAILURE;
+  TwRunOn outcome = tw_future_peek_value (input) ? RUN_ON_SUCCESS : RUN_ON_FAILURE;
   GSource *source;
 
   if (!(self->run_on & outcome))
@@ -160,7 +172,7 @@ tw_future_continue (TwFuture         *self,
                     GDestroyNotify    destroy)
 {
   TwContinuation *continuation = g_new0 (TwContinuation, 1);
-  TwFuture *output = _tw_future_new ();
+  TwFuture *output = tw_future_new ();
 
   continuation->callback = callback;
   continuation->user_data = user_data;
@@ -169,7 +181,7 @@ tw_future_continue (TwFuture         *self,
   continuation->run_on = run_on;
   continuation->output = g_object_ref (output);
 
-  _tw_future_add_dependent (self, tw_continuation_input_settled_cb, continuation);
+  tw_future_add_dependent (self, tw_continuation_input_settled_cb, continuation);
   g_object_unref (self);
 
   return output;
@@ -340,9 +352,9 @@ tw_gather_all_value (TwGather *self,
   self->values[index] = g_variant_ref (value);
 
   if (g_atomic_int_dec_and_test (&self->n_left))
-    _tw_future_settle (self->output,
-                       g_variant_ref_sink (g_variant_new_tuple (self->values, self->n_values)),
-                       NULL);
+    tw_future_settle (self->output,
+                      g_variant_ref_sink (g_variant_new_tuple (self->values, self->n_values)),
+                      NULL);
 }
 
 /* ANY fails only when every input has failed, with the first error. */
@@ -365,7 +377,7 @@ tw_gather_any_error (TwGather *self,
   first = g_steal_pointer (&self->first_error);
   g_mutex_unlock (&self->lock);
 
-  _tw_future_settle (self->output, NULL, first);
+  tw_future_settle (self->output, NULL, first);
 }
 
 static void
@@ -374,21 +386,21 @@ tw_gather_input_settled_cb (TwFuture *input,
 {
   TwGatherSlot *slot = data;
   TwGather *self = slot->gather;
-  GVariant *value = _tw_future_get_value (input);
+  GVariant *value = tw_future_peek_value (input);
 
   if (self->kind == GATHER_FIRST ||
       (self->kind == GATHER_ALL && value == NULL) ||
       (self->kind == GATHER_ANY && value != NULL))
     {
       /* The first such outcome wins; settling again does nothing. */
-      _tw_future_settle (self->output,
-                         value ? g_variant_ref (value) : NULL,
-                         value ? NULL : _tw_future_dup_error (input));
+      tw_future_settle (self->output,
+                        value ? g_variant_ref (value) : NULL,
+                        value ? NULL : tw_future_dup_error (input));
     }
   else if (self->kind == GATHER_ALL)
     tw_gather_all_value (self, slot->index, value);
   else
-    tw_gather_any_error (self, _tw_future_dup_error (input));
+    tw_gather_any_error (self, tw_future_dup_error (input));
 
   tw_gather_unref (self);
   g_free (slot);
@@ -401,16 +413,16 @@ tw_future_gather (TwGatherKind  kind,
                   guint         n_futures)
 {
   TwGather *self;
-  TwFuture *output = _tw_future_new ();
+  TwFuture *output = tw_future_new ();
 
   if (n_futures == 0)
     {
       if (kind == GATHER_ALL)
-        _tw_future_settle (output, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)), NULL);
+        tw_future_settle (output, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)), NULL);
       else
-        _tw_future_settle (output, NULL,
-                           g_error_new_literal (TW_ERROR, TW_ERROR_FAILED,
-                                                "No future was given"));
+        tw_future_settle (output, NULL,
+                          g_error_new_literal (TW_ERROR, TW_ERROR_FAILED,
+                                               "No future was given"));
       return output;
     }
 
@@ -430,7 +442,7 @@ tw_future_gather (TwGatherKind  kind,
       slot->gather = self;
       slot->index = i;
       g_atomic_ref_count_inc (&self->ref_count);
-      _tw_future_add_dependent (futures[i], tw_gather_input_settled_cb, slot);
+      tw_future_add_dependent (futures[i], tw_gather_input_settled_cb, slot);
       g_object_unref (futures[i]);
     }
 
@@ -509,7 +521,7 @@ tw_future_allv (TwFuture * const *futures,
                 guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_ALL, futures, n_futures);
 }
@@ -558,7 +570,7 @@ tw_future_anyv (TwFuture * const *futures,
                 guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_ANY, futures, n_futures);
 }
@@ -606,7 +618,7 @@ tw_future_firstv (TwFuture * const *futures,
                   guint             n_futures)
 {
   tw_return_error_if_fail (futures != NULL || n_futures == 0);
-  tw_return_error_if_fail (_tw_futures_are_valid (futures, n_futures));
+  tw_return_error_if_fail (tw_futures_are_valid (futures, n_futures));
 
   return tw_future_gather_array (GATHER_FIRST, futures, n_futures);
 }

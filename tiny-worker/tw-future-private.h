@@ -23,7 +23,6 @@
 
 #include "tw-error.h"
 #include "tw-future.h"
-#include "tw-pool-private.h"
 
 G_BEGIN_DECLS
 
@@ -44,37 +43,64 @@ G_BEGIN_DECLS
 typedef void (*TwFutureDependentFunc) (TwFuture *future,
                                        gpointer  user_data);
 
-TwFuture *_tw_future_new           (void);
-void      _tw_future_bind_pool      (TwFuture               *self,
-                                     TwPool                 *pool);
-TwPool   *_tw_future_dup_pool       (TwFuture               *self);
-gboolean  _tw_future_settle         (TwFuture               *self,
-                                     GVariant               *value,
-                                     GError                 *error);
-gboolean  _tw_future_start          (TwFuture               *self,
-                                     GCancellable           *cancellable);
-gboolean  _tw_future_dispatch       (TwFuture               *self,
-                                     GCancellable           *cancellable);
-void      _tw_future_cancel_if_pending (TwFuture            *self);
-gboolean  _tw_future_get_cancel_requested (TwFuture         *self);
-void      _tw_future_set_progress   (TwFuture               *self,
-                                     gdouble                 fraction,
-                                     const char             *message);
-void      _tw_future_set_cancellable (TwFuture              *self,
-                                      GCancellable          *cancellable);
-void      _tw_future_add_dependent  (TwFuture               *self,
-                                     TwFutureDependentFunc   func,
-                                     gpointer                user_data);
-GVariant *_tw_future_get_value      (TwFuture               *self);
-gboolean  _tw_futures_are_valid     (TwFuture * const       *futures,
-                                     guint                   n_futures);
-GError   *_tw_future_dup_error      (TwFuture               *self);
+/*
+ * TwFutureOwner:
+ *
+ * How a future tells whoever created it (a pool, for its tasks) about its
+ * life: the owner's record of the task starts with a TwFutureOwner, given
+ * to tw_future_set_owner(). The future knows nothing else of its owner.
+ */
+typedef struct _TwFutureOwner TwFutureOwner;
 
-/* The pool's bookkeeping fields of a task, protected by the pool's lock. */
-GList    *_tw_future_get_link       (TwFuture               *self);
-GQueue  **_tw_future_get_queue_slot (TwFuture               *self);
-GVariant **_tw_future_get_input_slot (TwFuture              *self);
-void      _tw_future_set_chunk      (TwFuture               *self);
-gboolean  _tw_future_is_chunk       (TwFuture               *self);
+typedef struct
+{
+  /* With the future's lock held, as tw_future_cancel() cancels a PENDING
+   * future: takes the task out of the owner's queue and says whether it
+   * did (the caller then owns the queue's reference on the future). It
+   * may take the owner's own lock, never the future's, and runs no user
+   * code. */
+  gboolean (*cancel_pending) (TwFutureOwner  *owner);
+  /* With the future's lock held, as it settles, before any waiter can see
+   * that: counts the outcome. Lock-free; runs no user code. */
+  void     (*count)          (TwFutureOwner  *owner,
+                              TwFutureState   state);
+  /* After the future settled and told its waiters, with no lock held:
+   * releases the record. */
+  void     (*settled)        (TwFutureOwner  *owner);
+} TwFutureOwnerFuncs;
+
+struct _TwFutureOwner
+{
+  const TwFutureOwnerFuncs *funcs;
+};
+
+TwFuture *tw_future_new             (void);
+void      tw_future_set_owner       (TwFuture                 *self,
+                                     TwFutureOwner            *owner);
+gboolean  tw_future_settle          (TwFuture                 *self,
+                                     GVariant                 *value,
+                                     GError                   *error);
+gboolean  tw_future_settle_run      (TwFuture                 *self,
+                                     GVariant                 *value,
+                                     GError                   *error,
+                                     gboolean                 *cancel_requested);
+gboolean  tw_future_start           (TwFuture                 *self,
+                                     GCancellable             *cancellable);
+gboolean  tw_future_dispatch        (TwFuture                 *self,
+                                     GCancellable             *cancellable);
+void      tw_future_cancel_if_pending (TwFuture               *self);
+gboolean  tw_future_get_cancel_requested (TwFuture            *self);
+void      tw_future_set_progress    (TwFuture                 *self,
+                                     gdouble                   fraction,
+                                     const char               *message);
+void      tw_future_set_cancellable (TwFuture                 *self,
+                                     GCancellable             *cancellable);
+void      tw_future_add_dependent   (TwFuture                 *self,
+                                     TwFutureDependentFunc     func,
+                                     gpointer                  user_data);
+GVariant *tw_future_peek_value      (TwFuture                 *self);
+GError   *tw_future_dup_error       (TwFuture                 *self);
+gboolean  tw_futures_are_valid      (TwFuture * const         *futures,
+                                     guint                     n_futures);
 
 G_END_DECLS

@@ -69,23 +69,18 @@ struct _TwFuture
   GMutex         lock;
   GCond          cond;         /* broadcast when the future settles */
   guint          n_blocked;    /* threads blocked in tw_future_wait() */
-  TwFutureState  state;
+  /* Bytes rather than ints, so that a pending task takes less memory. */
+  guint8         state;        /* TwFutureState */
+  guint8         cancel_requested; /* tw_future_cancel() was called while RUNNING */
+  guint8         notify_pending;   /* property ids (as bits) to notify */
   GVariant      *value;        /* the output, when SUCCEEDED */
   GError        *error;        /* the failure, when FAILED or CANCELLED */
   GSList        *waiters;      /* TwWaiter: async waits still to answer */
   GSList        *dependents;   /* TwDependent: internal callbacks on settle */
   GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
-  gboolean       cancel_requested; /* tw_future_cancel() was called while RUNNING */
-  TwPool        *pool;         /* the pool whose task this is, until settled */
-  guint          notify_pending;   /* property ids (as bits) to notify */
+  TwFutureOwner *owner;        /* the owner's record of this task, until settled */
   gdouble        progress;         /* reported by the worker, 0 to 1 */
   char          *progress_message; /* reported by the worker, or NULL */
-
-  /* Protected by the pool's lock (see tw-pool.c). */
-  GList          link;         /* data points at self */
-  GQueue        *queue;        /* the pool queue link is in, or NULL */
-  GVariant      *input;        /* the task's input, until a worker takes it */
-  gboolean       chunk;        /* the input is an array to run element by element */
 };
 
 enum {
@@ -99,10 +94,12 @@ enum {
 static GParamSpec *properties [N_PROPS];
 static guint notify_signal_id;
 
+G_STATIC_ASSERT (N_PROPS <= 8);  /* notify_pending is a byte */
+
 G_DEFINE_FINAL_TYPE (TwFuture, tw_future, G_TYPE_OBJECT)
 
 static inline gboolean
-state_is_settled (TwFutureState state)
+tw_future_state_is_settled (TwFutureState state)
 {
   return state >= TW_FUTURE_STATE_SUCCEEDED;
 }
@@ -114,12 +111,10 @@ tw_future_finalize (GObject *object)
 
   g_assert (self->waiters == NULL);
   g_assert (self->dependents == NULL);
-  g_assert (self->queue == NULL);
-  g_assert (self->pool == NULL || !state_is_settled (self->state));
+  /* The owner's task record keeps a reference until the future settles. */
+  g_assert (self->owner == NULL);
 
-  g_clear_pointer (&self->pool, tw_pool_unref);
   g_clear_pointer (&self->value, g_variant_unref);
-  g_clear_pointer (&self->input, g_variant_unref);
   g_clear_error (&self->error);
   g_clear_pointer (&self->progress_message, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -175,7 +170,7 @@ tw_future_class_init (TwFutureClass *klass)
    * Since: 1.0
    */
   properties [PROP_STATE] =
-    g_param_spec_enum ("state", NULL, NULL,
+    g_param_spec_enum ("state", "State", "The state of the task",
                        TW_TYPE_FUTURE_STATE,
                        TW_FUTURE_STATE_PENDING,
                        (G_PARAM_READABLE |
@@ -187,12 +182,12 @@ tw_future_class_init (TwFutureClass *klass)
    *
    * How far the task has come, from 0 to 1, as its worker last reported
    * with tw_report_progress(). Notified like #TwFuture:state, in the
-   * future's main context, so a #GtkProgressBar can be bound to it.
+   * future's main context, so a `GtkProgressBar` can be bound to it.
    *
    * Since: 1.0
    */
   properties [PROP_PROGRESS] =
-    g_param_spec_double ("progress", NULL, NULL,
+    g_param_spec_double ("progress", "Progress", "How far the task has come, from 0 to 1",
                          0.0, 1.0, 0.0,
                          (G_PARAM_READABLE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -207,7 +202,9 @@ tw_future_class_init (TwFutureClass *klass)
    * Since: 1.0
    */
   properties [PROP_PROGRESS_MESSAGE] =
-    g_param_spec_string ("progress-message", NULL, NULL,
+    g_param_spec_string ("progress-message",
+                         "Progress message",
+                         "What the worker last said it was doing",
                          NULL,
                          (G_PARAM_READABLE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -224,40 +221,25 @@ tw_future_init (TwFuture *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->state = TW_FUTURE_STATE_PENDING;
-  self->link.data = self;
   self->context = g_main_context_ref_thread_default ();
 }
 
 TwFuture *
-_tw_future_new (void)
+tw_future_new (void)
 {
   return g_object_new (TW_TYPE_FUTURE, NULL);
 }
 
-/* Makes a new, unshared future a task of @pool: it reports to the pool
- * when it settles. */
+/* Makes a new, unshared, pending future a task of @owner, which it then
+ * tells of its cancellation and settling. */
 void
-_tw_future_bind_pool (TwFuture *self,
-                      TwPool   *pool)
+tw_future_set_owner (TwFuture      *self,
+                     TwFutureOwner *owner)
 {
-  g_assert (self->pool == NULL);
+  g_assert (self->owner == NULL);
   g_assert (self->state == TW_FUTURE_STATE_PENDING);
 
-  self->pool = tw_pool_ref (pool);
-}
-
-/* Returns the pool of a task that has not settled, or NULL. */
-TwPool *
-_tw_future_dup_pool (TwFuture *self)
-{
-  TwPool *pool = NULL;
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    pool = tw_pool_ref (self->pool);
-  g_mutex_unlock (&self->lock);
-
-  return pool;
+  self->owner = owner;
 }
 
 /**
@@ -355,7 +337,7 @@ tw_future_is_done (TwFuture *self)
 {
   g_return_val_if_fail (TW_IS_FUTURE (self), FALSE);
 
-  return state_is_settled (tw_future_get_state (self));
+  return tw_future_state_is_settled (tw_future_get_state (self));
 }
 
 /* Called with the lock held; returns a new reference, or NULL with @error set. */
@@ -363,7 +345,7 @@ static GVariant *
 tw_future_dup_outcome_locked (TwFuture  *self,
                               GError   **error)
 {
-  g_assert (state_is_settled (self->state));
+  g_assert (tw_future_state_is_settled (self->state));
 
   if (self->value != NULL)
     return g_variant_ref (self->value);
@@ -372,6 +354,14 @@ tw_future_dup_outcome_locked (TwFuture  *self,
     *error = g_error_copy (self->error);
 
   return NULL;
+}
+
+static gboolean
+tw_future_is_settled_locked (gpointer data)
+{
+  TwFuture *self = data;
+
+  return tw_future_state_is_settled (self->state);
 }
 
 /**
@@ -400,38 +390,17 @@ tw_future_wait (TwFuture  *self,
                 gint64     timeout_usec,
                 GError   **error)
 {
-  GVariant *ret;
-  gint64 end_time;
+  GVariant *ret = NULL;
 
   g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
-
   g_mutex_lock (&self->lock);
 
-  while (!state_is_settled (self->state))
-    {
-      gboolean woken = TRUE;
-
-      self->n_blocked++;
-      if (end_time < 0)
-        g_cond_wait (&self->cond, &self->lock);
-      else
-        woken = g_cond_wait_until (&self->cond, &self->lock, end_time);
-      self->n_blocked--;
-
-      if (!woken && !state_is_settled (self->state))
-        {
-          g_mutex_unlock (&self->lock);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "The task did not finish within %" G_GINT64_FORMAT " µs",
-                       timeout_usec);
-          return NULL;
-        }
-    }
-
-  ret = tw_future_dup_outcome_locked (self, error);
+  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+                        tw_future_is_settled_locked, self, timeout_usec,
+                        "The task did not finish", error))
+    ret = tw_future_dup_outcome_locked (self, error);
 
   g_mutex_unlock (&self->lock);
 
@@ -469,7 +438,7 @@ tw_future_remove_waiter (TwWaiter *waiter,
  * tw_future_wait_async:
  * @self: a #TwFuture
  * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async): called when the task settles
+ * @callback: (scope async) (nullable): called when the task settles
  * @user_data: (closure): data for @callback
  *
  * Waits for the task to settle without blocking. @callback runs in the
@@ -503,7 +472,7 @@ tw_future_wait_async (TwFuture            *self,
                           "The wait was cancelled");
 
   g_mutex_lock (&self->lock);
-  settled = state_is_settled (self->state);
+  settled = tw_future_state_is_settled (self->state);
   if (!settled)
     self->waiters = g_slist_prepend (self->waiters, tw_waiter_ref (waiter));
   g_mutex_unlock (&self->lock);
@@ -646,9 +615,9 @@ tw_future_dup_progress_message (TwFuture *self)
 
 /* Records progress reported by the worker of a running task. */
 void
-_tw_future_set_progress (TwFuture   *self,
-                         gdouble     fraction,
-                         const char *message)
+tw_future_set_progress (TwFuture   *self,
+                        gdouble     fraction,
+                        const char *message)
 {
   gboolean message_changed;
 
@@ -676,15 +645,15 @@ _tw_future_set_progress (TwFuture   *self,
 }
 
 /*
- * _tw_future_start:
+ * tw_future_start:
  * @cancellable: the worker's cancellable for this task
  *
  * Moves a pending task to RUNNING. Returns %FALSE if it settled meanwhile
  * (it was cancelled), and then the worker must skip it.
  */
 gboolean
-_tw_future_start (TwFuture     *self,
-                  GCancellable *cancellable)
+tw_future_start (TwFuture     *self,
+                 GCancellable *cancellable)
 {
   gboolean started;
 
@@ -704,17 +673,17 @@ _tw_future_start (TwFuture     *self,
 }
 
 /*
- * _tw_future_dispatch:
+ * tw_future_dispatch:
  * @cancellable: fired if the task is cancelled from now on
  *
  * Hands a pending task to a worker that runs tasks in a pipeline: it
- * stays pending until _tw_future_start(), but cancelling it now also
+ * stays pending until tw_future_start(), but cancelling it now also
  * fires @cancellable, to wake the worker. Returns %FALSE if it settled
  * meanwhile.
  */
 gboolean
-_tw_future_dispatch (TwFuture     *self,
-                     GCancellable *cancellable)
+tw_future_dispatch (TwFuture     *self,
+                    GCancellable *cancellable)
 {
   gboolean pending;
 
@@ -730,7 +699,7 @@ _tw_future_dispatch (TwFuture     *self,
 /* Whether tw_future_cancel() was called while the task ran. Workers that
  * share one cancellable between several tasks use it to tell which. */
 gboolean
-_tw_future_get_cancel_requested (TwFuture *self)
+tw_future_get_cancel_requested (TwFuture *self)
 {
   gboolean requested;
 
@@ -744,11 +713,11 @@ _tw_future_get_cancel_requested (TwFuture *self)
 /* Points a running task at a fresh cancellable, after its worker had to
  * replace a cancelled one that the task shared with others. */
 void
-_tw_future_set_cancellable (TwFuture     *self,
-                            GCancellable *cancellable)
+tw_future_set_cancellable (TwFuture     *self,
+                           GCancellable *cancellable)
 {
   g_mutex_lock (&self->lock);
-  if (!state_is_settled (self->state))
+  if (!tw_future_state_is_settled (self->state))
     self->cancellable = cancellable;
   g_mutex_unlock (&self->lock);
 }
@@ -762,6 +731,7 @@ tw_future_answer_waiters (TwFuture *self,
 
   g_slist_free_full (waiters, tw_waiter_answered);
 }
+
 
 static void
 tw_future_run_dependents (TwFuture *self,
@@ -780,39 +750,23 @@ tw_future_run_dependents (TwFuture *self,
   g_slist_free_full (dependents, g_free);
 }
 
-/*
- * _tw_future_settle:
- * @value: (transfer full) (nullable): the output
- * @error: (transfer full) (nullable): the failure, if @value is %NULL
- *
- * Settles the future, exactly once: the first call wins, later calls free
- * their arguments and return %FALSE. Wakes blocking waiters, answers async
- * waiters, runs dependents and tells the pool, all after the lock is
- * released. The caller holds a reference throughout.
- */
-static gboolean
-tw_future_settle_internal (TwFuture *self,
-                           GVariant *value,
-                           GError   *error,
-                           gboolean  only_if_pending)
+/* Called with the lock held, on a future that has not settled; releases
+ * the lock. Wakes blocking waiters, answers async waiters, runs
+ * dependents and tells the owner, all after the lock is released. The
+ * caller holds a reference throughout. */
+static void
+tw_future_settle_locked (TwFuture *self,
+                         GVariant *value,
+                         GError   *error,
+                         gboolean *cancel_requested)
 {
-  TwPool *pool;
+  TwFutureOwner *owner = g_steal_pointer (&self->owner);
   GSList *waiters;
   GSList *dependents;
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
-
-  g_mutex_lock (&self->lock);
-
-  if (state_is_settled (self->state) ||
-      (only_if_pending && self->state != TW_FUTURE_STATE_PENDING))
-    {
-      g_mutex_unlock (&self->lock);
-      g_clear_pointer (&value, g_variant_unref);
-      g_clear_error (&error);
-      return FALSE;
-    }
+  g_assert (!tw_future_state_is_settled (self->state));
 
   if (value != NULL)
     state = TW_FUTURE_STATE_SUCCEEDED;
@@ -825,9 +779,10 @@ tw_future_settle_internal (TwFuture *self,
   self->value = value;
   self->error = error;
   self->cancellable = NULL;
-  pool = g_steal_pointer (&self->pool);
-  if (pool != NULL)
-    tw_pool_count_outcome (pool, state);
+  if (cancel_requested != NULL)
+    *cancel_requested = self->cancel_requested;
+  if (owner != NULL)
+    owner->funcs->count (owner, state);
   waiters = g_steal_pointer (&self->waiters);
   dependents = g_steal_pointer (&self->dependents);
 
@@ -843,48 +798,97 @@ tw_future_settle_internal (TwFuture *self,
   tw_future_run_dependents (self, dependents);
   tw_future_schedule_notify (self, PROP_STATE);
 
-  if (pool != NULL)
+  if (owner != NULL)
+    owner->funcs->settled (owner);
+}
+
+/* Settles the future, exactly once: the first call wins, later calls
+ * free their arguments and return %FALSE. */
+static gboolean
+tw_future_settle_internal (TwFuture *self,
+                           GVariant *value,
+                           GError   *error,
+                           gboolean  only_if_pending,
+                           gboolean *cancel_requested)
+{
+  g_mutex_lock (&self->lock);
+
+  if (tw_future_state_is_settled (self->state) ||
+      (only_if_pending && self->state != TW_FUTURE_STATE_PENDING))
     {
-      tw_pool_task_settled (pool);
-      tw_pool_unref (pool);
+      if (cancel_requested != NULL)
+        *cancel_requested = self->cancel_requested;
+      g_mutex_unlock (&self->lock);
+      g_clear_pointer (&value, g_variant_unref);
+      g_clear_error (&error);
+      return FALSE;
     }
+
+  tw_future_settle_locked (self, value, error, cancel_requested);
 
   return TRUE;
 }
 
+/*
+ * tw_future_settle:
+ * @value: (transfer full) (nullable): the output
+ * @error: (transfer full) (nullable): the failure, if @value is %NULL
+ *
+ * Settles the future, exactly once: the first call wins, later calls free
+ * their arguments and return %FALSE.
+ */
 gboolean
-_tw_future_settle (TwFuture *self,
-                   GVariant *value,
-                   GError   *error)
+tw_future_settle (TwFuture *self,
+                  GVariant *value,
+                  GError   *error)
 {
-  return tw_future_settle_internal (self, value, error, FALSE);
+  return tw_future_settle_internal (self, value, error, FALSE, NULL);
+}
+
+/*
+ * tw_future_settle_run:
+ * @cancel_requested: (out): whether tw_future_cancel() was called while
+ *   the task ran
+ *
+ * Settles a task that its worker ran, like tw_future_settle(). When
+ * @cancel_requested is %TRUE, tw_future_cancel() may not have cancelled
+ * the worker's cancellable yet (it does so with no lock held), so the
+ * worker must not reuse that cancellable for another task.
+ */
+gboolean
+tw_future_settle_run (TwFuture *self,
+                      GVariant *value,
+                      GError   *error,
+                      gboolean *cancel_requested)
+{
+  return tw_future_settle_internal (self, value, error, FALSE, cancel_requested);
 }
 
 /* Cancels a task that has not started, as a cancelling shutdown does. */
 void
-_tw_future_cancel_if_pending (TwFuture *self)
+tw_future_cancel_if_pending (TwFuture *self)
 {
-  tw_future_settle_internal (self, NULL,
-                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "The troupe was shut down before the task started"),
-                             TRUE);
+  GError *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       "The troupe was shut down before the task started");
+
+  tw_future_settle_internal (self, NULL, error, TRUE, NULL);
 }
 
 /*
- * _tw_future_add_dependent:
+ * tw_future_add_dependent:
  *
  * Calls @func once the future settles, on the settling thread; at once,
  * on this thread, if it has settled already.
  */
 void
-_tw_future_add_dependent (TwFuture              *self,
-                          TwFutureDependentFunc  func,
-                          gpointer               user_data)
+tw_future_add_dependent (TwFuture              *self,
+                         TwFutureDependentFunc  func,
+                         gpointer               user_data)
 {
   gboolean settled;
 
   g_mutex_lock (&self->lock);
-  settled = state_is_settled (self->state);
+  settled = tw_future_state_is_settled (self->state);
   if (!settled)
     {
       TwDependent *dependent = g_new (TwDependent, 1);
@@ -901,7 +905,7 @@ _tw_future_add_dependent (TwFuture              *self,
 
 /* Only valid once the future has settled: value and error never change then. */
 GVariant *
-_tw_future_get_value (TwFuture *self)
+tw_future_peek_value (TwFuture *self)
 {
   g_assert (tw_future_is_done (self));
 
@@ -909,70 +913,11 @@ _tw_future_get_value (TwFuture *self)
 }
 
 GError *
-_tw_future_dup_error (TwFuture *self)
+tw_future_dup_error (TwFuture *self)
 {
   g_assert (tw_future_is_done (self));
 
   return self->error ? g_error_copy (self->error) : NULL;
-}
-
-/* Whether every element of @futures is a TwFuture, for preconditions. */
-gboolean
-_tw_futures_are_valid (TwFuture * const *futures,
-                       guint             n_futures)
-{
-  for (guint i = 0; i < n_futures; i++)
-    if (!TW_IS_FUTURE (futures[i]))
-      return FALSE;
-
-  return TRUE;
-}
-
-GList *
-_tw_future_get_link (TwFuture *self)
-{
-  return &self->link;
-}
-
-GQueue **
-_tw_future_get_queue_slot (TwFuture *self)
-{
-  return &self->queue;
-}
-
-/* Marks a new task as a chunk: its input is an array whose elements the
- * worker runs one by one, and its value an av (see tw_wire_run_chunk()). */
-void
-_tw_future_set_chunk (TwFuture *self)
-{
-  self->chunk = TRUE;
-}
-
-gboolean
-_tw_future_is_chunk (TwFuture *self)
-{
-  return self->chunk;
-}
-
-GVariant **
-_tw_future_get_input_slot (TwFuture *self)
-{
-  return &self->input;
-}
-
-static void
-tw_future_cancel_running (TwFuture *self)
-{
-  g_mutex_lock (&self->lock);
-  if (self->state == TW_FUTURE_STATE_RUNNING && self->cancellable != NULL &&
-      !self->cancel_requested)
-    {
-      /* Under the lock, so the worker cannot move on and reuse its
-       * cancellable for another task in between. */
-      self->cancel_requested = TRUE;
-      g_cancellable_cancel (self->cancellable);
-    }
-  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -986,6 +931,10 @@ tw_future_cancel_running (TwFuture *self)
  * %G_IO_ERROR_CANCELLED, but the task ends with whatever the worker
  * returns. A settled future does not change.
  *
+ * The #GCancellable::cancelled handlers of the worker run in the calling
+ * thread, with no lock of the library held: they may use this future,
+ * cancel others and submit more tasks.
+ *
  * Cancelling a future does not cancel the future it was chained to.
  *
  * Since: 1.0
@@ -993,36 +942,44 @@ tw_future_cancel_running (TwFuture *self)
 void
 tw_future_cancel (TwFuture *self)
 {
-  g_autoptr(TwPool) pool = NULL;
-  g_autoptr(GCancellable) dispatched = NULL;
+  g_autoptr(GCancellable) to_cancel = NULL;
   gboolean removed = FALSE;
-  gboolean pending;
 
   g_return_if_fail (TW_IS_FUTURE (self));
 
   g_mutex_lock (&self->lock);
-  pending = self->state == TW_FUTURE_STATE_PENDING;
-  if (pending && self->pool != NULL)
-    pool = tw_pool_ref (self->pool);
-  if (pending && self->cancellable != NULL)
-    dispatched = g_object_ref (self->cancellable);
-  g_mutex_unlock (&self->lock);
 
-  if (pending && pool != NULL)
-    removed = tw_pool_remove (pool, self);
+  if (self->state == TW_FUTURE_STATE_PENDING)
+    {
+      /* Under the lock, so the owner cannot start it in between. A worker
+       * that has popped it already sees the settled state and skips it;
+       * one that holds it dispatched is woken through its cancellable. */
+      if (self->owner != NULL)
+        removed = self->owner->funcs->cancel_pending (self->owner);
+      if (self->cancellable != NULL)
+        to_cancel = g_object_ref (self->cancellable);
+      tw_future_settle_locked (self, NULL,
+                               g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                    "The task was cancelled"),
+                               NULL);
+    }
+  else
+    {
+      if (self->state == TW_FUTURE_STATE_RUNNING && self->cancellable != NULL &&
+          !self->cancel_requested)
+        {
+          self->cancel_requested = TRUE;
+          to_cancel = g_object_ref (self->cancellable);
+        }
+      g_mutex_unlock (&self->lock);
+    }
 
-  /* A worker may have taken the task meanwhile: if it has only popped
-   * it, _tw_future_start() sees the settled state and skips it; if it
-   * has started it, the task is told through its cancellable. */
-  if (!pending ||
-      !tw_future_settle_internal (self, NULL,
-                                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                       "The task was cancelled"),
-                                  TRUE))
-    tw_future_cancel_running (self);
-  else if (dispatched != NULL)
-    g_cancellable_cancel (dispatched);  /* the worker holding it skips it */
+  /* With no lock held: ::cancelled handlers are user code. A worker that
+   * finishes the task meanwhile learns of cancel_requested as it settles
+   * it (tw_future_settle_run()), and does not reuse this cancellable. */
+  if (to_cancel != NULL)
+    g_cancellable_cancel (to_cancel);
 
   if (removed)
-    g_object_unref (self);
+    g_object_unref (self);  /* the queue's reference */
 }

@@ -21,7 +21,6 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-troupe-private.h"
-#include "tw-wire-private.h"
 
 /*
  * tw_troupe_map() splits its inputs into chunks, as multiprocessing's
@@ -33,90 +32,53 @@
 
 #define CHUNKS_PER_WORKER 4
 
-typedef struct
-{
-  gatomicrefcount  ref_count;
-  TwFuture        *output;
-  gint             n_left;    /* atomic: chunks not yet settled */
-  guint            n_values;
-  GVariant       **values;    /* each slot written by one chunk */
-  GPtrArray       *chunks;    /* TwFuture: cancelled if the output is */
-} TwMap;
-
-typedef struct
-{
-  TwMap *map;
-  guint  offset;              /* of the chunk's first input */
-  guint  length;
-} TwMapChunk;
-
+/* Joins the outputs of the chunks, an av each (tw-process-runner.c
+ * checks those that come from another process), into one av. */
 static void
-tw_map_unref (TwMap *self)
+tw_map_chunks_settled_cb (TwFuture *all,
+                          gpointer  user_data)
 {
-  if (!g_atomic_ref_count_dec (&self->ref_count))
-    return;
+  g_autoptr(TwFuture) output = user_data;
+  GVariant *chunks = tw_future_peek_value (all);
+  GVariantBuilder builder;
+  GVariantIter iter;
+  GVariant *chunk;
 
-  for (guint i = 0; i < self->n_values; i++)
-    g_clear_pointer (&self->values[i], g_variant_unref);
-  g_free (self->values);
-  g_ptr_array_unref (self->chunks);
-  g_object_unref (self->output);
-  g_free (self);
+  if (chunks == NULL)
+    {
+      tw_future_settle (output, NULL, tw_future_dup_error (all));
+      return;
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      GVariantIter outputs;
+      GVariant *boxed;
+
+      g_variant_iter_init (&outputs, chunk);
+      while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
+        {
+          g_variant_builder_add_value (&builder, boxed);
+          g_variant_unref (boxed);
+        }
+      g_variant_unref (chunk);
+    }
+
+  tw_future_settle (output, g_variant_ref_sink (g_variant_builder_end (&builder)), NULL);
 }
 
-/* Stores a chunk's outputs. The value may come from a worker process:
- * its shape is checked. */
-static GError *
-tw_map_store_chunk (TwMap      *self,
-                    TwMapChunk *chunk,
-                    GVariant   *value)
-{
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE ("av")) ||
-      g_variant_n_children (value) != chunk->length)
-    return g_error_new (TW_ERROR, TW_ERROR_PROTOCOL,
-                        "A chunk of %u inputs was answered by a value of type %s "
-                        "with %" G_GSIZE_FORMAT " elements", chunk->length,
-                        g_variant_get_type_string (value), g_variant_n_children (value));
-
-  /* The children are boxed already, as the av of all outputs wants them. */
-  for (guint i = 0; i < chunk->length; i++)
-    self->values[chunk->offset + i] = g_variant_get_child_value (value, i);
-
-  return NULL;
-}
-
-static void
-tw_map_chunk_settled_cb (TwFuture *future,
-                         gpointer  user_data)
-{
-  TwMapChunk *chunk = user_data;
-  TwMap *self = chunk->map;
-  GVariant *value = _tw_future_get_value (future);
-  GError *error = value ? tw_map_store_chunk (self, chunk, value) : _tw_future_dup_error (future);
-
-  if (error != NULL)
-    _tw_future_settle (self->output, NULL, error);
-  else if (g_atomic_int_dec_and_test (&self->n_left))
-    _tw_future_settle (self->output,
-                       g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                                                self->values, self->n_values)),
-                       NULL);
-
-  tw_map_unref (self);
-  g_free (chunk);
-}
-
+/* Cancelling the output cancels the chunks. */
 static void
 tw_map_output_settled_cb (TwFuture *output,
                           gpointer  user_data)
 {
-  TwMap *self = user_data;
+  g_autoptr(GPtrArray) chunks = user_data;
 
   if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
-    for (guint i = 0; i < self->chunks->len; i++)
-      tw_future_cancel (self->chunks->pdata[i]);
-
-  tw_map_unref (self);
+    for (guint i = 0; i < chunks->len; i++)
+      tw_future_cancel (chunks->pdata[i]);
 }
 
 /* The size of a basic fixed-size element, or 0: a slice of an array of
@@ -170,7 +132,7 @@ tw_map_new_chunk_input (GVariant *inputs,
   return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
-/* Consumes @inputs. */
+/* Consumes @inputs. The chunks are gathered as tw_future_allv() does. */
 static TwFuture *
 tw_map_start (TwPool   *pool,
               guint     n_workers,
@@ -178,38 +140,25 @@ tw_map_start (TwPool   *pool,
 {
   guint n_inputs = g_variant_n_children (inputs);
   guint n_chunks = MAX (1, MIN (n_inputs, n_workers * CHUNKS_PER_WORKER));
-  guint chunk_size = (n_inputs + n_chunks - 1) / MAX (n_chunks, 1);
-  TwMap *self = g_new0 (TwMap, 1);
-  TwFuture *output = _tw_future_new ();
-
-  g_atomic_ref_count_init (&self->ref_count);
-  self->output = g_object_ref (output);
-  self->n_values = n_inputs;
-  self->values = g_new0 (GVariant *, n_inputs);
-  self->n_left = (n_inputs + chunk_size - 1) / MAX (chunk_size, 1);
-  self->chunks = g_ptr_array_new_with_free_func (g_object_unref);
-
-  if (n_inputs == 0)
-    _tw_future_settle (output, g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0)),
-                       NULL);
+  guint chunk_size = MAX (1, (n_inputs + n_chunks - 1) / n_chunks);
+  GPtrArray *chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  TwFuture *output = tw_future_new ();
+  TwFuture *all;
 
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
     {
-      TwMapChunk *chunk = g_new0 (TwMapChunk, 1);
-      g_autoptr(TwFuture) future = NULL;
+      guint length = MIN (chunk_size, n_inputs - offset);
+      GVariant *chunk = tw_map_new_chunk_input (inputs, offset, length);
 
-      chunk->map = self;
-      chunk->offset = offset;
-      chunk->length = MIN (chunk_size, n_inputs - offset);
-      g_atomic_ref_count_inc (&self->ref_count);
-
-      future = tw_pool_submit (pool, tw_map_new_chunk_input (inputs, offset, chunk->length), TRUE);
-      g_ptr_array_add (self->chunks, g_object_ref (future));
-      _tw_future_add_dependent (future, tw_map_chunk_settled_cb, chunk);
+      g_ptr_array_add (chunks, tw_pool_submit (pool, chunk, TRUE));
     }
 
-  /* After the loop: the chunks array is complete when this can run. */
-  _tw_future_add_dependent (output, tw_map_output_settled_cb, self);
+  all = tw_future_allv ((TwFuture **)chunks->pdata, chunks->len);
+  tw_future_add_dependent (all, tw_map_chunks_settled_cb, g_object_ref (output));
+  g_object_unref (all);
+
+  /* After the chunks are all in the array, which this may free at once. */
+  tw_future_add_dependent (output, tw_map_output_settled_cb, chunks);
   g_variant_unref (inputs);
 
   return output;

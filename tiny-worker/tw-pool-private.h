@@ -28,37 +28,41 @@
 G_BEGIN_DECLS
 
 typedef struct _TwPool TwPool;
-typedef struct _TwPoolRunner TwPoolRunner;
 
-/* How a pool's threads run tasks. Every function is called on the
- * worker thread that owns @worker; @data is shared by all threads and
- * must only be read.
- */
-struct _TwPoolRunner
+/* What each pool thread runs: a runner's serve function pops tasks with
+ * tw_pool_pop_task() and settles them until that returns %FALSE. Its
+ * functions are called on the pool's threads; @data is shared by all of
+ * them and must only be read. */
+typedef struct
 {
-  /* Creates and sets up one worker; NULL with @error set on failure. */
-  gpointer  (*worker_new)  (gpointer       data,
-                            GCancellable  *cancellable,
-                            GError       **error);
-  GVariant *(*worker_call) (gpointer       worker,
-                            gpointer       data,
-                            GVariant      *input,
-                            GCancellable  *cancellable,
-                            GError       **error);
-  /* Tears down and frees one worker made by worker_new. Optional. */
-  void      (*worker_free) (gpointer       worker,
-                            gpointer       data);
   /* Refuses inputs the workers cannot take, at submit. Optional. */
   gboolean  (*check_input) (GVariant      *input,
                             GError       **error);
-  /* Replaces the one-task-at-a-time loop of each pool thread, for runners
-   * that keep several tasks in flight: it pops tasks with
-   * tw_pool_pop_task() and settles them until that returns NULL. */
   void      (*serve)       (TwPool        *pool,
                             gpointer       data);
-};
+} TwPoolRunner;
 
-typedef void (*TwPoolNotifyFunc) (GObject *owner);
+/* A task taken from the queue: the runner owns both references. */
+typedef struct
+{
+  TwFuture  *future;
+  GVariant  *input;
+  gboolean   chunk;    /* input is an array to run element by element */
+} TwPoolItem;
+
+/* The state of the queue, for a runner that decides whether to take
+ * another task while it has some in flight. */
+typedef struct
+{
+  guint  n_queued;
+  guint  n_idle;       /* threads waiting for a task */
+  guint  n_workers;
+} TwPoolLoad;
+
+/* Called with the pool's lock held; must not call back into the pool. */
+typedef gboolean (*TwPoolTakeFunc) (const TwPoolLoad *load);
+
+typedef void (*TwPoolNotifyFunc) (GObject *owner);  /* a TwNotifierFunc */
 
 TwPool   *tw_pool_new              (const TwPoolRunner *runner,
                                     gpointer            data,
@@ -79,11 +83,10 @@ void      tw_pool_set_max_queued   (TwPool             *self,
                                     guint               max_queued);
 TwFuture *tw_pool_submit_future    (TwPool             *self,
                                     TwFuture           *input);
-TwFuture *tw_pool_pop_task         (TwPool             *self,
+gboolean  tw_pool_pop_task         (TwPool             *self,
                                     guint               n_finished,
-                                    gboolean            block,
-                                    GVariant          **input);
-TwFuture *tw_pool_get_current_task (void);
+                                    TwPoolTakeFunc      take,
+                                    TwPoolItem         *item);
 gboolean  tw_pool_is_cancelling    (TwPool             *self);
 GCancellable *tw_pool_get_stop_cancellable (TwPool         *self);
 void      tw_pool_set_limits       (TwPool             *self,
@@ -96,11 +99,6 @@ gboolean  tw_pool_should_retry     (TwPool             *self,
                                     guint               attempt);
 void      tw_pool_report_finished  (TwPool             *self,
                                     guint               n_finished);
-gboolean  tw_pool_remove           (TwPool             *self,
-                                    TwFuture           *future);
-void      tw_pool_count_outcome    (TwPool             *self,
-                                    TwFutureState       state);
-void      tw_pool_task_settled     (TwPool             *self);
 void      tw_pool_forget_owner     (TwPool             *self);
 void      tw_pool_shutdown         (TwPool             *self,
                                     TwShutdownMode      mode);
@@ -110,11 +108,6 @@ void      tw_pool_get_counters     (TwPool             *self,
                                     guint              *n_succeeded,
                                     guint              *n_failed,
                                     guint              *n_cancelled);
-
-GVariant *tw_check_result          (GVariant           *result,
-                                    GError             *local_error,
-                                    const char         *who,
-                                    GError            **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TwPool, tw_pool_unref)
 

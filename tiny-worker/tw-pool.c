@@ -17,13 +17,14 @@
 
 #include "config.h"
 
-#include <signal.h>
+#include <string.h>
 
 #include "tw-error.h"
 #include "tw-future-private.h"
+#include "tw-notifier-private.h"
 #include "tw-pool-private.h"
 #include "tw-waiter-private.h"
-#include "tw-wire-private.h"
+#include "tw-watchdog-private.h"
 
 /*
  * TwPool is the running part of a #TwTroupe: its threads, its queue and
@@ -38,9 +39,15 @@
  * of a freed pool to a global pool, where per-thread workers would
  * outlive the troupe, and it cannot remove one queued task.
  *
- * Locking: the pool's lock and a future's lock are never held together,
- * and neither is held while user code runs. The fields of a future that
- * say where it is queued belong to the pool's lock.
+ * A runner (tw-thread-runner.c, tw-process-runner.c) decides how each
+ * thread runs the tasks it pops; the pool only queues, counts and stops.
+ * Each task has a TwPoolTask record, the owner of its future (see
+ * TwFutureOwnerFuncs), which holds its place in a queue.
+ *
+ * Locking: a future's lock may be held while the pool's lock is taken
+ * (by tw_future_cancel(), through the owner hooks), never the other way
+ * round. Neither is held while user code runs: a GTask is answered, and
+ * the runner's data freed, after the pool's lock is released.
  */
 
 struct _TwPool
@@ -52,16 +59,14 @@ struct _TwPool
   gpointer            data;          /* the runner's data, shared by all threads */
   GDestroyNotify      data_destroy;  /* called once the threads are gone */
   guint               n_workers;
-  GMainContext       *context;       /* where the owner is told of counter changes */
-  GWeakRef            owner;         /* the troupe, never reffed off its context */
-  TwPoolNotifyFunc    notify_func;
+  TwNotifier         *notifier;      /* tells the troupe of counter changes */
 
   /* Protected by lock. */
   GMutex              lock;
   GCond               work_cond;     /* a task was queued, or the pool stops */
   GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
-  GQueue              queue;         /* TwFuture ready to run; each link holds a ref */
-  GQueue              waiting;       /* TwFuture chained to an unsettled input; refs */
+  GQueue              queue;         /* TwPoolTask.link ready to run; each holds a ref on its future */
+  GQueue              waiting;       /* TwPoolTask.link chained to an unsettled input; likewise */
   guint               max_queued;    /* submits wait while queue has this many; 0: never */
   GCond               space_cond;    /* room in the queue, or closing */
   guint               n_blocked;     /* submitters waiting on space_cond */
@@ -74,17 +79,11 @@ struct _TwPool
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
   guint               detached : 1;  /* shut down from its own thread: nobody joins */
-  GSource            *notify_source; /* the pending counter notification */
   GCancellable       *stop;          /* cancelled when the threads must stop */
 
   /* Read-only once a task is queued (see tw_pool_set_limits()). */
-  gint64              task_timeout;  /* µs a task may run, or 0 */
+  TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
-
-  /* Protected by lock: tasks under the watchdog's eye, by deadline. */
-  GThread            *watchdog;
-  GCond               watch_cond;
-  GQueue              watched;       /* TwWatch, earliest deadline first */
 
   /* Atomic, so that settling a task takes no lock. outstanding only
    * grows under lock, while the pool is not closing. */
@@ -92,20 +91,58 @@ struct _TwPool
   gint                n_succeeded;
   gint                n_failed;
   gint                n_cancelled;
-  gint                notify_scheduled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
+
+  /* Atomic: freed task records, reused so that a task costs no allocation
+   * of its own. Pushed by any thread, popped only with lock held. */
+  gpointer            free_tasks;    /* TwPoolTask, linked by link.next */
 };
 
+typedef enum
+{
+  TW_POOL_TASK_OUT,       /* taken by a runner, or settled */
+  TW_POOL_TASK_QUEUED,    /* in TwPool.queue */
+  TW_POOL_TASK_WAITING,   /* in TwPool.waiting */
+} TwPoolTaskPlace;
+
+/* The pool's record of one task, and the owner of its future. It lives
+ * until the future has settled and, for a chained task, the input has
+ * settled too. Kept small: a million pending tasks have a million. */
 typedef struct
 {
-  TwFuture *future;                  /* owned */
-  gint64    deadline;
-} TwWatch;
+  TwFutureOwner    owner;      /* first: the future sees only this */
+
+  /* Protected by the pool's lock, while the record is in use. */
+  GList            link;       /* data is the future, which owns the record;
+                                * a freed record is linked by next */
+  GVariant        *input;      /* until a worker takes it */
+  guint8           place;      /* TwPoolTaskPlace */
+  guint8           chunk;      /* input is an array to run element by element */
+
+  /* Set under the future's and the pool's lock as the future is cancelled
+   * in a queue, and read once it has settled. */
+  guint8           unqueued;   /* it left room in the queue */
+
+  gatomicrefcount  ref_count;  /* the future's, and a chained task's input's */
+  TwPool          *pool;       /* owned */
+} TwPoolTask;
+
+#define TW_POOL_TASK_FROM_LINK(l) \
+  ((TwPoolTask *)(gpointer)((char *)(l) - G_STRUCT_OFFSET (TwPoolTask, link)))
 
 static GPrivate current_pool;
-static GPrivate current_task;  /* the TwFuture this thread's worker runs */
 
-static gpointer tw_pool_thread (gpointer data);
+static gpointer
+tw_pool_thread (gpointer data)
+{
+  g_autoptr(TwPool) self = data;
+
+  g_private_set (&current_pool, self);
+  self->runner->serve (self, self->data);
+  g_private_set (&current_pool, NULL);
+
+  return NULL;
+}
 
 TwPool *
 tw_pool_new (const TwPoolRunner *runner,
@@ -118,8 +155,7 @@ tw_pool_new (const TwPoolRunner *runner,
 {
   TwPool *self;
 
-  g_assert (runner != NULL);
-  g_assert (runner->serve != NULL || runner->worker_call != NULL);
+  g_assert (runner != NULL && runner->serve != NULL);
   g_assert (n_workers > 0);
 
   self = g_new0 (TwPool, 1);
@@ -128,15 +164,11 @@ tw_pool_new (const TwPoolRunner *runner,
   self->data = data;
   self->data_destroy = data_destroy;
   self->n_workers = n_workers;
-  self->context = g_main_context_ref (context);
-  g_weak_ref_init (&self->owner, owner);
-  self->notify_func = notify_func;
+  self->notifier = tw_notifier_new (context, owner, notify_func);
   g_mutex_init (&self->lock);
   g_cond_init (&self->work_cond);
   g_cond_init (&self->idle_cond);
   g_cond_init (&self->space_cond);
-  g_cond_init (&self->watch_cond);
-  g_queue_init (&self->watched);
   self->stop = g_cancellable_new ();
   g_queue_init (&self->blocked_async);
   g_queue_init (&self->queue);
@@ -182,97 +214,52 @@ tw_pool_unref (TwPool *self)
   g_assert (self->queue.length == 0);
   g_assert (self->waiting.length == 0);
 
+  while (self->free_tasks != NULL)
+    {
+      TwPoolTask *task = self->free_tasks;
+
+      self->free_tasks = task->link.next;
+      g_free (task);
+    }
+
   /* Unreffing a thread that was not joined detaches it. */
   g_clear_pointer (&self->threads, g_ptr_array_unref);
-  g_clear_pointer (&self->watchdog, g_thread_unref);
+  /* Not joined if it was shut down from its own thread. */
+  if (self->watchdog != NULL)
+    tw_watchdog_stop (self->watchdog, FALSE);
+  g_clear_pointer (&self->watchdog, tw_watchdog_unref);
   g_clear_object (&self->stop);
   tw_pool_release_data (self);
-  g_weak_ref_clear (&self->owner);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  tw_notifier_unref (self->notifier);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->work_cond);
   g_cond_clear (&self->idle_cond);
   g_cond_clear (&self->space_cond);
-  g_cond_clear (&self->watch_cond);
   g_free (self);
 }
 
-static gboolean
-tw_pool_notify_cb (gpointer user_data)
-{
-  TwPool *self = user_data;
-  GObject *owner;
-
-  g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->notify_source, g_source_unref);
-  g_mutex_unlock (&self->lock);
-  g_atomic_int_set (&self->notify_scheduled, FALSE);
-
-  owner = g_weak_ref_get (&self->owner);
-  if (owner != NULL)
-    {
-      self->notify_func (owner);
-      g_object_unref (owner);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Tells the owner of changed counters in its main context. At most one
- * source is pending at a time, so a context that never runs holds one
- * source, not one per task. */
 static void
 tw_pool_schedule_notify (TwPool *self)
 {
-  GSource *source;
-
-  /* Read first: a plain read keeps the cache line shared between threads. */
-  if (g_atomic_int_get (&self->notify_scheduled) ||
-      !g_atomic_int_compare_and_exchange (&self->notify_scheduled, FALSE, TRUE))
-    return;
-
-  source = g_idle_source_new ();
-  g_source_set_static_name (source, "[tw] troupe notify");
-  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
-  g_source_set_callback (source, tw_pool_notify_cb,
-                         tw_pool_ref (self), (GDestroyNotify)tw_pool_unref);
-
-  g_mutex_lock (&self->lock);
-  g_assert (self->notify_source == NULL);
-  self->notify_source = source;
-  g_mutex_unlock (&self->lock);
-
-  g_source_attach (source, self->context);
+  tw_notifier_schedule (self->notifier);
 }
 
-/* Called when the owner goes: nobody is left to notify, so a pending
- * notification would only keep the pool alive in a context that may
- * never run again. */
+/* Called when the owner goes: nobody is left to notify. */
 void
 tw_pool_forget_owner (TwPool *self)
 {
-  GSource *source;
-
-  g_mutex_lock (&self->lock);
-  source = g_steal_pointer (&self->notify_source);
-  g_mutex_unlock (&self->lock);
-
-  if (source != NULL)
-    {
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
+  tw_notifier_forget_owner (self->notifier);
 }
 
-/* Takes @input (owned) and a new reference on @future. */
+/* Takes @input (owned) and a new reference on the task's future. */
 static void
-tw_pool_enqueue_locked (TwPool   *self,
-                        TwFuture *future,
-                        GVariant *input)
+tw_pool_enqueue_locked (TwPool     *self,
+                        TwPoolTask *task,
+                        GVariant   *input)
 {
-  *_tw_future_get_input_slot (future) = input;
-  *_tw_future_get_queue_slot (future) = &self->queue;
-  g_queue_push_tail_link (&self->queue, _tw_future_get_link (future));
+  task->input = input;
+  task->place = TW_POOL_TASK_QUEUED;
+  g_queue_push_tail_link (&self->queue, &task->link);
 
   /* A woken thread stays idle until it gets the lock back: signalling
    * again meanwhile would only wake another for nothing. */
@@ -289,15 +276,75 @@ tw_pool_has_room_locked (TwPool *self)
   return self->max_queued == 0 || self->queue.length < self->max_queued;
 }
 
-static TwFuture *
+static void
+tw_pool_task_unref (TwPoolTask *task)
+{
+  TwPool *self = task->pool;
+  gpointer head;
+
+  if (!g_atomic_ref_count_dec (&task->ref_count))
+    return;
+
+  g_assert (task->place == TW_POOL_TASK_OUT);
+  g_clear_pointer (&task->input, g_variant_unref);
+
+  do
+    {
+      head = g_atomic_pointer_get (&self->free_tasks);
+      task->link.next = head;
+    }
+  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, head, task));
+
+  tw_pool_unref (self);
+}
+
+/* A freed record to reuse, or NULL. Only one thread pops at a time (the
+ * one holding the lock), so a record seen at the head cannot be popped
+ * and pushed back meanwhile, and the exchange is safe. */
+static TwPoolTask *
+tw_pool_take_free_task_locked (TwPool *self)
+{
+  TwPoolTask *task;
+
+  do
+    {
+      task = g_atomic_pointer_get (&self->free_tasks);
+      if (task == NULL)
+        return NULL;
+    }
+  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->link.next));
+
+  return task;
+}
+
+static gboolean tw_pool_task_cancel_pending (TwFutureOwner *owner);
+static void tw_pool_task_count (TwFutureOwner *owner, TwFutureState state);
+static void tw_pool_task_settled (TwFutureOwner *owner);
+
+static const TwFutureOwnerFuncs tw_pool_task_funcs = {
+  .cancel_pending = tw_pool_task_cancel_pending,
+  .count = tw_pool_task_count,
+  .settled = tw_pool_task_settled,
+};
+
+/* A new task, whose record its future owns; the caller gets the one
+ * reference on the future, which becomes the queue's. */
+static TwPoolTask *
 tw_pool_new_task_locked (TwPool *self)
 {
-  TwFuture *future = _tw_future_new ();
+  TwPoolTask *task = tw_pool_take_free_task_locked (self);
 
-  _tw_future_bind_pool (future, self);
+  if (task == NULL)
+    task = g_new (TwPoolTask, 1);
+  memset (task, 0, sizeof *task);
+  g_atomic_ref_count_init (&task->ref_count);
+  task->pool = tw_pool_ref (self);
+  task->owner.funcs = &tw_pool_task_funcs;
+  task->link.data = tw_future_new ();
+  tw_future_set_owner (task->link.data, &task->owner);
   g_atomic_int_inc (&self->outstanding);
 
-  return future;
+  return task;
 }
 
 static TwFuture *
@@ -319,6 +366,7 @@ tw_pool_submit (TwPool   *self,
                 GVariant *input,
                 gboolean  chunk)
 {
+  TwPoolTask *task;
   TwFuture *future;
   GError *error = NULL;
 
@@ -345,10 +393,10 @@ tw_pool_submit (TwPool   *self,
       return tw_pool_new_shut_down_future ();
     }
 
-  future = tw_pool_new_task_locked (self);
-  if (chunk)
-    _tw_future_set_chunk (future);
-  tw_pool_enqueue_locked (self, g_object_ref (future), input);
+  task = tw_pool_new_task_locked (self);
+  task->chunk = chunk;
+  future = g_object_ref (task->link.data);
+  tw_pool_enqueue_locked (self, task, input);
 
   g_mutex_unlock (&self->lock);
 
@@ -387,9 +435,10 @@ tw_pool_make_room_locked (TwPool *self,
         blocked->future = tw_pool_new_shut_down_future ();
       else
         {
-          blocked->future = tw_pool_new_task_locked (self);
-          tw_pool_enqueue_locked (self, g_object_ref (blocked->future),
-                                  g_steal_pointer (&blocked->input));
+          TwPoolTask *task = tw_pool_new_task_locked (self);
+
+          blocked->future = g_object_ref (task->link.data);
+          tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input));
         }
       g_queue_push_tail (answered, blocked);
     }
@@ -465,20 +514,19 @@ tw_pool_set_max_queued (TwPool *self,
   tw_pool_answer_blocked (&answered);
 }
 
-/* Unlinks @future from whichever queue holds it, and says whether it did.
- * The caller then owns the queue's reference. */
+/* Unlinks @task from whichever queue holds it, and says whether it did.
+ * The caller then owns the queue's reference on its future. */
 static gboolean
-tw_pool_unlink_locked (TwPool   *self,
-                       TwFuture *future)
+tw_pool_unlink_locked (TwPool     *self,
+                       TwPoolTask *task)
 {
-  GQueue **queue = _tw_future_get_queue_slot (future);
-
-  if (*queue == NULL)
+  if (task->place == TW_POOL_TASK_OUT)
     return FALSE;
 
-  g_queue_unlink (*queue, _tw_future_get_link (future));
-  *queue = NULL;
-  g_clear_pointer (_tw_future_get_input_slot (future), g_variant_unref);
+  g_queue_unlink (task->place == TW_POOL_TASK_QUEUED ? &self->queue : &self->waiting,
+                  &task->link);
+  task->place = TW_POOL_TASK_OUT;
+  g_clear_pointer (&task->input, g_variant_unref);
 
   return TRUE;
 }
@@ -487,38 +535,38 @@ static void
 tw_pool_input_settled_cb (TwFuture *input,
                           gpointer  user_data)
 {
-  g_autoptr(TwFuture) future = user_data;
-  g_autoptr(TwPool) self = _tw_future_dup_pool (future);
+  TwPoolTask *task = user_data;
+  TwPool *self = task->pool;
   GError *error = NULL;
   GVariant *value;
   gboolean removed;
 
-  /* Cancelled while it waited: nothing to do. */
-  if (self == NULL)
-    return;
-
-  value = _tw_future_get_value (input);
+  value = tw_future_peek_value (input);
   if (value == NULL)
-    error = _tw_future_dup_error (input);
+    error = tw_future_dup_error (input);
   else if (self->runner->check_input != NULL &&
            !self->runner->check_input (value, &error))
     value = NULL;
 
+  /* Not in the waiting list any more if it was cancelled meanwhile. */
   g_mutex_lock (&self->lock);
-  removed = tw_pool_unlink_locked (self, future);
+  removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
-    tw_pool_enqueue_locked (self, future, g_variant_ref (value));
+    tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
 
   if (removed && value == NULL)
     {
-      _tw_future_settle (future, NULL, error);
+      TwFuture *future = task->link.data;
+
+      tw_future_settle (future, NULL, error);
       g_object_unref (future);
     }
   else
     g_clear_error (&error);
 
   tw_pool_schedule_notify (self);
+  tw_pool_task_unref (task);
 }
 
 /*
@@ -534,6 +582,7 @@ TwFuture *
 tw_pool_submit_future (TwPool   *self,
                        TwFuture *input)
 {
+  TwPoolTask *task;
   TwFuture *future;
 
   g_mutex_lock (&self->lock);
@@ -544,49 +593,45 @@ tw_pool_submit_future (TwPool   *self,
       return tw_pool_new_shut_down_future ();
     }
 
-  future = tw_pool_new_task_locked (self);
-  *_tw_future_get_queue_slot (future) = &self->waiting;
-  g_queue_push_tail_link (&self->waiting, _tw_future_get_link (g_object_ref (future)));
+  task = tw_pool_new_task_locked (self);
+  future = g_object_ref (task->link.data);  /* the first one is the waiting list's */
+  task->place = TW_POOL_TASK_WAITING;
+  g_queue_push_tail_link (&self->waiting, &task->link);
+  g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
 
   g_mutex_unlock (&self->lock);
 
-  _tw_future_add_dependent (input, tw_pool_input_settled_cb, g_object_ref (future));
+  tw_future_add_dependent (input, tw_pool_input_settled_cb, task);
 
   return future;
 }
 
-/*
- * tw_pool_remove:
- *
- * Removes a task that has not started from the pool's queues. Returns
- * %TRUE if it was there; the caller then owns the queue's reference.
- */
-gboolean
-tw_pool_remove (TwPool   *self,
-                TwFuture *future)
+/* Owner hook: removes a task that has not started from the pool's queues.
+ * Called with its future's lock held. */
+static gboolean
+tw_pool_task_cancel_pending (TwFutureOwner *owner)
 {
-  GQueue answered = G_QUEUE_INIT;
+  TwPoolTask *task = (TwPoolTask *)owner;
+  TwPool *self = task->pool;
   gboolean removed;
 
   g_mutex_lock (&self->lock);
-  removed = tw_pool_unlink_locked (self, future);
-  if (removed && self->max_queued > 0)
-    tw_pool_make_room_locked (self, &answered);
+  removed = tw_pool_unlink_locked (self, task);
+  task->unqueued = removed;
   g_mutex_unlock (&self->lock);
-
-  tw_pool_answer_blocked (&answered);
-  if (removed)
-    tw_pool_schedule_notify (self);
 
   return removed;
 }
 
-/* Counts a task's outcome. Called by the task as it settles, before any
- * waiter can see that, so the counters never lag the futures. */
-void
-tw_pool_count_outcome (TwPool        *self,
-                       TwFutureState  state)
+/* Owner hook: counts a task's outcome before any waiter can see it, so
+ * the counters never lag the futures. */
+static void
+tw_pool_task_count (TwFutureOwner *owner,
+                    TwFutureState  state)
 {
+  TwPoolTask *task = (TwPoolTask *)owner;
+  TwPool *self = task->pool;
+
   if (state == TW_FUTURE_STATE_SUCCEEDED)
     g_atomic_int_inc (&self->n_succeeded);
   else if (state == TW_FUTURE_STATE_CANCELLED)
@@ -595,32 +640,46 @@ tw_pool_count_outcome (TwPool        *self,
     g_atomic_int_inc (&self->n_failed);
 }
 
-/* Called by every task of the pool once, after it settled. */
-void
-tw_pool_task_settled (TwPool *self)
+/* Owner hook: called once per task, with no lock held, after it settled. */
+static void
+tw_pool_task_settled (TwFutureOwner *owner)
 {
+  TwPoolTask *task = (TwPoolTask *)owner;
+  TwPool *self = task->pool;
+  GQueue answered = G_QUEUE_INIT;
+
+  /* A task cancelled in the queue leaves room for a waiting submit. */
+  if (task->unqueued)
+    {
+      g_mutex_lock (&self->lock);
+      if (self->max_queued > 0)
+        tw_pool_make_room_locked (self, &answered);
+      g_mutex_unlock (&self->lock);
+      tw_pool_answer_blocked (&answered);
+    }
+
   if (g_atomic_int_dec_and_test (&self->outstanding))
     {
       /* Under the lock, so that a shutdown that saw outstanding > 0 is
        * already waiting and gets the broadcast. */
       g_mutex_lock (&self->lock);
       if (self->closing)
-        {
-          g_cond_broadcast (&self->idle_cond);
+        g_cond_broadcast (&self->idle_cond);
 
-          /* Nobody will join the threads: let them go on their own. */
-          if (self->detached)
-            {
-              self->stopping = TRUE;
-              g_cond_broadcast (&self->work_cond);
-              g_cond_broadcast (&self->watch_cond);
-              g_cancellable_cancel (self->stop);
-            }
+      /* Nobody will join the threads: let them go on their own. */
+      if (self->closing && self->detached)
+        {
+          self->stopping = TRUE;
+          g_cond_broadcast (&self->work_cond);
+          g_cancellable_cancel (self->stop);
+          if (self->watchdog != NULL)
+            tw_watchdog_stop (self->watchdog, FALSE);
         }
       g_mutex_unlock (&self->lock);
     }
 
   tw_pool_schedule_notify (self);
+  tw_pool_task_unref (task);
 }
 
 void
@@ -643,32 +702,30 @@ tw_pool_get_counters (TwPool *self,
 /*
  * tw_pool_pop_task:
  * @n_finished: how many of this thread's tasks finished since its last pop
- * @block: whether to wait for a task
+ * @take: (nullable): whether to take a task now, for a thread that has
+ *   tasks in flight already; %NULL to wait for one
+ * @item: (out): the task
  *
- * Takes the next task, waiting for one if @block. Returns NULL when the
- * pool stops, or when it has no task and @block is %FALSE. A thread that
- * does not block already has work in flight: it gets a task only when
- * there are more than enough for every worker, so that a few tasks
- * spread over all workers, starting ones included. Finished tasks
- * stop counting as running in the same critical section, so that a thread
+ * Takes the next task, waiting for one if @take is %NULL. Returns %FALSE
+ * when the pool stops, or when @take refuses. Finished tasks stop
+ * counting as running in the same critical section, so that a thread
  * takes the lock once per task.
  */
-TwFuture *
-tw_pool_pop_task (TwPool    *self,
-                  guint      n_finished,
-                  gboolean   block,
-                  GVariant **input)
+gboolean
+tw_pool_pop_task (TwPool         *self,
+                  guint           n_finished,
+                  TwPoolTakeFunc  take,
+                  TwPoolItem     *item)
 {
   GQueue answered = G_QUEUE_INIT;
-  GList *link;
-  TwFuture *future;
+  TwPoolTask *task = NULL;
 
   g_mutex_lock (&self->lock);
 
   g_assert (self->n_running >= n_finished);
   self->n_running -= n_finished;
 
-  while (block && self->queue.length == 0 && !self->stopping)
+  while (take == NULL && self->queue.length == 0 && !self->stopping)
     {
       /* Going idle: n-running dropped, and nothing else will say so. */
       if (n_finished > 0)
@@ -687,15 +744,19 @@ tw_pool_pop_task (TwPool    *self,
         self->n_woken--;
     }
 
-  if (block || (self->n_idle == 0 && self->queue.length > self->n_workers))
-    link = g_queue_pop_head_link (&self->queue);
-  else
-    link = NULL;
-  future = link ? link->data : NULL;
-  if (future != NULL)
+  if (self->queue.length > 0 &&
+      (take == NULL ||
+       take (&(TwPoolLoad) { self->queue.length, self->n_idle, self->n_workers })))
+    task = TW_POOL_TASK_FROM_LINK (self->queue.head);
+
+  if (task != NULL)
     {
-      *_tw_future_get_queue_slot (future) = NULL;
-      *input = g_steal_pointer (_tw_future_get_input_slot (future));
+      /* The queue's reference on the future goes to the runner. */
+      g_queue_unlink (&self->queue, &task->link);
+      task->place = TW_POOL_TASK_OUT;
+      item->future = task->link.data;
+      item->input = g_steal_pointer (&task->input);
+      item->chunk = task->chunk;
       self->n_running++;
       if (self->max_queued > 0)
         tw_pool_make_room_locked (self, &answered);
@@ -705,52 +766,10 @@ tw_pool_pop_task (TwPool    *self,
 
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
-  if (n_finished > 0 || future != NULL)
+  if (n_finished > 0 || task != NULL)
     tw_pool_schedule_notify (self);
 
-  return future;
-}
-
-/* Cancels each watched task whose deadline passed, as tw_future_cancel()
- * does, so the cancellation rules of each mode apply. */
-static gpointer
-tw_pool_watchdog (gpointer data)
-{
-  g_autoptr(TwPool) self = data;
-  TwWatch *watch;
-
-  g_mutex_lock (&self->lock);
-
-  while (!self->stopping)
-    {
-      watch = g_queue_peek_head (&self->watched);
-      if (watch == NULL)
-        g_cond_wait (&self->watch_cond, &self->lock);
-      else if (g_get_monotonic_time () < watch->deadline)
-        g_cond_wait_until (&self->watch_cond, &self->lock, watch->deadline);
-      else
-        {
-          g_queue_pop_head (&self->watched);
-          g_mutex_unlock (&self->lock);
-
-          if (!tw_future_is_done (watch->future))
-            tw_future_cancel (watch->future);
-          g_object_unref (watch->future);
-          g_free (watch);
-
-          g_mutex_lock (&self->lock);
-        }
-    }
-
-  while ((watch = g_queue_pop_head (&self->watched)) != NULL)
-    {
-      g_object_unref (watch->future);
-      g_free (watch);
-    }
-
-  g_mutex_unlock (&self->lock);
-
-  return NULL;
+  return task != NULL;
 }
 
 /*
@@ -765,34 +784,20 @@ tw_pool_set_limits (TwPool *self,
                     gint64  task_timeout,
                     guint   max_retries)
 {
-  g_mutex_lock (&self->lock);
-  self->task_timeout = task_timeout;
+  g_assert (self->watchdog == NULL);
+
   self->max_retries = max_retries;
-  if (task_timeout > 0 && self->watchdog == NULL)
-    self->watchdog = g_thread_new ("tw-watchdog", tw_pool_watchdog, tw_pool_ref (self));
-  g_mutex_unlock (&self->lock);
+  if (task_timeout > 0)
+    self->watchdog = tw_watchdog_new (task_timeout);
 }
 
-/* Starts the timeout of a task that begins to run. Tasks start in
- * order, and all have the same timeout, so the queue stays sorted. */
+/* Starts the timeout of a task that begins to run. */
 void
 tw_pool_watch (TwPool   *self,
                TwFuture *future)
 {
-  TwWatch *watch;
-
-  if (self->task_timeout == 0)
-    return;
-
-  watch = g_new (TwWatch, 1);
-  watch->future = g_object_ref (future);
-  watch->deadline = g_get_monotonic_time () + self->task_timeout;
-
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->watched, watch);
-  if (self->watched.length == 1)
-    g_cond_signal (&self->watch_cond);
-  g_mutex_unlock (&self->lock);
+  if (self->watchdog != NULL)
+    tw_watchdog_watch (self->watchdog, future);
 }
 
 /* Whether a failed task gets another attempt: not when it was cancelled,
@@ -822,13 +827,6 @@ tw_pool_is_cancelling (TwPool *self)
   return g_atomic_int_get (&self->cancelling);
 }
 
-/* The task that the calling thread's worker is running, if any. */
-TwFuture *
-tw_pool_get_current_task (void)
-{
-  return g_private_get (&current_task);
-}
-
 /* Tells the pool that tasks popped by this thread are no longer running. */
 void
 tw_pool_report_finished (TwPool *self,
@@ -842,128 +840,6 @@ tw_pool_report_finished (TwPool *self,
   tw_pool_schedule_notify (self);
 }
 
-typedef struct
-{
-  TwPool   *pool;
-  gpointer  worker;
-} TwPoolCall;
-
-static GVariant *
-tw_pool_call_worker (gpointer       data,
-                     GVariant      *input,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  TwPoolCall *call = data;
-
-  return call->pool->runner->worker_call (call->worker, call->pool->data,
-                                          input, cancellable, error);
-}
-
-/* Runs one task on this thread's worker, setting it up first if needed.
- * A worker whose setup failed fails the task with the setup error; the
- * next task tries a new worker. */
-static void
-tw_pool_run_task (TwPool        *self,
-                  gpointer      *worker,
-                  TwFuture      *future,
-                  GVariant      *input,
-                  GCancellable  *cancellable)
-{
-  GError *error = NULL;
-  GVariant *result = NULL;
-
-  tw_pool_watch (self, future);
-
-  for (guint attempt = 0; ; attempt++)
-    {
-      if (*worker == NULL)
-        *worker = self->runner->worker_new (self->data, cancellable, &error);
-
-      if (*worker != NULL)
-        {
-          TwPoolCall call = { self, *worker };
-
-          g_private_set (&current_task, future);
-          if (_tw_future_is_chunk (future))
-            result = tw_wire_run_chunk (input, tw_pool_call_worker, &call, cancellable, &error);
-          else
-            result = tw_pool_call_worker (&call, input, cancellable, &error);
-          g_private_set (&current_task, NULL);
-        }
-
-      if (result != NULL || !tw_pool_should_retry (self, error, attempt))
-        break;
-      g_clear_error (&error);
-    }
-
-  g_assert ((result == NULL) != (error == NULL));
-
-  _tw_future_settle (future, result, error);
-}
-
-/* The loop of a thread that runs one task at a time on its worker. */
-static void
-tw_pool_serve_tasks (TwPool *self)
-{
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  gpointer worker = NULL;
-  GError *setup_error = NULL;
-  TwFuture *future;
-  GVariant *input = NULL;
-  guint n_finished = 0;
-
-  /* Set up before the first task, so the first one does not pay for it. */
-  worker = self->runner->worker_new (self->data, cancellable, &setup_error);
-  if (worker == NULL)
-    g_clear_error (&setup_error);  /* retried, and reported, with the first task */
-
-  while ((future = tw_pool_pop_task (self, n_finished, TRUE, &input)) != NULL)
-    {
-      n_finished = 1;
-
-      if (_tw_future_start (future, cancellable))
-        tw_pool_run_task (self, &worker, future, input, cancellable);
-
-      g_clear_pointer (&input, g_variant_unref);
-      g_object_unref (future);
-
-      /* A cancelled task leaves its cancellable cancelled: start afresh. */
-      if (g_cancellable_is_cancelled (cancellable))
-        {
-          g_object_unref (cancellable);
-          cancellable = g_cancellable_new ();
-        }
-    }
-
-  if (worker != NULL && self->runner->worker_free != NULL)
-    self->runner->worker_free (worker, self->data);
-}
-
-static gpointer
-tw_pool_thread (gpointer data)
-{
-  g_autoptr(TwPool) self = data;
-  sigset_t pipe_set;
-
-  g_private_set (&current_pool, self);
-
-  /* Writing to a worker process that died must fail with EPIPE, not kill
-   * the application (see tw-wire.c). */
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
-
-  if (self->runner->serve != NULL)
-    self->runner->serve (self, self->data);
-  else
-    tw_pool_serve_tasks (self);
-
-  g_private_set (&current_pool, NULL);
-
-  return NULL;
-}
-
 static void
 tw_pool_cancel_queue (GQueue *queue)
 {
@@ -971,9 +847,9 @@ tw_pool_cancel_queue (GQueue *queue)
 
   while ((future = g_queue_pop_head (queue)) != NULL)
     {
-      _tw_future_settle (future, NULL,
-                         g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                              "The troupe was shut down before the task started"));
+      tw_future_settle (future, NULL,
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             "The troupe was shut down before the task started"));
       g_object_unref (future);
     }
 }
@@ -987,12 +863,12 @@ tw_pool_steal_pending_locked (TwPool *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (queues); i++)
     {
-      TwFuture *future;
-
-      while ((future = g_queue_peek_head (queues[i])) != NULL)
+      while (queues[i]->head != NULL)
         {
-          tw_pool_unlink_locked (self, future);
-          g_queue_push_tail (doomed, future);
+          TwPoolTask *task = TW_POOL_TASK_FROM_LINK (queues[i]->head);
+
+          tw_pool_unlink_locked (self, task);
+          g_queue_push_tail (doomed, task->link.data);
         }
     }
 }
@@ -1024,18 +900,18 @@ tw_pool_join_threads (TwPool *self)
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (g_ptr_array_steal_index_fast (threads, i--));
 
-  /* It saw stopping too: nothing is left to watch. */
-  g_mutex_lock (&self->lock);
-  g_cond_broadcast (&self->watch_cond);
-  g_mutex_unlock (&self->lock);
-  g_clear_pointer (&self->watchdog, g_thread_join);
-
-  tw_pool_release_data (self);
+  /* Every task has settled: nothing is left to watch. */
+  if (self->watchdog != NULL)
+    tw_watchdog_stop (self->watchdog, TRUE);
 
   g_mutex_lock (&self->lock);
   self->stopped = TRUE;
   g_cond_broadcast (&self->idle_cond);
   g_mutex_unlock (&self->lock);
+
+  /* Last: the runner's data may hold user data whose destroy notify drops
+   * the last reference to the troupe, which shuts down again. */
+  tw_pool_release_data (self);
 }
 
 /*

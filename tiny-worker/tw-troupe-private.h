@@ -26,32 +26,27 @@
 
 G_BEGIN_DECLS
 
+/* In the order of the counter properties. */
+typedef enum
+{
+  TW_TROUPE_COUNTER_QUEUED,
+  TW_TROUPE_COUNTER_RUNNING,
+  TW_TROUPE_COUNTER_COMPLETED,
+  TW_TROUPE_COUNTER_SUCCEEDED,
+  TW_TROUPE_COUNTER_FAILED,
+  TW_TROUPE_COUNTER_CANCELLED,
+  TW_TROUPE_N_COUNTERS
+} TwTroupeCounter;
+
 TwPool   *tw_troupe_ensure_pool       (TwTroupe            *self,
                                        GError             **error);
-gboolean  tw_registry_lookup          (const char          *name,
-                                       TwFunc              *func,
-                                       gpointer            *user_data);
-
-/* Process mode, parent side (tw-spawn.c). */
-extern const TwPoolRunner tw_process_runner;
-
-typedef struct
-{
-  const char * const *worker_argv;     /* NULL: run this program again */
-  const char * const *launcher;        /* NULL: start workers directly */
-  guint               cancel_grace_ms;
-  guint64             max_memory;      /* bytes of address space, or 0 */
-  guint               max_cpu_time;    /* seconds, or 0 */
-} TwProcessOptions;
-
-gpointer  tw_process_config_new       (const TwProcessOptions *options,
-                                       GVariant            *hello);
-void      tw_process_config_free      (gpointer             config);
-
-/* Process mode, shared (tw-process.c). */
-gboolean  tw_process_report_progress  (gdouble              fraction,
-                                       const char          *message);
-char    **tw_process_dup_default_argv (void);
-const char *tw_process_get_initial_cwd (void);
+void      tw_troupe_get_config        (TwTroupe            *self,
+                                       const char          *name,
+                                       GValue              *value);
+void      tw_troupe_set_config        (TwTroupe            *self,
+                                       const char          *name,
+                                       const GValue        *value);
+guint     tw_troupe_get_counter       (TwTroupe            *self,
+                                       TwTroupeCounter      counter);
 
 G_END_DECLS

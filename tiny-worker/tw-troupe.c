@@ -21,9 +21,10 @@
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-pool-private.h"
+#include "tw-process-private.h"
+#include "tw-thread-runner-private.h"
 #include "tw-troupe-private.h"
-#include "tw-wire-private.h"
-#include "tw-worker-private.h"
+#include "tw-worker-factory-private.h"
 
 /**
  * SECTION:tw-troupe
@@ -61,12 +62,35 @@
  * thread that owns its #TwWorker from setup to teardown.
  */
 
-typedef struct
-{
-  TwFunc          func;
-  gpointer        user_data;
-  GDestroyNotify  destroy;
-} TwFuncInfo;
+/* The configuration properties come first: they live in config[]. */
+enum {
+  PROP_0,
+  PROP_MODE,
+  PROP_N_WORKERS,
+  PROP_WORKER_ARGV,
+  PROP_CANCEL_GRACE_PERIOD,
+  PROP_LAUNCHER,
+  PROP_MAX_MEMORY,
+  PROP_MAX_CPU_TIME,
+  PROP_MAX_QUEUED,
+  PROP_TASK_TIMEOUT,
+  PROP_MAX_RETRIES,
+  PROP_WORKER_TYPE,
+  PROP_WORKER_PROPERTIES,
+  PROP_FUNC_NAME,
+  PROP_N_QUEUED,
+  PROP_N_RUNNING,
+  PROP_N_COMPLETED,
+  PROP_N_SUCCEEDED,
+  PROP_N_FAILED,
+  PROP_N_CANCELLED,
+  N_PROPS
+};
+
+#define LAST_CONFIG   PROP_MAX_RETRIES
+#define FIRST_COUNTER PROP_N_QUEUED
+
+static GParamSpec *properties [N_PROPS];
 
 struct _TwTroupe
 {
@@ -79,158 +103,25 @@ struct _TwTroupe
   char          *func_name;          /* for tw_troupe_new_for_func_name() */
   GError        *config_error;       /* why every task fails, or NULL */
 
-  /* Protected by lock. The runner data moves into the pool when it starts. */
+  /* Protected by lock. The configuration is frozen once the pool exists,
+   * max-queued excepted; the factory moves into a thread-mode pool. */
   GMutex         lock;
-  TwTroupeMode   mode;               /* read as a guint: an enum fits */
-  guint          n_workers;
-  char         **worker_argv;        /* process mode: the worker program, or NULL */
-  char         **launcher;           /* process mode: a command prefix, or NULL */
-  guint64        max_memory;         /* process mode: RLIMIT_AS, or 0 */
-  guint          max_cpu_time;       /* process mode: RLIMIT_CPU, or 0 */
-  guint          cancel_grace_ms;    /* process mode */
-  guint          max_queued;         /* also set on the pool */
-  guint          task_timeout_ms;    /* copied to the pool when it starts */
-  guint          max_retries;        /* likewise */
-  TwFuncInfo    *func;
-  TwWorkerSpec  *spec;
+  GValue         config[LAST_CONFIG + 1];  /* by property id, of the pspec's type */
+  TwWorkerFactory *factory;
   TwPool        *pool;               /* created by the first submit, then
                                       * never changes until finalize */
   gboolean       shut_down;          /* shut down before any submit */
 
   /* Main context only: the counter values last notified. */
-  guint          notified[6];
+  guint          notified[TW_TROUPE_N_COUNTERS];
 };
 
-enum {
-  PROP_0,
-  PROP_MODE,
-  PROP_N_WORKERS,
-  PROP_WORKER_TYPE,
-  PROP_WORKER_PROPERTIES,
-  PROP_FUNC_NAME,
-  PROP_WORKER_ARGV,
-  PROP_CANCEL_GRACE_PERIOD,
-  PROP_LAUNCHER,
-  PROP_MAX_MEMORY,
-  PROP_MAX_CPU_TIME,
-  PROP_MAX_QUEUED,
-  PROP_TASK_TIMEOUT,
-  PROP_MAX_RETRIES,
-  PROP_N_QUEUED,
-  PROP_N_RUNNING,
-  PROP_N_COMPLETED,
-  PROP_N_SUCCEEDED,
-  PROP_N_FAILED,
-  PROP_N_CANCELLED,
-  N_PROPS
-};
+#define CONFIG_UINT(self, prop_id) (g_value_get_uint (&(self)->config[prop_id]))
 
-#define FIRST_COUNTER PROP_N_QUEUED
+G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT);
 
-static GParamSpec *properties [N_PROPS];
-
-G_DEFINE_FINAL_TYPE (TwTroupe, tw_troupe, G_TYPE_OBJECT)
-
-G_LOCK_DEFINE_STATIC (registry);
-static GHashTable *registry;  /* name -> TwFuncInfo, never freed */
-
-/* Looks up a registered function; registrations are never removed, so
- * the results stay valid. */
-gboolean
-tw_registry_lookup (const char *name,
-                    TwFunc     *func,
-                    gpointer   *user_data)
-{
-  TwFuncInfo *info = NULL;
-
-  G_LOCK (registry);
-  if (registry != NULL)
-    info = g_hash_table_lookup (registry, name);
-  G_UNLOCK (registry);
-
-  if (info == NULL)
-    return FALSE;
-
-  *func = info->func;
-  *user_data = info->user_data;
-
-  return TRUE;
-}
-
-static void
-tw_func_info_free (gpointer data)
-{
-  TwFuncInfo *info = data;
-
-  if (info->destroy != NULL)
-    info->destroy (info->user_data);
-
-  g_free (info);
-}
-
-static gpointer
-tw_func_worker_new (gpointer       data,
-                    GCancellable  *cancellable,
-                    GError       **error)
-{
-  /* A function has no per-worker state; any non-NULL pointer will do. */
-  return data;
-}
-
-static GVariant *
-tw_func_worker_call (gpointer       worker,
-                     gpointer       data,
-                     GVariant      *input,
-                     GCancellable  *cancellable,
-                     GError       **error)
-{
-  TwFuncInfo *info = data;
-  GError *local_error = NULL;
-  GVariant *result;
-
-  result = info->func (input, cancellable, info->user_data, &local_error);
-
-  return tw_check_result (result, local_error, "The task function", error);
-}
-
-static const TwPoolRunner func_runner = {
-  .worker_new = tw_func_worker_new,
-  .worker_call = tw_func_worker_call,
-};
-
-static gpointer
-tw_object_worker_new (gpointer       data,
-                      GCancellable  *cancellable,
-                      GError       **error)
-{
-  return tw_worker_spec_instantiate (data, cancellable, error);
-}
-
-static GVariant *
-tw_object_worker_call (gpointer       worker,
-                       gpointer       data,
-                       GVariant      *input,
-                       GCancellable  *cancellable,
-                       GError       **error)
-{
-  return tw_worker_call (worker, input, cancellable, error);
-}
-
-static void
-tw_object_worker_free (gpointer worker,
-                       gpointer data)
-{
-  tw_worker_teardown (worker);
-  g_object_unref (worker);
-}
-
-static const TwPoolRunner object_runner = {
-  .worker_new = tw_object_worker_new,
-  .worker_call = tw_object_worker_call,
-  .worker_free = tw_object_worker_free,
-};
-
-/* Fills @values in the order of the counter properties. */
+/* Fills @values in the order of TwTroupeCounter and of the counter
+ * properties. */
 static void
 tw_troupe_get_counters (TwTroupe *self,
                         guint    *values)
@@ -252,6 +143,17 @@ tw_troupe_get_counters (TwTroupe *self,
   values[3] = succeeded;
   values[4] = failed;
   values[5] = cancelled;
+}
+
+guint
+tw_troupe_get_counter (TwTroupe        *self,
+                       TwTroupeCounter  counter)
+{
+  guint values[TW_TROUPE_N_COUNTERS];
+
+  tw_troupe_get_counters (self, values);
+
+  return values[counter];
 }
 
 static void
@@ -283,27 +185,10 @@ tw_troupe_constructed (GObject *object)
   G_OBJECT_CLASS (tw_troupe_parent_class)->constructed (object);
 
   if (self->worker_type != G_TYPE_NONE)
-    {
-      self->spec = tw_worker_spec_new (self->worker_type, self->worker_properties,
-                                       &self->config_error);
-    }
+    self->factory = tw_worker_factory_new_for_type (self->worker_type, self->worker_properties,
+                                                    &self->config_error);
   else if (self->func_name != NULL)
-    {
-      TwFunc func;
-      gpointer user_data;
-
-      if (tw_registry_lookup (self->func_name, &func, &user_data))
-        {
-          /* Registered functions live forever: borrow this one. */
-          self->func = g_new0 (TwFuncInfo, 1);
-          self->func->func = func;
-          self->func->user_data = user_data;
-        }
-      else
-        g_set_error (&self->config_error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
-                     "No function is registered under the name “%s”; "
-                     "call tw_register_func() first", self->func_name);
-    }
+    self->factory = tw_worker_factory_new_for_name (self->func_name, &self->config_error);
 }
 
 static void
@@ -324,12 +209,11 @@ tw_troupe_finalize (GObject *object)
   if (self->pool != NULL)
     tw_pool_forget_owner (self->pool);
   g_clear_pointer (&self->pool, tw_pool_unref);
-  g_clear_pointer (&self->func, tw_func_info_free);
-  g_clear_pointer (&self->spec, tw_worker_spec_free);
+  g_clear_pointer (&self->factory, tw_worker_factory_free);
   g_clear_pointer (&self->worker_properties, g_variant_unref);
   g_clear_pointer (&self->func_name, g_free);
-  g_clear_pointer (&self->worker_argv, g_strfreev);
-  g_clear_pointer (&self->launcher, g_strfreev);
+  for (guint prop_id = PROP_0 + 1; prop_id <= LAST_CONFIG; prop_id++)
+    g_value_unset (&self->config[prop_id]);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->config_error);
   g_mutex_clear (&self->lock);
@@ -344,18 +228,23 @@ tw_troupe_get_property (GObject    *object,
                         GParamSpec *pspec)
 {
   TwTroupe *self = TW_TROUPE (object);
-  guint counters[G_N_ELEMENTS (self->notified)];
+
+  if (prop_id <= LAST_CONFIG)
+    {
+      g_mutex_lock (&self->lock);
+      g_value_copy (&self->config[prop_id], value);
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  if (prop_id >= FIRST_COUNTER && prop_id < N_PROPS)
+    {
+      g_value_set_uint (value, tw_troupe_get_counter (self, prop_id - FIRST_COUNTER));
+      return;
+    }
 
   switch (prop_id)
     {
-    case PROP_MODE:
-      g_value_set_enum (value, tw_troupe_get_mode (self));
-      break;
-
-    case PROP_N_WORKERS:
-      g_value_set_uint (value, tw_troupe_get_n_workers (self));
-      break;
-
     case PROP_WORKER_TYPE:
       g_value_set_gtype (value, self->worker_type);
       break;
@@ -368,51 +257,52 @@ tw_troupe_get_property (GObject    *object,
       g_value_set_string (value, self->func_name);
       break;
 
-    case PROP_WORKER_ARGV:
-      g_value_take_boxed (value, tw_troupe_dup_worker_argv (self));
-      break;
-
-    case PROP_CANCEL_GRACE_PERIOD:
-      g_value_set_uint (value, tw_troupe_get_cancel_grace_period (self));
-      break;
-
-    case PROP_LAUNCHER:
-      g_value_take_boxed (value, tw_troupe_dup_launcher (self));
-      break;
-
-    case PROP_MAX_MEMORY:
-      g_value_set_uint64 (value, tw_troupe_get_max_memory (self));
-      break;
-
-    case PROP_MAX_CPU_TIME:
-      g_value_set_uint (value, tw_troupe_get_max_cpu_time (self));
-      break;
-
-    case PROP_MAX_QUEUED:
-      g_value_set_uint (value, tw_troupe_get_max_queued (self));
-      break;
-
-    case PROP_TASK_TIMEOUT:
-      g_value_set_uint (value, tw_troupe_get_task_timeout (self));
-      break;
-
-    case PROP_MAX_RETRIES:
-      g_value_set_uint (value, tw_troupe_get_max_retries (self));
-      break;
-
-    case PROP_N_QUEUED:
-    case PROP_N_RUNNING:
-    case PROP_N_COMPLETED:
-    case PROP_N_SUCCEEDED:
-    case PROP_N_FAILED:
-    case PROP_N_CANCELLED:
-      tw_troupe_get_counters (self, counters);
-      g_value_set_uint (value, counters[prop_id - FIRST_COUNTER]);
-      break;
-
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* The one setter of every configuration property: it normalises the
+ * value, refuses a change after the first submit (max-queued may change
+ * at any time), and notifies a change. */
+static void
+tw_troupe_set_config_internal (TwTroupe     *self,
+                               GParamSpec   *pspec,
+                               const GValue *value)
+{
+  guint prop_id = pspec->param_id;
+  g_auto(GValue) normal = G_VALUE_INIT;
+  TwPool *pool;
+  gboolean changed;
+
+  g_assert (prop_id > PROP_0 && prop_id <= LAST_CONFIG);
+
+  g_value_init (&normal, pspec->value_type);
+  g_value_copy (value, &normal);
+  if (prop_id == PROP_N_WORKERS && g_value_get_uint (&normal) == 0)
+    g_value_set_uint (&normal, g_get_num_processors ());
+
+  g_mutex_lock (&self->lock);
+  pool = self->pool;
+  if (pool != NULL && prop_id != PROP_MAX_QUEUED)
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("TwTroupe:%s cannot change after the first submit", pspec->name);
+      return;
+    }
+  /* Boxed values compare by address: a new string array always counts. */
+  changed = g_param_values_cmp (pspec, &self->config[prop_id], &normal) != 0;
+  if (changed)
+    g_value_copy (&normal, g_value_reset (&self->config[prop_id]));
+  g_mutex_unlock (&self->lock);
+
+  /* Outside the lock: letting submits in may run their callbacks. The
+   * pool, once set, lives as long as the troupe. */
+  if (changed && pool != NULL)
+    tw_pool_set_max_queued (pool, g_value_get_uint (&normal));
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), pspec);
 }
 
 static void
@@ -423,16 +313,14 @@ tw_troupe_set_property (GObject      *object,
 {
   TwTroupe *self = TW_TROUPE (object);
 
+  if (prop_id <= LAST_CONFIG)
+    {
+      tw_troupe_set_config_internal (self, pspec, value);
+      return;
+    }
+
   switch (prop_id)
     {
-    case PROP_MODE:
-      tw_troupe_set_mode (self, g_value_get_enum (value));
-      break;
-
-    case PROP_N_WORKERS:
-      tw_troupe_set_n_workers (self, g_value_get_uint (value));
-      break;
-
     case PROP_WORKER_TYPE:
       self->worker_type = g_value_get_gtype (value);
       break;
@@ -445,47 +333,45 @@ tw_troupe_set_property (GObject      *object,
       self->func_name = g_value_dup_string (value);
       break;
 
-    case PROP_WORKER_ARGV:
-      tw_troupe_set_worker_argv (self, g_value_get_boxed (value));
-      break;
-
-    case PROP_CANCEL_GRACE_PERIOD:
-      tw_troupe_set_cancel_grace_period (self, g_value_get_uint (value));
-      break;
-
-    case PROP_LAUNCHER:
-      tw_troupe_set_launcher (self, g_value_get_boxed (value));
-      break;
-
-    case PROP_MAX_MEMORY:
-      tw_troupe_set_max_memory (self, g_value_get_uint64 (value));
-      break;
-
-    case PROP_MAX_CPU_TIME:
-      tw_troupe_set_max_cpu_time (self, g_value_get_uint (value));
-      break;
-
-    case PROP_MAX_QUEUED:
-      tw_troupe_set_max_queued (self, g_value_get_uint (value));
-      break;
-
-    case PROP_TASK_TIMEOUT:
-      tw_troupe_set_task_timeout (self, g_value_get_uint (value));
-      break;
-
-    case PROP_MAX_RETRIES:
-      tw_troupe_set_max_retries (self, g_value_get_uint (value));
-      break;
-
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
-static GParamSpec *
-counter_param_spec (const char *name)
+/* Reads configuration property @name into @value, which it initialises. */
+void
+tw_troupe_get_config (TwTroupe   *self,
+                      const char *name,
+                      GValue     *value)
 {
-  return g_param_spec_uint (name, NULL, NULL, 0, G_MAXUINT, 0,
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  g_assert (pspec != NULL && pspec->param_id <= LAST_CONFIG);
+
+  g_value_init (value, pspec->value_type);
+  tw_troupe_get_property (G_OBJECT (self), pspec->param_id, value, pspec);
+}
+
+/* Sets configuration property @name, as g_object_set() would but without
+ * its range checks, which the public setters do themselves. */
+void
+tw_troupe_set_config (TwTroupe     *self,
+                      const char   *name,
+                      const GValue *value)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  g_assert (pspec != NULL && pspec->param_id <= LAST_CONFIG);
+
+  tw_troupe_set_config_internal (self, pspec, value);
+}
+
+static GParamSpec *
+tw_troupe_counter_param_spec (const char *name,
+                              const char *nick,
+                              const char *blurb)
+{
+  return g_param_spec_uint (name, nick, blurb, 0, G_MAXUINT, 0,
                             (G_PARAM_READABLE |
                              G_PARAM_EXPLICIT_NOTIFY |
                              G_PARAM_STATIC_STRINGS));
@@ -511,7 +397,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MODE] =
-    g_param_spec_enum ("mode", NULL, NULL,
+    g_param_spec_enum ("mode", "Mode", "Whether workers are threads or processes",
                        TW_TYPE_TROUPE_MODE,
                        TW_TROUPE_MODE_THREAD,
                        (G_PARAM_READWRITE |
@@ -528,7 +414,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_N_WORKERS] =
-    g_param_spec_uint ("n-workers", NULL, NULL,
+    g_param_spec_uint ("n-workers", "Workers", "How many workers run tasks at once",
                        0, 4096, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -543,7 +429,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_TYPE] =
-    g_param_spec_gtype ("worker-type", NULL, NULL,
+    g_param_spec_gtype ("worker-type", "Worker type", "The TwWorker subclass of each worker",
                         G_TYPE_NONE,
                         (G_PARAM_READWRITE |
                          G_PARAM_CONSTRUCT_ONLY |
@@ -559,7 +445,9 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_PROPERTIES] =
-    g_param_spec_variant ("worker-properties", NULL, NULL,
+    g_param_spec_variant ("worker-properties",
+                          "Worker properties",
+                          "The construct properties of each worker",
                           G_VARIANT_TYPE_VARDICT, NULL,
                           (G_PARAM_READWRITE |
                            G_PARAM_CONSTRUCT_ONLY |
@@ -574,7 +462,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_FUNC_NAME] =
-    g_param_spec_string ("func-name", NULL, NULL,
+    g_param_spec_string ("func-name", "Function name", "The registered name of the function",
                          NULL,
                          (G_PARAM_READWRITE |
                           G_PARAM_CONSTRUCT_ONLY |
@@ -592,7 +480,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_WORKER_ARGV] =
-    g_param_spec_boxed ("worker-argv", NULL, NULL,
+    g_param_spec_boxed ("worker-argv", "Worker argv", "The program each worker process runs",
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE |
                          G_PARAM_EXPLICIT_NOTIFY |
@@ -608,7 +496,9 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_CANCEL_GRACE_PERIOD] =
-    g_param_spec_uint ("cancel-grace-period", NULL, NULL,
+    g_param_spec_uint ("cancel-grace-period",
+                       "Cancel grace period",
+                       "Milliseconds a cancelled task has to stop",
                        0, G_MAXINT, 1000,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -628,7 +518,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_LAUNCHER] =
-    g_param_spec_boxed ("launcher", NULL, NULL,
+    g_param_spec_boxed ("launcher", "Launcher", "A command prefix that starts each worker",
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE |
                          G_PARAM_EXPLICIT_NOTIFY |
@@ -647,7 +537,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_MEMORY] =
-    g_param_spec_uint64 ("max-memory", NULL, NULL,
+    g_param_spec_uint64 ("max-memory", "Max memory", "Address space limit of a worker process",
                          0, G_MAXUINT64, 0,
                          (G_PARAM_READWRITE |
                           G_PARAM_EXPLICIT_NOTIFY |
@@ -663,7 +553,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_CPU_TIME] =
-    g_param_spec_uint ("max-cpu-time", NULL, NULL,
+    g_param_spec_uint ("max-cpu-time", "Max CPU time", "CPU seconds limit of a worker process",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -683,7 +573,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_QUEUED] =
-    g_param_spec_uint ("max-queued", NULL, NULL,
+    g_param_spec_uint ("max-queued", "Max queued", "The most tasks that may wait for a worker",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -702,7 +592,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_TASK_TIMEOUT] =
-    g_param_spec_uint ("task-timeout", NULL, NULL,
+    g_param_spec_uint ("task-timeout", "Task timeout", "Milliseconds a task may run",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -719,7 +609,7 @@ tw_troupe_class_init (TwTroupeClass *klass)
    * Since: 1.0
    */
   properties [PROP_MAX_RETRIES] =
-    g_param_spec_uint ("max-retries", NULL, NULL,
+    g_param_spec_uint ("max-retries", "Max retries", "How many more times a failed task runs",
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE |
                         G_PARAM_EXPLICIT_NOTIFY |
@@ -734,7 +624,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_QUEUED] = counter_param_spec ("n-queued");
+  properties [PROP_N_QUEUED] =
+    tw_troupe_counter_param_spec ("n-queued", "Queued", "Tasks waiting for a worker");
 
   /**
    * TwTroupe:n-running:
@@ -743,7 +634,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_RUNNING] = counter_param_spec ("n-running");
+  properties [PROP_N_RUNNING] =
+    tw_troupe_counter_param_spec ("n-running", "Running", "Tasks running now");
 
   /**
    * TwTroupe:n-completed:
@@ -753,7 +645,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_COMPLETED] = counter_param_spec ("n-completed");
+  properties [PROP_N_COMPLETED] =
+    tw_troupe_counter_param_spec ("n-completed", "Completed", "Tasks that have settled");
 
   /**
    * TwTroupe:n-succeeded:
@@ -762,7 +655,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_SUCCEEDED] = counter_param_spec ("n-succeeded");
+  properties [PROP_N_SUCCEEDED] =
+    tw_troupe_counter_param_spec ("n-succeeded", "Succeeded", "Tasks that have succeeded");
 
   /**
    * TwTroupe:n-failed:
@@ -771,7 +665,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_FAILED] = counter_param_spec ("n-failed");
+  properties [PROP_N_FAILED] =
+    tw_troupe_counter_param_spec ("n-failed", "Failed", "Tasks that have failed");
 
   /**
    * TwTroupe:n-cancelled:
@@ -780,7 +675,8 @@ tw_troupe_class_init (TwTroupeClass *klass)
    *
    * Since: 1.0
    */
-  properties [PROP_N_CANCELLED] = counter_param_spec ("n-cancelled");
+  properties [PROP_N_CANCELLED] =
+    tw_troupe_counter_param_spec ("n-cancelled", "Cancelled", "Tasks that have been cancelled");
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -791,9 +687,13 @@ tw_troupe_init (TwTroupe *self)
   g_mutex_init (&self->lock);
   self->context = g_main_context_ref_thread_default ();
   self->worker_type = G_TYPE_NONE;
-  self->mode = TW_TROUPE_MODE_THREAD;
-  self->n_workers = g_get_num_processors ();
-  self->cancel_grace_ms = 1000;
+
+  for (guint prop_id = PROP_0 + 1; prop_id <= LAST_CONFIG; prop_id++)
+    {
+      g_value_init (&self->config[prop_id], properties [prop_id]->value_type);
+      g_param_value_set_default (properties [prop_id], &self->config[prop_id]);
+    }
+  g_value_set_uint (&self->config[PROP_N_WORKERS], g_get_num_processors ());
 }
 
 /**
@@ -823,10 +723,7 @@ tw_troupe_new_for_func (TwFunc         func,
   g_return_val_if_fail (func != NULL, NULL);
 
   self = g_object_new (TW_TYPE_TROUPE, NULL);
-  self->func = g_new0 (TwFuncInfo, 1);
-  self->func->func = func;
-  self->func->user_data = user_data;
-  self->func->destroy = destroy;
+  self->factory = tw_worker_factory_new_for_func (func, user_data, destroy);
 
   return self;
 }
@@ -886,654 +783,6 @@ tw_troupe_new_for_worker (GType     worker_type,
                        NULL);
 }
 
-/**
- * tw_register_func:
- * @name: a name, unique in the program
- * @func: (scope notified) (closure user_data) (destroy destroy): the function
- * @user_data: data for @func
- * @destroy: (nullable): never called: registrations last as long as the
- *   program
- *
- * Registers @func under @name, so that tw_troupe_new_for_func_name() can
- * find it in this process and, in %TW_TROUPE_MODE_PROCESS, in the worker
- * processes, which run the same program. Register every function before
- * calling tw_init(). Registering a name twice is a programmer error.
- *
- * Since: 1.0
- */
-void
-tw_register_func (const char     *name,
-                  TwFunc          func,
-                  gpointer        user_data,
-                  GDestroyNotify  destroy)
-{
-  TwFuncInfo *info;
-
-  g_return_if_fail (name != NULL);
-  g_return_if_fail (func != NULL);
-
-  info = g_new0 (TwFuncInfo, 1);
-  info->func = func;
-  info->user_data = user_data;
-  info->destroy = destroy;
-
-  G_LOCK (registry);
-  if (registry == NULL)
-    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, tw_func_info_free);
-  if (g_hash_table_contains (registry, name))
-    {
-      G_UNLOCK (registry);
-      g_critical ("A function is already registered under the name “%s”", name);
-      tw_func_info_free (info);
-      return;
-    }
-  g_hash_table_insert (registry, g_strdup (name), info);
-  G_UNLOCK (registry);
-}
-
-/* Sets a configuration field that only counts until the first submit. */
-static void
-tw_troupe_set_before_start (TwTroupe *self,
-                            guint    *field,
-                            guint     value,
-                            guint     prop_id)
-{
-  gboolean changed;
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:%s cannot change after the first submit",
-                  properties [prop_id]->name);
-      return;
-    }
-  changed = *field != value;
-  *field = value;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
-}
-
-static guint
-tw_troupe_get_locked_uint (TwTroupe    *self,
-                           const guint *field)
-{
-  guint value;
-
-  g_mutex_lock (&self->lock);
-  value = *field;
-  g_mutex_unlock (&self->lock);
-
-  return value;
-}
-
-/**
- * tw_troupe_get_mode:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:mode.
- *
- * Returns: where the workers run
- *
- * Since: 1.0
- */
-TwTroupeMode
-tw_troupe_get_mode (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), TW_TROUPE_MODE_THREAD);
-
-  return tw_troupe_get_locked_uint (self, (guint *)&self->mode);
-}
-
-/**
- * tw_troupe_set_mode:
- * @self: a #TwTroupe
- * @mode: where the workers run
- *
- * Sets #TwTroupe:mode. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_mode (TwTroupe     *self,
-                    TwTroupeMode  mode)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (mode == TW_TROUPE_MODE_THREAD || mode == TW_TROUPE_MODE_PROCESS);
-
-  tw_troupe_set_before_start (self, (guint *)&self->mode, mode, PROP_MODE);
-}
-
-/**
- * tw_troupe_get_n_workers:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-workers.
- *
- * Returns: how many workers the troupe runs
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_workers (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->n_workers);
-}
-
-/**
- * tw_troupe_set_n_workers:
- * @self: a #TwTroupe
- * @n_workers: how many workers to run, or 0 for the number of processors
- *
- * Sets #TwTroupe:n-workers. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_n_workers (TwTroupe *self,
-                         guint     n_workers)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  if (n_workers == 0)
-    n_workers = g_get_num_processors ();
-
-  tw_troupe_set_before_start (self, &self->n_workers, n_workers, PROP_N_WORKERS);
-}
-
-/**
- * tw_troupe_dup_worker_argv:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:worker-argv.
- *
- * Returns: (transfer full) (nullable) (array zero-terminated=1): the
- *   worker program's command line, or %NULL for the current program
- *
- * Since: 1.0
- */
-char **
-tw_troupe_dup_worker_argv (TwTroupe *self)
-{
-  char **argv;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-
-  g_mutex_lock (&self->lock);
-  argv = g_strdupv (self->worker_argv);
-  g_mutex_unlock (&self->lock);
-
-  return argv;
-}
-
-/**
- * tw_troupe_set_worker_argv:
- * @self: a #TwTroupe
- * @argv: (nullable) (array zero-terminated=1): the worker program's
- *   command line, or %NULL for the current program
- *
- * Sets #TwTroupe:worker-argv. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_worker_argv (TwTroupe           *self,
-                           const char * const *argv)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (argv == NULL || argv[0] != NULL);
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:worker-argv cannot change after the first submit");
-      return;
-    }
-  g_strfreev (self->worker_argv);
-  self->worker_argv = g_strdupv ((char **)argv);
-  g_mutex_unlock (&self->lock);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_WORKER_ARGV]);
-}
-
-/**
- * tw_troupe_dup_launcher:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:launcher.
- *
- * Returns: (transfer full) (nullable) (array zero-terminated=1): the
- *   command prefix that starts workers, or %NULL
- *
- * Since: 1.0
- */
-char **
-tw_troupe_dup_launcher (TwTroupe *self)
-{
-  char **launcher;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-
-  g_mutex_lock (&self->lock);
-  launcher = g_strdupv (self->launcher);
-  g_mutex_unlock (&self->lock);
-
-  return launcher;
-}
-
-/**
- * tw_troupe_set_launcher:
- * @self: a #TwTroupe
- * @launcher: (nullable) (array zero-terminated=1): a command prefix that
- *   starts workers, such as `{ "ssh", "-T", "host", NULL }`, or %NULL
- *
- * Sets #TwTroupe:launcher. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_launcher (TwTroupe           *self,
-                        const char * const *launcher)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (launcher == NULL || launcher[0] != NULL);
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:launcher cannot change after the first submit");
-      return;
-    }
-  g_strfreev (self->launcher);
-  self->launcher = g_strdupv ((char **)launcher);
-  g_mutex_unlock (&self->lock);
-
-  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LAUNCHER]);
-}
-
-/**
- * tw_troupe_get_max_memory:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-memory.
- *
- * Returns: the address space limit of a worker process in bytes, or 0
- *
- * Since: 1.0
- */
-guint64
-tw_troupe_get_max_memory (TwTroupe *self)
-{
-  guint64 max_memory;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  g_mutex_lock (&self->lock);
-  max_memory = self->max_memory;
-  g_mutex_unlock (&self->lock);
-
-  return max_memory;
-}
-
-/**
- * tw_troupe_set_max_memory:
- * @self: a #TwTroupe
- * @max_memory: the address space limit of a worker process in bytes, or 0
- *
- * Sets #TwTroupe:max-memory. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_memory (TwTroupe *self,
-                          guint64   max_memory)
-{
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  g_mutex_lock (&self->lock);
-  if (self->pool != NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_critical ("TwTroupe:max-memory cannot change after the first submit");
-      return;
-    }
-  changed = self->max_memory != max_memory;
-  self->max_memory = max_memory;
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_MEMORY]);
-}
-
-/**
- * tw_troupe_get_max_cpu_time:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-cpu-time.
- *
- * Returns: the CPU time limit of a worker process in seconds, or 0
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_cpu_time (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->max_cpu_time);
-}
-
-/**
- * tw_troupe_set_max_cpu_time:
- * @self: a #TwTroupe
- * @seconds: the CPU time limit of a worker process in seconds, or 0
- *
- * Sets #TwTroupe:max-cpu-time. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_cpu_time (TwTroupe *self,
-                            guint     seconds)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->max_cpu_time, seconds, PROP_MAX_CPU_TIME);
-}
-
-/**
- * tw_troupe_get_cancel_grace_period:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:cancel-grace-period.
- *
- * Returns: the grace period in milliseconds
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_cancel_grace_period (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->cancel_grace_ms);
-}
-
-/**
- * tw_troupe_set_cancel_grace_period:
- * @self: a #TwTroupe
- * @grace_ms: the grace period in milliseconds
- *
- * Sets #TwTroupe:cancel-grace-period. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_cancel_grace_period (TwTroupe *self,
-                                   guint     grace_ms)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (grace_ms <= G_MAXINT);
-
-  tw_troupe_set_before_start (self, &self->cancel_grace_ms, grace_ms, PROP_CANCEL_GRACE_PERIOD);
-}
-
-/**
- * tw_troupe_get_max_queued:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-queued.
- *
- * Returns: the bound on queued tasks, or 0 for none
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_queued (TwTroupe *self)
-{
-  guint max_queued;
-
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  g_mutex_lock (&self->lock);
-  max_queued = self->max_queued;
-  g_mutex_unlock (&self->lock);
-
-  return max_queued;
-}
-
-/**
- * tw_troupe_set_max_queued:
- * @self: a #TwTroupe
- * @max_queued: the bound on queued tasks, or 0 for none
- *
- * Sets #TwTroupe:max-queued. A larger bound lets waiting submits in.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_queued (TwTroupe *self,
-                          guint     max_queued)
-{
-  TwPool *pool;
-  gboolean changed;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  g_mutex_lock (&self->lock);
-  changed = self->max_queued != max_queued;
-  self->max_queued = max_queued;
-  pool = self->pool;
-  g_mutex_unlock (&self->lock);
-
-  /* Outside the lock: letting submits in may run their callbacks. The
-   * pool, once set, lives as long as the troupe. */
-  if (changed && pool != NULL)
-    tw_pool_set_max_queued (pool, max_queued);
-
-  if (changed)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_QUEUED]);
-}
-
-/**
- * tw_troupe_get_task_timeout:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:task-timeout.
- *
- * Returns: the timeout of a task in milliseconds, or 0 for none
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_task_timeout (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->task_timeout_ms);
-}
-
-/**
- * tw_troupe_set_task_timeout:
- * @self: a #TwTroupe
- * @timeout_ms: the timeout of a task in milliseconds, or 0 for none
- *
- * Sets #TwTroupe:task-timeout. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_task_timeout (TwTroupe *self,
-                            guint     timeout_ms)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->task_timeout_ms, timeout_ms, PROP_TASK_TIMEOUT);
-}
-
-/**
- * tw_troupe_get_max_retries:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:max-retries.
- *
- * Returns: how many more times a failed task is run
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_max_retries (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_locked_uint (self, &self->max_retries);
-}
-
-/**
- * tw_troupe_set_max_retries:
- * @self: a #TwTroupe
- * @max_retries: how many more times a failed task is run
- *
- * Sets #TwTroupe:max-retries. Only before the first submit.
- *
- * Since: 1.0
- */
-void
-tw_troupe_set_max_retries (TwTroupe *self,
-                           guint     max_retries)
-{
-  g_return_if_fail (TW_IS_TROUPE (self));
-
-  tw_troupe_set_before_start (self, &self->max_retries, max_retries, PROP_MAX_RETRIES);
-}
-
-static guint
-tw_troupe_get_counter (TwTroupe *self,
-                       guint     prop_id)
-{
-  guint counters[G_N_ELEMENTS (self->notified)];
-
-  tw_troupe_get_counters (self, counters);
-
-  return counters[prop_id - FIRST_COUNTER];
-}
-
-/**
- * tw_troupe_get_n_queued:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-queued.
- *
- * Returns: how many tasks wait for a worker
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_queued (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_QUEUED);
-}
-
-/**
- * tw_troupe_get_n_running:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-running.
- *
- * Returns: how many tasks are running
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_running (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_RUNNING);
-}
-
-/**
- * tw_troupe_get_n_completed:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-completed.
- *
- * Returns: how many tasks have settled
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_completed (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_COMPLETED);
-}
-
-/**
- * tw_troupe_get_n_succeeded:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-succeeded.
- *
- * Returns: how many tasks have succeeded
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_succeeded (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_SUCCEEDED);
-}
-
-/**
- * tw_troupe_get_n_failed:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-failed.
- *
- * Returns: how many tasks have failed
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_failed (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_FAILED);
-}
-
-/**
- * tw_troupe_get_n_cancelled:
- * @self: a #TwTroupe
- *
- * Gets #TwTroupe:n-cancelled.
- *
- * Returns: how many tasks have been cancelled
- *
- * Since: 1.0
- */
-guint
-tw_troupe_get_n_cancelled (TwTroupe *self)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), 0);
-
-  return tw_troupe_get_counter (self, PROP_N_CANCELLED);
-}
-
 /* GJS marks every type it registers with this qdata (see GJS's
  * gi/object.cpp); such a worker cannot run on a pool thread. */
 static gboolean
@@ -1545,45 +794,19 @@ tw_type_is_javascript (GType type)
          g_type_get_qdata (type, gjs_custom_type) != NULL;
 }
 
-/* The HELLO that tells each worker process what to run. */
-static GVariant *
-tw_troupe_new_hello (TwTroupe  *self,
-                     GError   **error)
-{
-  GVariant *props = self->worker_properties;
-
-  if (props == NULL)
-    props = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
-
-  if (self->worker_type != G_TYPE_NONE)
-    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "worker",
-                          g_type_name (self->worker_type), props);
-
-  if (self->func_name != NULL)
-    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func",
-                          self->func_name, props);
-
-  g_variant_unref (g_variant_ref_sink (props));
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       "A function given by pointer cannot run in another process; "
-                       "register it with tw_register_func() and use "
-                       "tw_troupe_new_for_func_name()");
-
-  return NULL;
-}
-
 /* Called with the lock held. */
 static TwPool *
 tw_troupe_new_process_pool (TwTroupe  *self,
                             GError   **error)
 {
-  GVariant *hello = tw_troupe_new_hello (self, error);
+  GVariant *hello = tw_process_hello_new (self->worker_type, self->func_name,
+                                          self->worker_properties, error);
   TwProcessOptions options = {
-    .worker_argv = (const char * const *)self->worker_argv,
-    .launcher = (const char * const *)self->launcher,
-    .cancel_grace_ms = self->cancel_grace_ms,
-    .max_memory = self->max_memory,
-    .max_cpu_time = self->max_cpu_time,
+    .worker_argv = g_value_get_boxed (&self->config[PROP_WORKER_ARGV]),
+    .launcher = g_value_get_boxed (&self->config[PROP_LAUNCHER]),
+    .cancel_grace_ms = CONFIG_UINT (self, PROP_CANCEL_GRACE_PERIOD),
+    .max_memory = g_value_get_uint64 (&self->config[PROP_MAX_MEMORY]),
+    .max_cpu_time = CONFIG_UINT (self, PROP_MAX_CPU_TIME),
   };
 
   if (hello == NULL)
@@ -1592,7 +815,7 @@ tw_troupe_new_process_pool (TwTroupe  *self,
   return tw_pool_new (&tw_process_runner,
                       tw_process_config_new (&options, hello),
                       tw_process_config_free,
-                      self->n_workers, self->context,
+                      CONFIG_UINT (self, PROP_N_WORKERS), self->context,
                       G_OBJECT (self), tw_troupe_notify_counters);
 }
 
@@ -1620,182 +843,32 @@ tw_troupe_ensure_pool (TwTroupe  *self,
   else if (self->shut_down)
     g_set_error_literal (error, TW_ERROR, TW_ERROR_SHUT_DOWN,
                          "The troupe has been shut down");
-  else if (self->mode == TW_TROUPE_MODE_PROCESS)
+  else if (g_value_get_enum (&self->config[PROP_MODE]) == TW_TROUPE_MODE_PROCESS)
     pool = tw_troupe_new_process_pool (self, error);
   else if (tw_type_is_javascript (self->worker_type))
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                  "Worker type “%s” is written in JavaScript, and GJS runs JavaScript "
                  "only on its main thread: use TW_TROUPE_MODE_PROCESS",
                  g_type_name (self->worker_type));
-  else if (self->spec != NULL)
-    pool = tw_pool_new (&object_runner,
-                        g_steal_pointer (&self->spec),
-                        (GDestroyNotify)tw_worker_spec_free,
-                        self->n_workers, self->context,
-                        G_OBJECT (self), tw_troupe_notify_counters);
   else
-    pool = tw_pool_new (&func_runner,
-                        g_steal_pointer (&self->func),
-                        tw_func_info_free,
-                        self->n_workers, self->context,
+    pool = tw_pool_new (&tw_thread_runner,
+                        g_steal_pointer (&self->factory),
+                        (GDestroyNotify)tw_worker_factory_free,
+                        CONFIG_UINT (self, PROP_N_WORKERS), self->context,
                         G_OBJECT (self), tw_troupe_notify_counters);
 
   /* Published with a barrier for the lock-free read above. */
   if (self->pool == NULL && pool != NULL)
     {
-      tw_pool_set_max_queued (pool, self->max_queued);
-      tw_pool_set_limits (pool, (gint64)self->task_timeout_ms * 1000, self->max_retries);
+      tw_pool_set_max_queued (pool, CONFIG_UINT (self, PROP_MAX_QUEUED));
+      tw_pool_set_limits (pool, (gint64)CONFIG_UINT (self, PROP_TASK_TIMEOUT) * 1000,
+                          CONFIG_UINT (self, PROP_MAX_RETRIES));
       g_atomic_pointer_set (&self->pool, pool);
     }
 
   g_mutex_unlock (&self->lock);
 
   return pool;
-}
-
-/**
- * tw_troupe_submit:
- * @self: a #TwTroupe
- * @input: the task's input; a floating reference is sunk
- *
- * Queues a task that runs the troupe's worker on @input. The first submit
- * starts the workers. When #TwTroupe:max-queued tasks are already
- * waiting, it blocks until a worker takes one.
- *
- * Returns: (transfer full): the task's #TwFuture. It has already failed
- *   with %TW_ERROR_SHUT_DOWN if the troupe was shut down, or with the
- *   configuration error if the troupe cannot run tasks (for example
- *   %TW_ERROR_WORKER_SETUP or %TW_ERROR_UNKNOWN_FUNC).
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit (TwTroupe *self,
-                  GVariant *input)
-{
-  TwPool *pool;
-  GError *error = NULL;
-
-  tw_return_error_if_fail (TW_IS_TROUPE (self));
-  tw_return_error_if_fail (input != NULL);
-
-  g_variant_ref_sink (input);
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    {
-      g_variant_unref (input);
-      return tw_future_new_for_error (error);
-    }
-
-  return tw_pool_submit (pool, input, FALSE);
-}
-
-/**
- * tw_troupe_submit_async:
- * @self: a #TwTroupe
- * @input: the task's input; a floating reference is sunk
- * @cancellable: (nullable): a #GCancellable to give up waiting for room
- * @callback: (scope async): called once the task is queued
- * @user_data: (closure): data for @callback
- *
- * Queues a task like tw_troupe_submit(), but when #TwTroupe:max-queued
- * tasks are already waiting, it waits for room without blocking: the
- * task is queued, and @callback called in the thread-default main
- * context of the caller, once a worker has taken another task. Submits
- * that wait are queued in order.
- *
- * Since: 1.0
- */
-void
-tw_troupe_submit_async (TwTroupe            *self,
-                        GVariant            *input,
-                        GCancellable        *cancellable,
-                        GAsyncReadyCallback  callback,
-                        gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  TwPool *pool;
-  GError *error = NULL;
-
-  g_return_if_fail (TW_IS_TROUPE (self));
-  g_return_if_fail (input != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tw_troupe_submit_async);
-  g_task_set_name (task, "[tw] submit");
-  g_variant_ref_sink (input);
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    {
-      g_variant_unref (input);
-      g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
-      return;
-    }
-
-  tw_pool_submit_async (pool, input, task);
-}
-
-/**
- * tw_troupe_submit_finish:
- * @self: a #TwTroupe
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Completes tw_troupe_submit_async().
- *
- * Returns: (transfer full): the task's #TwFuture, which may have failed
- *   at once as tw_troupe_submit() describes, or %NULL with @error set to
- *   %G_IO_ERROR_CANCELLED if the wait for room was cancelled (the task
- *   was then not queued)
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit_finish (TwTroupe      *self,
-                         GAsyncResult  *result,
-                         GError       **error)
-{
-  g_return_val_if_fail (TW_IS_TROUPE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tw_troupe_submit_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * tw_troupe_submit_future:
- * @self: a #TwTroupe
- * @input: the future whose value is the task's input
- *
- * Chains a task to @input, lazily: nothing is queued and no thread waits
- * while @input is pending. When @input succeeds, its value is queued on
- * this troupe; when it fails or is cancelled, the new task fails with the
- * same error and no worker is called. @input may belong to any troupe,
- * this one included, and be chained any number of times.
- *
- * Returns: (transfer full): the new task's #TwFuture, failed at once as
- *   tw_troupe_submit() describes if no task can run
- *
- * Since: 1.0
- */
-TwFuture *
-tw_troupe_submit_future (TwTroupe *self,
-                         TwFuture *input)
-{
-  TwPool *pool;
-  GError *error = NULL;
-
-  tw_return_error_if_fail (TW_IS_TROUPE (self));
-  tw_return_error_if_fail (TW_IS_FUTURE (input));
-
-  pool = tw_troupe_ensure_pool (self, &error);
-  if (pool == NULL)
-    return tw_future_new_for_error (error);
-
-  return tw_pool_submit_future (pool, input);
 }
 
 /**
@@ -1852,7 +925,7 @@ tw_troupe_shutdown_thread (GTask        *task,
  * @mode: what to do with tasks that have not started
  * @cancellable: (nullable): a #GCancellable to stop waiting; the shutdown
  *   itself goes on
- * @callback: (scope async): called when the troupe has stopped
+ * @callback: (scope async) (nullable): called when the troupe has stopped
  * @user_data: (closure): data for @callback
  *
  * Does what tw_troupe_shutdown() does without blocking. @callback runs in

@@ -65,4 +65,16 @@ void      tw_waiter_unref              (gpointer            self);
 void      tw_waiter_watch_cancellable  (TwWaiter           *self);
 void      tw_waiter_answered           (gpointer            self);
 
+/* Whether a blocking wait may end; called with the owner's lock held. */
+typedef gboolean (*TwWaitReadyFunc) (gpointer data);
+
+gboolean  tw_wait_blocking             (GCond              *cond,
+                                        GMutex             *lock,
+                                        guint              *n_blocked,
+                                        TwWaitReadyFunc     ready,
+                                        gpointer            data,
+                                        gint64              timeout_usec,
+                                        const char         *what,
+                                        GError            **error);
+
 G_END_DECLS

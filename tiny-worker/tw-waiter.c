@@ -132,3 +132,49 @@ tw_waiter_answered (gpointer data)
     g_cancellable_disconnect (g_task_get_cancellable (self->task), self->handler_id);
   tw_waiter_unref (self);
 }
+
+/*
+ * tw_wait_blocking:
+ * @lock: the owner's lock, held by the caller
+ * @n_blocked: the owner's count of blocked threads, so that it broadcasts
+ *   @cond only when somebody waits
+ * @timeout_usec: how long to wait at most, or -1 to wait forever
+ * @what: what did not happen, for the error of a wait that timed out
+ *
+ * The blocking twin of #TwWaiter: waits on @cond until @ready says so.
+ * Returns %FALSE with @error set to %G_IO_ERROR_TIMED_OUT if the timeout
+ * passed first; the lock is held either way.
+ */
+gboolean
+tw_wait_blocking (GCond           *cond,
+                  GMutex          *lock,
+                  guint           *n_blocked,
+                  TwWaitReadyFunc  ready,
+                  gpointer         data,
+                  gint64           timeout_usec,
+                  const char      *what,
+                  GError         **error)
+{
+  gint64 end_time = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+
+  while (!ready (data))
+    {
+      gboolean woken = TRUE;
+
+      (*n_blocked)++;
+      if (end_time < 0)
+        g_cond_wait (cond, lock);
+      else
+        woken = g_cond_wait_until (cond, lock, end_time);
+      (*n_blocked)--;
+
+      if (!woken && !ready (data))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "%s within %" G_GINT64_FORMAT " µs", what, timeout_usec);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}

@@ -95,15 +95,4 @@ GError   *tw_wire_error_from_variant (GVariant     *variant);
 gboolean  tw_wire_check_value   (GVariant       *value,
                                  GError        **error);
 
-typedef GVariant *(*TwWireCallFunc) (gpointer       data,
-                                     GVariant      *input,
-                                     GCancellable  *cancellable,
-                                     GError       **error);
-
-GVariant *tw_wire_run_chunk     (GVariant       *inputs,
-                                 TwWireCallFunc  call,
-                                 gpointer        data,
-                                 GCancellable   *cancellable,
-                                 GError        **error);
-
 G_END_DECLS

@@ -25,18 +25,19 @@
 
 G_BEGIN_DECLS
 
-/* A worker type with its construct properties, checked and converted to
- * GValues once, then instantiated by every worker thread. Read-only. */
-typedef struct _TwWorkerSpec TwWorkerSpec;
+/* Where tw_report_progress() goes while a thread runs a task. */
+typedef struct
+{
+  void     (*func) (gdouble     fraction,
+                    const char *message,
+                    gpointer    data);
+  gpointer   data;
+} TwProgressSink;
 
-TwWorkerSpec *tw_worker_spec_new         (GType                worker_type,
-                                          GVariant            *properties,
-                                          GError             **error);
-void          tw_worker_spec_free        (TwWorkerSpec        *spec);
-TwWorker     *tw_worker_spec_instantiate (const TwWorkerSpec  *spec,
-                                          GCancellable        *cancellable,
-                                          GError             **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TwWorkerSpec, tw_worker_spec_free)
+void      tw_worker_set_progress_sink (TwProgressSink  *sink);
+GVariant *tw_check_result             (GVariant        *result,
+                                       GError          *local_error,
+                                       const char      *who,
+                                       GError         **error);
 
 G_END_DECLS

@@ -18,9 +18,6 @@
 #include "config.h"
 
 #include "tw-error.h"
-#include "tw-future-private.h"
-#include "tw-pool-private.h"
-#include "tw-troupe-private.h"
 #include "tw-worker-private.h"
 
 /**
@@ -60,6 +57,8 @@
  */
 
 G_DEFINE_ABSTRACT_TYPE (TwWorker, tw_worker, G_TYPE_OBJECT)
+
+static GPrivate progress_sink;  /* TwProgressSink of the task this thread runs */
 
 static gboolean
 tw_worker_real_setup (TwWorker      *self,
@@ -207,14 +206,18 @@ void
 tw_report_progress (gdouble     fraction,
                     const char *message)
 {
-  TwFuture *future;
+  TwProgressSink *sink = g_private_get (&progress_sink);
 
-  if (tw_process_report_progress (fraction, message))
-    return;
+  if (sink != NULL)
+    sink->func (fraction, message, sink->data);
+}
 
-  future = tw_pool_get_current_task ();
-  if (future != NULL)
-    _tw_future_set_progress (future, fraction, message);
+/* Sends this thread's tw_report_progress() calls to @sink, or nowhere
+ * when it is %NULL. Runners set it around each task. */
+void
+tw_worker_set_progress_sink (TwProgressSink *sink)
+{
+  g_private_set (&progress_sink, sink);
 }
 
 /*
@@ -262,202 +265,4 @@ tw_check_result (GVariant    *result,
   g_clear_error (&local_error);
 
   return NULL;
-}
-
-struct _TwWorkerSpec
-{
-  GType        type;
-  guint        n_properties;
-  const char **names;   /* interned property names */
-  GValue      *values;
-};
-
-void
-tw_worker_spec_free (TwWorkerSpec *spec)
-{
-  for (guint i = 0; i < spec->n_properties; i++)
-    g_value_unset (&spec->values[i]);
-
-  g_free (spec->names);
-  g_free (spec->values);
-  g_free (spec);
-}
-
-/* Transforms between fundamental types only when nothing is lost, so
- * 2^40 does not silently become a different gint. */
-static gboolean
-tw_value_transform_exact (const GValue *src,
-                          GValue       *dest)
-{
-  g_auto(GValue) back = G_VALUE_INIT;
-  g_autofree char *src_text = NULL;
-  g_autofree char *back_text = NULL;
-
-  if (!g_value_type_transformable (G_VALUE_TYPE (src), G_VALUE_TYPE (dest)) ||
-      !g_value_transform (src, dest))
-    return FALSE;
-
-  g_value_init (&back, G_VALUE_TYPE (src));
-  if (!g_value_transform (dest, &back))
-    return FALSE;
-
-  src_text = g_strdup_value_contents (src);
-  back_text = g_strdup_value_contents (&back);
-
-  return g_str_equal (src_text, back_text);
-}
-
-static gboolean
-tw_enum_from_string (GValue     *value,
-                     const char *name)
-{
-  g_autoptr(GEnumClass) enum_class = g_type_class_ref (G_VALUE_TYPE (value));
-  GEnumValue *enum_value = g_enum_get_value_by_nick (enum_class, name);
-
-  if (enum_value == NULL)
-    enum_value = g_enum_get_value_by_name (enum_class, name);
-  if (enum_value == NULL)
-    return FALSE;
-
-  g_value_set_enum (value, enum_value->value);
-
-  return TRUE;
-}
-
-/* Converts @variant to the type of @pspec. Enums also take their nick. */
-static gboolean
-tw_value_from_variant (GParamSpec  *pspec,
-                       GVariant    *variant,
-                       GValue      *value,
-                       GError     **error)
-{
-  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
-  g_auto(GValue) natural = G_VALUE_INIT;
-  g_autofree char *printed = NULL;
-  gboolean converted;
-
-  g_value_init (value, type);
-
-  if (type == G_TYPE_VARIANT)
-    {
-      g_value_set_variant (value, variant);
-      return TRUE;
-    }
-
-  if (G_TYPE_IS_ENUM (type) && g_variant_is_of_type (variant, G_VARIANT_TYPE_STRING))
-    converted = tw_enum_from_string (value, g_variant_get_string (variant, NULL));
-  else
-    {
-      g_dbus_gvariant_to_gvalue (variant, &natural);
-
-      converted = g_value_type_compatible (G_VALUE_TYPE (&natural), type);
-      if (converted)
-        g_value_copy (&natural, value);
-      else
-        converted = tw_value_transform_exact (&natural, value);
-    }
-
-  /* g_param_value_validate() returns TRUE when it had to change the value. */
-  if (converted && !g_param_value_validate (pspec, value))
-    return TRUE;
-
-  printed = g_variant_print (variant, TRUE);
-  g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
-               "Value %s does not fit property “%s” of type %s",
-               printed, pspec->name, g_type_name (type));
-  g_value_unset (value);
-
-  return FALSE;
-}
-
-/*
- * tw_worker_spec_new:
- * @properties: (nullable): an a{sv} of construct properties
- *
- * Checks that @worker_type is a TwWorker that can be instantiated and that
- * every property exists, is writable and takes its value.
- */
-TwWorkerSpec *
-tw_worker_spec_new (GType      worker_type,
-                    GVariant  *properties,
-                    GError   **error)
-{
-  g_autoptr(GTypeClass) klass = NULL;
-  TwWorkerSpec *spec;
-  GVariantIter iter;
-  const char *name;
-  GVariant *variant;
-  guint i = 0;
-
-  if (!g_type_is_a (worker_type, TW_TYPE_WORKER) || G_TYPE_IS_ABSTRACT (worker_type))
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
-                   "Type “%s” is not an instantiable subclass of TwWorker",
-                   g_type_name (worker_type));
-      return NULL;
-    }
-
-  klass = g_type_class_ref (worker_type);
-  spec = g_new0 (TwWorkerSpec, 1);
-  spec->type = worker_type;
-
-  if (properties == NULL)
-    return spec;
-
-  spec->names = g_new0 (const char *, g_variant_n_children (properties));
-  spec->values = g_new0 (GValue, g_variant_n_children (properties));
-
-  g_variant_iter_init (&iter, properties);
-  while (g_variant_iter_loop (&iter, "{&sv}", &name, &variant))
-    {
-      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), name);
-
-      if (pspec == NULL || !(pspec->flags & G_PARAM_WRITABLE))
-        {
-          g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
-                       "Worker type “%s” has no writable property “%s”",
-                       g_type_name (worker_type), name);
-        }
-      else if (tw_value_from_variant (pspec, variant, &spec->values[i], error))
-        {
-          spec->names[i++] = pspec->name;
-          spec->n_properties = i;
-          continue;
-        }
-
-      g_variant_unref (variant);
-      tw_worker_spec_free (spec);
-      return NULL;
-    }
-
-  return spec;
-}
-
-/* Creates and sets up one worker, in the calling thread. */
-TwWorker *
-tw_worker_spec_instantiate (const TwWorkerSpec  *spec,
-                            GCancellable        *cancellable,
-                            GError             **error)
-{
-  g_autoptr(TwWorker) worker = NULL;
-
-  worker = (TwWorker *)g_object_new_with_properties (spec->type,
-                                                     spec->n_properties,
-                                                     spec->names,
-                                                     spec->values);
-
-  /* GJS refuses to construct JavaScript objects off its main thread. */
-  if (worker == NULL)
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
-                   "Could not create a %s in this thread: its constructor returned NULL "
-                   "(a worker written in JavaScript runs only in TW_TROUPE_MODE_PROCESS)",
-                   g_type_name (spec->type));
-      return NULL;
-    }
-
-  if (!tw_worker_setup (worker, cancellable, error))
-    return NULL;
-
-  return g_steal_pointer (&worker);
 }

@@ -1,4 +1,4 @@
-/* tw-spawn.c
+/* tw-process-launch.c
  *
  * Copyright 2026 The tiny-worker developers
  *
@@ -19,6 +19,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -28,53 +29,90 @@
 #include <gio/gunixoutputstream.h>
 
 #include "tw-error.h"
-#include "tw-future-private.h"
-#include "tw-process.h"
-#include "tw-troupe-private.h"
-#include "tw-wire-private.h"
+#include "tw-process-private.h"
 
 /*
- * The parent side of process mode: a TwPoolRunner whose workers are child
- * processes. Each pool thread owns one child and talks to it with
- * blocking, pollable I/O, so the pool's queue, cancellation and shutdown
- * work the same as in thread mode. See the SECTION in tw-process.c.
+ * Starting worker processes, on the pool thread that will own each: spawn
+ * it directly or through a launcher, with its resource limits, greet it
+ * (HELLO, READY), keep the tail of a launched worker's stderr, and reap
+ * it. See the "Process mode" section in tw-process.c.
  */
+
+static char *initial_cwd;  /* set once by tw_init(), then read-only */
+
+/* The HELLO that tells each worker process what to run: a worker type
+ * with its properties, or a registered function. */
+GVariant *
+tw_process_hello_new (GType        worker_type,
+                      const char  *func_name,
+                      GVariant    *properties,
+                      GError     **error)
+{
+  GVariant *props = properties;
+
+  if (props == NULL)
+    props = g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0);
+
+  if (worker_type != G_TYPE_NONE)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "worker",
+                          g_type_name (worker_type), props);
+
+  if (func_name != NULL)
+    return g_variant_new ("(uss@a{sv})", TW_WIRE_VERSION, "func", func_name, props);
+
+  g_variant_unref (g_variant_ref_sink (props));
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "A function given by pointer cannot run in another process; "
+                       "register it with tw_register_func" "() and use "
+                       "tw_troupe_new_for_func_name" "()");
+
+  return NULL;
+}
+
+/* Records where worker processes start: the working directory when
+ * tw_init() was called. */
+void
+tw_process_launch_init (void)
+{
+  if (g_once_init_enter (&initial_cwd))
+    g_once_init_leave (&initial_cwd, g_get_current_dir ());
+}
+
+/* The command line of this process, to start workers as "spawn" does:
+ * the same executable (by its real path, so a changed PATH or a relative
+ * argv[0] does not matter) with the same arguments. */
+static char **
+tw_process_dup_default_argv (void)
+{
+  g_autofree char *cmdline = NULL;
+  g_autofree char *exe = NULL;
+  GPtrArray *argv;
+  gsize length;
+
+  if (!g_file_get_contents ("/proc/self/cmdline", &cmdline, &length, NULL) || length == 0)
+    return NULL;
+
+  exe = g_file_read_link ("/proc/self/exe", NULL);
+
+  argv = g_ptr_array_new ();
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    g_ptr_array_add (argv, g_strdup (cmdline + i));
+  if (exe != NULL)
+    {
+      g_free (argv->pdata[0]);
+      argv->pdata[0] = g_steal_pointer (&exe);
+    }
+  g_ptr_array_add (argv, NULL);
+
+  return (char **)g_ptr_array_free (argv, FALSE);
+}
 
 #define HANDSHAKE_TIMEOUT_USEC   (120 * G_USEC_PER_SEC)
 #define QUIT_TIMEOUT_MSEC        5000
 #define SETUP_FAILURE_LIMIT      5
 #define SETUP_BACKOFF_MSEC       100
 
-typedef struct
-{
-  /* Read-only. */
-  char         **argv;              /* the worker program */
-  char         **launcher;          /* a command prefix, or NULL */
-  GVariant      *hello;             /* the HELLO payload */
-  gint64         cancel_grace_usec;
-  guint64        max_memory;        /* RLIMIT_AS of each worker, or 0 */
-  guint          max_cpu_time;      /* RLIMIT_CPU of each worker, or 0 */
-
-  /* Protected by lock. */
-  GMutex         lock;
-  guint          setup_failures;    /* in a row */
-  GError        *setup_error;       /* the last one, once past the limit */
-} TwProcessConfig;
-
-typedef struct
-{
-  GSubprocess   *process;
-  GThread       *stderr_thread;     /* forwards a launched worker's stderr */
-  GMutex         stderr_lock;
-  GString       *stderr_tail;       /* its last bytes; protected by stderr_lock */
-  int            to_child;
-  TwWireReader   reader;
-  guint64        last_id;
-  gboolean       dead;              /* exited or killed, and reaped */
-  gboolean       broken_pipe;       /* writing failed: only read what is left */
-} TwProcessWorker;
-
-gpointer
+TwProcessConfig *
 tw_process_config_new (const TwProcessOptions *options,
                        GVariant               *hello)
 {
@@ -112,7 +150,7 @@ tw_process_child_setup (gpointer user_data)
   sigset_t pipe_set;
 
   /* Only async-signal-safe calls here: this runs between fork and exec.
-   * Pool threads block SIGPIPE; the worker must not inherit that. */
+   * The process runner blocks SIGPIPE; the worker must not inherit that. */
   sigemptyset (&pipe_set);
   sigaddset (&pipe_set, SIGPIPE);
   pthread_sigmask (SIG_UNBLOCK, &pipe_set, NULL);
@@ -231,7 +269,7 @@ tw_process_describe_exit (TwProcessWorker *worker,
 
 /* Appends the tail of a launched worker's stderr to @error's message,
  * where a launcher that failed says why. */
-static void
+void
 tw_process_worker_quote_stderr (TwProcessWorker *worker,
                                 GError          *error)
 {
@@ -254,7 +292,7 @@ tw_process_worker_join_stderr (TwProcessWorker *worker)
   g_clear_pointer (&worker->stderr_thread, g_thread_join);
 }
 
-static void
+void
 tw_process_worker_free (TwProcessWorker *worker,
                         TwProcessConfig *config)
 {
@@ -282,7 +320,7 @@ tw_process_worker_free (TwProcessWorker *worker,
 }
 
 /* Kills and reaps the child; returns how it ended. */
-static char *
+char *
 tw_process_worker_kill (TwProcessWorker *worker,
                         TwProcessConfig *config,
                         gboolean         force)
@@ -348,8 +386,8 @@ tw_process_worker_launch (TwProcessConfig  *config,
                                         G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                         G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
-  if (tw_process_get_initial_cwd () != NULL)
-    g_subprocess_launcher_set_cwd (launcher, tw_process_get_initial_cwd ());
+  if (initial_cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, initial_cwd);
 
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv, error);
   if (process == NULL)
@@ -414,8 +452,8 @@ tw_process_worker_spawn (TwProcessConfig  *config,
   g_subprocess_launcher_take_fd (launcher, to_child[0], 3);
   g_subprocess_launcher_take_fd (launcher, from_child[1], 4);
   g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
-  if (tw_process_get_initial_cwd () != NULL)
-    g_subprocess_launcher_set_cwd (launcher, tw_process_get_initial_cwd ());
+  if (initial_cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, initial_cwd);
 
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *)config->argv, error);
 
@@ -522,7 +560,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   else
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "Worker process %s before it was ready (%s); does the program "
-                 "call tw_init() at the start of main()?", how, local_error->message);
+                 "call tw_init" "() at the start of main()?", how, local_error->message);
 
   tw_process_worker_quote_stderr (worker, error ? *error : NULL);
 
@@ -546,7 +584,7 @@ tw_process_config_setup_failed (TwProcessConfig *config,
     g_usleep ((SETUP_BACKOFF_MSEC << (failures - 1)) * 1000);
 }
 
-static TwProcessWorker *
+TwProcessWorker *
 tw_process_worker_new (TwProcessConfig  *config,
                        GCancellable     *cancellable,
                        GError          **error)
@@ -564,11 +602,11 @@ tw_process_worker_new (TwProcessConfig  *config,
   if (given_up)
     return NULL;
 
-  if (tw_is_worker_process ())
+  if (g_getenv (TW_WIRE_ENV) != NULL)
     {
       g_set_error_literal (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                            "This process was started as a worker but did not call "
-                           "tw_init(); refusing to start workers of its own");
+                           "tw_init" "(); refusing to start workers of its own");
       return NULL;
     }
 
@@ -595,480 +633,3 @@ tw_process_worker_new (TwProcessConfig  *config,
   return worker;
 }
 
-/*
- * The serving loop. Each pool thread keeps up to `depth` tasks in flight
- * to its child: it sends them in one write and reads the answers, which
- * come back in order. The depth adapts to how long a task takes, so that
- * a child has about PIPELINE_USEC of work queued: trivial tasks travel in
- * batches, while long ones are not hoarded by one worker (at least two
- * are in flight, so the round trip is hidden). A lone task is sent at
- * once.
- */
-
-#define PIPELINE_USEC  500
-#define MAX_DEPTH      64
-
-typedef struct
-{
-  TwFuture  *future;       /* owned */
-  GVariant  *input;        /* owned */
-  guint64    id;           /* the id sent to the current child, or 0 */
-  gint64     cancel_time;  /* when CANCEL was sent, or 0 */
-  gboolean   settled;      /* cancelled before it started: its answer is
-                            * only awaited to keep the order */
-  gboolean   started;      /* it reached the head of the pipeline */
-  guint      attempt;      /* how many times it failed and was retried */
-} TwInFlight;
-
-typedef struct
-{
-  TwPool           *pool;
-  TwProcessConfig  *config;
-  TwProcessWorker  *worker;        /* NULL until started, and after it died */
-  GQueue            in_flight;     /* TwInFlight, oldest first */
-  GCancellable     *cancellable;   /* shared by the futures in flight */
-  GByteArray       *out;           /* frames to send */
-  guint             depth;
-  gint64            last_answer;   /* when the head of in_flight became the head */
-  gint64            service_usec;  /* moving average of the time per task */
-  guint             n_finished;    /* settled tasks not yet told to the pool */
-} TwProcessServer;
-
-static void
-tw_in_flight_settle (TwProcessServer *server,
-                     TwInFlight      *task,
-                     GVariant        *value,
-                     GError          *error)
-{
-  if (!task->settled)
-    _tw_future_settle (task->future, value, error);
-  else
-    {
-      g_clear_pointer (&value, g_variant_unref);
-      g_clear_error (&error);
-    }
-  g_object_unref (task->future);
-  g_variant_unref (task->input);
-  g_free (task);
-  server->n_finished++;
-}
-
-/* A cancellable whose wake-up fd lives as long as it does: every wait
- * polls it, and GLib would otherwise make and close an eventfd each time. */
-static GCancellable *
-tw_process_server_new_cancellable (void)
-{
-  GCancellable *cancellable = g_cancellable_new ();
-  GPollFD unused;
-
-  g_cancellable_make_pollfd (cancellable, &unused);
-
-  return cancellable;
-}
-
-/* Takes tasks from the pool until the pipeline is full. Returns FALSE when
- * the pool stops and nothing is in flight. */
-static gboolean
-tw_process_server_fill (TwProcessServer *server)
-{
-  /* Refill once half the pipeline has drained, so that tasks travel in
-   * batches rather than one write each. */
-  if (server->in_flight.length > server->depth / 2)
-    return TRUE;
-
-  while (server->in_flight.length < server->depth)
-    {
-      gboolean block = server->in_flight.length == 0;
-      TwInFlight *task;
-      GVariant *input = NULL;
-      TwFuture *future;
-
-      future = tw_pool_pop_task (server->pool, server->n_finished, block, &input);
-      server->n_finished = 0;
-
-      if (future == NULL)
-        return !block;
-
-      /* It stays pending until the child gets to it. */
-      if (!_tw_future_dispatch (future, server->cancellable))
-        {
-          /* Cancelled after it was popped. */
-          g_object_unref (future);
-          g_variant_unref (input);
-          server->n_finished++;
-          continue;
-        }
-
-      task = g_new0 (TwInFlight, 1);
-      task->future = future;
-      task->input = input;
-      g_queue_push_tail (&server->in_flight, task);
-    }
-
-  return TRUE;
-}
-
-/* A task taken out of the pipeline failed: it goes to the back for
- * another attempt if the troupe allows one, or settles with @error. */
-static void
-tw_process_server_fail_task (TwProcessServer *server,
-                             TwInFlight      *task,
-                             GError          *error)
-{
-  if (task->settled || !tw_pool_should_retry (server->pool, error, task->attempt))
-    {
-      tw_in_flight_settle (server, task, NULL, error);
-      return;
-    }
-
-  g_error_free (error);
-  task->attempt++;
-  task->id = 0;
-  task->cancel_time = 0;
-  g_queue_push_tail (&server->in_flight, task);
-}
-
-/* Asks the child to skip or stop @task. */
-static void
-tw_process_server_send_cancel (TwProcessServer *server,
-                               TwInFlight      *task)
-{
-  task->cancel_time = g_get_monotonic_time ();
-  if (server->worker != NULL && !server->worker->broken_pipe)
-    tw_wire_write (server->worker->to_child, TW_WIRE_CANCEL, task->id,
-                   g_variant_new ("()"), NULL, NULL);
-}
-
-/* The head of the pipeline, once sent, is the task the child runs: it
- * becomes RUNNING, and its timeout starts. One that was cancelled while
- * it waited behind others, or by a cancelling shutdown, is skipped. */
-static void
-tw_process_server_start_head (TwProcessServer *server)
-{
-  TwInFlight *head = g_queue_peek_head (&server->in_flight);
-
-  if (head == NULL || head->id == 0 || head->started || head->settled)
-    return;
-
-  head->started = TRUE;
-  if (tw_pool_is_cancelling (server->pool))
-    _tw_future_cancel_if_pending (head->future);
-
-  if (_tw_future_start (head->future, server->cancellable))
-    tw_pool_watch (server->pool, head->future);
-  else
-    {
-      head->settled = TRUE;
-      tw_process_server_send_cancel (server, head);
-    }
-}
-
-/* Fails the head task with @error, if any; the others never started in
- * that child and go to the next one. */
-static void
-tw_process_server_lose_worker (TwProcessServer *server,
-                               GError          *error)
-{
-  TwInFlight *head = error ? g_queue_pop_head (&server->in_flight) : NULL;
-
-  tw_process_worker_free (server->worker, server->config);
-  server->worker = NULL;
-
-  for (GList *l = server->in_flight.head; l != NULL; )
-    {
-      TwInFlight *task = l->data;
-      GList *next = l->next;
-
-      task->id = 0;
-      task->cancel_time = 0;
-      if (task->settled)
-        {
-          g_queue_delete_link (&server->in_flight, l);
-          tw_in_flight_settle (server, task, NULL, NULL);
-        }
-      l = next;
-    }
-
-  if (head != NULL)
-    tw_process_server_fail_task (server, head, error);
-  else
-    g_clear_error (&error);
-}
-
-/* The child died, broke the protocol or stopped answering: kills and
- * reaps it, and turns @cause into the error of the task it was running. */
-static void
-tw_process_server_worker_failed (TwProcessServer *server,
-                                 GError          *cause)
-{
-  gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
-  g_autofree char *how = tw_process_worker_kill (server->worker, server->config, !crashed);
-  TwInFlight *head = g_queue_peek_head (&server->in_flight);
-  GError *error = NULL;
-
-  if (head == NULL || head->id == 0)
-    ;  /* It died between tasks: nobody to blame. */
-  else if (crashed)
-    g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
-                 "The worker process %s while running the task", how);
-  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                 "The task was cancelled; its worker process did not stop within "
-                 "%" G_GINT64_FORMAT " ms and was killed",
-                 server->config->cancel_grace_usec / 1000);
-  else
-    g_propagate_prefixed_error (&error, g_steal_pointer (&cause),
-                                "The worker process %s: ", how);
-
-  g_clear_error (&cause);
-  tw_process_worker_quote_stderr (server->worker, error);
-  tw_process_server_lose_worker (server, error);
-}
-
-/* Starts a child if there is none. Failing that, every task in flight
- * fails with the setup error, as they were given to that worker. */
-static gboolean
-tw_process_server_ensure_worker (TwProcessServer *server)
-{
-  GError *error = NULL;
-  TwInFlight *task;
-
-  if (server->worker != NULL)
-    return TRUE;
-
-  server->worker = tw_process_worker_new (server->config,
-                                         tw_pool_get_stop_cancellable (server->pool), &error);
-  if (server->worker != NULL)
-    return TRUE;
-
-  while ((task = g_queue_pop_head (&server->in_flight)) != NULL)
-    tw_in_flight_settle (server, task, NULL, g_error_copy (error));
-  g_error_free (error);
-
-  return FALSE;
-}
-
-static gboolean
-tw_process_server_send (TwProcessServer  *server,
-                        GError          **error)
-{
-  guint64 *last_id = &server->worker->last_id;
-  GList *first_new = NULL;
-
-  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
-    {
-      TwInFlight *task = l->data;
-
-      if (task->id != 0)
-        continue;
-
-      if (first_new == NULL)
-        first_new = l;
-      task->id = ++*last_id;
-      if (!tw_wire_append (server->out,
-                           _tw_future_is_chunk (task->future) ? TW_WIRE_CHUNK : TW_WIRE_TASK,
-                           task->id, task->input, error))
-        return FALSE;
-    }
-
-  if (server->out->len == 0)
-    return TRUE;
-
-  if (server->in_flight.head->data == server->in_flight.tail->data ||
-      server->last_answer == 0)
-    server->last_answer = g_get_monotonic_time ();
-
-  if (tw_wire_flush (server->worker->to_child, server->out, NULL, error))
-    {
-      tw_process_server_start_head (server);
-      return TRUE;
-    }
-
-  /* The child never got these: they are not to blame for its end. */
-  for (GList *l = first_new; l != NULL; l = l->next)
-    ((TwInFlight *)l->data)->id = 0;
-
-  return FALSE;
-}
-
-/* A failed send means the child is gone, but answers it wrote before
- * dying may still be in the pipe: they are read first, and the end of
- * the pipe then blames the task it was running. Anything else is fatal. */
-static gboolean
-tw_process_server_send_or_drain (TwProcessServer *server)
-{
-  GError *error = NULL;
-
-  if (server->worker->broken_pipe || tw_process_server_send (server, &error))
-    return TRUE;
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
-    {
-      server->worker->broken_pipe = TRUE;
-      g_error_free (error);
-      return TRUE;
-    }
-
-  tw_process_server_worker_failed (server, error);
-
-  return FALSE;
-}
-
-/* Sends CANCEL for every task in flight whose future was cancelled, and
- * gives them all a fresh cancellable to wake this thread with. A task
- * behind the head was settled by tw_future_cancel() already: the child
- * skips it. The head may be running: it has the grace period. */
-static void
-tw_process_server_forward_cancels (TwProcessServer *server)
-{
-  g_autoptr(GCancellable) old = g_steal_pointer (&server->cancellable);
-
-  /* Futures point at the old one until they are re-pointed: free it after. */
-  server->cancellable = tw_process_server_new_cancellable ();
-  g_cancellable_release_fd (old);
-  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
-    _tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
-
-  /* After re-pointing, so a cancel that came in between is seen here. */
-  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
-    {
-      TwInFlight *task = l->data;
-
-      if (task->cancel_time != 0 || task->settled)
-        continue;
-
-      if (!task->started && tw_future_is_done (task->future))
-        task->settled = TRUE;
-      else if (!task->started || !_tw_future_get_cancel_requested (task->future))
-        continue;
-
-      if (task->id != 0)
-        tw_process_server_send_cancel (server, task);
-    }
-}
-
-/* Settles the head task with its answer; FALSE for a frame that breaks
- * the protocol, with @error set. */
-static gboolean
-tw_process_server_answer (TwProcessServer  *server,
-                          TwWireFrame      *frame,
-                          GError          **error)
-{
-  TwInFlight *head = g_queue_peek_head (&server->in_flight);
-  GError *task_error = NULL;
-  gint64 now;
-
-  /* Progress of the running task, not an answer. */
-  if (frame->kind == TW_WIRE_PROGRESS && frame->id == head->id &&
-      g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(ds)")))
-    {
-      const char *message;
-      gdouble fraction;
-
-      g_variant_get (frame->payload, "(d&s)", &fraction, &message);
-      if (!head->settled)
-        _tw_future_set_progress (head->future, fraction, *message ? message : NULL);
-      return TRUE;
-    }
-
-  if (frame->id != head->id ||
-      (frame->kind != TW_WIRE_RESULT && frame->kind != TW_WIRE_ERROR))
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
-                   "Unexpected frame of kind %u for task %" G_GUINT64_FORMAT
-                   " while waiting for task %" G_GUINT64_FORMAT,
-                   frame->kind, frame->id, head->id);
-      return FALSE;
-    }
-
-  if (frame->kind == TW_WIRE_ERROR &&
-      (task_error = tw_wire_error_from_variant (frame->payload)) == NULL)
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
-                   "The error of task %" G_GUINT64_FORMAT " is a %s, not a (sis)",
-                   frame->id, g_variant_get_type_string (frame->payload));
-      return FALSE;
-    }
-
-  g_queue_pop_head (&server->in_flight);
-  if (task_error != NULL)
-    tw_process_server_fail_task (server, head, task_error);
-  else
-    tw_in_flight_settle (server, head, g_steal_pointer (&frame->payload), NULL);
-  tw_process_server_start_head (server);
-
-  now = g_get_monotonic_time ();
-  server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
-  server->last_answer = now;
-  server->depth = CLAMP (PIPELINE_USEC / MAX (server->service_usec, 1), 2, MAX_DEPTH);
-
-  return TRUE;
-}
-
-/* Sends what is unsent and waits for one answer, or for a cancellation. */
-static void
-tw_process_server_pump (TwProcessServer *server)
-{
-  TwInFlight *head;
-  GError *error = NULL;
-  TwWireFrame frame;
-  gint64 deadline = -1;
-
-  if (!tw_process_server_ensure_worker (server) ||
-      !tw_process_server_send_or_drain (server))
-    return;
-
-  head = g_queue_peek_head (&server->in_flight);
-  if (head->cancel_time != 0)
-    deadline = MAX (head->cancel_time, server->last_answer) + server->config->cancel_grace_usec;
-
-  if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
-    {
-      if (!tw_process_server_answer (server, &frame, &error))
-        tw_process_server_worker_failed (server, error);
-      tw_wire_frame_clear (&frame);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_clear_error (&error);
-      tw_process_server_forward_cancels (server);
-    }
-  else
-    tw_process_server_worker_failed (server, error);
-}
-
-static void
-tw_process_serve (TwPool   *pool,
-                  gpointer  data)
-{
-  TwProcessServer server = {
-    .pool = pool,
-    .config = data,
-    .in_flight = G_QUEUE_INIT,
-    .cancellable = tw_process_server_new_cancellable (),
-    .out = g_byte_array_new (),
-    .depth = 2,
-  };
-
-  /* Start the child before the first task, so it does not pay for it;
-   * a failure is retried, and reported, with the first task. */
-  server.worker = tw_process_worker_new (server.config, tw_pool_get_stop_cancellable (pool), NULL);
-
-  while (tw_process_server_fill (&server))
-    tw_process_server_pump (&server);
-
-  g_assert (server.in_flight.length == 0);
-
-  if (server.worker != NULL)
-    tw_process_worker_free (server.worker, server.config);
-  g_cancellable_release_fd (server.cancellable);
-  g_object_unref (server.cancellable);
-  g_byte_array_unref (server.out);
-
-  tw_pool_report_finished (pool, server.n_finished);
-}
-
-const TwPoolRunner tw_process_runner = {
-  .check_input = tw_wire_check_value,
-  .serve = tw_process_serve,
-};

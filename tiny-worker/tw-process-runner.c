@@ -1,0 +1,545 @@
+/* tw-process-runner.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+
+#include "tw-error.h"
+#include "tw-future-private.h"
+#include "tw-process-private.h"
+
+/*
+ * The serving loop. Each pool thread keeps up to `depth` tasks in flight
+ * to its child: it sends them in one write and reads the answers, which
+ * come back in order. The depth adapts to how long a task takes, so that
+ * a child has about PIPELINE_USEC of work queued: trivial tasks travel in
+ * batches, while long ones are not hoarded by one worker (at least two
+ * are in flight, so the round trip is hidden). A lone task is sent at
+ * once.
+ */
+
+#define PIPELINE_USEC  500
+#define MAX_DEPTH      64
+
+typedef struct
+{
+  TwFuture  *future;       /* owned */
+  GVariant  *input;        /* owned */
+  gboolean   chunk;        /* input is an array; answered by an av as long */
+  guint64    id;           /* the id sent to the current child, or 0 */
+  gint64     cancel_time;  /* when CANCEL was sent, or 0 */
+  gboolean   settled;      /* cancelled before it started: its answer is
+                            * only awaited to keep the order */
+  gboolean   started;      /* it reached the head of the pipeline */
+  guint      attempt;      /* how many times it failed and was retried */
+} TwInFlight;
+
+typedef struct
+{
+  TwPool           *pool;
+  TwProcessConfig  *config;
+  TwProcessWorker  *worker;        /* NULL until started, and after it died */
+  GQueue            in_flight;     /* TwInFlight, oldest first */
+  GCancellable     *cancellable;   /* shared by the futures in flight */
+  GByteArray       *out;           /* frames to send */
+  guint             depth;
+  gint64            last_answer;   /* when the head of in_flight became the head */
+  gint64            service_usec;  /* moving average of the time per task */
+  guint             n_finished;    /* settled tasks not yet told to the pool */
+} TwProcessServer;
+
+static void
+tw_in_flight_settle (TwProcessServer *server,
+                     TwInFlight      *task,
+                     GVariant        *value,
+                     GError          *error)
+{
+  if (!task->settled)
+    tw_future_settle (task->future, value, error);
+  else
+    {
+      g_clear_pointer (&value, g_variant_unref);
+      g_clear_error (&error);
+    }
+  g_object_unref (task->future);
+  g_variant_unref (task->input);
+  g_free (task);
+  server->n_finished++;
+}
+
+/* A cancellable whose wake-up fd lives as long as it does: every wait
+ * polls it, and GLib would otherwise make and close an eventfd each time. */
+static GCancellable *
+tw_process_server_new_cancellable (void)
+{
+  GCancellable *cancellable = g_cancellable_new ();
+  GPollFD unused;
+
+  g_cancellable_make_pollfd (cancellable, &unused);
+
+  return cancellable;
+}
+
+/* Whether a thread that has tasks in flight takes one more: only when
+ * there are more than enough for every worker, so that a few tasks
+ * spread over all workers, starting ones included. */
+static gboolean
+tw_process_server_may_take (const TwPoolLoad *load)
+{
+  return load->n_idle == 0 && load->n_queued > load->n_workers;
+}
+
+/* Takes tasks from the pool until the pipeline is full. Returns FALSE when
+ * the pool stops and nothing is in flight. */
+static gboolean
+tw_process_server_fill (TwProcessServer *server)
+{
+  /* Refill once half the pipeline has drained, so that tasks travel in
+   * batches rather than one write each. */
+  if (server->in_flight.length > server->depth / 2)
+    return TRUE;
+
+  while (server->in_flight.length < server->depth)
+    {
+      gboolean block = server->in_flight.length == 0;
+      TwInFlight *task;
+      TwPoolItem item;
+
+      if (!tw_pool_pop_task (server->pool, server->n_finished,
+                             block ? NULL : tw_process_server_may_take, &item))
+        {
+          server->n_finished = 0;
+          return !block;
+        }
+      server->n_finished = 0;
+
+      /* It stays pending until the child gets to it. */
+      if (!tw_future_dispatch (item.future, server->cancellable))
+        {
+          /* Cancelled after it was popped. */
+          g_object_unref (item.future);
+          g_variant_unref (item.input);
+          server->n_finished++;
+          continue;
+        }
+
+      task = g_new0 (TwInFlight, 1);
+      task->future = item.future;
+      task->input = item.input;
+      task->chunk = item.chunk;
+      g_queue_push_tail (&server->in_flight, task);
+    }
+
+  return TRUE;
+}
+
+/* A task taken out of the pipeline failed: it goes to the back for
+ * another attempt if the troupe allows one, or settles with @error. */
+static void
+tw_process_server_fail_task (TwProcessServer *server,
+                             TwInFlight      *task,
+                             GError          *error)
+{
+  if (task->settled || !tw_pool_should_retry (server->pool, error, task->attempt))
+    {
+      tw_in_flight_settle (server, task, NULL, error);
+      return;
+    }
+
+  g_error_free (error);
+  task->attempt++;
+  task->id = 0;
+  task->cancel_time = 0;
+  g_queue_push_tail (&server->in_flight, task);
+}
+
+/* Asks the child to skip or stop @task. */
+static void
+tw_process_server_send_cancel (TwProcessServer *server,
+                               TwInFlight      *task)
+{
+  task->cancel_time = g_get_monotonic_time ();
+  if (server->worker != NULL && !server->worker->broken_pipe)
+    tw_wire_write (server->worker->to_child, TW_WIRE_CANCEL, task->id,
+                   g_variant_new ("()"), NULL, NULL);
+}
+
+/* The head of the pipeline, once sent, is the task the child runs: it
+ * becomes RUNNING, and its timeout starts. One that was cancelled while
+ * it waited behind others, or by a cancelling shutdown, is skipped. */
+static void
+tw_process_server_start_head (TwProcessServer *server)
+{
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+
+  if (head == NULL || head->id == 0 || head->started || head->settled)
+    return;
+
+  head->started = TRUE;
+  if (tw_pool_is_cancelling (server->pool))
+    tw_future_cancel_if_pending (head->future);
+
+  if (tw_future_start (head->future, server->cancellable))
+    tw_pool_watch (server->pool, head->future);
+  else
+    {
+      head->settled = TRUE;
+      tw_process_server_send_cancel (server, head);
+    }
+}
+
+/* Fails the head task with @error, if any; the others never started in
+ * that child and go to the next one. */
+static void
+tw_process_server_lose_worker (TwProcessServer *server,
+                               GError          *error)
+{
+  TwInFlight *head = error ? g_queue_pop_head (&server->in_flight) : NULL;
+
+  tw_process_worker_free (server->worker, server->config);
+  server->worker = NULL;
+
+  for (GList *l = server->in_flight.head; l != NULL; )
+    {
+      TwInFlight *task = l->data;
+      GList *next = l->next;
+
+      task->id = 0;
+      task->cancel_time = 0;
+      if (task->settled)
+        {
+          g_queue_delete_link (&server->in_flight, l);
+          tw_in_flight_settle (server, task, NULL, NULL);
+        }
+      l = next;
+    }
+
+  if (head != NULL)
+    tw_process_server_fail_task (server, head, error);
+  else
+    g_clear_error (&error);
+}
+
+/* The child died, broke the protocol or stopped answering: kills and
+ * reaps it, and turns @cause into the error of the task it was running. */
+static void
+tw_process_server_worker_failed (TwProcessServer *server,
+                                 GError          *cause)
+{
+  gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_autofree char *how = tw_process_worker_kill (server->worker, server->config, !crashed);
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+  GError *error = NULL;
+
+  if (head == NULL || head->id == 0)
+    ;  /* It died between tasks: nobody to blame. */
+  else if (crashed)
+    g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
+                 "The worker process %s while running the task", how);
+  else if (g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                 "The task was cancelled; its worker process did not stop within "
+                 "%" G_GINT64_FORMAT " ms and was killed",
+                 server->config->cancel_grace_usec / 1000);
+  else
+    g_propagate_prefixed_error (&error, g_steal_pointer (&cause),
+                                "The worker process %s: ", how);
+
+  g_clear_error (&cause);
+  tw_process_worker_quote_stderr (server->worker, error);
+  tw_process_server_lose_worker (server, error);
+}
+
+/* Starts a child if there is none. Failing that, every task in flight
+ * fails with the setup error, as they were given to that worker. */
+static gboolean
+tw_process_server_ensure_worker (TwProcessServer *server)
+{
+  GError *error = NULL;
+  TwInFlight *task;
+
+  if (server->worker != NULL)
+    return TRUE;
+
+  server->worker = tw_process_worker_new (server->config,
+                                          tw_pool_get_stop_cancellable (server->pool), &error);
+  if (server->worker != NULL)
+    return TRUE;
+
+  while ((task = g_queue_pop_head (&server->in_flight)) != NULL)
+    tw_in_flight_settle (server, task, NULL, g_error_copy (error));
+  g_error_free (error);
+
+  return FALSE;
+}
+
+static gboolean
+tw_process_server_send (TwProcessServer  *server,
+                        GError          **error)
+{
+  guint64 *last_id = &server->worker->last_id;
+  GList *first_new = NULL;
+
+  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+    {
+      TwInFlight *task = l->data;
+
+      if (task->id != 0)
+        continue;
+
+      if (first_new == NULL)
+        first_new = l;
+      task->id = ++*last_id;
+      if (!tw_wire_append (server->out,
+                           task->chunk ? TW_WIRE_CHUNK : TW_WIRE_TASK,
+                           task->id, task->input, error))
+        return FALSE;
+    }
+
+  if (server->out->len == 0)
+    return TRUE;
+
+  if (server->in_flight.head->data == server->in_flight.tail->data ||
+      server->last_answer == 0)
+    server->last_answer = g_get_monotonic_time ();
+
+  if (tw_wire_flush (server->worker->to_child, server->out, NULL, error))
+    {
+      tw_process_server_start_head (server);
+      return TRUE;
+    }
+
+  /* The child never got these: they are not to blame for its end. */
+  for (GList *l = first_new; l != NULL; l = l->next)
+    ((TwInFlight *)l->data)->id = 0;
+
+  return FALSE;
+}
+
+/* A failed send means the child is gone, but answers it wrote before
+ * dying may still be in the pipe: they are read first, and the end of
+ * the pipe then blames the task it was running. Anything else is fatal. */
+static gboolean
+tw_process_server_send_or_drain (TwProcessServer *server)
+{
+  GError *error = NULL;
+
+  if (server->worker->broken_pipe || tw_process_server_send (server, &error))
+    return TRUE;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+    {
+      server->worker->broken_pipe = TRUE;
+      g_error_free (error);
+      return TRUE;
+    }
+
+  tw_process_server_worker_failed (server, error);
+
+  return FALSE;
+}
+
+/* Sends CANCEL for every task in flight whose future was cancelled, and
+ * gives them all a fresh cancellable to wake this thread with. A task
+ * behind the head was settled by tw_future_cancel() already: the child
+ * skips it. The head may be running: it has the grace period. */
+static void
+tw_process_server_forward_cancels (TwProcessServer *server)
+{
+  g_autoptr(GCancellable) old = g_steal_pointer (&server->cancellable);
+
+  /* Futures point at the old one until they are re-pointed: free it after. */
+  server->cancellable = tw_process_server_new_cancellable ();
+  g_cancellable_release_fd (old);
+  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+    tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
+
+  /* After re-pointing, so a cancel that came in between is seen here.
+   * From the tail: the child must learn that the tasks behind the head
+   * are cancelled before the head stops, or it would start the next. */
+  for (GList *l = server->in_flight.tail; l != NULL; l = l->prev)
+    {
+      TwInFlight *task = l->data;
+
+      if (task->cancel_time != 0 || task->settled)
+        continue;
+
+      if (!task->started && tw_future_is_done (task->future))
+        task->settled = TRUE;
+      else if (!task->started || !tw_future_get_cancel_requested (task->future))
+        continue;
+
+      if (task->id != 0)
+        tw_process_server_send_cancel (server, task);
+    }
+}
+
+/* A chunk of inputs must be answered by an av of as many outputs. The
+ * child is not to blame for the task's own failure: only the task fails. */
+static GError *
+tw_process_server_check_chunk (TwInFlight *task,
+                               GVariant   *value)
+{
+  gsize length = g_variant_n_children (task->input);
+
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE ("av")) &&
+      g_variant_n_children (value) == length)
+    return NULL;
+
+  return g_error_new (TW_ERROR, TW_ERROR_PROTOCOL,
+                      "A chunk of %" G_GSIZE_FORMAT " inputs was answered by a value of "
+                      "type %s with %" G_GSIZE_FORMAT " elements", length,
+                      g_variant_get_type_string (value), g_variant_n_children (value));
+}
+
+/* Settles the head task with its answer; FALSE for a frame that breaks
+ * the protocol, with @error set. */
+static gboolean
+tw_process_server_answer (TwProcessServer  *server,
+                          TwWireFrame      *frame,
+                          GError          **error)
+{
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+  GError *task_error = NULL;
+  gint64 now;
+
+  /* Progress of the running task, not an answer. */
+  if (frame->kind == TW_WIRE_PROGRESS && frame->id == head->id &&
+      g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(ds)")))
+    {
+      const char *message;
+      gdouble fraction;
+
+      g_variant_get (frame->payload, "(d&s)", &fraction, &message);
+      if (!head->settled)
+        tw_future_set_progress (head->future, fraction, *message ? message : NULL);
+      return TRUE;
+    }
+
+  if (frame->id != head->id ||
+      (frame->kind != TW_WIRE_RESULT && frame->kind != TW_WIRE_ERROR))
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                   "Unexpected frame of kind %u for task %" G_GUINT64_FORMAT
+                   " while waiting for task %" G_GUINT64_FORMAT,
+                   frame->kind, frame->id, head->id);
+      return FALSE;
+    }
+
+  if (frame->kind == TW_WIRE_ERROR &&
+      (task_error = tw_wire_error_from_variant (frame->payload)) == NULL)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                   "The error of task %" G_GUINT64_FORMAT " is a %s, not a (sis)",
+                   frame->id, g_variant_get_type_string (frame->payload));
+      return FALSE;
+    }
+
+  if (frame->kind == TW_WIRE_RESULT && head->chunk)
+    task_error = tw_process_server_check_chunk (head, frame->payload);
+
+  g_queue_pop_head (&server->in_flight);
+  if (task_error != NULL)
+    tw_process_server_fail_task (server, head, task_error);
+  else
+    tw_in_flight_settle (server, head, g_steal_pointer (&frame->payload), NULL);
+  tw_process_server_start_head (server);
+
+  now = g_get_monotonic_time ();
+  server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
+  server->last_answer = now;
+  server->depth = CLAMP (PIPELINE_USEC / MAX (server->service_usec, 1), 2, MAX_DEPTH);
+
+  return TRUE;
+}
+
+/* Sends what is unsent and waits for one answer, or for a cancellation. */
+static void
+tw_process_server_pump (TwProcessServer *server)
+{
+  TwInFlight *head;
+  GError *error = NULL;
+  TwWireFrame frame;
+  gint64 deadline = -1;
+
+  if (!tw_process_server_ensure_worker (server) ||
+      !tw_process_server_send_or_drain (server))
+    return;
+
+  head = g_queue_peek_head (&server->in_flight);
+  if (head->cancel_time != 0)
+    deadline = MAX (head->cancel_time, server->last_answer) + server->config->cancel_grace_usec;
+
+  if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
+    {
+      if (!tw_process_server_answer (server, &frame, &error))
+        tw_process_server_worker_failed (server, error);
+      tw_wire_frame_clear (&frame);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      tw_process_server_forward_cancels (server);
+    }
+  else
+    tw_process_server_worker_failed (server, error);
+}
+
+static void
+tw_process_serve (TwPool   *pool,
+                  gpointer  data)
+{
+  sigset_t pipe_set;
+  TwProcessServer server = {
+    .pool = pool,
+    .config = data,
+    .in_flight = G_QUEUE_INIT,
+    .cancellable = tw_process_server_new_cancellable (),
+    .out = g_byte_array_new (),
+    .depth = 2,
+  };
+
+  /* Writing to a worker process that died must fail with EPIPE, not kill
+   * the application (see tw-wire.c). Only this thread talks to children;
+   * thread-mode workers run user code with SIGPIPE as the program set it. */
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
+
+  /* Start the child before the first task, so it does not pay for it;
+   * a failure is retried, and reported, with the first task. */
+  server.worker = tw_process_worker_new (server.config, tw_pool_get_stop_cancellable (pool), NULL);
+
+  while (tw_process_server_fill (&server))
+    tw_process_server_pump (&server);
+
+  g_assert (server.in_flight.length == 0);
+
+  if (server.worker != NULL)
+    tw_process_worker_free (server.worker, server.config);
+  g_cancellable_release_fd (server.cancellable);
+  g_object_unref (server.cancellable);
+  g_byte_array_unref (server.out);
+
+  tw_pool_report_finished (pool, server.n_finished);
+}
+
+const TwPoolRunner tw_process_runner = {
+  .check_input = tw_wire_check_value,
+  .serve = tw_process_serve,
+};

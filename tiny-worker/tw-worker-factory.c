@@ -1,0 +1,426 @@
+/* tw-worker-factory.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tw-error.h"
+#include "tw-registry-private.h"
+#include "tw-worker-factory-private.h"
+#include "tw-worker-private.h"
+
+typedef struct
+{
+  GType        type;
+  guint        n_properties;
+  const char **names;   /* interned property names */
+  GValue      *values;
+} TwWorkerSpec;
+
+struct _TwWorkerFactory
+{
+  /* All read-only after creation. */
+  TwFunc             func;       /* or NULL for a worker type */
+  gpointer           user_data;
+  GDestroyNotify     destroy;    /* of user_data, with the factory */
+  TwWorkerSpec      *spec;       /* or NULL for a function */
+  TwWorkerCheckFunc  check;      /* of each output, or NULL */
+};
+
+struct _TwWorkerSpec
+{
+  GType        type;
+  guint        n_properties;
+  const char **names;   /* interned property names */
+  GValue      *values;
+};
+
+static void
+tw_worker_spec_free (TwWorkerSpec *spec)
+{
+  for (guint i = 0; i < spec->n_properties; i++)
+    g_value_unset (&spec->values[i]);
+
+  g_free (spec->names);
+  g_free (spec->values);
+  g_free (spec);
+}
+
+/* Transforms between fundamental types only when nothing is lost, so
+ * 2^40 does not silently become a different gint. */
+static gboolean
+tw_value_transform_exact (const GValue *src,
+                          GValue       *dest)
+{
+  g_auto(GValue) back = G_VALUE_INIT;
+  g_autofree char *src_text = NULL;
+  g_autofree char *back_text = NULL;
+
+  if (!g_value_type_transformable (G_VALUE_TYPE (src), G_VALUE_TYPE (dest)) ||
+      !g_value_transform (src, dest))
+    return FALSE;
+
+  g_value_init (&back, G_VALUE_TYPE (src));
+  if (!g_value_transform (dest, &back))
+    return FALSE;
+
+  src_text = g_strdup_value_contents (src);
+  back_text = g_strdup_value_contents (&back);
+
+  return g_str_equal (src_text, back_text);
+}
+
+static gboolean
+tw_enum_from_string (GValue     *value,
+                     const char *name)
+{
+  g_autoptr(GEnumClass) enum_class = g_type_class_ref (G_VALUE_TYPE (value));
+  GEnumValue *enum_value = g_enum_get_value_by_nick (enum_class, name);
+
+  if (enum_value == NULL)
+    enum_value = g_enum_get_value_by_name (enum_class, name);
+  if (enum_value == NULL)
+    return FALSE;
+
+  g_value_set_enum (value, enum_value->value);
+
+  return TRUE;
+}
+
+/* Converts @variant to the type of @pspec. Enums also take their nick. */
+static gboolean
+tw_value_from_variant (GParamSpec  *pspec,
+                       GVariant    *variant,
+                       GValue      *value,
+                       GError     **error)
+{
+  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
+  g_auto(GValue) natural = G_VALUE_INIT;
+  g_autofree char *printed = NULL;
+  gboolean converted;
+
+  g_value_init (value, type);
+
+  if (type == G_TYPE_VARIANT)
+    {
+      g_value_set_variant (value, variant);
+      return TRUE;
+    }
+
+  if (G_TYPE_IS_ENUM (type) && g_variant_is_of_type (variant, G_VARIANT_TYPE_STRING))
+    converted = tw_enum_from_string (value, g_variant_get_string (variant, NULL));
+  else
+    {
+      g_dbus_gvariant_to_gvalue (variant, &natural);
+
+      converted = g_value_type_compatible (G_VALUE_TYPE (&natural), type);
+      if (converted)
+        g_value_copy (&natural, value);
+      else
+        converted = tw_value_transform_exact (&natural, value);
+    }
+
+  /* g_param_value_validate() returns TRUE when it had to change the value. */
+  if (converted && !g_param_value_validate (pspec, value))
+    return TRUE;
+
+  printed = g_variant_print (variant, TRUE);
+  g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+               "Value %s does not fit property “%s” of type %s",
+               printed, pspec->name, g_type_name (type));
+  g_value_unset (value);
+
+  return FALSE;
+}
+
+/*
+ * tw_worker_spec_new:
+ * @properties: (nullable): an a{sv} of construct properties
+ *
+ * Checks that @worker_type is a TwWorker that can be instantiated and that
+ * every property exists, is writable and takes its value.
+ */
+static TwWorkerSpec *
+tw_worker_spec_new (GType      worker_type,
+                    GVariant  *properties,
+                    GError   **error)
+{
+  g_autoptr(GTypeClass) klass = NULL;
+  TwWorkerSpec *spec;
+  GVariantIter iter;
+  const char *name;
+  GVariant *variant;
+  guint i = 0;
+
+  if (!g_type_is_a (worker_type, TW_TYPE_WORKER) || G_TYPE_IS_ABSTRACT (worker_type))
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                   "Type “%s” is not an instantiable subclass of TwWorker",
+                   g_type_name (worker_type));
+      return NULL;
+    }
+
+  klass = g_type_class_ref (worker_type);
+  spec = g_new0 (TwWorkerSpec, 1);
+  spec->type = worker_type;
+
+  if (properties == NULL)
+    return spec;
+
+  spec->names = g_new0 (const char *, g_variant_n_children (properties));
+  spec->values = g_new0 (GValue, g_variant_n_children (properties));
+
+  g_variant_iter_init (&iter, properties);
+  while (g_variant_iter_loop (&iter, "{&sv}", &name, &variant))
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), name);
+
+      if (pspec == NULL || !(pspec->flags & G_PARAM_WRITABLE))
+        {
+          g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                       "Worker type “%s” has no writable property “%s”",
+                       g_type_name (worker_type), name);
+        }
+      else if (tw_value_from_variant (pspec, variant, &spec->values[i], error))
+        {
+          spec->names[i++] = pspec->name;
+          spec->n_properties = i;
+          continue;
+        }
+
+      g_variant_unref (variant);
+      tw_worker_spec_free (spec);
+      return NULL;
+    }
+
+  return spec;
+}
+
+/* Creates and sets up one worker, in the calling thread. */
+static TwWorker *
+tw_worker_spec_instantiate (const TwWorkerSpec  *spec,
+                            GCancellable        *cancellable,
+                            GError             **error)
+{
+  g_autoptr(TwWorker) worker = NULL;
+
+  worker = (TwWorker *)g_object_new_with_properties (spec->type,
+                                                     spec->n_properties,
+                                                     spec->names,
+                                                     spec->values);
+
+  /* GJS refuses to construct JavaScript objects off its main thread. */
+  if (worker == NULL)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                   "Could not create a %s in this thread: its constructor returned NULL "
+                   "(a worker written in JavaScript runs only in TW_TROUPE_MODE_PROCESS)",
+                   g_type_name (spec->type));
+      return NULL;
+    }
+
+  if (!tw_worker_setup (worker, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&worker);
+}
+
+/* Runs a plain function: it has no per-worker state, so its worker is the
+ * factory itself. */
+TwWorkerFactory *
+tw_worker_factory_new_for_func (TwFunc         func,
+                                gpointer       user_data,
+                                GDestroyNotify destroy)
+{
+  TwWorkerFactory *self = g_new0 (TwWorkerFactory, 1);
+
+  self->func = func;
+  self->user_data = user_data;
+  self->destroy = destroy;
+
+  return self;
+}
+
+/* Runs the function registered as @name, which it borrows. */
+TwWorkerFactory *
+tw_worker_factory_new_for_name (const char  *name,
+                                GError     **error)
+{
+  TwFunc func;
+  gpointer user_data;
+
+  if (!tw_registry_lookup (name, &func, &user_data))
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
+                   "No function is registered under the name “%s”; "
+                   "call tw_register_func" "() first", name);
+      return NULL;
+    }
+
+  return tw_worker_factory_new_for_func (func, user_data, NULL);
+}
+
+/* Checks that @worker_type can be instantiated with @properties. */
+TwWorkerFactory *
+tw_worker_factory_new_for_type (GType      worker_type,
+                                GVariant  *properties,
+                                GError   **error)
+{
+  TwWorkerSpec *spec = tw_worker_spec_new (worker_type, properties, error);
+  TwWorkerFactory *self;
+
+  if (spec == NULL)
+    return NULL;
+
+  self = g_new0 (TwWorkerFactory, 1);
+  self->spec = spec;
+
+  return self;
+}
+
+void
+tw_worker_factory_free (TwWorkerFactory *self)
+{
+  if (self->destroy != NULL)
+    self->destroy (self->user_data);
+  g_clear_pointer (&self->spec, tw_worker_spec_free);
+  g_free (self);
+}
+
+void
+tw_worker_factory_set_check (TwWorkerFactory   *self,
+                             TwWorkerCheckFunc  check)
+{
+  self->check = check;
+}
+
+/* Makes and sets up one worker for the calling thread. */
+gpointer
+tw_worker_factory_new_worker (const TwWorkerFactory  *self,
+                              GCancellable           *cancellable,
+                              GError                **error)
+{
+  if (self->spec == NULL)
+    return (gpointer)self;
+
+  return tw_worker_spec_instantiate (self->spec, cancellable, error);
+}
+
+static GVariant *
+tw_worker_factory_call_one (const TwWorkerFactory  *self,
+                            gpointer                worker,
+                            GVariant               *input,
+                            GCancellable           *cancellable,
+                            GError                **error)
+{
+  GError *local_error = NULL;
+  GVariant *result;
+
+  if (self->spec != NULL)
+    result = tw_worker_call (worker, input, cancellable, error);
+  else
+    {
+      result = self->func (input, cancellable, self->user_data, &local_error);
+      result = tw_check_result (result, local_error, "The task function", error);
+    }
+
+  if (result != NULL && self->check != NULL && !self->check (result, error))
+    g_clear_pointer (&result, g_variant_unref);
+
+  return result;
+}
+
+/* Runs the worker on each input of a chunk, in order; the elements of an
+ * av are unboxed first. The value is an av of the outputs; the first
+ * failure, or @cancellable firing, stops the chunk with that error, as a
+ * map fails on its first error anyway. */
+static GVariant *
+tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
+                              gpointer                worker,
+                              GVariant               *inputs,
+                              GCancellable           *cancellable,
+                              GError                **error)
+{
+  GVariantBuilder builder;
+  GVariantIter iter;
+  GVariant *input;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  g_variant_iter_init (&iter, inputs);
+
+  while ((input = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      GVariant *output = NULL;
+
+      if (g_variant_is_of_type (input, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *boxed = input;
+
+          input = g_variant_get_variant (boxed);
+          g_variant_unref (boxed);
+        }
+
+      if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+        output = tw_worker_factory_call_one (self, worker, input, cancellable, error);
+      g_variant_unref (input);
+
+      if (output == NULL)
+        {
+          g_variant_builder_clear (&builder);
+          return NULL;
+        }
+
+      g_variant_builder_add (&builder, "v", output);
+      g_variant_unref (output);
+    }
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/*
+ * tw_worker_factory_call:
+ * @worker: made by tw_worker_factory_new_worker() on this thread
+ * @chunk: whether @input is an array of inputs to run one by one
+ *
+ * Runs one task, checking that the worker keeps its contract.
+ *
+ * Returns: (transfer full): the output, or %NULL with @error set
+ */
+GVariant *
+tw_worker_factory_call (const TwWorkerFactory  *self,
+                        gpointer                worker,
+                        GVariant               *input,
+                        gboolean                chunk,
+                        GCancellable           *cancellable,
+                        GError                **error)
+{
+  if (chunk)
+    return tw_worker_factory_call_chunk (self, worker, input, cancellable, error);
+
+  return tw_worker_factory_call_one (self, worker, input, cancellable, error);
+}
+
+/* Tears down and frees a worker, on the thread that made it. */
+void
+tw_worker_factory_free_worker (const TwWorkerFactory *self,
+                               gpointer               worker)
+{
+  if (self->spec == NULL)
+    return;
+
+  tw_worker_teardown (worker);
+  g_object_unref (worker);
+}
