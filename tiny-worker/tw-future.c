@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include "tw-defer-private.h"
 #include "tw-enums.h"
 #include "tw-future-private.h"
 #include "tw-waiter-private.h"
@@ -750,10 +751,44 @@ tw_future_run_dependents (TwFuture *self,
   g_slist_free_full (dependents, g_free);
 }
 
+/* What is left to do once a future has settled and released its lock. */
+typedef struct
+{
+  TwFuture      *future;      /* owned */
+  GSList        *waiters;
+  GSList        *dependents;
+  TwFutureOwner *owner;
+} TwSettled;
+
+static void
+tw_future_finish_settling (TwFuture      *self,
+                           GSList        *waiters,
+                           GSList        *dependents,
+                           TwFutureOwner *owner)
+{
+  tw_future_answer_waiters (self, waiters);
+  tw_future_run_dependents (self, dependents);
+  tw_future_schedule_notify (self, PROP_STATE);
+
+  if (owner != NULL)
+    owner->funcs->settled (owner);
+}
+
+static void
+tw_future_finish_deferred (gpointer data)
+{
+  TwSettled *settled = data;
+
+  tw_future_finish_settling (settled->future, settled->waiters,
+                             settled->dependents, settled->owner);
+  g_object_unref (settled->future);
+  g_free (settled);
+}
+
 /* Called with the lock held, on a future that has not settled; releases
  * the lock. Wakes blocking waiters, answers async waiters, runs
  * dependents and tells the owner, all after the lock is released. The
- * caller holds a reference throughout. */
+ * caller holds a reference until this returns. */
 static void
 tw_future_settle_locked (TwFuture *self,
                          GVariant *value,
@@ -794,12 +829,21 @@ tw_future_settle_locked (TwFuture *self,
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  tw_future_answer_waiters (self, waiters);
-  tw_future_run_dependents (self, dependents);
-  tw_future_schedule_notify (self, PROP_STATE);
+  /* A dependent that settles a future (a chained task whose input failed)
+   * queues the rest of that settling: a chain of any length settles in
+   * constant stack. */
+  if (tw_defer_begin ())
+    {
+      tw_future_finish_settling (self, waiters, dependents, owner);
+      tw_defer_end ();
+    }
+  else
+    {
+      TwSettled *settled = g_new (TwSettled, 1);
 
-  if (owner != NULL)
-    owner->funcs->settled (owner);
+      *settled = (TwSettled) { g_object_ref (self), waiters, dependents, owner };
+      tw_defer_push (tw_future_finish_deferred, settled);
+    }
 }
 
 /* Settles the future, exactly once: the first call wins, later calls
