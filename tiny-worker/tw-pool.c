@@ -84,8 +84,13 @@ struct _TwPool
   TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
 
+  /* Protected by lock: records taken from free_tasks in one go. */
+  gpointer            taken_tasks;   /* TwPoolTask, linked by link.next */
+
   /* Atomic, so that settling a task takes no lock. outstanding only
-   * grows under lock, while the pool is not closing. */
+   * grows under lock, while the pool is not closing. Apart from the
+   * lock's cache line: the threads that settle write them all the time. */
+  char                padding[64];
   gint                outstanding;   /* tasks submitted and not settled */
   gint                n_running;     /* popped by a runner and not settled;
                                       * grows under lock */
@@ -95,7 +100,7 @@ struct _TwPool
   gint                cancelling;    /* shut down with CANCEL_PENDING */
 
   /* Atomic: freed task records, reused so that a task costs no allocation
-   * of its own. Pushed by any thread, popped only with lock held. */
+   * of its own. Pushed by any thread, emptied only with lock held. */
   gpointer            free_tasks;    /* TwPoolTask, linked by link.next */
 };
 
@@ -216,12 +221,17 @@ tw_pool_unref (TwPool *self)
   g_assert (self->queue.length == 0);
   g_assert (self->waiting.length == 0);
 
-  while (self->free_tasks != NULL)
+  for (guint i = 0; i < 2; i++)
     {
-      TwPoolTask *task = self->free_tasks;
+      gpointer *list = i == 0 ? &self->free_tasks : &self->taken_tasks;
 
-      self->free_tasks = task->link.next;
-      g_free (task);
+      while (*list != NULL)
+        {
+          TwPoolTask *task = *list;
+
+          *list = task->link.next;
+          g_free (task);
+        }
     }
 
   /* Unreffing a thread that was not joined detaches it. */
@@ -253,8 +263,11 @@ tw_pool_forget_owner (TwPool *self)
   tw_notifier_forget_owner (self->notifier);
 }
 
-/* Takes @input (owned) and a new reference on the task's future. */
-static void
+/* Takes @input (owned) and a new reference on the task's future.
+ * Returns whether an idle thread must be woken: the caller signals
+ * work_cond, best after releasing the lock, which the woken thread
+ * would otherwise find taken. */
+static gboolean
 tw_pool_enqueue_locked (TwPool     *self,
                         TwPoolTask *task,
                         GVariant   *input)
@@ -265,11 +278,11 @@ tw_pool_enqueue_locked (TwPool     *self,
 
   /* A woken thread stays idle until it gets the lock back: signalling
    * again meanwhile would only wake another for nothing. */
-  if (self->n_idle > self->n_woken)
-    {
-      self->n_woken++;
-      g_cond_signal (&self->work_cond);
-    }
+  if (self->n_idle <= self->n_woken)
+    return FALSE;
+
+  self->n_woken++;
+  return TRUE;
 }
 
 static gboolean
@@ -300,21 +313,20 @@ tw_pool_task_unref (TwPoolTask *task)
   tw_pool_unref (self);
 }
 
-/* A freed record to reuse, or NULL. Only one thread pops at a time (the
- * one holding the lock), so a record seen at the head cannot be popped
- * and pushed back meanwhile, and the exchange is safe. */
+/* A freed record to reuse, or NULL. The freed ones are taken all at
+ * once, so that the threads that free them and this one contend for
+ * their list once per batch rather than once per task. */
 static TwPoolTask *
 tw_pool_take_free_task_locked (TwPool *self)
 {
   TwPoolTask *task;
 
-  do
-    {
-      task = g_atomic_pointer_get (&self->free_tasks);
-      if (task == NULL)
-        return NULL;
-    }
-  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->link.next));
+  if (self->taken_tasks == NULL)
+    self->taken_tasks = g_atomic_pointer_exchange (&self->free_tasks, NULL);
+
+  task = self->taken_tasks;
+  if (task != NULL)
+    self->taken_tasks = task->link.next;
 
   return task;
 }
@@ -373,6 +385,7 @@ tw_pool_submit (TwPool   *self,
   TwPoolTask *task;
   TwFuture *future;
   GError *error = NULL;
+  gboolean wake;
 
   if (self->runner->check_input != NULL &&
       !self->runner->check_input (input, &error))
@@ -401,10 +414,12 @@ tw_pool_submit (TwPool   *self,
 
   task = tw_pool_new_task_locked (self, g_object_ref (future));
   task->chunk = chunk;
-  tw_pool_enqueue_locked (self, task, input);
+  wake = tw_pool_enqueue_locked (self, task, input);
 
   g_mutex_unlock (&self->lock);
 
+  if (wake)
+    g_cond_signal (&self->work_cond);
   tw_pool_schedule_notify (self);
 
   return future;
@@ -443,7 +458,8 @@ tw_pool_make_room_locked (TwPool *self,
           TwPoolTask *task = tw_pool_new_task_locked (self, tw_future_new ());
 
           blocked->future = g_object_ref (task->link.data);
-          tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input));
+          if (tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input)))
+            g_cond_signal (&self->work_cond);
         }
       g_queue_push_tail (answered, blocked);
     }
@@ -545,6 +561,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   GError *error = NULL;
   GVariant *value;
   gboolean removed;
+  gboolean wake = FALSE;
 
   value = tw_future_peek_value (input);
   if (value == NULL)
@@ -557,8 +574,11 @@ tw_pool_input_settled_cb (TwFuture *input,
   g_mutex_lock (&self->lock);
   removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
-    tw_pool_enqueue_locked (self, task, g_variant_ref (value));
+    wake = tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
+
+  if (wake)
+    g_cond_signal (&self->work_cond);
 
   if (removed && value == NULL)
     {
