@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "tw-as-completed.h"
+#include "tw-av-private.h"
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-troupe-private.h"
@@ -33,40 +34,61 @@
 #define CHUNKS_PER_WORKER 4
 
 /* Joins the outputs of the chunks, an av each (tw-process-runner.c
- * checks those that come from another process), into one av. */
+ * checks those that come from another process), into one av, copying
+ * their serialised elements rather than making a GVariant of each. */
+static GVariant *
+tw_map_join (GVariant *chunks)
+{
+  TwAvBuilder builder;
+  GVariantIter iter;
+  GVariant *chunk;
+
+  tw_av_builder_init (&builder);
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      TwAvIter elements;
+      const guint8 *element;
+      gsize size;
+
+      builder.trusted = builder.trusted && g_variant_is_normal_form (chunk);
+
+      if (tw_av_iter_init (&elements, chunk))
+        {
+          while (tw_av_iter_next (&elements, &element, &size))
+            tw_av_builder_add_serialised (&builder, element, size);
+        }
+      else
+        {
+          GVariantIter outputs;
+          GVariant *boxed;
+
+          g_variant_iter_init (&outputs, chunk);
+          while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
+            {
+              g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+              tw_av_builder_add_value (&builder, value);
+              g_variant_unref (boxed);
+            }
+        }
+      g_variant_unref (chunk);
+    }
+
+  return g_variant_ref_sink (tw_av_builder_end (&builder));
+}
+
 static void
 tw_map_chunks_settled_cb (TwFuture *all,
                           gpointer  user_data)
 {
   g_autoptr(TwFuture) output = user_data;
   GVariant *chunks = tw_future_peek_value (all);
-  GVariantBuilder builder;
-  GVariantIter iter;
-  GVariant *chunk;
 
   if (chunks == NULL)
-    {
-      tw_future_settle (output, NULL, tw_future_dup_error (all));
-      return;
-    }
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
-  g_variant_iter_init (&iter, chunks);
-  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      GVariantIter outputs;
-      GVariant *boxed;
-
-      g_variant_iter_init (&outputs, chunk);
-      while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
-        {
-          g_variant_builder_add_value (&builder, boxed);
-          g_variant_unref (boxed);
-        }
-      g_variant_unref (chunk);
-    }
-
-  tw_future_settle (output, g_variant_ref_sink (g_variant_builder_end (&builder)), NULL);
+    tw_future_settle (output, NULL, tw_future_dup_error (all));
+  else
+    tw_future_settle (output, tw_map_join (chunks), NULL);
 }
 
 /* Cancelling the output cancels the chunks. */

@@ -19,6 +19,7 @@
 
 #include "tw-error.h"
 #include "tw-registry-private.h"
+#include "tw-av-private.h"
 #include "tw-worker-factory-private.h"
 #include "tw-worker-private.h"
 
@@ -354,11 +355,11 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
                               GCancellable           *cancellable,
                               GError                **error)
 {
-  GVariantBuilder builder;
+  TwAvBuilder builder;
   GVariantIter iter;
   GVariant *input;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  tw_av_builder_init (&builder);
   g_variant_iter_init (&iter, inputs);
 
   while ((input = g_variant_iter_next_value (&iter)) != NULL)
@@ -379,15 +380,16 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
 
       if (output == NULL)
         {
-          g_variant_builder_clear (&builder);
+          tw_av_builder_clear (&builder);
           return NULL;
         }
 
-      g_variant_builder_add (&builder, "v", output);
+      /* Serialised straight into the av: no GVariant to box it. */
+      tw_av_builder_add_value (&builder, output);
       g_variant_unref (output);
     }
 
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+  return g_variant_ref_sink (tw_av_builder_end (&builder));
 }
 
 /*

@@ -397,6 +397,66 @@ test_flow_map (gconstpointer data)
     }
 }
 
+/* n (int64) -> a string of n "x", or () for a negative n */
+static GVariant *
+repeat_x (GVariant      *input,
+          GCancellable  *cancellable,
+          gpointer       user_data,
+          GError       **error)
+{
+  gint64 n = g_variant_get_int64 (input);
+
+  if (n < 0)
+    return g_variant_new ("()");
+
+  return g_variant_new_take_string (g_strnfill (n, 'x'));
+}
+
+static void
+test_flow_map_serialised_form (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("repeat-x");
+  /* Outputs whose offsets take 1, 2 and 4 bytes, in the chunks and in
+   * the whole. */
+  const gint64 sizes[][6] = {
+    { -1, 0, 1, 7, 8, 9 },
+    { 100, 200, 3, 250, -1, 64 },
+    { 70000, 5, 70001, 0, 1, 99999 },
+  };
+
+  g_test_summary ("A map's output is the same av, byte for byte and in normal form, "
+                  "as GLib builds from the same values");
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr(TwFuture) future = NULL;
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GVariant) expected = NULL;
+      GVariantBuilder builder;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+      for (guint j = 0; j < G_N_ELEMENTS (sizes[i]); j++)
+        g_variant_builder_add (&builder, "v",
+                               repeat_x (g_variant_new_int64 (sizes[i][j]), NULL, NULL, NULL));
+      expected = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+      future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, sizes[i],
+                                                                 G_N_ELEMENTS (sizes[i]),
+                                                                 sizeof (gint64)));
+      value = tw_future_wait (future, -1, NULL);
+      g_assert_nonnull (value);
+
+      g_assert_true (g_variant_equal (value, expected));
+      g_assert_true (g_variant_is_normal_form (value));
+      g_assert_cmpmem (g_variant_get_data (value), g_variant_get_size (value),
+                       g_variant_get_data (expected), g_variant_get_size (expected));
+    }
+}
+
 static void
 test_flow_map_mixed_types (gconstpointer data)
 {
@@ -608,6 +668,7 @@ main (int   argc,
   tw_register_func ("flaky", flaky, NULL, NULL);
   tw_register_func ("sleep-until-cancelled", sleep_until_cancelled, NULL, NULL);
   tw_register_func ("describe", describe, NULL, NULL);
+  tw_register_func ("repeat-x", repeat_x, NULL, NULL);
   tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
   tw_init ();
 
@@ -626,6 +687,10 @@ main (int   argc,
   g_test_add_data_func ("/Tw/Flow/map-mixed-types-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
   g_test_add_data_func ("/Tw/Flow/map-error-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
   g_test_add_data_func ("/Tw/Flow/map-error-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
+  g_test_add_data_func ("/Tw/Flow/map-serialised-form-thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_serialised_form);
+  g_test_add_data_func ("/Tw/Flow/map-serialised-form-process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_serialised_form);
   g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
   g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
   g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
