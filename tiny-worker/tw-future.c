@@ -723,81 +723,47 @@ tw_future_set_cancellable (TwFuture     *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Answers the async waiters, runs the dependents, schedules the notify
+ * and tells the owner, with no lock held, and drops @data, a reference
+ * on the settled future. */
 static void
-tw_future_answer_waiters (TwFuture *self,
-                          GSList   *waiters)
+tw_future_finish_settling (gpointer data)
 {
+  TwFuture *self = data;
+  TwFutureOwner *owner;
+  GSList *waiters;
+  GSList *dependents;
+
+  g_mutex_lock (&self->lock);
+  owner = g_steal_pointer (&self->owner);
+  waiters = g_steal_pointer (&self->waiters);
+  /* They were prepended: run them in the order they were added. */
+  dependents = g_slist_reverse (g_steal_pointer (&self->dependents));
+  g_mutex_unlock (&self->lock);
+
   for (const GSList *l = waiters; l != NULL; l = l->next)
     tw_future_return_task (self, ((TwWaiter *)l->data)->task);
-
   g_slist_free_full (waiters, tw_waiter_answered);
-}
-
-
-static void
-tw_future_run_dependents (TwFuture *self,
-                          GSList   *dependents)
-{
-  /* They were prepended: run them in the order they were added. */
-  dependents = g_slist_reverse (dependents);
 
   for (const GSList *l = dependents; l != NULL; l = l->next)
-    {
-      TwDependent *dependent = l->data;
-
-      dependent->func (self, dependent->user_data);
-    }
-
+    ((TwDependent *)l->data)->func (self, ((TwDependent *)l->data)->user_data);
   g_slist_free_full (dependents, g_free);
-}
 
-/* What is left to do once a future has settled and released its lock. */
-typedef struct
-{
-  TwFuture      *future;      /* owned */
-  GSList        *waiters;
-  GSList        *dependents;
-  TwFutureOwner *owner;
-} TwSettled;
-
-static void
-tw_future_finish_settling (TwFuture      *self,
-                           GSList        *waiters,
-                           GSList        *dependents,
-                           TwFutureOwner *owner)
-{
-  tw_future_answer_waiters (self, waiters);
-  tw_future_run_dependents (self, dependents);
   tw_future_schedule_notify (self, PROP_STATE);
-
   if (owner != NULL)
     owner->funcs->settled (owner);
-}
-
-static void
-tw_future_finish_deferred (gpointer data)
-{
-  TwSettled *settled = data;
-
-  tw_future_finish_settling (settled->future, settled->waiters,
-                             settled->dependents, settled->owner);
-  g_object_unref (settled->future);
-  g_free (settled);
+  g_object_unref (self);
 }
 
 /* Called with the lock held, on a future that has not settled; releases
- * the lock. Wakes blocking waiters, answers async waiters, runs
- * dependents and tells the owner, all after the lock is released. The
- * caller holds a reference until this returns. */
+ * the lock. Wakes blocking waiters, then finishes settling with no lock
+ * held. */
 static void
 tw_future_settle_locked (TwFuture *self,
                          GVariant *value,
                          GError   *error,
                          gboolean *cancel_requested)
 {
-  TwFutureOwner *owner = g_steal_pointer (&self->owner);
-  GSList *waiters;
-  GSList *dependents;
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
@@ -816,12 +782,11 @@ tw_future_settle_locked (TwFuture *self,
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
-  if (owner != NULL)
-    owner->funcs->count (owner, state);
-  waiters = g_steal_pointer (&self->waiters);
-  dependents = g_steal_pointer (&self->dependents);
+  if (self->owner != NULL)
+    self->owner->funcs->count (self->owner, state);
 
-  for (const GSList *l = waiters; l != NULL; l = l->next)
+  /* Whatever the waiters' cancellables do now, they are answered below. */
+  for (const GSList *l = self->waiters; l != NULL; l = l->next)
     ((TwWaiter *)l->data)->done = TRUE;
 
   /* A broadcast is a syscall even when nobody waits: skip it then. */
@@ -830,20 +795,16 @@ tw_future_settle_locked (TwFuture *self,
   g_mutex_unlock (&self->lock);
 
   /* A dependent that settles a future (a chained task whose input failed)
-   * queues the rest of that settling: a chain of any length settles in
-   * constant stack. */
-  if (tw_defer_begin ())
+   * queues the rest of that settling, which the outermost settle on this
+   * thread runs: a chain of any length settles in constant stack. */
+  if (!tw_defer_begin ())
     {
-      tw_future_finish_settling (self, waiters, dependents, owner);
-      tw_defer_end ();
+      tw_defer_push (tw_future_finish_settling, g_object_ref (self));
+      return;
     }
-  else
-    {
-      TwSettled *settled = g_new (TwSettled, 1);
 
-      *settled = (TwSettled) { g_object_ref (self), waiters, dependents, owner };
-      tw_defer_push (tw_future_finish_deferred, settled);
-    }
+  tw_future_finish_settling (g_object_ref (self));
+  tw_defer_end ();
 }
 
 /* Settles the future, exactly once: the first call wins, later calls
