@@ -440,8 +440,11 @@ test_flow_map_serialised_form (gconstpointer data)
 
       g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
       for (guint j = 0; j < G_N_ELEMENTS (sizes[i]); j++)
-        g_variant_builder_add (&builder, "v",
-                               repeat_x (g_variant_new_int64 (sizes[i][j]), NULL, NULL, NULL));
+        {
+          g_autoptr(GVariant) size = g_variant_ref_sink (g_variant_new_int64 (sizes[i][j]));
+
+          g_variant_builder_add (&builder, "v", repeat_x (size, NULL, NULL, NULL));
+        }
       expected = g_variant_ref_sink (g_variant_builder_end (&builder));
 
       future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, sizes[i],
