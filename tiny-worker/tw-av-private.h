@@ -58,4 +58,6 @@ gboolean  tw_av_iter_next              (TwAvIter      *self,
                                         const guint8 **element,
                                         gsize         *size);
 
+gsize     tw_av_fixed_element_size     (const GVariantType *type);
+
 G_END_DECLS

@@ -216,3 +216,23 @@ tw_av_iter_next (TwAvIter      *self,
 
   return TRUE;
 }
+
+/* The size of a basic fixed-size type, or 0: an array of such elements
+ * is their bytes one after another, with no framing. */
+gsize
+tw_av_fixed_element_size (const GVariantType *type)
+{
+  switch (g_variant_type_peek_string (type)[0])
+    {
+    case 'b': case 'y':
+      return 1;
+    case 'n': case 'q':
+      return 2;
+    case 'i': case 'u': case 'h':
+      return 4;
+    case 'x': case 't': case 'd':
+      return 8;
+    default:
+      return 0;
+    }
+}

@@ -103,26 +103,6 @@ tw_map_output_settled_cb (TwFuture *output,
       tw_future_cancel (chunks->pdata[i]);
 }
 
-/* The size of a basic fixed-size element, or 0: a slice of an array of
- * such elements is a copy of its bytes. */
-static gsize
-tw_fixed_element_size (const GVariantType *type)
-{
-  switch (g_variant_type_peek_string (type)[0])
-    {
-    case 'b': case 'y':
-      return 1;
-    case 'n': case 'q':
-      return 2;
-    case 'i': case 'u': case 'h':
-      return 4;
-    case 'x': case 't': case 'd':
-      return 8;
-    default:
-      return 0;
-    }
-}
-
 /* The inputs of one chunk: a slice of @inputs, of the same type. */
 static GVariant *
 tw_map_new_chunk_input (GVariant *inputs,
@@ -130,7 +110,7 @@ tw_map_new_chunk_input (GVariant *inputs,
                         guint     length)
 {
   const GVariantType *element_type = g_variant_type_element (g_variant_get_type (inputs));
-  gsize element_size = tw_fixed_element_size (element_type);
+  gsize element_size = tw_av_fixed_element_size (element_type);
   GVariantBuilder builder;
 
   if (element_size > 0)

@@ -461,6 +461,31 @@ test_flow_map_serialised_form (gconstpointer data)
 }
 
 static void
+test_flow_map_fixed_types (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  const char *inputs[] = { "[true, false, true]", "[byte 0x07, 0xff]", "[int16 -3, 4]",
+                           "[uint32 9, 0]", "[2.5, -0.0]" };
+  const char *outputs[] = { "[<'true'>, <'false'>, <'true'>]", "[<'0x07'>, <'0xff'>]",
+                            "[<'-3'>, <'4'>]", "[<'9'>, <'0'>]", "[<'2.5'>, <'-0.0'>]" };
+
+  g_test_summary ("A map of each basic fixed-size type sees every element, in order");
+
+  tw_troupe_set_mode (troupe, mode);
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_map (troupe, g_variant_new_parsed (inputs[i]));
+      g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
+      g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new_parsed (outputs[i]));
+
+      g_assert_nonnull (value);
+      g_assert_true (g_variant_equal (value, expected));
+    }
+}
+
+static void
 test_flow_map_mixed_types (gconstpointer data)
 {
   TwTroupeMode mode = GPOINTER_TO_INT (data);
@@ -694,6 +719,10 @@ main (int   argc,
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_serialised_form);
   g_test_add_data_func ("/Tw/Flow/map-serialised-form-process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_serialised_form);
+  g_test_add_data_func ("/Tw/Flow/map-fixed-types-thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_fixed_types);
+  g_test_add_data_func ("/Tw/Flow/map-fixed-types-process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_fixed_types);
   g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
   g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
   g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
