@@ -486,6 +486,30 @@ test_flow_map_fixed_types (gconstpointer data)
 }
 
 static void
+test_flow_running_drops_as_tasks_settle (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+
+  g_test_summary ("In process mode too, a settled task no longer counts as running");
+
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (gint64 i = 0; i < 50; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int64 (100 + i));
+      g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
+
+      g_assert_nonnull (value);
+      g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+      g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, i + 1);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+}
+
+static void
 test_flow_map_mixed_types (gconstpointer data)
 {
   TwTroupeMode mode = GPOINTER_TO_INT (data);
@@ -724,6 +748,8 @@ main (int   argc,
   g_test_add_data_func ("/Tw/Flow/map-fixed-types-process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_fixed_types);
   g_test_add_func ("/Tw/Flow/map-empty", test_flow_map_empty);
+  g_test_add_func ("/Tw/Flow/running-drops-as-tasks-settle-process",
+                   test_flow_running_drops_as_tasks_settle);
   g_test_add_data_func ("/Tw/Flow/map-unordered-thread", GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
   g_test_add_data_func ("/Tw/Flow/map-unordered-process", GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
   g_test_add_func ("/Tw/Flow/retries", test_flow_retries);
