@@ -59,5 +59,6 @@ gboolean  tw_av_iter_next              (TwAvIter      *self,
                                         gsize         *size);
 
 gsize     tw_av_fixed_element_size     (const GVariantType *type);
+gboolean  tw_av_fixed_type_is_always_normal (const GVariantType *type);
 
 G_END_DECLS

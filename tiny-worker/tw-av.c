@@ -236,3 +236,12 @@ tw_av_fixed_element_size (const GVariantType *type)
       return 0;
     }
 }
+
+/* Whether every value of a basic fixed-size type is in normal form: all
+ * but booleans, whose only normal bytes are 0 and 1. */
+gboolean
+tw_av_fixed_type_is_always_normal (const GVariantType *type)
+{
+  return tw_av_fixed_element_size (type) > 0 &&
+         !g_variant_type_equal (type, G_VARIANT_TYPE_BOOLEAN);
+}

@@ -117,10 +117,13 @@ tw_map_new_chunk_input (GVariant *inputs,
     {
       gsize n_elements;
       const guint8 *elements = g_variant_get_fixed_array (inputs, &n_elements, element_size);
+      g_autoptr(GBytes) bytes = g_bytes_new (elements + offset * element_size,
+                                             length * element_size);
 
-      return g_variant_ref_sink (g_variant_new_fixed_array (element_type,
-                                                            elements + offset * element_size,
-                                                            length, element_size));
+      /* Trusted when every value of the type is in normal form, so that
+       * nothing checks each element again before the chunk is sent. */
+      return g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (inputs), bytes,
+                                                           tw_av_fixed_type_is_always_normal (element_type)));
     }
 
   g_variant_builder_init (&builder, g_variant_get_type (inputs));

@@ -389,10 +389,8 @@ tw_chunk_inputs_next (TwChunkInputs *self)
         return NULL;
       element = g_bytes_new_from_bytes (self->bytes, self->i++ * self->element_size,
                                         self->element_size);
-      /* Every value of these types is in normal form, but for a boolean. */
       return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element,
-                                                           !g_variant_type_equal (self->type,
-                                                                                  G_VARIANT_TYPE_BOOLEAN)));
+                                                           tw_av_fixed_type_is_always_normal (self->type)));
     }
 
   input = g_variant_iter_next_value (&self->iter);
