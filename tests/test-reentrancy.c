@@ -331,11 +331,11 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Reentrancy/cancelled-handler-thread",
+  g_test_add_func ("/reentrancy/cancelled-handler-may-call-the-library/thread",
                    test_reentrancy_cancelled_handler_thread);
-  g_test_add_func ("/Tw/Reentrancy/cancelled-handler-process",
+  g_test_add_func ("/reentrancy/cancelled-handler-may-call-the-library/process",
                    test_reentrancy_cancelled_handler_process);
-  g_test_add_func ("/Tw/Reentrancy/destroy-drops-troupe",
+  g_test_add_func ("/reentrancy/destroy-notify-may-drop-the-last-troupe-ref",
                    test_reentrancy_destroy_drops_troupe);
 
   return g_test_run ();

@@ -440,6 +440,33 @@ count_notify_cb (GObject    *object,
 }
 
 static void
+test_troupe_running_drops_as_tasks_settle (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
+  guint n_running = 1;
+
+  g_test_summary ("A settled task no longer counts as running, even before its worker "
+                  "thread comes back for more work, and the last notify says so");
+
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (gint64 i = 0; i < 200; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+
+      g_assert_cmpint (tw_test_wait_int64 (future), ==, i * i);
+      g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+      g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, i + 1);
+    }
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_object_get (troupe, "n-running", &n_running, NULL);
+  g_assert_cmpuint (n_running, ==, 0);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
 test_troupe_properties (void)
 {
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func (tw_test_square_func, NULL, NULL);
@@ -581,6 +608,8 @@ main (int   argc,
   g_test_add_func ("/troupe/counters-notify-in-the-creators-context", test_troupe_counters_notify);
   g_test_add_func ("/troupe/properties-read-write-and-notify", test_troupe_properties);
   g_test_add_func ("/troupe/programmer-errors-are-criticals", test_troupe_programmer_errors);
+  g_test_add_func ("/troupe/n-running-drops-as-tasks-settle",
+                   test_troupe_running_drops_as_tasks_settle);
 
   return g_test_run ();
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include "tw-defer-private.h"
 #include "tw-enums.h"
 #include "tw-future-private.h"
 #include "tw-waiter-private.h"
@@ -722,47 +723,47 @@ tw_future_set_cancellable (TwFuture     *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Answers the async waiters, runs the dependents, schedules the notify
+ * and tells the owner, with no lock held, and drops @data, a reference
+ * on the settled future. */
 static void
-tw_future_answer_waiters (TwFuture *self,
-                          GSList   *waiters)
+tw_future_finish_settling (gpointer data)
 {
+  TwFuture *self = data;
+  TwFutureOwner *owner;
+  GSList *waiters;
+  GSList *dependents;
+
+  g_mutex_lock (&self->lock);
+  owner = g_steal_pointer (&self->owner);
+  waiters = g_steal_pointer (&self->waiters);
+  /* They were prepended: run them in the order they were added. */
+  dependents = g_slist_reverse (g_steal_pointer (&self->dependents));
+  g_mutex_unlock (&self->lock);
+
   for (const GSList *l = waiters; l != NULL; l = l->next)
     tw_future_return_task (self, ((TwWaiter *)l->data)->task);
-
   g_slist_free_full (waiters, tw_waiter_answered);
-}
-
-
-static void
-tw_future_run_dependents (TwFuture *self,
-                          GSList   *dependents)
-{
-  /* They were prepended: run them in the order they were added. */
-  dependents = g_slist_reverse (dependents);
 
   for (const GSList *l = dependents; l != NULL; l = l->next)
-    {
-      TwDependent *dependent = l->data;
-
-      dependent->func (self, dependent->user_data);
-    }
-
+    ((TwDependent *)l->data)->func (self, ((TwDependent *)l->data)->user_data);
   g_slist_free_full (dependents, g_free);
+
+  tw_future_schedule_notify (self, PROP_STATE);
+  if (owner != NULL)
+    owner->funcs->settled (owner);
+  g_object_unref (self);
 }
 
 /* Called with the lock held, on a future that has not settled; releases
- * the lock. Wakes blocking waiters, answers async waiters, runs
- * dependents and tells the owner, all after the lock is released. The
- * caller holds a reference throughout. */
+ * the lock. Wakes blocking waiters, then finishes settling with no lock
+ * held. */
 static void
 tw_future_settle_locked (TwFuture *self,
                          GVariant *value,
                          GError   *error,
                          gboolean *cancel_requested)
 {
-  TwFutureOwner *owner = g_steal_pointer (&self->owner);
-  GSList *waiters;
-  GSList *dependents;
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
@@ -781,12 +782,11 @@ tw_future_settle_locked (TwFuture *self,
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
-  if (owner != NULL)
-    owner->funcs->count (owner, state);
-  waiters = g_steal_pointer (&self->waiters);
-  dependents = g_steal_pointer (&self->dependents);
+  if (self->owner != NULL)
+    self->owner->funcs->count (self->owner, state);
 
-  for (const GSList *l = waiters; l != NULL; l = l->next)
+  /* Whatever the waiters' cancellables do now, they are answered below. */
+  for (const GSList *l = self->waiters; l != NULL; l = l->next)
     ((TwWaiter *)l->data)->done = TRUE;
 
   /* A broadcast is a syscall even when nobody waits: skip it then. */
@@ -794,12 +794,17 @@ tw_future_settle_locked (TwFuture *self,
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  tw_future_answer_waiters (self, waiters);
-  tw_future_run_dependents (self, dependents);
-  tw_future_schedule_notify (self, PROP_STATE);
+  /* A dependent that settles a future (a chained task whose input failed)
+   * queues the rest of that settling, which the outermost settle on this
+   * thread runs: a chain of any length settles in constant stack. */
+  if (!tw_defer_begin ())
+    {
+      tw_defer_push (tw_future_finish_settling, g_object_ref (self));
+      return;
+    }
 
-  if (owner != NULL)
-    owner->funcs->settled (owner);
+  tw_future_finish_settling (g_object_ref (self));
+  tw_defer_end ();
 }
 
 /* Settles the future, exactly once: the first call wins, later calls

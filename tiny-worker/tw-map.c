@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "tw-as-completed.h"
+#include "tw-av-private.h"
 #include "tw-error.h"
 #include "tw-future-private.h"
 #include "tw-troupe-private.h"
@@ -33,40 +34,61 @@
 #define CHUNKS_PER_WORKER 4
 
 /* Joins the outputs of the chunks, an av each (tw-process-runner.c
- * checks those that come from another process), into one av. */
+ * checks those that come from another process), into one av, copying
+ * their serialised elements rather than making a GVariant of each. */
+static GVariant *
+tw_map_join (GVariant *chunks)
+{
+  TwAvBuilder builder;
+  GVariantIter iter;
+  GVariant *chunk;
+
+  tw_av_builder_init (&builder);
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      TwAvIter elements;
+      const guint8 *element;
+      gsize size;
+
+      builder.trusted = builder.trusted && g_variant_is_normal_form (chunk);
+
+      if (tw_av_iter_init (&elements, chunk))
+        {
+          while (tw_av_iter_next (&elements, &element, &size))
+            tw_av_builder_add_serialised (&builder, element, size);
+        }
+      else
+        {
+          GVariantIter outputs;
+          GVariant *boxed;
+
+          g_variant_iter_init (&outputs, chunk);
+          while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
+            {
+              g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+              tw_av_builder_add_value (&builder, value);
+              g_variant_unref (boxed);
+            }
+        }
+      g_variant_unref (chunk);
+    }
+
+  return g_variant_ref_sink (tw_av_builder_end (&builder));
+}
+
 static void
 tw_map_chunks_settled_cb (TwFuture *all,
                           gpointer  user_data)
 {
   g_autoptr(TwFuture) output = user_data;
   GVariant *chunks = tw_future_peek_value (all);
-  GVariantBuilder builder;
-  GVariantIter iter;
-  GVariant *chunk;
 
   if (chunks == NULL)
-    {
-      tw_future_settle (output, NULL, tw_future_dup_error (all));
-      return;
-    }
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
-  g_variant_iter_init (&iter, chunks);
-  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      GVariantIter outputs;
-      GVariant *boxed;
-
-      g_variant_iter_init (&outputs, chunk);
-      while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
-        {
-          g_variant_builder_add_value (&builder, boxed);
-          g_variant_unref (boxed);
-        }
-      g_variant_unref (chunk);
-    }
-
-  tw_future_settle (output, g_variant_ref_sink (g_variant_builder_end (&builder)), NULL);
+    tw_future_settle (output, NULL, tw_future_dup_error (all));
+  else
+    tw_future_settle (output, tw_map_join (chunks), NULL);
 }
 
 /* Cancelling the output cancels the chunks. */
@@ -81,26 +103,6 @@ tw_map_output_settled_cb (TwFuture *output,
       tw_future_cancel (chunks->pdata[i]);
 }
 
-/* The size of a basic fixed-size element, or 0: a slice of an array of
- * such elements is a copy of its bytes. */
-static gsize
-tw_fixed_element_size (const GVariantType *type)
-{
-  switch (g_variant_type_peek_string (type)[0])
-    {
-    case 'b': case 'y':
-      return 1;
-    case 'n': case 'q':
-      return 2;
-    case 'i': case 'u': case 'h':
-      return 4;
-    case 'x': case 't': case 'd':
-      return 8;
-    default:
-      return 0;
-    }
-}
-
 /* The inputs of one chunk: a slice of @inputs, of the same type. */
 static GVariant *
 tw_map_new_chunk_input (GVariant *inputs,
@@ -108,17 +110,20 @@ tw_map_new_chunk_input (GVariant *inputs,
                         guint     length)
 {
   const GVariantType *element_type = g_variant_type_element (g_variant_get_type (inputs));
-  gsize element_size = tw_fixed_element_size (element_type);
+  gsize element_size = tw_av_fixed_element_size (element_type);
   GVariantBuilder builder;
 
   if (element_size > 0)
     {
       gsize n_elements;
       const guint8 *elements = g_variant_get_fixed_array (inputs, &n_elements, element_size);
+      g_autoptr(GBytes) bytes = g_bytes_new (elements + offset * element_size,
+                                             length * element_size);
 
-      return g_variant_ref_sink (g_variant_new_fixed_array (element_type,
-                                                            elements + offset * element_size,
-                                                            length, element_size));
+      /* Trusted when every value of the type is in normal form, so that
+       * nothing checks each element again before the chunk is sent. */
+      return g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (inputs), bytes,
+                                                           tw_av_fixed_type_is_always_normal (element_type)));
     }
 
   g_variant_builder_init (&builder, g_variant_get_type (inputs));

@@ -74,7 +74,6 @@ struct _TwPool
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
   guint               n_woken;       /* of those, signalled and not yet running */
-  guint               n_running;
   guint               closing : 1;   /* submits fail from now on */
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
@@ -85,16 +84,23 @@ struct _TwPool
   TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
 
+  /* Protected by lock: records taken from free_tasks in one go. */
+  gpointer            taken_tasks;   /* TwPoolTask, linked by link.next */
+
   /* Atomic, so that settling a task takes no lock. outstanding only
-   * grows under lock, while the pool is not closing. */
+   * grows under lock, while the pool is not closing. Apart from the
+   * lock's cache line: the threads that settle write them all the time. */
+  char                padding[64];
   gint                outstanding;   /* tasks submitted and not settled */
+  gint                n_running;     /* popped by a runner and not settled;
+                                      * grows under lock */
   gint                n_succeeded;
   gint                n_failed;
   gint                n_cancelled;
   gint                cancelling;    /* shut down with CANCEL_PENDING */
 
   /* Atomic: freed task records, reused so that a task costs no allocation
-   * of its own. Pushed by any thread, popped only with lock held. */
+   * of its own. Pushed by any thread, emptied only with lock held. */
   gpointer            free_tasks;    /* TwPoolTask, linked by link.next */
 };
 
@@ -118,6 +124,7 @@ typedef struct
   GVariant        *input;      /* until a worker takes it */
   guint8           place;      /* TwPoolTaskPlace */
   guint8           chunk;      /* input is an array to run element by element */
+  guint8           popped;     /* a runner took it: it counts as running */
 
   /* Set under the future's and the pool's lock as the future is cancelled
    * in a queue, and read once it has settled. */
@@ -214,12 +221,17 @@ tw_pool_unref (TwPool *self)
   g_assert (self->queue.length == 0);
   g_assert (self->waiting.length == 0);
 
-  while (self->free_tasks != NULL)
+  for (guint i = 0; i < 2; i++)
     {
-      TwPoolTask *task = self->free_tasks;
+      gpointer *list = i == 0 ? &self->free_tasks : &self->taken_tasks;
 
-      self->free_tasks = task->link.next;
-      g_free (task);
+      while (*list != NULL)
+        {
+          TwPoolTask *task = *list;
+
+          *list = task->link.next;
+          g_free (task);
+        }
     }
 
   /* Unreffing a thread that was not joined detaches it. */
@@ -251,8 +263,11 @@ tw_pool_forget_owner (TwPool *self)
   tw_notifier_forget_owner (self->notifier);
 }
 
-/* Takes @input (owned) and a new reference on the task's future. */
-static void
+/* Takes @input (owned) and a new reference on the task's future.
+ * Returns whether an idle thread must be woken: the caller signals
+ * work_cond, best after releasing the lock, which the woken thread
+ * would otherwise find taken. */
+static gboolean
 tw_pool_enqueue_locked (TwPool     *self,
                         TwPoolTask *task,
                         GVariant   *input)
@@ -263,11 +278,11 @@ tw_pool_enqueue_locked (TwPool     *self,
 
   /* A woken thread stays idle until it gets the lock back: signalling
    * again meanwhile would only wake another for nothing. */
-  if (self->n_idle > self->n_woken)
-    {
-      self->n_woken++;
-      g_cond_signal (&self->work_cond);
-    }
+  if (self->n_idle <= self->n_woken)
+    return FALSE;
+
+  self->n_woken++;
+  return TRUE;
 }
 
 static gboolean
@@ -298,21 +313,20 @@ tw_pool_task_unref (TwPoolTask *task)
   tw_pool_unref (self);
 }
 
-/* A freed record to reuse, or NULL. Only one thread pops at a time (the
- * one holding the lock), so a record seen at the head cannot be popped
- * and pushed back meanwhile, and the exchange is safe. */
+/* A freed record to reuse, or NULL. The freed ones are taken all at
+ * once, so that the threads that free them and this one contend for
+ * their list once per batch rather than once per task. */
 static TwPoolTask *
 tw_pool_take_free_task_locked (TwPool *self)
 {
   TwPoolTask *task;
 
-  do
-    {
-      task = g_atomic_pointer_get (&self->free_tasks);
-      if (task == NULL)
-        return NULL;
-    }
-  while (!g_atomic_pointer_compare_and_exchange (&self->free_tasks, task, task->link.next));
+  if (self->taken_tasks == NULL)
+    self->taken_tasks = g_atomic_pointer_exchange (&self->free_tasks, NULL);
+
+  task = self->taken_tasks;
+  if (task != NULL)
+    self->taken_tasks = task->link.next;
 
   return task;
 }
@@ -327,10 +341,12 @@ static const TwFutureOwnerFuncs tw_pool_task_funcs = {
   .settled = tw_pool_task_settled,
 };
 
-/* A new task, whose record its future owns; the caller gets the one
- * reference on the future, which becomes the queue's. */
+/* A new task for @future (made before taking the lock, which it need
+ * not cover), whose record the future owns; the caller's reference on
+ * @future becomes the queue's. */
 static TwPoolTask *
-tw_pool_new_task_locked (TwPool *self)
+tw_pool_new_task_locked (TwPool   *self,
+                         TwFuture *future)
 {
   TwPoolTask *task = tw_pool_take_free_task_locked (self);
 
@@ -340,8 +356,8 @@ tw_pool_new_task_locked (TwPool *self)
   g_atomic_ref_count_init (&task->ref_count);
   task->pool = tw_pool_ref (self);
   task->owner.funcs = &tw_pool_task_funcs;
-  task->link.data = tw_future_new ();
-  tw_future_set_owner (task->link.data, &task->owner);
+  task->link.data = future;
+  tw_future_set_owner (future, &task->owner);
   g_atomic_int_inc (&self->outstanding);
 
   return task;
@@ -369,6 +385,7 @@ tw_pool_submit (TwPool   *self,
   TwPoolTask *task;
   TwFuture *future;
   GError *error = NULL;
+  gboolean wake;
 
   if (self->runner->check_input != NULL &&
       !self->runner->check_input (input, &error))
@@ -377,6 +394,7 @@ tw_pool_submit (TwPool   *self,
       return tw_future_new_for_error (error);
     }
 
+  future = tw_future_new ();
   g_mutex_lock (&self->lock);
 
   while (!self->closing && !tw_pool_has_room_locked (self))
@@ -390,16 +408,18 @@ tw_pool_submit (TwPool   *self,
     {
       g_mutex_unlock (&self->lock);
       g_variant_unref (input);
+      g_object_unref (future);
       return tw_pool_new_shut_down_future ();
     }
 
-  task = tw_pool_new_task_locked (self);
+  task = tw_pool_new_task_locked (self, g_object_ref (future));
   task->chunk = chunk;
-  future = g_object_ref (task->link.data);
-  tw_pool_enqueue_locked (self, task, input);
+  wake = tw_pool_enqueue_locked (self, task, input);
 
   g_mutex_unlock (&self->lock);
 
+  if (wake)
+    g_cond_signal (&self->work_cond);
   tw_pool_schedule_notify (self);
 
   return future;
@@ -435,10 +455,11 @@ tw_pool_make_room_locked (TwPool *self,
         blocked->future = tw_pool_new_shut_down_future ();
       else
         {
-          TwPoolTask *task = tw_pool_new_task_locked (self);
+          TwPoolTask *task = tw_pool_new_task_locked (self, tw_future_new ());
 
           blocked->future = g_object_ref (task->link.data);
-          tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input));
+          if (tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input)))
+            g_cond_signal (&self->work_cond);
         }
       g_queue_push_tail (answered, blocked);
     }
@@ -540,6 +561,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   GError *error = NULL;
   GVariant *value;
   gboolean removed;
+  gboolean wake = FALSE;
 
   value = tw_future_peek_value (input);
   if (value == NULL)
@@ -552,8 +574,11 @@ tw_pool_input_settled_cb (TwFuture *input,
   g_mutex_lock (&self->lock);
   removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
-    tw_pool_enqueue_locked (self, task, g_variant_ref (value));
+    wake = tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
+
+  if (wake)
+    g_cond_signal (&self->work_cond);
 
   if (removed && value == NULL)
     {
@@ -583,18 +608,18 @@ tw_pool_submit_future (TwPool   *self,
                        TwFuture *input)
 {
   TwPoolTask *task;
-  TwFuture *future;
+  TwFuture *future = tw_future_new ();
 
   g_mutex_lock (&self->lock);
 
   if (self->closing)
     {
       g_mutex_unlock (&self->lock);
+      g_object_unref (future);
       return tw_pool_new_shut_down_future ();
     }
 
-  task = tw_pool_new_task_locked (self);
-  future = g_object_ref (task->link.data);  /* the first one is the waiting list's */
+  task = tw_pool_new_task_locked (self, g_object_ref (future));  /* the waiting list's */
   task->place = TW_POOL_TASK_WAITING;
   g_queue_push_tail_link (&self->waiting, &task->link);
   g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
@@ -624,7 +649,7 @@ tw_pool_task_cancel_pending (TwFutureOwner *owner)
 }
 
 /* Owner hook: counts a task's outcome before any waiter can see it, so
- * the counters never lag the futures. */
+ * the counters never lag the futures: a settled task no longer runs. */
 static void
 tw_pool_task_count (TwFutureOwner *owner,
                     TwFutureState  state)
@@ -632,6 +657,10 @@ tw_pool_task_count (TwFutureOwner *owner,
   TwPoolTask *task = (TwPoolTask *)owner;
   TwPool *self = task->pool;
 
+  /* Set under the pool's lock as it was popped, which happened before
+   * the runner could settle it. */
+  if (task->popped)
+    g_atomic_int_add (&self->n_running, -1);
   if (state == TW_FUTURE_STATE_SUCCEEDED)
     g_atomic_int_inc (&self->n_succeeded);
   else if (state == TW_FUTURE_STATE_CANCELLED)
@@ -692,7 +721,7 @@ tw_pool_get_counters (TwPool *self,
 {
   g_mutex_lock (&self->lock);
   *n_queued = self->queue.length;
-  *n_running = self->n_running;
+  *n_running = g_atomic_int_get (&self->n_running);
   *n_succeeded = g_atomic_int_get (&self->n_succeeded);
   *n_failed = g_atomic_int_get (&self->n_failed);
   *n_cancelled = g_atomic_int_get (&self->n_cancelled);
@@ -701,15 +730,13 @@ tw_pool_get_counters (TwPool *self,
 
 /*
  * tw_pool_pop_task:
- * @n_finished: how many of this thread's tasks finished since its last pop
+ * @n_finished: unused: a task stops counting as running as it settles
  * @take: (nullable): whether to take a task now, for a thread that has
  *   tasks in flight already; %NULL to wait for one
  * @item: (out): the task
  *
  * Takes the next task, waiting for one if @take is %NULL. Returns %FALSE
- * when the pool stops, or when @take refuses. Finished tasks stop
- * counting as running in the same critical section, so that a thread
- * takes the lock once per task.
+ * when the pool stops, or when @take refuses.
  */
 gboolean
 tw_pool_pop_task (TwPool         *self,
@@ -722,21 +749,8 @@ tw_pool_pop_task (TwPool         *self,
 
   g_mutex_lock (&self->lock);
 
-  g_assert (self->n_running >= n_finished);
-  self->n_running -= n_finished;
-
   while (take == NULL && self->queue.length == 0 && !self->stopping)
     {
-      /* Going idle: n-running dropped, and nothing else will say so. */
-      if (n_finished > 0)
-        {
-          n_finished = 0;
-          g_mutex_unlock (&self->lock);
-          tw_pool_schedule_notify (self);
-          g_mutex_lock (&self->lock);
-          continue;
-        }
-
       self->n_idle++;
       g_cond_wait (&self->work_cond, &self->lock);
       self->n_idle--;
@@ -754,10 +768,11 @@ tw_pool_pop_task (TwPool         *self,
       /* The queue's reference on the future goes to the runner. */
       g_queue_unlink (&self->queue, &task->link);
       task->place = TW_POOL_TASK_OUT;
+      task->popped = TRUE;
       item->future = task->link.data;
       item->input = g_steal_pointer (&task->input);
       item->chunk = task->chunk;
-      self->n_running++;
+      g_atomic_int_inc (&self->n_running);
       if (self->max_queued > 0)
         tw_pool_make_room_locked (self, &answered);
     }
@@ -766,7 +781,7 @@ tw_pool_pop_task (TwPool         *self,
 
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
-  if (n_finished > 0 || task != NULL)
+  if (task != NULL)
     tw_pool_schedule_notify (self);
 
   return task != NULL;
@@ -827,17 +842,12 @@ tw_pool_is_cancelling (TwPool *self)
   return g_atomic_int_get (&self->cancelling);
 }
 
-/* Tells the pool that tasks popped by this thread are no longer running. */
+/* Kept for runners that count their finished tasks: a task stops
+ * counting as running as it settles, so there is nothing left to do. */
 void
 tw_pool_report_finished (TwPool *self,
                          guint   n_finished)
 {
-  g_mutex_lock (&self->lock);
-  g_assert (self->n_running >= n_finished);
-  self->n_running -= n_finished;
-  g_mutex_unlock (&self->lock);
-
-  tw_pool_schedule_notify (self);
 }
 
 static void

@@ -97,7 +97,6 @@ tw_thread_runner_serve (TwPool   *pool,
   TwProgressSink sink = { tw_thread_runner_progress_cb, &self };
   GError *setup_error = NULL;
   TwPoolItem item;
-  guint n_finished = 0;
 
   tw_worker_set_progress_sink (&sink);
 
@@ -106,11 +105,9 @@ tw_thread_runner_serve (TwPool   *pool,
   if (self.worker == NULL)
     g_clear_error (&setup_error);  /* retried, and reported, with the first task */
 
-  while (tw_pool_pop_task (pool, n_finished, NULL, &item))
+  while (tw_pool_pop_task (pool, 0, NULL, &item))
     {
       gboolean cancel_requested = FALSE;
-
-      n_finished = 1;
 
       if (tw_future_start (item.future, self.cancellable))
         cancel_requested = tw_thread_runner_run (&self, &item);

@@ -19,6 +19,7 @@
 
 #include "tw-error.h"
 #include "tw-registry-private.h"
+#include "tw-av-private.h"
 #include "tw-worker-factory-private.h"
 #include "tw-worker-private.h"
 
@@ -343,6 +344,67 @@ tw_worker_factory_call_one (const TwWorkerFactory  *self,
   return result;
 }
 
+/* The inputs of a chunk, one GVariant each. An element of a basic
+ * fixed-size type shares the chunk's bytes directly, without the checks
+ * GLib makes for each child it extracts. */
+typedef struct
+{
+  GVariantIter        iter;          /* other arrays */
+  GBytes             *bytes;         /* the elements, if of a fixed size */
+  const GVariantType *type;
+  gsize               element_size;
+  gsize               n;
+  gsize               i;
+} TwChunkInputs;
+
+static void
+tw_chunk_inputs_init (TwChunkInputs *self,
+                      GVariant      *inputs)
+{
+  self->type = g_variant_type_element (g_variant_get_type (inputs));
+  self->element_size = tw_av_fixed_element_size (self->type);
+  self->bytes = NULL;
+  self->i = 0;
+
+  if (self->element_size > 0)
+    {
+      self->bytes = g_variant_get_data_as_bytes (inputs);
+      self->n = g_bytes_get_size (self->bytes) / self->element_size;
+    }
+  else
+    g_variant_iter_init (&self->iter, inputs);
+}
+
+/* The next input, unboxed if it is a `v`, or %NULL after the last. */
+static GVariant *
+tw_chunk_inputs_next (TwChunkInputs *self)
+{
+  GVariant *input;
+
+  if (self->bytes != NULL)
+    {
+      g_autoptr(GBytes) element = NULL;
+
+      if (self->i == self->n)
+        return NULL;
+      element = g_bytes_new_from_bytes (self->bytes, self->i++ * self->element_size,
+                                        self->element_size);
+      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element,
+                                                           tw_av_fixed_type_is_always_normal (self->type)));
+    }
+
+  input = g_variant_iter_next_value (&self->iter);
+  if (input != NULL && g_variant_is_of_type (input, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *boxed = input;
+
+      input = g_variant_get_variant (boxed);
+      g_variant_unref (boxed);
+    }
+
+  return input;
+}
+
 /* Runs the worker on each input of a chunk, in order; the elements of an
  * av are unboxed first. The value is an av of the outputs; the first
  * failure, or @cancellable firing, stops the chunk with that error, as a
@@ -354,40 +416,39 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
                               GCancellable           *cancellable,
                               GError                **error)
 {
-  GVariantBuilder builder;
-  GVariantIter iter;
+  TwChunkInputs chunk_inputs;
+  TwAvBuilder builder;
   GVariant *input;
+  GVariant *result = NULL;
+  gboolean failed = FALSE;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
-  g_variant_iter_init (&iter, inputs);
+  tw_av_builder_init (&builder);
+  tw_chunk_inputs_init (&chunk_inputs, inputs);
 
-  while ((input = g_variant_iter_next_value (&iter)) != NULL)
+  while (!failed && (input = tw_chunk_inputs_next (&chunk_inputs)) != NULL)
     {
       GVariant *output = NULL;
-
-      if (g_variant_is_of_type (input, G_VARIANT_TYPE_VARIANT))
-        {
-          GVariant *boxed = input;
-
-          input = g_variant_get_variant (boxed);
-          g_variant_unref (boxed);
-        }
 
       if (!g_cancellable_set_error_if_cancelled (cancellable, error))
         output = tw_worker_factory_call_one (self, worker, input, cancellable, error);
       g_variant_unref (input);
 
-      if (output == NULL)
-        {
-          g_variant_builder_clear (&builder);
-          return NULL;
-        }
+      failed = output == NULL;
+      if (failed)
+        continue;
 
-      g_variant_builder_add (&builder, "v", output);
+      /* Serialised straight into the av: no GVariant to box it. */
+      tw_av_builder_add_value (&builder, output);
       g_variant_unref (output);
     }
 
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+  if (!failed)
+    result = g_variant_ref_sink (tw_av_builder_end (&builder));
+  else
+    tw_av_builder_clear (&builder);
+  g_clear_pointer (&chunk_inputs.bytes, g_bytes_unref);
+
+  return result;
 }
 
 /*

@@ -369,6 +369,118 @@ test_flow_map (gconstpointer data)
     }
 }
 
+/* n (int64) -> a string of n "x", or () for a negative n */
+static GVariant *
+repeat_x (GVariant      *input,
+          GCancellable  *cancellable,
+          gpointer       user_data,
+          GError       **error)
+{
+  gint64 n = g_variant_get_int64 (input);
+
+  if (n < 0)
+    return g_variant_new ("()");
+
+  return g_variant_new_take_string (g_strnfill (n, 'x'));
+}
+
+static void
+test_flow_map_serialised_form (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("repeat-x");
+  /* Outputs whose offsets take 1, 2 and 4 bytes, in the chunks and in
+   * the whole. */
+  const gint64 sizes[][6] = {
+    { -1, 0, 1, 7, 8, 9 },
+    { 100, 200, 3, 250, -1, 64 },
+    { 70000, 5, 70001, 0, 1, 99999 },
+  };
+
+  g_test_summary ("A map's output is the same av, byte for byte and in normal form, "
+                  "as GLib builds from the same values");
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr(TwFuture) future = NULL;
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GVariant) expected = NULL;
+      GVariantBuilder builder;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+      for (guint j = 0; j < G_N_ELEMENTS (sizes[i]); j++)
+        {
+          g_autoptr(GVariant) size = g_variant_ref_sink (g_variant_new_int64 (sizes[i][j]));
+
+          g_variant_builder_add (&builder, "v", repeat_x (size, NULL, NULL, NULL));
+        }
+      expected = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+      future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, sizes[i],
+                                                                 G_N_ELEMENTS (sizes[i]),
+                                                                 sizeof (gint64)));
+      value = tw_future_wait (future, -1, NULL);
+      g_assert_nonnull (value);
+
+      g_assert_true (g_variant_equal (value, expected));
+      g_assert_true (g_variant_is_normal_form (value));
+      g_assert_cmpmem (g_variant_get_data (value), g_variant_get_size (value),
+                       g_variant_get_data (expected), g_variant_get_size (expected));
+    }
+}
+
+static void
+test_flow_map_fixed_types (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+  const char *inputs[] = { "[true, false, true]", "[byte 0x07, 0xff]", "[int16 -3, 4]",
+                           "[uint32 9, 0]", "[2.5, -0.0]" };
+  const char *outputs[] = { "[<'true'>, <'false'>, <'true'>]", "[<'0x07'>, <'0xff'>]",
+                            "[<'-3'>, <'4'>]", "[<'9'>, <'0'>]", "[<'2.5'>, <'-0.0'>]" };
+
+  g_test_summary ("A map of each basic fixed-size type sees every element, in order");
+
+  tw_troupe_set_mode (troupe, mode);
+
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_map (troupe, g_variant_new_parsed (inputs[i]));
+      g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
+      g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new_parsed (outputs[i]));
+
+      g_assert_nonnull (value);
+      g_assert_true (g_variant_equal (value, expected));
+    }
+}
+
+static void
+test_flow_running_drops_as_tasks_settle (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("describe");
+
+  g_test_summary ("In process mode too, a settled task no longer counts as running");
+
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  for (gint64 i = 0; i < 50; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int64 (100 + i));
+      g_autoptr(GVariant) value = tw_future_wait (future, -1, NULL);
+
+      g_assert_nonnull (value);
+      g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+      g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, i + 1);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_running (troupe), ==, 0);
+}
+
 static void
 test_flow_map_mixed_types (gconstpointer data)
 {
@@ -582,6 +694,7 @@ main (int   argc,
   tw_register_func ("flaky", flaky, NULL, NULL);
   tw_register_func ("sleep-until-cancelled", sleep_until_cancelled, NULL, NULL);
   tw_register_func ("describe", describe, NULL, NULL);
+  tw_register_func ("repeat-x", repeat_x, NULL, NULL);
   tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
   tw_init ();
 
@@ -620,6 +733,16 @@ main (int   argc,
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
   g_test_add_data_func ("/flow/task-timeout-cancels-the-task/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
+  g_test_add_data_func ("/flow/map/output-is-glibs-serialised-form/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_serialised_form);
+  g_test_add_data_func ("/flow/map/output-is-glibs-serialised-form/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_serialised_form);
+  g_test_add_data_func ("/flow/map/keeps-fixed-size-types/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_fixed_types);
+  g_test_add_data_func ("/flow/map/keeps-fixed-size-types/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_fixed_types);
+  g_test_add_func ("/flow/n-running-drops-as-tasks-settle/process",
+                   test_flow_running_drops_as_tasks_settle);
 
   return g_test_run ();
 }

@@ -1,0 +1,64 @@
+/* tw-av-private.h
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#ifndef TW_COMPILATION
+# error "This header is private to tiny-worker."
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Builds an `av` from serialised elements, with no GVariant for each. */
+typedef struct
+{
+  GByteArray *data;     /* the elements so far */
+  GArray     *ends;     /* gsize: where each element ends */
+  gboolean    trusted;  /* every element is in normal form */
+} TwAvBuilder;
+
+void      tw_av_builder_init           (TwAvBuilder   *self);
+void      tw_av_builder_clear          (TwAvBuilder   *self);
+void      tw_av_builder_add_serialised (TwAvBuilder   *self,
+                                        const guint8  *element,
+                                        gsize          size);
+void      tw_av_builder_add_value      (TwAvBuilder   *self,
+                                        GVariant      *value);
+GVariant *tw_av_builder_end            (TwAvBuilder   *self);
+
+/* Walks the serialised elements of an `av`; valid while it lives. */
+typedef struct
+{
+  const guint8 *data;
+  gsize         table;        /* where the offsets start */
+  gsize         n;
+  gsize         i;
+  guint         offset_size;
+} TwAvIter;
+
+gboolean  tw_av_iter_init              (TwAvIter      *self,
+                                        GVariant      *av);
+gboolean  tw_av_iter_next              (TwAvIter      *self,
+                                        const guint8 **element,
+                                        gsize         *size);
+
+gsize     tw_av_fixed_element_size     (const GVariantType *type);
+gboolean  tw_av_fixed_type_is_always_normal (const GVariantType *type);
+
+G_END_DECLS

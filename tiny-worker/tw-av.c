@@ -1,0 +1,247 @@
+/* tw-av.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tw-av-private.h"
+
+/*
+ * Building and reading the serialised form of an `av` directly, so that
+ * a map moves its outputs without a GVariant for each: elements are the
+ * value's bytes, a zero byte and the value's type string, each starting
+ * at a multiple of 8, followed by a table of the elements' end offsets,
+ * each 1, 2, 4 or 8 bytes wide (little-endian), the smallest that can
+ * address the whole container. This is GVariant's own normal form, so
+ * GLib reads the result like any other av.
+ */
+
+#define TW_AV_ALIGNMENT 8
+
+static guint
+tw_av_offset_size (gsize size)
+{
+  if (size > G_MAXUINT32)
+    return 8;
+  if (size > G_MAXUINT16)
+    return 4;
+  if (size > G_MAXUINT8)
+    return 2;
+
+  return size > 0 ? 1 : 0;
+}
+
+void
+tw_av_builder_init (TwAvBuilder *self)
+{
+  self->data = g_byte_array_new ();
+  self->ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  self->trusted = TRUE;
+}
+
+void
+tw_av_builder_clear (TwAvBuilder *self)
+{
+  g_clear_pointer (&self->data, g_byte_array_unref);
+  g_clear_pointer (&self->ends, g_array_unref);
+}
+
+/* Pads with zeros to where the next element starts. */
+static void
+tw_av_builder_align (TwAvBuilder *self)
+{
+  static const guint8 zeros[TW_AV_ALIGNMENT] = { 0, };
+  gsize padding = (TW_AV_ALIGNMENT - self->data->len % TW_AV_ALIGNMENT) % TW_AV_ALIGNMENT;
+
+  g_byte_array_append (self->data, zeros, padding);
+}
+
+/* Appends one element, already serialised as a `v` is. */
+void
+tw_av_builder_add_serialised (TwAvBuilder  *self,
+                              const guint8 *element,
+                              gsize         size)
+{
+  gsize end;
+
+  tw_av_builder_align (self);
+  g_byte_array_append (self->data, element, size);
+  end = self->data->len;
+  g_array_append_val (self->ends, end);
+}
+
+/* Appends @value, boxed in a `v`: its bytes, a zero byte, its type. */
+void
+tw_av_builder_add_value (TwAvBuilder *self,
+                         GVariant    *value)
+{
+  const char *type_string = g_variant_get_type_string (value);
+  gsize type_length = strlen (type_string);
+  gsize value_size = g_variant_get_size (value);
+  gsize start;
+  gsize end;
+
+  self->trusted = self->trusted && g_variant_is_normal_form (value);
+
+  tw_av_builder_align (self);
+  start = self->data->len;
+  g_byte_array_set_size (self->data, start + value_size + 1 + type_length);
+  g_variant_store (value, self->data->data + start);
+  self->data->data[start + value_size] = '\0';
+  memcpy (self->data->data + start + value_size + 1, type_string, type_length);
+  end = self->data->len;
+  g_array_append_val (self->ends, end);
+}
+
+/* Returns the av, floating, and clears the builder. */
+GVariant *
+tw_av_builder_end (TwAvBuilder *self)
+{
+  gsize body_size = self->data->len;
+  guint n = self->ends->len;
+  guint offset_size = 1;
+  GBytes *bytes;
+  GVariant *result;
+
+  while (offset_size < 8 &&
+         tw_av_offset_size (body_size + (gsize)n * offset_size) > offset_size)
+    offset_size *= 2;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 end = GUINT64_TO_LE (g_array_index (self->ends, gsize, i));
+
+      g_byte_array_append (self->data, (const guint8 *)&end, offset_size);
+    }
+
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->data));
+  result = g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), bytes, self->trusted);
+  g_bytes_unref (bytes);
+  tw_av_builder_clear (self);
+
+  return result;
+}
+
+static gsize
+tw_av_read_offset (const guint8 *data,
+                   guint         offset_size)
+{
+  guint64 value = 0;
+
+  memcpy (&value, data, offset_size);
+
+  return GUINT64_FROM_LE (value);
+}
+
+/*
+ * tw_av_iter_init:
+ * @av: a serialised `av`
+ *
+ * Prepares to walk the elements of @av. Returns %FALSE if its framing is
+ * not in normal form; use g_variant_iter_next_value() for such a value.
+ */
+gboolean
+tw_av_iter_init (TwAvIter *self,
+                 GVariant *av)
+{
+  gsize size = g_variant_get_size (av);
+  gsize previous_end = 0;
+
+  self->data = g_variant_get_data (av);
+  self->offset_size = tw_av_offset_size (size);
+  self->n = 0;
+  self->i = 0;
+
+  if (size == 0)
+    return TRUE;
+
+  self->table = tw_av_read_offset (self->data + size - self->offset_size, self->offset_size);
+  if (self->table > size || (size - self->table) % self->offset_size != 0)
+    return FALSE;
+  self->n = (size - self->table) / self->offset_size;
+
+  for (gsize i = 0; i < self->n; i++)
+    {
+      gsize end = tw_av_read_offset (self->data + self->table + i * self->offset_size,
+                                     self->offset_size);
+      gsize start = (previous_end + TW_AV_ALIGNMENT - 1) & ~(gsize)(TW_AV_ALIGNMENT - 1);
+
+      if (end < start || end > self->table)
+        return FALSE;
+      previous_end = end;
+    }
+
+  return TRUE;
+}
+
+/* The next element's serialised bytes; %FALSE after the last. */
+gboolean
+tw_av_iter_next (TwAvIter      *self,
+                 const guint8 **element,
+                 gsize         *size)
+{
+  gsize start = 0;
+  gsize end;
+
+  if (self->i >= self->n)
+    return FALSE;
+
+  if (self->i > 0)
+    {
+      start = tw_av_read_offset (self->data + self->table + (self->i - 1) * self->offset_size,
+                                 self->offset_size);
+      start = (start + TW_AV_ALIGNMENT - 1) & ~(gsize)(TW_AV_ALIGNMENT - 1);
+    }
+  end = tw_av_read_offset (self->data + self->table + self->i * self->offset_size,
+                           self->offset_size);
+  self->i++;
+
+  *element = self->data + start;
+  *size = end - start;
+
+  return TRUE;
+}
+
+/* The size of a basic fixed-size type, or 0: an array of such elements
+ * is their bytes one after another, with no framing. */
+gsize
+tw_av_fixed_element_size (const GVariantType *type)
+{
+  switch (g_variant_type_peek_string (type)[0])
+    {
+    case 'b': case 'y':
+      return 1;
+    case 'n': case 'q':
+      return 2;
+    case 'i': case 'u': case 'h':
+      return 4;
+    case 'x': case 't': case 'd':
+      return 8;
+    default:
+      return 0;
+    }
+}
+
+/* Whether every value of a basic fixed-size type is in normal form: all
+ * but booleans, whose only normal bytes are 0 and 1. */
+gboolean
+tw_av_fixed_type_is_always_normal (const GVariantType *type)
+{
+  return tw_av_fixed_element_size (type) > 0 &&
+         !g_variant_type_equal (type, G_VARIANT_TYPE_BOOLEAN);
+}
