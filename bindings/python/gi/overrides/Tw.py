@@ -143,8 +143,12 @@ while the queue is full, and ``troupe.submit_async(value, cancellable,
 callback)`` calls back, in the main context, once there is room.
 """
 
+import base64
+import functools
 import importlib
+import inspect
 import itertools
+import pickle
 import sys
 import threading
 import time
@@ -154,16 +158,18 @@ from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 from gi.repository import GLib, GObject, Gio
+from . import _tw_values as _values
+from ._tw_values import RemoteTraceback
 
 Tw = get_introspection_module('Tw')
 
 __all__ = []
 
 #: The GLib error domain of Python exceptions raised in workers.
-PYTHON_ERROR_DOMAIN = 'tw-python-error-quark'
-__all__.append('PYTHON_ERROR_DOMAIN')
+PYTHON_ERROR_DOMAIN = _values.PYTHON_ERROR_DOMAIN
+__all__ += ['PYTHON_ERROR_DOMAIN', 'RemoteTraceback']
 
-_TRACEBACK_HEADER = '\n\nTraceback (most recent call last):\n'
+_TRACEBACK_HEADER = _values.TRACEBACK_HEADER
 _INT64_MIN = -(1 << 63)
 _INT64_LIMIT = 1 << 63
 _UINT64_LIMIT = 1 << 64
@@ -269,8 +275,16 @@ __all__.append('to_variant')
 
 
 def from_variant(variant):
-    """Converts a GVariant to a plain Python value, by its type."""
+    """Converts a GVariant to a plain Python value, by its type.
+
+    A frame of a Python-valued troupe (see the module doc) gives the
+    Python value it carries.
+    """
     type_string = variant.get_type_string()
+    if type_string == _values.FRAME_TYPE_STRING:
+        tag, payload = _values.parse_frame(variant)
+        if tag is not None:
+            return _values.frame_value(tag, payload)
     kind = type_string[0]
 
     if kind == 'b':
@@ -336,25 +350,39 @@ class FutureTimeoutError(GLib.Error, TimeoutError):
 __all__ += ['PythonError', 'FutureTimeoutError']
 
 
+_worker_process = []
+
+
+def _in_worker_process():
+    if not _worker_process:
+        _worker_process.append(bool(Tw.is_worker_process()))
+    return _worker_process[0]
+
+
 def _error_from_exception(exc):
     """Turns any exception into a GLib.Error that can cross to the future."""
-    if isinstance(exc, GLib.Error):
-        return exc
-    head = traceback.format_exception_only(type(exc), exc)[-1].rstrip('\n')
-    if ': ' not in head:
-        head += ': '
-    text = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    text = text.partition(_TRACEBACK_HEADER.lstrip('\n'))[2] or text
-    return GLib.Error(head + _TRACEBACK_HEADER + text, PYTHON_ERROR_DOMAIN, 0)
+    return _values.error_from_exception(exc, _in_worker_process())
+
+
+def _exception_for_error(error):
+    """The exception that the caller sees for @error: the worker's own
+    exception where it could travel, else the most specific class this
+    module has for it."""
+    if error.domain == PYTHON_ERROR_DOMAIN:
+        text, exc = _values.split_error_message(error.message)
+        if exc is not None:
+            return exc
+        return PythonError(text, error.domain, _values.ERROR_CODE_TEXT)
+    if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+        return FutureTimeoutError(error.message, error.domain, error.code)
+    return error
 
 
 def _raise_error(error):
-    """Raises @error as the most specific class this module has for it."""
-    if error.domain == PYTHON_ERROR_DOMAIN:
-        raise PythonError(error.message, error.domain, error.code) from None
-    if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
-        raise FutureTimeoutError(error.message, error.domain, error.code) from None
-    raise error
+    """Raises @error as _exception_for_error() says."""
+    exc = _exception_for_error(error)
+    exc.__suppress_context__ = True
+    raise exc
 
 
 _current = threading.local()
@@ -404,13 +432,91 @@ def _guard_do_call(do_call):
     return guarded
 
 
+def _work_frame(worker, input):
+    """Runs worker.work() on the value of @input, and frames its output the
+    way the input came: by reference in thread mode, pickled otherwise."""
+    tag, payload = _values.parse_frame(input)
+    if tag is None:
+        value, chunk = from_variant(input), False
+        by_ref = not _in_worker_process()
+    else:
+        value = _values.frame_value(tag, payload)
+        chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
+        by_ref = tag in (_values.REF, _values.REF_CHUNK)
+    work = worker.work
+    result = [work(item) for item in value] if chunk else work(value)
+    return _values.ref_frame(result) if by_ref else _values.pickle_frame(result)
+
+
 def _do_call_from_work(self, input, cancellable):
-    return _run_guarded(lambda: to_variant(self.work(from_variant(input))), cancellable)
+    return _run_guarded(_work_frame, cancellable, self, input)
+
+
+# Set while a worker's deferred __init__ runs, in that thread.
+_deferred = threading.local()
+
+
+def _has_gobject(obj):
+    try:
+        obj.__gpointer__
+    except ValueError:
+        return False
+    return True
+
+
+def _user_init(cls):
+    """The __init__ of the most derived Python worker class defining one."""
+    for klass in cls.__mro__:
+        if '_tw_user_init' in vars(klass):
+            return vars(klass)['_tw_user_init']
+    return None
+
+
+def _decode_kwargs(encoded):
+    kind, _, data = (encoded or '').partition(':')
+    if kind == 'pickle':
+        return pickle.loads(base64.b64decode(data))
+    if kind == 'ref':
+        return _worker_kwargs[int(data)]
+    return {}
+
+
+def _construct(worker):
+    """Runs the worker class's own __init__ with the plain worker_kwargs,
+    once, in the worker's thread or process."""
+    if worker.__dict__.get('_tw_constructed'):
+        return
+    worker._tw_constructed = True
+    init = _user_init(type(worker))
+    kwargs = _decode_kwargs(worker.tw_python_kwargs)
+    if init is None:
+        return
+    _deferred.active = True
+    try:
+        init(worker, **kwargs)
+    finally:
+        _deferred.active = False
+
+
+def _defer_init(user_init):
+    """The __init__ of a worker class: the library creates workers without
+    arguments, so the class's own __init__ waits for do_setup()."""
+    @functools.wraps(user_init)
+    def __init__(self, *args, **kwargs):
+        if (not args and not kwargs and not getattr(_deferred, 'active', False)
+                and _has_gobject(self)):
+            return
+        user_init(self, *args, **kwargs)
+    return __init__
 
 
 def _guard_do_setup(do_setup):
+    def run(self, cancellable):
+        _construct(self)
+        return None if do_setup is None else do_setup(self, cancellable)
+
     def guarded(self, cancellable):
-        ok = _run_guarded(do_setup, cancellable, self, cancellable)
+        ok = _run_guarded(run, cancellable, self, cancellable)
         return True if ok is None else ok
     guarded.__name__ = 'do_setup'
     guarded.__wrapped__ = do_setup
@@ -432,27 +538,47 @@ def _guard_do_teardown(do_teardown):
 class Worker(Tw.Worker):
     """Base class of workers with state; subclass it.
 
-    Implement ``work(self, value)``, which takes and returns plain values
+    Implement ``work(self, value)``, which takes and returns Python values
     (see the module doc), or the raw ``do_call(self, input, cancellable)``
-    with GLib.Variant values. ``do_setup(self, cancellable)`` runs once
-    per worker before its first call (returning None means success) and
-    ``do_teardown(self)`` when the troupe shuts down. Configuration comes
-    as ``GObject.Property`` construct properties, set from
-    ``worker_kwargs``. Exceptions raised in these methods fail the task
-    with a GLib.Error, as the module doc says.
+    with GLib.Variant values. The class's ``__init__`` may take the
+    ``worker_kwargs`` as plain keyword arguments; it runs once per worker,
+    in the worker's thread or process, before its first call. So does
+    ``do_setup(self, cancellable)`` after it (returning None means
+    success); ``do_teardown(self)`` runs when the troupe shuts down. A
+    ``worker_kwargs`` name that is a ``GObject.Property`` of the class sets
+    that construct property instead. Exceptions raised in these methods
+    fail the task, as the module doc says.
     """
 
+    def __init__(self, **properties):
+        if _has_gobject(self):
+            # Created by the library, or a deferred __init__ chaining up.
+            for name, value in properties.items():
+                self.set_property(name, value)
+            return
+        super().__init__(**properties)
+
     def __init_subclass__(cls, **kwargs):
-        # This runs before PyGObject hooks up the class's do_* methods, so
-        # the guarded versions are the ones C calls.
+        # This runs before PyGObject hooks up the class's do_* methods and
+        # properties, so the guarded versions are the ones C calls.
         super().__init_subclass__(**kwargs)
         namespace = cls.__dict__
         if 'do_call' in namespace:
             cls.do_call = _guard_do_call(namespace['do_call'])
         elif 'work' in namespace:
             cls.do_call = _do_call_from_work
-        if 'do_setup' in namespace:
-            cls.do_setup = _guard_do_setup(namespace['do_setup'])
+            cls._tw_python_values = True
+        if '__init__' in namespace:
+            cls._tw_user_init = namespace['__init__']
+            cls.__init__ = _defer_init(namespace['__init__'])
+        if not hasattr(cls, 'tw_python_kwargs'):
+            # The plain worker_kwargs, encoded by Troupe.
+            cls.tw_python_kwargs = GObject.Property(
+                type=str, default='', flags=(GObject.ParamFlags.READWRITE |
+                                             GObject.ParamFlags.CONSTRUCT_ONLY))
+        if 'do_setup' in namespace or not hasattr(cls, '_tw_setup'):
+            cls._tw_setup = True
+            cls.do_setup = _guard_do_setup(namespace.get('do_setup'))
         if 'do_teardown' in namespace:
             cls.do_teardown = _guard_do_teardown(namespace['do_teardown'])
 
@@ -563,13 +689,71 @@ def _property_variant(pspec, value):
     return to_variant(value)
 
 
-def _worker_properties(worker_type, worker_kwargs):
-    if not worker_kwargs:
-        return None
+# Plain worker_kwargs of thread troupes, by key, while their troupe lives.
+_worker_kwargs = {}
+_worker_kwargs_keys = itertools.count(1)
+
+# (Python values?, thread-only function target) of the troupes made by
+# Troupe(), by hash() (their address), while they live.
+_troupes = {}
+
+
+def _forget_troupe(key, target, kwargs_key):
+    _troupes.pop(key, None)
+    if target is not None:
+        # The workers held the function until the troupe was finalized.
+        _forget_target(target)
+    _worker_kwargs.pop(kwargs_key, None)
+
+
+def _check_init_kwargs(cls, plain):
+    init = _user_init(cls) if cls is not None else None
+    if init is None:
+        if plain:
+            raise TypeError('%s has no property %s and no __init__ that takes it'
+                            % (getattr(cls, '__qualname__', cls), ', '.join(map(repr, plain))))
+        return
+    signature = inspect.signature(init)
+    if not any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
+        for name in plain:
+            if name not in signature.parameters:
+                raise TypeError('%s.__init__() got an unexpected keyword argument %r '
+                                '(from worker_kwargs)' % (cls.__qualname__, name))
+    try:
+        signature.bind(None, **plain)
+    except TypeError as exc:
+        raise TypeError('worker_kwargs do not fit %s.__init__(): %s'
+                        % (cls.__qualname__, exc)) from None
+
+
+def _worker_properties(worker_type, worker_kwargs, mode):
+    """The a{sv} of @worker_type's construct properties, and the plain
+    keyword arguments of a Python worker class's __init__ among them
+    (None or a key of _worker_kwargs to forget with the troupe)."""
+    cls = worker_type.pytype if isinstance(getattr(worker_type, 'pytype', None), type) else None
+    if cls is not None and not issubclass(cls, Worker):
+        cls = None
     pspecs = {pspec.name: pspec for pspec in GObject.list_properties(worker_type)}
-    return GLib.Variant('a{sv}', {
-        name.replace('_', '-'): _property_variant(pspecs.get(name.replace('_', '-')), value)
-        for name, value in worker_kwargs.items()})
+    pspecs.pop('tw-python-kwargs', None)
+    properties, plain = {}, {}
+    for name, value in (worker_kwargs or {}).items():
+        pspec = pspecs.get(name.replace('_', '-'))
+        if pspec is not None:
+            properties[pspec.name] = _property_variant(pspec, value)
+        else:
+            plain[name] = value
+    _check_init_kwargs(cls, plain)
+
+    key = None
+    if plain and mode == Tw.TroupeMode.PROCESS:
+        encoded = 'pickle:' + base64.b64encode(
+            pickle.dumps(plain, pickle.HIGHEST_PROTOCOL)).decode('ascii')
+        properties['tw-python-kwargs'] = GLib.Variant('s', encoded)
+    elif plain:
+        key = next(_worker_kwargs_keys)
+        _worker_kwargs[key] = plain
+        properties['tw-python-kwargs'] = GLib.Variant('s', 'ref:%d' % key)
+    return (GLib.Variant('a{sv}', properties) if properties else None), key
 
 
 def _mode_value(mode):
@@ -583,16 +767,77 @@ def _mode_value(mode):
     return mode
 
 
+def _to_process_input(variant):
+    """A chained input for a Python worker process: a pickle frame."""
+    tag, _ = _values.parse_frame(variant)
+    if tag in (_values.PICKLE, _values.CHUNK):
+        return variant
+    return _values.pickle_frame(from_variant(variant))
+
+
+def _to_plain_input(variant):
+    """A chained input for a worker that takes GLib.Variant values."""
+    if _values.FRAME_TYPE_STRING not in variant.get_type_string():
+        return variant
+    value = from_variant(variant)
+    try:
+        return to_variant(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError('a Python value is chained into a troupe whose worker takes '
+                        'GLib.Variant values, and %s; make the Python worker return a '
+                        'value that Tw.to_variant() converts, or a GLib.Variant' % exc) from None
+
+
+# Converters of chained inputs that are still pending: a thread troupe
+# each, made when first needed.
+_converters = {}
+_converters_lock = threading.Lock()
+
+
+def _converter(convert):
+    with _converters_lock:
+        troupe = _converters.get(convert)
+        if troupe is None:
+            troupe = Troupe.new_for_func(lambda input, _cancellable: convert(input))
+            troupe.props.n_workers = 1
+            _converters[convert] = troupe
+        return troupe
+
+
+def _chunk_size(n_items, n_workers):
+    # As multiprocessing.Pool.map: about four chunks per worker.
+    chunksize, extra = divmod(n_items, max(1, n_workers) * 4)
+    return max(1, chunksize + (1 if extra else 0))
+
+
+def _chunk_results(futures, deadline):
+    """Yields the output list of each chunk future, in order; cancels the
+    rest when closed early, as Executor.map does."""
+    futures.reverse()
+    try:
+        while futures:
+            future = futures.pop()
+            if deadline is None:
+                yield future.result()
+            else:
+                yield future.result(max(0.0, deadline - time.monotonic()))
+    finally:
+        for future in futures:
+            future.cancel()
+
+
 class Troupe(Tw.Troupe):
     """A pool of workers. Use it as a context manager, which drains on exit.
 
     ``Tw.Troupe(func=f)`` runs a plain Python function ``f(value) ->
     value``; ``Tw.Troupe(worker=C, worker_kwargs={...})`` runs instances of
-    the Tw.Worker subclass ``C`` (Python or C), created with those
-    construct properties. ``n_workers`` (0, the default, means one per
+    the Tw.Worker subclass ``C`` (Python or C), made with those keyword
+    arguments (see Worker). ``n_workers`` (0, the default, means one per
     processor) and ``mode`` (``Tw.TroupeMode`` or ``'thread'``/``'process'``)
     are the troupe's properties; other keyword arguments set other
-    properties, e.g. ``cancel_grace_period``.
+    properties, e.g. ``cancel_grace_period``. A troupe whose worker is a
+    Python function or a Worker with ``work()`` carries Python values
+    (see the module doc).
     """
 
     def __init__(self, func=None, *, worker=None, worker_kwargs=None,
@@ -600,7 +845,8 @@ class Troupe(Tw.Troupe):
         if (func is None) == (worker is None) and 'func_name' not in properties:
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
-        forget = None
+        forget = kwargs_key = None
+        python_values = False
 
         if func is not None:
             if not callable(func):
@@ -614,18 +860,26 @@ class Troupe(Tw.Troupe):
             properties['worker_type'] = _PyFuncWorker.__gtype__
             properties['worker_properties'] = GLib.Variant(
                 'a{sv}', {'target': GLib.Variant('s', target)})
+            python_values = True
         elif worker is not None:
             worker_type = worker if isinstance(worker, GObject.GType) else worker.__gtype__
             if not worker_type.is_a(Tw.Worker.__gtype__):
                 raise TypeError('worker must be a Tw.Worker subclass, not %s' % worker_type.name)
             properties['worker_type'] = worker_type
-            properties['worker_properties'] = _worker_properties(worker_type, worker_kwargs)
+            properties['worker_properties'], kwargs_key = _worker_properties(
+                worker_type, worker_kwargs, mode)
+            python_values = getattr(worker_type.pytype, '_tw_python_values', False)
 
         super().__init__(mode=mode, n_workers=n_workers, **properties)
 
-        if forget is not None:
-            # The workers hold the function until the troupe is finalized.
-            self.weak_ref(_forget_target, forget)
+        # Not attributes: those would tie the wrapper to the troupe, and
+        # dropping it would then drain the troupe with the GIL held.
+        key = hash(self)
+        _troupes[key] = (python_values, forget)
+        self.weak_ref(_forget_troupe, key, forget, kwargs_key)
+
+    def _python_values(self):
+        return _troupes.get(hash(self), (False,))[0]
 
     @classmethod
     def new_for_func(cls, func, *user_data):
@@ -635,26 +889,48 @@ class Troupe(Tw.Troupe):
         return Tw.Troupe.new_for_func(guarded, *user_data)
 
     def _check_submit(self):
-        if self.get_mode() != Tw.TroupeMode.PROCESS:
-            return
-        if self.props.worker_type != _PyFuncWorker.__gtype__:
-            return
-        props = self.props.worker_properties
-        target = props.lookup_value('target', None) if props is not None else None
-        if target is not None and '#' in target.get_string():
-            raise _process_mode_error(target.get_string())
+        """The troupe's mode, once it is known that a task can be queued."""
+        mode = self.get_mode()
+        target = _troupes.get(hash(self), (None, None))[1]
+        if target is not None and mode == Tw.TroupeMode.PROCESS:
+            raise _process_mode_error(target)
+        return mode
+
+    def _encode(self, value, mode):
+        if isinstance(value, GLib.Variant):
+            return value
+        if not self._python_values():
+            return to_variant(value)
+        if mode == Tw.TroupeMode.PROCESS:
+            return _values.pickle_frame(value)
+        return _values.ref_frame(value)
 
     def submit(self, value):
         """Queues a task on @value and returns its Tw.Future.
 
-        @value is a plain Python value or a GLib.Variant (see the module
-        doc), or a Tw.Future, whose value becomes the input once it
-        succeeds (chaining; see submit_future()).
+        @value is a Python value (pickled at once in process mode, so an
+        unpicklable one raises the pickling error here) or a GLib.Variant
+        (see the module doc), or a Tw.Future, whose value becomes the input
+        once it succeeds (chaining; see submit_future()).
         """
-        self._check_submit()
+        mode = self._check_submit()
         if isinstance(value, Tw.Future):
-            return Tw.Troupe.submit_future(self, value)
-        return Tw.Troupe.submit(self, to_variant(value))
+            return self._submit_chained(value, mode)
+        return Tw.Troupe.submit(self, self._encode(value, mode))
+
+    def _submit_chained(self, future, mode):
+        if not self._python_values():
+            convert = _to_plain_input
+        elif mode == Tw.TroupeMode.PROCESS:
+            convert = _to_process_input
+        else:
+            return Tw.Troupe.submit_future(self, future)
+        if future.get_state() == Tw.FutureState.SUCCEEDED:
+            return Tw.Troupe.submit(self, convert(future.wait(0)))
+        if future.is_done():
+            return Tw.Troupe.submit_future(self, future)
+        converted = Tw.Troupe.submit_future(_converter(convert), future)
+        return Tw.Troupe.submit_future(self, converted)
 
     def submit_async(self, value, cancellable=None, callback=None, *user_data):
         """Queues a task on @value once there is room (see ``max_queued``).
@@ -663,47 +939,78 @@ class Troupe(Tw.Troupe):
         main context once the task is queued; ``troupe.submit_finish(result)``
         returns its Tw.Future. @value is converted as for submit().
         """
-        self._check_submit()
-        return Tw.Troupe.submit_async(self, to_variant(value), cancellable, callback,
-                                      *user_data)
+        mode = self._check_submit()
+        return Tw.Troupe.submit_async(self, self._encode(value, mode), cancellable,
+                                      callback, *user_data)
 
-    def _map_inputs(self, iterable):
-        self._check_submit()
+    def _map_inputs(self, iterable, mode):
         if isinstance(iterable, GLib.Variant):
             return iterable
-        return to_variant(list(iterable))
+        if not self._python_values():
+            return to_variant(list(iterable))
+        return GLib.Variant.new_array(GLib.VariantType.new('v'), [
+            GLib.Variant.new_variant(self._encode(item, mode)) for item in iterable])
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
 
         Its ``result()`` is the list of the outputs, in input order; it
-        fails with the first error. The items are plain values (or an
-        array GLib.Variant, whose elements are the inputs); they travel
-        in chunks, so many small tasks cost little more than one each.
+        fails with the first error. This is the C tw_troupe_map(): the
+        items are converted one by one, so prefer map() for Python values.
         """
-        return Tw.Troupe.map(self, self._map_inputs(iterable))
+        mode = self._check_submit()
+        return Tw.Troupe.map(self, self._map_inputs(iterable, mode))
 
-    def map(self, iterable, timeout=None):
-        """Runs the worker on every item of @iterable and waits for them.
+    def _submit_chunks(self, iterable, chunksize):
+        mode = self._check_submit()
+        items = iterable if isinstance(iterable, (list, tuple, range)) else list(iterable)
+        if chunksize is None:
+            chunksize = _chunk_size(len(items), self.get_n_workers())
+        elif chunksize < 1:
+            raise ValueError('chunksize must be at least 1, not %r' % chunksize)
+        if mode == Tw.TroupeMode.PROCESS:
+            frame, tag = _values.pickle_frame, _values.CHUNK
+        else:
+            frame, tag = _values.ref_frame, _values.REF_CHUNK
+        return [Tw.Troupe.submit(self, frame(items[i:i + chunksize], tag))
+                for i in range(0, len(items), chunksize)]
 
-        Returns the list of plain outputs, in input order. Raises the first
-        error, as ``result()`` does, or FutureTimeoutError after @timeout
-        seconds (the tasks go on).
+    def map(self, iterable, *, chunksize=None, timeout=None):
+        """Runs the worker on every item of @iterable, like Executor.map().
+
+        Returns an iterator of the outputs in input order; it raises the
+        exception of an item when it gets there, and FutureTimeoutError
+        (a TimeoutError) once @timeout seconds from this call have passed.
+        @iterable may be a generator: it is read at once. For a troupe of
+        Python values the items travel in chunks of @chunksize, one frame
+        each way per chunk (None picks about four chunks per worker, as
+        multiprocessing.Pool.map does); a chunk fails as a whole.
         """
-        return self.map_future(iterable).result(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._python_values():
+            future = self.map_future(iterable)
+            return iter(future.result(timeout))
+        futures = self._submit_chunks(iterable, chunksize)
+        return itertools.chain.from_iterable(_chunk_results(futures, deadline))
 
-    def map_unordered(self, iterable, timeout=None):
-        """Runs the worker on every item of @iterable, as one task each.
+    def map_unordered(self, iterable, *, chunksize=None, timeout=None):
+        """Runs the worker on every item of @iterable; yields the outputs
+        in the order they finish.
 
-        Returns an iterator of the plain outputs in the order the tasks
-        finish. A failed task raises its error from ``next()``; the
-        iterator goes on with the tasks after it. @timeout, in seconds,
-        bounds the whole iteration. The iterator's ``as_completed``
-        attribute is the Tw.AsCompleted of the tasks' futures (a
-        Gio.ListModel, for a list widget).
+        A failed task raises its error from ``next()``; the iterator goes
+        on after it. @timeout, in seconds, bounds the whole iteration. For a
+        troupe of Python values the items travel in chunks as for map()
+        and come out a chunk at a time. The iterator's ``as_completed``
+        attribute is the Tw.AsCompleted of the tasks' (or chunks') futures
+        (a Gio.ListModel, for a list widget).
         """
-        done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
-        return _SettledIterator(done, timeout, values=True)
+        if not self._python_values():
+            mode = self._check_submit()
+            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable, mode))
+            return _SettledIterator(done, timeout, values=True)
+        futures = self._submit_chunks(iterable, chunksize)
+        return _ChunkIterator(_SettledIterator(Tw.AsCompleted.new(futures), timeout,
+                                               values=True))
 
     def __enter__(self):
         return self
@@ -753,10 +1060,11 @@ def _timed_out(timeout):
                               int(Gio.IOErrorEnum.TIMED_OUT))
 
 
-def _wait_iterating(context, start, finish, timeout):
+def _wait_iterating(context, start, finish, timeout, on_error=_raise_error):
     """Runs start(cancellable, callback), then iterates @context until the
-    callback has run, and returns finish(result). After @timeout seconds
-    the operation is cancelled and FutureTimeoutError raised."""
+    callback has run, and returns finish(result), or on_error(its error).
+    After @timeout seconds the operation is cancelled and
+    FutureTimeoutError raised."""
     results = []
     cancellable = Gio.Cancellable()
     timer = None
@@ -784,7 +1092,7 @@ def _wait_iterating(context, start, finish, timeout):
     except GLib.Error as error:
         if expired and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
             raise _timed_out(timeout) from None
-        _raise_error(error)
+        return on_error(error)
 
 
 def _as_future(value):
@@ -830,16 +1138,59 @@ class Future(Tw.Future):
         except GLib.Error as error:
             _raise_error(error)
 
-    def result(self, timeout=None):
-        """Waits for the task and returns its value as a plain Python value.
+    def _tw_wait(self, timeout):
+        """Waits until the future has settled, or raises FutureTimeoutError."""
+        if self.is_done():
+            return
+        context = _acquire_context_to_iterate()
+        if context is not None:
+            try:
+                _wait_iterating(context, self.wait_async, self.wait_finish, timeout,
+                                on_error=lambda error: None)
+                return
+            finally:
+                context.release()
+        try:
+            self.wait(-1 if timeout is None else max(0, int(timeout * 1000000)))
+        except GLib.Error as error:
+            if not self.is_done():
+                _raise_error(error)
 
-        Raises the worker's GLib.Error (PythonError for a Python exception,
-        FutureTimeoutError when @timeout seconds pass first). While it
+    def _tw_unwrap(self):
+        """The Python value of this settled future, or raises its exception.
+
+        The value is what the worker returned (see the module doc); the
+        exception is the worker's own where it could travel (a pickled
+        one has the worker's traceback as its ``__cause__``), else a
+        PythonError, or the worker's GLib.Error. An exception that was
+        passed by reference (thread mode) is kept on the future, so every
+        call raises the same object.
+        """
+        outcome = self.__dict__.get('_tw_exception')
+        if outcome is not None:
+            outcome.__suppress_context__ = True
+            raise outcome
+        try:
+            variant = self.wait(0)
+        except GLib.Error as error:
+            exc = _exception_for_error(error)
+            if exc is not error:
+                self._tw_exception = exc
+            exc.__suppress_context__ = True
+            raise exc
+        return from_variant(variant)
+
+    def result(self, timeout=None):
+        """Waits for the task and returns its value as a Python value.
+
+        Raises the worker's exception (see _tw_unwrap()), or
+        FutureTimeoutError when @timeout seconds pass first. While it
         waits, it runs the Python continuations (then(), catch(),
         finally_()) pending in this thread's main context, if no other
         thread runs that context.
         """
-        return from_variant(self.result_variant(timeout))
+        self._tw_wait(timeout)
+        return self._tw_unwrap()
 
     def done(self):
         """Returns True once the task has settled."""
@@ -973,6 +1324,24 @@ class _SettledIterator:
         return future.result() if self._values else future
 
 
+class _ChunkIterator:
+    """The items of the chunk lists that a _SettledIterator hands out."""
+
+    def __init__(self, chunks):
+        self.as_completed = chunks.as_completed
+        self._chunks = chunks
+        self._items = iter(())
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            for item in self._items:
+                return item
+            self._items = iter(next(self._chunks))
+
+
 def as_completed(futures, timeout=None):
     """Returns an iterator of @futures in the order they settle.
 
@@ -1026,6 +1395,7 @@ def init():
     else it returns at once.
     """
     if Tw.is_worker_process():
+        _worker_process[:] = [True]
         _ensure_worker_types()
         sys.exit(Tw.process_main())
     Tw.init()

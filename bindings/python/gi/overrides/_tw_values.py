@@ -1,0 +1,265 @@
+# _tw_values.py: how the Tw override carries Python values and exceptions
+#
+# Copyright 2026 The tiny-worker developers
+#
+# This library is free software; you can redistribute it and/or modify it
+# under the terms of the GNU Lesser General Public License as published by
+# the Free Software Foundation; either version 2.1 of the License, or (at
+# your option) any later version.
+#
+# This library is distributed in the hope that it will be useful, but
+# WITHOUT ANY WARRANTY; without even the implied warranty of
+# MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser
+# General Public License for more details.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Frames: Python values inside GVariants, and Python exceptions inside GErrors.
+
+The C library carries GVariant values and GError failures. A troupe whose
+worker is written in Python wraps each value in a *frame*, a GVariant of
+type ``(say)`` whose string is one of the tags below and whose bytes are
+the payload:
+
+``tw-python-pickle``
+    ``pickle.dumps(value, pickle.HIGHEST_PROTOCOL)`` (process mode).
+``tw-python-chunk``
+    the pickled list of the inputs of one ``map()`` chunk; the worker
+    answers with a ``tw-python-pickle`` frame of the list of outputs.
+``tw-python-ref``
+    8 bytes, a little-endian key of this process's table of objects
+    (thread mode). The frame is made with ``g_variant_new_from_data()``
+    whose destroy notify drops the table entry, so the object lives
+    exactly as long as the GVariant that names it.
+``tw-python-ref-chunk``
+    the same for the list of inputs of one ``map()`` chunk.
+
+Any other GVariant is a plain value, converted as ``Tw.to_variant()`` and
+``Tw.from_variant()`` say.
+
+A Python exception raised in a worker becomes a GError in the
+``tw-python-error-quark`` domain whose message starts with the readable
+``"<module>.<type>: <message>\\n\\nTraceback ...``" text. The code says
+what follows that text:
+
+0. nothing: the exception could not be pickled (``Tw.PythonError``);
+1. ``"\\n\\ntw-python-pickle:"`` and the base64 of the pickled exception
+   (process mode);
+2. ``"\\n\\ntw-python-ref:"`` and the decimal key of the exception in this
+   process's table of raised exceptions (thread mode), then, if it can be
+   pickled, ``"\\n\\ntw-python-pickle:"`` and its base64 as above, which
+   is used once the key has been taken.
+"""
+
+import base64
+import io
+import itertools
+import pickle
+import traceback
+
+from gi.repository import GLib
+
+FRAME_TYPE_STRING = '(say)'
+_FRAME_TYPE = GLib.VariantType.new(FRAME_TYPE_STRING)
+
+PICKLE = b'tw-python-pickle'
+CHUNK = b'tw-python-chunk'
+REF = b'tw-python-ref'
+REF_CHUNK = b'tw-python-ref-chunk'
+
+PYTHON_ERROR_DOMAIN = 'tw-python-error-quark'
+ERROR_CODE_TEXT = 0
+ERROR_CODE_PICKLED = 1
+ERROR_CODE_REF = 2
+TRACEBACK_HEADER = '\n\nTraceback (most recent call last):\n'
+_PICKLE_MARK = '\n\ntw-python-pickle:'
+_REF_MARK = '\n\ntw-python-ref:'
+
+# Objects named by live tw-python-ref frames, and raised exceptions not
+# yet taken by a caller; both by key.
+_objects = {}
+_raised = {}
+_keys = itertools.count(1)
+_KEY_BYTES = 8
+
+
+def _offset_size(total):
+    # GVariant framing offsets are as wide as the container's size needs.
+    if total <= 0xff:
+        return 1
+    if total <= 0xffff:
+        return 2
+    if total <= 0xffffffff:
+        return 4
+    return 8
+
+
+def _serialise(tag, payload):
+    """The serialised (say) of (@tag, @payload): the string, its NUL, the
+    bytes, then the end offset of the string."""
+    body_size = len(tag) + 1 + len(payload)
+    size = 1
+    while body_size + size > (1 << (8 * size)) - 1 and size < 8:
+        size *= 2
+    return b''.join((tag, b'\0', payload, (len(tag) + 1).to_bytes(size, 'little')))
+
+
+def pickle_frame(value, tag=PICKLE):
+    """A frame of the pickle of @value; raises what pickle raises."""
+    data = _serialise(tag, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    return GLib.Variant.new_from_bytes(_FRAME_TYPE, GLib.Bytes.new(data), True)
+
+
+def ref_frame(value, tag=REF):
+    """A frame naming @value, which lives as long as the frame."""
+    key = next(_keys)
+    data = _serialise(tag, key.to_bytes(_KEY_BYTES, 'little'))
+    _objects[key] = value
+
+    # The closure keeps @data alive as long as the GVariant may read it.
+    def release(*_args, data=data):
+        _objects.pop(key, None)
+
+    return GLib.Variant.new_from_data(_FRAME_TYPE, data, True, release)
+
+
+def parse_frame(variant):
+    """(tag, payload) of a frame, or (None, None) for a plain GVariant."""
+    if variant.get_type_string() != FRAME_TYPE_STRING:
+        return None, None
+    data = memoryview(variant.get_data_as_bytes().get_data())
+    end = len(data) - _offset_size(len(data))
+    start = int.from_bytes(data[end:], 'little')
+    if not 0 < start <= end:
+        return None, None
+    tag = bytes(data[:start - 1])
+    if tag not in (PICKLE, CHUNK, REF, REF_CHUNK):
+        return None, None
+    return tag, data[start:end]
+
+
+class CrossingError(TypeError):
+    """A thread-mode value was asked for in another process."""
+
+
+def resolve_ref(payload):
+    key = int.from_bytes(payload, 'little')
+    try:
+        return _objects[key]
+    except KeyError:
+        raise CrossingError(
+            'a value passed by reference (thread mode) reached a worker process, or '
+            'outlived its GVariant; submit it to a process troupe directly, or chain '
+            'the future itself with troupe.submit(future)') from None
+
+
+def frame_value(tag, payload):
+    """The Python value of a parsed frame."""
+    if tag in (PICKLE, CHUNK):
+        return pickle.loads(payload)
+    return resolve_ref(payload)
+
+
+# Exceptions ---------------------------------------------------------------
+
+class RemoteTraceback(Exception):
+    """The formatted traceback of an exception raised in a worker process.
+
+    It is the ``__cause__`` of the exception that ``result()`` raises, as
+    in ``concurrent.futures``.
+    """
+
+    def __init__(self, tb):
+        super().__init__(tb)
+        self.tb = tb
+
+    def __str__(self):
+        return self.tb
+
+
+def _rebuild_exception(cls, args, state):
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    if state:
+        exc.__dict__.update(state)
+    return exc
+
+
+class _ExceptionPickler(pickle.Pickler):
+    """Pickles exceptions by type, args and attributes, without calling
+    their __init__ again: a subclass whose __init__ takes other arguments
+    than it passes to its base still round-trips."""
+
+    def reducer_override(self, obj):
+        cls = type(obj)
+        if (isinstance(obj, BaseException)
+                and cls.__reduce__ is BaseException.__reduce__):
+            return _rebuild_exception, (cls, obj.args, obj.__dict__ or None)
+        return NotImplemented
+
+
+
+def _pickle_exception(exc):
+    buffer = io.BytesIO()
+    _ExceptionPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(exc)
+    return base64.b64encode(buffer.getvalue()).decode('ascii')
+
+
+def type_name(cls):
+    """The module-qualified name of @cls (bare for builtins)."""
+    if cls.__module__ == 'builtins':
+        return cls.__qualname__
+    return '%s.%s' % (cls.__module__, cls.__qualname__)
+
+
+def exception_text(exc):
+    """``"<module>.<type>: <message>\\n\\nTraceback ..."`` of @exc."""
+    message = str(exc)
+    tb = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    tb = tb.partition(TRACEBACK_HEADER.lstrip('\n'))[2] or tb
+    return '%s: %s%s%s' % (type_name(type(exc)), message, TRACEBACK_HEADER, tb)
+
+
+def error_from_exception(exc, in_worker_process):
+    """A GLib.Error that carries @exc to the caller (see the module doc)."""
+    if isinstance(exc, GLib.Error):
+        return exc
+    text = exception_text(exc)
+    try:
+        pickled = _PICKLE_MARK + _pickle_exception(exc)
+    except Exception:
+        pickled = ''
+    if not in_worker_process:
+        key = next(_keys)
+        _raised[key] = exc
+        return GLib.Error('%s%s%d%s' % (text, _REF_MARK, key, pickled),
+                          PYTHON_ERROR_DOMAIN, ERROR_CODE_REF)
+    if pickled:
+        return GLib.Error(text + pickled, PYTHON_ERROR_DOMAIN, ERROR_CODE_PICKLED)
+    return GLib.Error(text, PYTHON_ERROR_DOMAIN, ERROR_CODE_TEXT)
+
+
+def split_error_message(message):
+    """(readable text, exception or None) of a Python-domain GError message.
+
+    A pickled exception gets the worker's traceback as a RemoteTraceback
+    ``__cause__``; one taken by key is the very object the worker raised.
+    """
+    text, _, pickled = message.partition(_PICKLE_MARK)
+    text, _, key = text.partition(_REF_MARK)
+    if key:
+        exc = _raised.pop(int(key), None)
+        if exc is not None:
+            return text, exc
+    if pickled:
+        try:
+            exc = pickle.loads(base64.b64decode(pickled))
+        except Exception:
+            return text, None
+        tb = text.partition(TRACEBACK_HEADER)[2]
+        if tb:
+            exc.__cause__ = RemoteTraceback('\n"""\nTraceback (most recent call last):\n%s"""'
+                                            % tb)
+        return text, exc
+    return text, None
+
