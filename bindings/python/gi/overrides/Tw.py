@@ -280,9 +280,9 @@ def from_variant(variant):
     A frame of a Python-valued troupe (see the module doc) gives the
     Python value it carries.
     """
-    type_string = variant.get_type_string()
+    type_string = _values.get_type_string(variant)
     if type_string == _values.FRAME_TYPE_STRING:
-        tag, payload = _values.parse_frame(variant)
+        tag, payload = _values.parse_frame(variant, type_string)
         if tag is not None:
             return _values.frame_value(tag, payload)
     kind = type_string[0]
@@ -443,8 +443,9 @@ def _work_frame(worker, input):
         value = _values.frame_value(tag, payload)
         chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
         by_ref = tag in (_values.REF, _values.REF_CHUNK)
-    work = worker.work
-    result = [work(item) for item in value] if chunk else work(value)
+    # A function troupe's worker calls the function itself.
+    work = worker.__dict__.get('_func') or worker.work
+    result = list(map(work, value)) if chunk else work(value)
     return _values.ref_frame(result) if by_ref else _values.pickle_frame(result)
 
 
@@ -693,17 +694,24 @@ def _property_variant(pspec, value):
 _worker_kwargs = {}
 _worker_kwargs_keys = itertools.count(1)
 
-# (Python values?, thread-only function target) of the troupes made by
-# Troupe(), by hash() (their address), while they live.
+# [Python values?, thread-only function target, mode once fixed by the
+# first submit] of the troupes made by Troupe(), by hash() (their
+# address), while they live.
 _troupes = {}
+_NOT_MADE_BY_TROUPE = (False, None, None)
+_PROCESS = Tw.TroupeMode.PROCESS
+_get_mode = Tw.Troupe.get_mode
+_submit = Tw.Troupe.submit
 
 
-def _forget_troupe(key, target, kwargs_key):
-    _troupes.pop(key, None)
-    if target is not None:
-        # The workers held the function until the troupe was finalized.
-        _forget_target(target)
-    _worker_kwargs.pop(kwargs_key, None)
+def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry,
+                   worker_kwargs=_worker_kwargs):
+    # This may run while the interpreter exits, when the module's globals
+    # are gone: it uses only its arguments.
+    troupes.pop(key, None)
+    # The workers held the function until the troupe was finalized.
+    registry.pop(target, None)
+    worker_kwargs.pop(kwargs_key, None)
 
 
 def _check_init_kwargs(cls, plain):
@@ -875,11 +883,11 @@ class Troupe(Tw.Troupe):
         # Not attributes: those would tie the wrapper to the troupe, and
         # dropping it would then drain the troupe with the GIL held.
         key = hash(self)
-        _troupes[key] = (python_values, forget)
+        _troupes[key] = [python_values, forget, None]
         self.weak_ref(_forget_troupe, key, forget, kwargs_key)
 
     def _python_values(self):
-        return _troupes.get(hash(self), (False,))[0]
+        return _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]
 
     @classmethod
     def new_for_func(cls, func, *user_data):
@@ -890,18 +898,27 @@ class Troupe(Tw.Troupe):
 
     def _check_submit(self):
         """The troupe's mode, once it is known that a task can be queued."""
-        mode = self.get_mode()
-        target = _troupes.get(hash(self), (None, None))[1]
-        if target is not None and mode == Tw.TroupeMode.PROCESS:
-            raise _process_mode_error(target)
+        info = _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)
+        if info[2] is not None:
+            return info[2]
+        mode = _get_mode(self)
+        if info[1] is not None and mode == _PROCESS:
+            raise _process_mode_error(info[1])
         return mode
+
+    def _submitted(self, future, mode):
+        # The mode can no longer change: later submits need not ask.
+        info = _troupes.get(hash(self))
+        if info is not None:
+            info[2] = mode
+        return future
 
     def _encode(self, value, mode):
         if isinstance(value, GLib.Variant):
             return value
-        if not self._python_values():
+        if not _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]:
             return to_variant(value)
-        if mode == Tw.TroupeMode.PROCESS:
+        if mode == _PROCESS:
             return _values.pickle_frame(value)
         return _values.ref_frame(value)
 
@@ -915,8 +932,8 @@ class Troupe(Tw.Troupe):
         """
         mode = self._check_submit()
         if isinstance(value, Tw.Future):
-            return self._submit_chained(value, mode)
-        return Tw.Troupe.submit(self, self._encode(value, mode))
+            return self._submitted(self._submit_chained(value, mode), mode)
+        return self._submitted(_submit(self, self._encode(value, mode)), mode)
 
     def _submit_chained(self, future, mode):
         if not self._python_values():
@@ -1111,6 +1128,10 @@ def _futures_list(futures):
     return futures
 
 
+_is_done = Tw.Future.is_done
+_wait = Tw.Future.wait
+
+
 class Future(Tw.Future):
     """The outcome of one task. ``result()`` waits for it."""
 
@@ -1171,7 +1192,7 @@ class Future(Tw.Future):
             outcome.__suppress_context__ = True
             raise outcome
         try:
-            variant = self.wait(0)
+            variant = _wait(self, 0)
         except GLib.Error as error:
             exc = _exception_for_error(error)
             if exc is not error:
@@ -1189,7 +1210,8 @@ class Future(Tw.Future):
         finally_()) pending in this thread's main context, if no other
         thread runs that context.
         """
-        self._tw_wait(timeout)
+        if not _is_done(self):
+            self._tw_wait(timeout)
         return self._tw_unwrap()
 
     def done(self):

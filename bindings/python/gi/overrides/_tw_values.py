@@ -62,6 +62,16 @@ from gi.repository import GLib
 FRAME_TYPE_STRING = '(say)'
 _FRAME_TYPE = GLib.VariantType.new(FRAME_TYPE_STRING)
 
+# Looked up once: a PyGObject method lookup costs as much as the call.
+_new_from_bytes = GLib.Variant.new_from_bytes
+_new_from_data = GLib.Variant.new_from_data
+_new_bytes = GLib.Bytes.new
+_get_data_as_bytes = GLib.Variant.get_data_as_bytes
+_bytes_get_data = GLib.Bytes.get_data
+get_type_string = GLib.Variant.get_type_string
+_dumps = pickle.dumps
+_HIGHEST = pickle.HIGHEST_PROTOCOL
+
 PICKLE = b'tw-python-pickle'
 CHUNK = b'tw-python-chunk'
 REF = b'tw-python-ref'
@@ -106,8 +116,8 @@ def _serialise(tag, payload):
 
 def pickle_frame(value, tag=PICKLE):
     """A frame of the pickle of @value; raises what pickle raises."""
-    data = _serialise(tag, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
-    return GLib.Variant.new_from_bytes(_FRAME_TYPE, GLib.Bytes.new(data), True)
+    return _new_from_bytes(_FRAME_TYPE, _new_bytes(_serialise(tag, _dumps(value, _HIGHEST))),
+                           True)
 
 
 def ref_frame(value, tag=REF):
@@ -116,18 +126,20 @@ def ref_frame(value, tag=REF):
     data = _serialise(tag, key.to_bytes(_KEY_BYTES, 'little'))
     _objects[key] = value
 
-    # The closure keeps @data alive as long as the GVariant may read it.
-    def release(*_args, data=data):
-        _objects.pop(key, None)
+    # The closure keeps @data alive as long as the GVariant may read it,
+    # and @objects, as the module's globals may be gone when it runs.
+    def release(*_args, data=data, objects=_objects):
+        objects.pop(key, None)
 
-    return GLib.Variant.new_from_data(_FRAME_TYPE, data, True, release)
+    return _new_from_data(_FRAME_TYPE, data, True, release)
 
 
-def parse_frame(variant):
-    """(tag, payload) of a frame, or (None, None) for a plain GVariant."""
-    if variant.get_type_string() != FRAME_TYPE_STRING:
+def parse_frame(variant, type_string=None):
+    """(tag, payload) of a frame, or (None, None) for a plain GVariant.
+    @type_string is the variant's, if the caller has it already."""
+    if (type_string or get_type_string(variant)) != FRAME_TYPE_STRING:
         return None, None
-    data = memoryview(variant.get_data_as_bytes().get_data())
+    data = memoryview(_bytes_get_data(_get_data_as_bytes(variant)))
     end = len(data) - _offset_size(len(data))
     start = int.from_bytes(data[end:], 'little')
     if not 0 < start <= end:
