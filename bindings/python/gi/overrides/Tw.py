@@ -32,51 +32,42 @@ the whole C API and adds::
 
 Values
 ------
-``Troupe.submit()``, worker results and ``worker_kwargs`` take plain
-Python values; ``Future.result()`` returns them. The mapping to GVariant
-is lossless, so ``result()`` gives back a value equal to, and of the same
-type as, what the worker returned:
+A troupe whose worker is Python (``func=`` or a ``Tw.Worker`` subclass
+with ``work()``) carries Python values, as ``concurrent.futures`` does:
+in thread mode by reference (``troupe.submit(obj).result() is obj``, even
+for an object that cannot be pickled), in process mode by pickle, highest
+protocol, so anything picklable comes back with its type (dataclasses,
+sets, Decimal, big ints). An input that cannot be pickled raises the
+pickling error at ``submit()``; an output that cannot, the same error
+from ``result()``. In process mode each ``result()`` unpickles a new
+copy. Inside the C library each value is a GVariant *frame*;
+``Tw.from_variant()`` turns a frame from the raw API (``wait()``,
+``result_variant()``) into its value. ``_tw_values.py`` documents the
+encoding.
 
-=====================  ==================  ===============================
-Python                 GVariant            back to Python
-=====================  ==================  ===============================
-``None``               ``mv`` (nothing)    ``None``
-``bool``               ``b``               ``bool``
-``int``                ``x``; ``t`` from   ``int``; other sizes are
-                       2**63 to 2**64-1    OverflowError
-``float``              ``d``               ``float``
-``str``                ``s`` (no NUL)      ``str``
-``bytes``,             ``ay``              ``bytes``
-``bytearray``
-``list``               ``av``              ``list``
-``tuple``              ``(...)`` of the    ``tuple``
-                       items' own types
-``dict``               ``a{sv}`` (all      ``dict``
-                       keys str), else
-                       ``a{xv}``/``a{tv}``,
-                       ``a{bv}``, ``a{dv}``
-                       (keys all int, all
-                       bool or all float)
-``GLib.Variant``       itself, exactly     converted as below
-=====================  ==================  ===============================
-
-Other values (sets, objects, dicts with keys of mixed kinds) raise
-TypeError: pass a ``GLib.Variant`` for them. Any GVariant converts back
-by its type: integer types to ``int``, ``d`` to ``float``, ``s``/``o``/``g``
-to ``str``, ``v`` to its content, maybes to ``None`` or their content,
-``ay`` to ``bytes``, other arrays to ``list``, dictionaries to ``dict``
-and tuples to ``tuple``. ``Future.result_variant()`` returns the GVariant
-itself.
+A ``GLib.Variant`` input reaches a Python worker as ``Tw.from_variant()``
+converts it, and a worker written in C (or a ``do_call()`` one) takes
+and gives GVariants: plain values sent to it are converted by
+``Tw.to_variant()`` (``None``, ``bool``, ``int`` to 64 bits, ``float``,
+``str``, ``bytes``, ``list``, ``tuple``, ``dict`` with keys of one kind)
+and its results come back by ``Tw.from_variant()``, so C and Python
+workers interoperate. The future of a Python troupe chained into such a
+troupe (``c_troupe.submit(future)``) is converted the same way, or fails
+with a TypeError that says how to make the value convertible.
 
 Errors
 ------
-``Future.result()`` raises the worker's ``GLib.Error`` with its domain,
-code and message. A Python exception other than ``GLib.Error`` raised in
-a worker (function, ``work()``, ``do_call()`` or ``do_setup()``) becomes
-a ``GLib.Error`` in the ``tw-python-error-quark`` domain, code 0, whose
-message is ``"<type>: <message>\\n\\n<traceback>"``; ``result()`` raises it
-as :class:`PythonError`, a ``GLib.Error`` with ``exception_type``,
-``exception_message`` and ``traceback`` attributes. A timed-out
+``result()`` raises the worker's own exception, as ``concurrent.futures``
+does: the same object in thread mode; in process mode a copy made by
+pickling its type, ``args`` and attributes (``__init__`` is not run
+again), whose ``__cause__`` is a :class:`RemoteTraceback` holding the
+worker's formatted traceback. An exception that cannot be pickled comes
+as :class:`PythonError`, a ``GLib.Error`` with ``exception_type``
+(module-qualified), ``exception_message`` and ``traceback``. A
+``GLib.Error`` raised in a worker, or a C worker's error, arrives as that
+``GLib.Error``. The C level sees a Python exception as a GError in the
+``tw-python-error-quark`` domain whose message starts with
+``"<module>.<type>: <message>\n\nTraceback ..."``. A timed-out
 ``result(timeout)`` raises :class:`FutureTimeoutError`, which is both a
 ``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
 future stays usable. A cancelled task raises ``GLib.Error``
@@ -96,15 +87,16 @@ worker types of the typelibs imported before it (C workers), as
 
 Composing
 ---------
-``troupe.map(iterable)`` runs the worker on every item and returns the
-plain values in input order, or raises the first error;
-``troupe.map_future(iterable)`` returns the future of that list instead.
-``troupe.map_unordered(iterable)`` returns an iterator of the plain
-values in the order the tasks finish: a failed task raises its error
-from ``next()``, and the iterator goes on with the next task after it.
-``Tw.as_completed(futures)`` is the same for futures you have already,
-as in ``concurrent.futures``: it yields the futures themselves. Both
-take an overall ``timeout`` in seconds and raise
+``troupe.map(iterable, chunksize=None, timeout=None)`` works like
+``Executor.map()``: it returns an iterator of the outputs in input order
+that raises an item's exception when it gets there. A Python troupe
+sends the items in chunks, one frame each way per chunk (``None`` picks
+about four chunks per worker, as ``multiprocessing.Pool.map`` does).
+``troupe.map_unordered(iterable, chunksize=None)`` yields them as their
+chunks finish; a failed chunk raises from ``next()`` and the iterator
+goes on after it. ``Tw.as_completed(futures)`` is the same for futures
+you have already, as in ``concurrent.futures``: it yields the futures
+themselves. These take an overall ``timeout`` in seconds and raise
 :class:`FutureTimeoutError` when it passes.
 
 ``future.then(callback)``, ``future.catch(callback)`` and
@@ -143,23 +135,22 @@ while the queue is full, and ``troupe.submit_async(value, cancellable,
 callback)`` calls back, in the main context, once there is room.
 """
 
-import base64
-import functools
-import importlib
-import inspect
 import itertools
-import pickle
 import sys
 import threading
 import time
-import traceback
 
 from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 from gi.repository import GLib, GObject, Gio
 from . import _tw_values as _values
-from ._tw_values import RemoteTraceback
+from ._tw_values import RemoteTraceback, from_variant, to_variant
+from ._tw_workers import (
+    _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
+    _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
+    _resolve, _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
+    current_cancellable)
 
 Tw = get_introspection_module('Tw')
 
@@ -170,156 +161,8 @@ PYTHON_ERROR_DOMAIN = _values.PYTHON_ERROR_DOMAIN
 __all__ += ['PYTHON_ERROR_DOMAIN', 'RemoteTraceback']
 
 _TRACEBACK_HEADER = _values.TRACEBACK_HEADER
-_INT64_MIN = -(1 << 63)
-_INT64_LIMIT = 1 << 63
-_UINT64_LIMIT = 1 << 64
 
-
-# Values ------------------------------------------------------------------
-
-def _int_variant(value):
-    if _INT64_MIN <= value < _INT64_LIMIT:
-        return GLib.Variant.new_int64(value)
-    if _INT64_LIMIT <= value < _UINT64_LIMIT:
-        return GLib.Variant.new_uint64(value)
-    raise OverflowError('int %d does not fit in 64 bits; pass a str or a GLib.Variant'
-                        % value)
-
-
-def _string_variant(value):
-    if '\0' in value:
-        raise ValueError('a str with a NUL character cannot be a GVariant string; '
-                         'pass bytes instead')
-    return GLib.Variant.new_string(value)
-
-
-# Dictionary key kinds, in the order they are tested (bool before int).
-_KEY_KINDS = (
-    (str, 's', _string_variant),
-    (bool, 'b', GLib.Variant.new_boolean),
-    (int, None, None),                    # x or t, decided by the range
-    (float, 'd', GLib.Variant.new_double),
-)
-
-
-def _dict_variant(value):
-    kinds = set()
-    for key in value:
-        for kind, _, _ in _KEY_KINDS:
-            if isinstance(key, kind):
-                kinds.add(kind)
-                break
-        else:
-            raise TypeError('cannot convert a dict with a %s key to a GVariant; '
-                            'use str, int, bool or float keys, or pass a GLib.Variant'
-                            % type(key).__name__)
-    if len(kinds) > 1:
-        raise TypeError('cannot convert a dict whose keys mix %s to a GVariant; '
-                        'pass a GLib.Variant'
-                        % ' and '.join(sorted(k.__name__ for k in kinds)))
-
-    kind = kinds.pop() if kinds else str
-    for k, key_type, make_key in _KEY_KINDS:
-        if k is kind:
-            break
-    if kind is int:
-        if all(_INT64_MIN <= key < _INT64_LIMIT for key in value):
-            key_type, make_key = 'x', GLib.Variant.new_int64
-        elif all(0 <= key < _UINT64_LIMIT for key in value):
-            key_type, make_key = 't', GLib.Variant.new_uint64
-        else:
-            raise OverflowError('the int keys of a dict must all fit in int64 or '
-                                'all in uint64')
-
-    entries = [GLib.Variant.new_dict_entry(make_key(key),
-                                           GLib.Variant.new_variant(to_variant(item)))
-               for key, item in value.items()]
-    return GLib.Variant.new_array(GLib.VariantType.new('{%sv}' % key_type), entries)
-
-
-def to_variant(value):
-    """Converts a plain Python value to a GVariant, as the module doc says.
-
-    A ``GLib.Variant`` is returned as it is. Raises TypeError for a value
-    that has no mapping, OverflowError for an int beyond 64 bits and
-    ValueError for a str that holds a NUL character.
-    """
-    if isinstance(value, GLib.Variant):
-        return value
-    if value is None:
-        return GLib.Variant.new_maybe(GLib.VariantType.new('v'), None)
-    if isinstance(value, bool):
-        return GLib.Variant.new_boolean(value)
-    if isinstance(value, int):
-        return _int_variant(value)
-    if isinstance(value, float):
-        return GLib.Variant.new_double(value)
-    if isinstance(value, str):
-        return _string_variant(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return GLib.Variant.new_from_bytes(GLib.VariantType.new('ay'),
-                                           GLib.Bytes.new(bytes(value)), True)
-    if isinstance(value, list):
-        return GLib.Variant.new_array(GLib.VariantType.new('v'),
-                                      [GLib.Variant.new_variant(to_variant(item))
-                                       for item in value])
-    if isinstance(value, tuple):
-        return GLib.Variant.new_tuple(*[to_variant(item) for item in value])
-    if isinstance(value, dict):
-        return _dict_variant(value)
-    raise TypeError('cannot convert %s to a GVariant; pass a GLib.Variant'
-                    % type(value).__name__)
-
-
-__all__.append('to_variant')
-
-
-def from_variant(variant):
-    """Converts a GVariant to a plain Python value, by its type.
-
-    A frame of a Python-valued troupe (see the module doc) gives the
-    Python value it carries.
-    """
-    type_string = _values.get_type_string(variant)
-    if type_string == _values.FRAME_TYPE_STRING:
-        tag, payload = _values.parse_frame(variant, type_string)
-        if tag is not None:
-            return _values.frame_value(tag, payload)
-    kind = type_string[0]
-
-    if kind == 'b':
-        return variant.get_boolean()
-    if kind in 'ynqiuxth':
-        return variant.unpack()
-    if kind == 'd':
-        return variant.get_double()
-    if kind in 'sog':
-        return variant.get_string()
-    if kind == 'v':
-        return from_variant(variant.get_variant())
-    if kind == 'm':
-        child = variant.get_maybe()
-        return None if child is None else from_variant(child)
-    if type_string == 'ay':
-        return variant.get_data_as_bytes().get_data()
-    if kind == 'a' and type_string[1] == '{':
-        result = {}
-        for i in range(variant.n_children()):
-            entry = variant.get_child_value(i)
-            result[from_variant(entry.get_child_value(0))] = \
-                from_variant(entry.get_child_value(1))
-        return result
-    if kind == 'a':
-        return [from_variant(variant.get_child_value(i))
-                for i in range(variant.n_children())]
-    if kind == '(':
-        return tuple(from_variant(variant.get_child_value(i))
-                     for i in range(variant.n_children()))
-    # Only handles ('h' is above) and dict entries on their own are left.
-    return variant.unpack()
-
-
-__all__.append('from_variant')
+__all__ += ['to_variant', 'from_variant', 'current_cancellable']
 
 
 # Errors ------------------------------------------------------------------
@@ -327,9 +170,10 @@ __all__.append('from_variant')
 class PythonError(GLib.Error):
     """A Python exception raised in a worker, as ``Future.result()`` raises it.
 
+    Only an exception that cannot be pickled (process mode) comes as one.
     It is a ``GLib.Error`` in the :data:`PYTHON_ERROR_DOMAIN` domain, code 0.
-    ``exception_type`` is the exception's type name (with its module unless
-    builtin or ``__main__``), ``exception_message`` its ``str()`` and
+    ``exception_type`` is the exception's type name, with its module unless
+    builtin (``__main__.MyError``), ``exception_message`` its ``str()`` and
     ``traceback`` the formatted traceback from the worker.
     """
 
@@ -348,20 +192,6 @@ class FutureTimeoutError(GLib.Error, TimeoutError):
 
 
 __all__ += ['PythonError', 'FutureTimeoutError']
-
-
-_worker_process = []
-
-
-def _in_worker_process():
-    if not _worker_process:
-        _worker_process.append(bool(Tw.is_worker_process()))
-    return _worker_process[0]
-
-
-def _error_from_exception(exc):
-    """Turns any exception into a GLib.Error that can cross to the future."""
-    return _values.error_from_exception(exc, _in_worker_process())
 
 
 def _exception_for_error(error):
@@ -383,157 +213,6 @@ def _raise_error(error):
     exc = _exception_for_error(error)
     exc.__suppress_context__ = True
     raise exc
-
-
-_current = threading.local()
-
-
-def current_cancellable():
-    """Returns the Gio.Cancellable of the task running in this thread.
-
-    Long Python work can poll ``Tw.current_cancellable().is_cancelled()``.
-    Returns None outside a task.
-    """
-    return getattr(_current, 'cancellable', None)
-
-
-__all__.append('current_cancellable')
-
-
-def _run_guarded(func, cancellable, *args):
-    """Calls @func, turning any exception into a GLib.Error for C."""
-    previous = getattr(_current, 'cancellable', None)
-    _current.cancellable = cancellable
-    try:
-        return func(*args)
-    except GLib.Error:
-        raise
-    except BaseException as exc:
-        raise _error_from_exception(exc) from None
-    finally:
-        _current.cancellable = previous
-
-
-# Workers -----------------------------------------------------------------
-
-def _raw_result(worker, result):
-    if result is None:
-        raise TypeError('%s.do_call() returned None: return a GLib.Variant, or '
-                        'implement work() to return plain values' % type(worker).__name__)
-    return to_variant(result)
-
-
-def _guard_do_call(do_call):
-    def guarded(self, input, cancellable):
-        return _run_guarded(lambda: _raw_result(self, do_call(self, input, cancellable)),
-                            cancellable)
-    guarded.__name__ = 'do_call'
-    guarded.__wrapped__ = do_call
-    return guarded
-
-
-def _work_frame(worker, input):
-    """Runs worker.work() on the value of @input, and frames its output the
-    way the input came: by reference in thread mode, pickled otherwise."""
-    tag, payload = _values.parse_frame(input)
-    if tag is None:
-        value, chunk = from_variant(input), False
-        by_ref = not _in_worker_process()
-    else:
-        value = _values.frame_value(tag, payload)
-        chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
-        by_ref = tag in (_values.REF, _values.REF_CHUNK)
-    # A function troupe's worker calls the function itself.
-    work = worker.__dict__.get('_func') or worker.work
-    result = list(map(work, value)) if chunk else work(value)
-    return _values.ref_frame(result) if by_ref else _values.pickle_frame(result)
-
-
-def _do_call_from_work(self, input, cancellable):
-    return _run_guarded(_work_frame, cancellable, self, input)
-
-
-# Set while a worker's deferred __init__ runs, in that thread.
-_deferred = threading.local()
-
-
-def _has_gobject(obj):
-    try:
-        obj.__gpointer__
-    except ValueError:
-        return False
-    return True
-
-
-def _user_init(cls):
-    """The __init__ of the most derived Python worker class defining one."""
-    for klass in cls.__mro__:
-        if '_tw_user_init' in vars(klass):
-            return vars(klass)['_tw_user_init']
-    return None
-
-
-def _decode_kwargs(encoded):
-    kind, _, data = (encoded or '').partition(':')
-    if kind == 'pickle':
-        return pickle.loads(base64.b64decode(data))
-    if kind == 'ref':
-        return _worker_kwargs[int(data)]
-    return {}
-
-
-def _construct(worker):
-    """Runs the worker class's own __init__ with the plain worker_kwargs,
-    once, in the worker's thread or process."""
-    if worker.__dict__.get('_tw_constructed'):
-        return
-    worker._tw_constructed = True
-    init = _user_init(type(worker))
-    kwargs = _decode_kwargs(worker.tw_python_kwargs)
-    if init is None:
-        return
-    _deferred.active = True
-    try:
-        init(worker, **kwargs)
-    finally:
-        _deferred.active = False
-
-
-def _defer_init(user_init):
-    """The __init__ of a worker class: the library creates workers without
-    arguments, so the class's own __init__ waits for do_setup()."""
-    @functools.wraps(user_init)
-    def __init__(self, *args, **kwargs):
-        if (not args and not kwargs and not getattr(_deferred, 'active', False)
-                and _has_gobject(self)):
-            return
-        user_init(self, *args, **kwargs)
-    return __init__
-
-
-def _guard_do_setup(do_setup):
-    def run(self, cancellable):
-        _construct(self)
-        return None if do_setup is None else do_setup(self, cancellable)
-
-    def guarded(self, cancellable):
-        ok = _run_guarded(run, cancellable, self, cancellable)
-        return True if ok is None else ok
-    guarded.__name__ = 'do_setup'
-    guarded.__wrapped__ = do_setup
-    return guarded
-
-
-def _guard_do_teardown(do_teardown):
-    def guarded(self):
-        try:
-            do_teardown(self)
-        except Exception:
-            # Nobody waits for a teardown: say what went wrong and go on.
-            traceback.print_exc()
-    guarded.__name__ = 'do_teardown'
-    guarded.__wrapped__ = do_teardown
-    return guarded
 
 
 class Worker(Tw.Worker):
@@ -587,63 +266,6 @@ class Worker(Tw.Worker):
 Worker = override(Worker)
 __all__.append('Worker')
 
-# Callables of this process, by the name that _PyFuncWorker.target holds.
-_registry = {}
-_registry_lock = threading.Lock()
-_registry_serial = itertools.count(1)
-
-
-def _qualified_name(func):
-    module = getattr(func, '__module__', None)
-    qualname = getattr(func, '__qualname__', None)
-    if not module or not qualname:
-        return None
-    return '%s:%s' % (module, qualname)
-
-
-def _resolve(target):
-    """Finds the callable named "module:qualname", as pickle does."""
-    module_name, _, qualname = target.partition(':')
-    obj = importlib.import_module(module_name)
-    for part in qualname.split('.'):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _importable(func):
-    name = _qualified_name(func)
-    if name is None or '<' in name:
-        return None
-    try:
-        return name if _resolve(name) is func else None
-    except Exception:
-        return None
-
-
-def _target_for(func):
-    """The name a troupe gives _PyFuncWorker, and whether it crosses processes."""
-    name = _importable(func)
-    with _registry_lock:
-        if name is not None and _registry.setdefault(name, func) is func:
-            return name, True
-        key = '%s#%d' % (_qualified_name(func) or repr(func), next(_registry_serial))
-        _registry[key] = func
-        return key, False
-
-
-def _forget_target(key):
-    with _registry_lock:
-        _registry.pop(key, None)
-
-
-def _process_mode_error(target):
-    name = target.split('#', 1)[0]
-    return ValueError('%s cannot run in process mode: a worker process finds a '
-                      'function by module and qualified name, so it must be '
-                      'defined at module level (not a lambda, nested function or '
-                      'bound method) before Tw.init()' % name)
-
-
 class _PyFuncWorker(Worker):
     # Not under gi.overrides, or PyGObject would not register a GType.
     __module__ = 'gi.repository.Tw._python'
@@ -672,28 +294,6 @@ class _PyFuncWorker(Worker):
 
 # Troupes -----------------------------------------------------------------
 
-def _property_variant(pspec, value):
-    """Converts a worker_kwargs value for the property @pspec describes."""
-    if isinstance(value, GLib.Variant):
-        return value
-    value_type = pspec.value_type if pspec is not None else None
-    if value_type is None:
-        return to_variant(value)
-    if value_type == GObject.TYPE_VARIANT:
-        return GLib.Variant.new_variant(to_variant(value))
-    if value_type == GObject.TYPE_STRV:
-        return GLib.Variant('as', list(value))
-    if value_type.is_a(GObject.TYPE_ENUM) and hasattr(value, 'value_nick'):
-        return GLib.Variant.new_string(value.value_nick)
-    if value_type.is_a(GObject.TYPE_FLAGS) and isinstance(value, int):
-        return GLib.Variant.new_uint32(int(value))
-    return to_variant(value)
-
-
-# Plain worker_kwargs of thread troupes, by key, while their troupe lives.
-_worker_kwargs = {}
-_worker_kwargs_keys = itertools.count(1)
-
 # [Python values?, thread-only function target, mode once fixed by the
 # first submit] of the troupes made by Troupe(), by hash() (their
 # address), while they live.
@@ -712,56 +312,6 @@ def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry
     # The workers held the function until the troupe was finalized.
     registry.pop(target, None)
     worker_kwargs.pop(kwargs_key, None)
-
-
-def _check_init_kwargs(cls, plain):
-    init = _user_init(cls) if cls is not None else None
-    if init is None:
-        if plain:
-            raise TypeError('%s has no property %s and no __init__ that takes it'
-                            % (getattr(cls, '__qualname__', cls), ', '.join(map(repr, plain))))
-        return
-    signature = inspect.signature(init)
-    if not any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
-        for name in plain:
-            if name not in signature.parameters:
-                raise TypeError('%s.__init__() got an unexpected keyword argument %r '
-                                '(from worker_kwargs)' % (cls.__qualname__, name))
-    try:
-        signature.bind(None, **plain)
-    except TypeError as exc:
-        raise TypeError('worker_kwargs do not fit %s.__init__(): %s'
-                        % (cls.__qualname__, exc)) from None
-
-
-def _worker_properties(worker_type, worker_kwargs, mode):
-    """The a{sv} of @worker_type's construct properties, and the plain
-    keyword arguments of a Python worker class's __init__ among them
-    (None or a key of _worker_kwargs to forget with the troupe)."""
-    cls = worker_type.pytype if isinstance(getattr(worker_type, 'pytype', None), type) else None
-    if cls is not None and not issubclass(cls, Worker):
-        cls = None
-    pspecs = {pspec.name: pspec for pspec in GObject.list_properties(worker_type)}
-    pspecs.pop('tw-python-kwargs', None)
-    properties, plain = {}, {}
-    for name, value in (worker_kwargs or {}).items():
-        pspec = pspecs.get(name.replace('_', '-'))
-        if pspec is not None:
-            properties[pspec.name] = _property_variant(pspec, value)
-        else:
-            plain[name] = value
-    _check_init_kwargs(cls, plain)
-
-    key = None
-    if plain and mode == Tw.TroupeMode.PROCESS:
-        encoded = 'pickle:' + base64.b64encode(
-            pickle.dumps(plain, pickle.HIGHEST_PROTOCOL)).decode('ascii')
-        properties['tw-python-kwargs'] = GLib.Variant('s', encoded)
-    elif plain:
-        key = next(_worker_kwargs_keys)
-        _worker_kwargs[key] = plain
-        properties['tw-python-kwargs'] = GLib.Variant('s', 'ref:%d' % key)
-    return (GLib.Variant('a{sv}', properties) if properties else None), key
 
 
 def _mode_value(mode):

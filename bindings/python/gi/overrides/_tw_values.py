@@ -275,3 +275,150 @@ def split_error_message(message):
         return text, exc
     return text, None
 
+
+# Plain values --------------------------------------------------------------
+
+_INT64_MIN = -(1 << 63)
+_INT64_LIMIT = 1 << 63
+_UINT64_LIMIT = 1 << 64
+
+
+# Values ------------------------------------------------------------------
+
+def _int_variant(value):
+    if _INT64_MIN <= value < _INT64_LIMIT:
+        return GLib.Variant.new_int64(value)
+    if _INT64_LIMIT <= value < _UINT64_LIMIT:
+        return GLib.Variant.new_uint64(value)
+    raise OverflowError('int %d does not fit in 64 bits; pass a str or a GLib.Variant'
+                        % value)
+
+
+def _string_variant(value):
+    if '\0' in value:
+        raise ValueError('a str with a NUL character cannot be a GVariant string; '
+                         'pass bytes instead')
+    return GLib.Variant.new_string(value)
+
+
+# Dictionary key kinds, in the order they are tested (bool before int).
+_KEY_KINDS = (
+    (str, 's', _string_variant),
+    (bool, 'b', GLib.Variant.new_boolean),
+    (int, None, None),                    # x or t, decided by the range
+    (float, 'd', GLib.Variant.new_double),
+)
+
+
+def _dict_variant(value):
+    kinds = set()
+    for key in value:
+        for kind, _, _ in _KEY_KINDS:
+            if isinstance(key, kind):
+                kinds.add(kind)
+                break
+        else:
+            raise TypeError('cannot convert a dict with a %s key to a GVariant; '
+                            'use str, int, bool or float keys, or pass a GLib.Variant'
+                            % type(key).__name__)
+    if len(kinds) > 1:
+        raise TypeError('cannot convert a dict whose keys mix %s to a GVariant; '
+                        'pass a GLib.Variant'
+                        % ' and '.join(sorted(k.__name__ for k in kinds)))
+
+    kind = kinds.pop() if kinds else str
+    for k, key_type, make_key in _KEY_KINDS:
+        if k is kind:
+            break
+    if kind is int:
+        if all(_INT64_MIN <= key < _INT64_LIMIT for key in value):
+            key_type, make_key = 'x', GLib.Variant.new_int64
+        elif all(0 <= key < _UINT64_LIMIT for key in value):
+            key_type, make_key = 't', GLib.Variant.new_uint64
+        else:
+            raise OverflowError('the int keys of a dict must all fit in int64 or '
+                                'all in uint64')
+
+    entries = [GLib.Variant.new_dict_entry(make_key(key),
+                                           GLib.Variant.new_variant(to_variant(item)))
+               for key, item in value.items()]
+    return GLib.Variant.new_array(GLib.VariantType.new('{%sv}' % key_type), entries)
+
+
+def to_variant(value):
+    """Converts a plain Python value to a GVariant, as the module doc says.
+
+    A ``GLib.Variant`` is returned as it is. Raises TypeError for a value
+    that has no mapping, OverflowError for an int beyond 64 bits and
+    ValueError for a str that holds a NUL character.
+    """
+    if isinstance(value, GLib.Variant):
+        return value
+    if value is None:
+        return GLib.Variant.new_maybe(GLib.VariantType.new('v'), None)
+    if isinstance(value, bool):
+        return GLib.Variant.new_boolean(value)
+    if isinstance(value, int):
+        return _int_variant(value)
+    if isinstance(value, float):
+        return GLib.Variant.new_double(value)
+    if isinstance(value, str):
+        return _string_variant(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return GLib.Variant.new_from_bytes(GLib.VariantType.new('ay'),
+                                           GLib.Bytes.new(bytes(value)), True)
+    if isinstance(value, list):
+        return GLib.Variant.new_array(GLib.VariantType.new('v'),
+                                      [GLib.Variant.new_variant(to_variant(item))
+                                       for item in value])
+    if isinstance(value, tuple):
+        return GLib.Variant.new_tuple(*[to_variant(item) for item in value])
+    if isinstance(value, dict):
+        return _dict_variant(value)
+    raise TypeError('cannot convert %s to a GVariant; pass a GLib.Variant'
+                    % type(value).__name__)
+
+
+def from_variant(variant):
+    """Converts a GVariant to a plain Python value, by its type.
+
+    A frame of a Python-valued troupe (see the module doc) gives the
+    Python value it carries.
+    """
+    type_string = get_type_string(variant)
+    if type_string == FRAME_TYPE_STRING:
+        tag, payload = parse_frame(variant, type_string)
+        if tag is not None:
+            return frame_value(tag, payload)
+    kind = type_string[0]
+
+    if kind == 'b':
+        return variant.get_boolean()
+    if kind in 'ynqiuxth':
+        return variant.unpack()
+    if kind == 'd':
+        return variant.get_double()
+    if kind in 'sog':
+        return variant.get_string()
+    if kind == 'v':
+        return from_variant(variant.get_variant())
+    if kind == 'm':
+        child = variant.get_maybe()
+        return None if child is None else from_variant(child)
+    if type_string == 'ay':
+        return variant.get_data_as_bytes().get_data()
+    if kind == 'a' and type_string[1] == '{':
+        result = {}
+        for i in range(variant.n_children()):
+            entry = variant.get_child_value(i)
+            result[from_variant(entry.get_child_value(0))] = \
+                from_variant(entry.get_child_value(1))
+        return result
+    if kind == 'a':
+        return [from_variant(variant.get_child_value(i))
+                for i in range(variant.n_children())]
+    if kind == '(':
+        return tuple(from_variant(variant.get_child_value(i))
+                     for i in range(variant.n_children()))
+    # Only handles ('h' is above) and dict entries on their own are left.
+    return variant.unpack()
