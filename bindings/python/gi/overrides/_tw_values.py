@@ -224,10 +224,17 @@ def type_name(cls):
     return '%s.%s' % (cls.__module__, cls.__qualname__)
 
 
+_OWN_FILES = ('/_tw_workers.py', '/_tw_values.py')
+
+
 def exception_text(exc):
     """``"<module>.<type>: <message>\\n\\nTraceback ..."`` of @exc."""
     message = str(exc)
-    tb = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    summary = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    # The override's own frames say nothing to the user.
+    summary.stack = traceback.StackSummary.from_list(
+        [frame for frame in summary.stack if not frame.filename.endswith(_OWN_FILES)])
+    tb = ''.join(summary.format())
     tb = tb.partition(TRACEBACK_HEADER.lstrip('\n'))[2] or tb
     return '%s: %s%s%s' % (type_name(type(exc)), message, TRACEBACK_HEADER, tb)
 
