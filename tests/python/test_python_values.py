@@ -11,6 +11,7 @@ import decimal
 import fractions
 import gc
 import os
+import sys
 import threading
 import time
 import unittest
@@ -205,6 +206,21 @@ class Values:
             with self.assertRaises(InsufficientFunds) as caught:
                 next(results)
             self.assertEqual((caught.exception.balance, caught.exception.amount), (100, 200))
+
+
+class Frames(unittest.TestCase):
+    def test_frames_are_normal_gvariants(self):
+        # Framing offsets of 1, 2 and 4 bytes, at the edges.
+        frames = sys.modules['gi.overrides._tw_values']
+        for size in (0, 200, 236, 237, 238, 65500, 65520, 65540, 70000):
+            payload = b'x' * size
+            frame = frames.pickle_frame(payload)
+            self.assertEqual(frame.get_type_string(), '(say)')
+            self.assertTrue(frame.is_normal_form())
+            self.assertEqual(frame.get_child_value(0).get_string(), 'tw-python-pickle')
+            self.assertEqual(Tw.from_variant(frame), payload)
+        self.assertEqual(Tw.from_variant(GLib.Variant('(say)', ('other', b'\x80'))),
+                         ('other', b'\x80'))
 
 
 class ThreadValues(Values, unittest.TestCase):

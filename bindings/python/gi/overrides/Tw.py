@@ -614,6 +614,8 @@ def _acquire_context_to_iterate():
     """The thread-default main context, acquired, if a blocking wait must
     iterate it: Python continuations are pending there and no other
     thread runs it. Else None."""
+    if not _continuations:
+        return None
     context = GLib.MainContext.ref_thread_default()
     with _continuations_lock:
         if context not in _continuations:
@@ -710,22 +712,25 @@ class Future(Tw.Future):
             _raise_error(error)
 
     def _tw_wait(self, timeout):
-        """Waits until the future has settled, or raises FutureTimeoutError."""
-        if self.is_done():
-            return
+        """Waits until the future has settled, or raises FutureTimeoutError.
+
+        Returns the value's GVariant if the wait gave it, else None."""
+        if _is_done(self):
+            return None
         context = _acquire_context_to_iterate()
         if context is not None:
             try:
                 _wait_iterating(context, self.wait_async, self.wait_finish, timeout,
                                 on_error=lambda error: None)
-                return
+                return None
             finally:
                 context.release()
         try:
-            self.wait(-1 if timeout is None else max(0, int(timeout * 1000000)))
+            return _wait(self, -1 if timeout is None else max(0, int(timeout * 1000000)))
         except GLib.Error as error:
-            if not self.is_done():
+            if not _is_done(self):
                 _raise_error(error)
+        return None
 
     def _tw_unwrap(self):
         """The Python value of this settled future, or raises its exception.
@@ -760,8 +765,9 @@ class Future(Tw.Future):
         finally_()) pending in this thread's main context, if no other
         thread runs that context.
         """
-        if not _is_done(self):
-            self._tw_wait(timeout)
+        variant = self._tw_wait(timeout)
+        if variant is not None:
+            return from_variant(variant)
         return self._tw_unwrap()
 
     def done(self):

@@ -108,6 +108,8 @@ def _serialise(tag, payload):
     """The serialised (say) of (@tag, @payload): the string, its NUL, the
     bytes, then the end offset of the string."""
     body_size = len(tag) + 1 + len(payload)
+    if body_size < 0xff:
+        return b'%s\0%s%c' % (tag, payload, len(tag) + 1)
     size = 1
     while body_size + size > (1 << (8 * size)) - 1 and size < 8:
         size *= 2
