@@ -325,27 +325,6 @@ def _mode_value(mode):
     return mode
 
 
-def _to_process_input(variant):
-    """A chained input for a Python worker process: a pickle frame."""
-    tag, _ = _values.parse_frame(variant)
-    if tag in (_values.PICKLE, _values.CHUNK):
-        return variant
-    return _values.pickle_frame(from_variant(variant))
-
-
-def _to_plain_input(variant):
-    """A chained input for a worker that takes GLib.Variant values."""
-    if _values.FRAME_TYPE_STRING not in variant.get_type_string():
-        return variant
-    value = from_variant(variant)
-    try:
-        return to_variant(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise TypeError('a Python value is chained into a troupe whose worker takes '
-                        'GLib.Variant values, and %s; make the Python worker return a '
-                        'value that Tw.to_variant() converts, or a GLib.Variant' % exc) from None
-
-
 # Converters of chained inputs that are still pending: a thread troupe
 # each, made when first needed.
 _converters = {}
@@ -360,28 +339,6 @@ def _converter(convert):
             troupe.props.n_workers = 1
             _converters[convert] = troupe
         return troupe
-
-
-def _chunk_size(n_items, n_workers):
-    # As multiprocessing.Pool.map: about four chunks per worker.
-    chunksize, extra = divmod(n_items, max(1, n_workers) * 4)
-    return max(1, chunksize + (1 if extra else 0))
-
-
-def _chunk_results(futures, deadline):
-    """Yields the output list of each chunk future, in order; cancels the
-    rest when closed early, as Executor.map does."""
-    futures.reverse()
-    try:
-        while futures:
-            future = futures.pop()
-            if deadline is None:
-                yield future.result()
-            else:
-                yield future.result(max(0.0, deadline - time.monotonic()))
-    finally:
-        for future in futures:
-            future.cancel()
 
 
 class Troupe(Tw.Troupe):
@@ -487,9 +444,9 @@ class Troupe(Tw.Troupe):
 
     def _submit_chained(self, future, mode):
         if not self._python_values():
-            convert = _to_plain_input
+            convert = _values.to_plain_input
         elif mode == Tw.TroupeMode.PROCESS:
-            convert = _to_process_input
+            convert = _values.to_process_input
         else:
             return Tw.Troupe.submit_future(self, future)
         if future.get_state() == Tw.FutureState.SUCCEEDED:
@@ -532,7 +489,7 @@ class Troupe(Tw.Troupe):
         mode = self._check_submit()
         items = iterable if isinstance(iterable, (list, tuple, range)) else list(iterable)
         if chunksize is None:
-            chunksize = _chunk_size(len(items), self.get_n_workers())
+            chunksize = _values.chunk_size(len(items), self.get_n_workers())
         elif chunksize < 1:
             raise ValueError('chunksize must be at least 1, not %r' % chunksize)
         if mode == Tw.TroupeMode.PROCESS:
@@ -558,7 +515,7 @@ class Troupe(Tw.Troupe):
             future = self.map_future(iterable)
             return iter(future.result(timeout))
         futures = self._submit_chunks(iterable, chunksize)
-        return itertools.chain.from_iterable(_chunk_results(futures, deadline))
+        return itertools.chain.from_iterable(_values.chunk_results(futures, deadline))
 
     def map_unordered(self, iterable, *, chunksize=None, timeout=None):
         """Runs the worker on every item of @iterable; yields the outputs

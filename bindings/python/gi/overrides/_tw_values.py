@@ -55,6 +55,7 @@ import base64
 import io
 import itertools
 import pickle
+import time
 import traceback
 
 from gi.repository import GLib
@@ -431,3 +432,48 @@ def from_variant(variant):
                      for i in range(variant.n_children()))
     # Only handles ('h' is above) and dict entries on their own are left.
     return variant.unpack()
+
+
+# Chaining and map() ----------------------------------------------------------
+
+def to_process_input(variant):
+    """A chained input for a Python worker process: a pickle frame."""
+    tag, _ = parse_frame(variant)
+    if tag in (PICKLE, CHUNK):
+        return variant
+    return pickle_frame(from_variant(variant))
+
+
+def to_plain_input(variant):
+    """A chained input for a worker that takes GLib.Variant values."""
+    if FRAME_TYPE_STRING not in get_type_string(variant):
+        return variant
+    value = from_variant(variant)
+    try:
+        return to_variant(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError('a Python value is chained into a troupe whose worker takes '
+                        'GLib.Variant values, and %s; make the Python worker return a '
+                        'value that Tw.to_variant() converts, or a GLib.Variant' % exc) from None
+
+
+def chunk_size(n_items, n_workers):
+    # As multiprocessing.Pool.map: about four chunks per worker.
+    chunksize, extra = divmod(n_items, max(1, n_workers) * 4)
+    return max(1, chunksize + (1 if extra else 0))
+
+
+def chunk_results(futures, deadline):
+    """Yields the output list of each chunk future, in order; cancels the
+    rest when closed early, as Executor.map does."""
+    futures.reverse()
+    try:
+        while futures:
+            future = futures.pop()
+            if deadline is None:
+                yield future.result()
+            else:
+                yield future.result(max(0.0, deadline - time.monotonic()))
+    finally:
+        for future in futures:
+            future.cancel()
