@@ -246,6 +246,25 @@ class ThreadValues(Values, unittest.TestCase):
         self.assertEqual([ref() for ref in alive], [None] * 20)
 
 
+    def test_exceptions_are_released_with_their_future(self):
+        # Passed by reference, an exception is kept until its future goes,
+        # whether or not anyone asked for it.
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        with Tw.Troupe(func=withdraw, n_workers=1, mode=self.mode) as troupe:
+            futures = [troupe.submit(amount) for amount in (101, 102, 103)]
+            for future in futures:
+                with self.assertRaises(InsufficientFunds):
+                    future.result(TIMEOUT)
+            unread = troupe.submit(104)
+            with self.assertRaises(InsufficientFunds):
+                list(troupe.map([105, 106], chunksize=1))
+        self.assertEqual(len(set(raised) - before), 4)
+        del futures, future, unread
+        gc.collect()
+        self.assertEqual(set(raised) - before, set())
+
+
 class ProcessValues(Values, unittest.TestCase):
     mode = 'process'
 

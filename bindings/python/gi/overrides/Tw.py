@@ -421,13 +421,22 @@ class Troupe(Tw.Troupe):
         return future
 
     def _encode(self, value, mode):
+        """The input GVariant for @value, and the key of its exception if
+        it is passed by reference."""
         if isinstance(value, GLib.Variant):
-            return value
+            return value, None
         if not _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]:
-            return to_variant(value)
+            return to_variant(value), None
         if mode == _PROCESS:
-            return _values.pickle_frame(value)
-        return _values.ref_frame(value)
+            return _values.pickle_frame(value), None
+        return _values.owned_ref_frame(value)
+
+    def _submit_encoded(self, value, mode):
+        frame, key = self._encode(value, mode)
+        future = _submit(self, frame)
+        if key is not None:
+            future.weak_ref(_values.forget_raised, key)
+        return future
 
     def submit(self, value):
         """Queues a task on @value and returns its Tw.Future.
@@ -440,7 +449,7 @@ class Troupe(Tw.Troupe):
         mode = self._check_submit()
         if isinstance(value, Tw.Future):
             return self._submitted(self._submit_chained(value, mode), mode)
-        return self._submitted(_submit(self, self._encode(value, mode)), mode)
+        return self._submitted(self._submit_encoded(value, mode), mode)
 
     def _submit_chained(self, future, mode):
         if not self._python_values():
@@ -464,7 +473,7 @@ class Troupe(Tw.Troupe):
         returns its Tw.Future. @value is converted as for submit().
         """
         mode = self._check_submit()
-        return Tw.Troupe.submit_async(self, self._encode(value, mode), cancellable,
+        return Tw.Troupe.submit_async(self, self._encode(value, mode)[0], cancellable,
                                       callback, *user_data)
 
     def _map_inputs(self, iterable, mode):
@@ -473,7 +482,7 @@ class Troupe(Tw.Troupe):
         if not self._python_values():
             return to_variant(list(iterable))
         return GLib.Variant.new_array(GLib.VariantType.new('v'), [
-            GLib.Variant.new_variant(self._encode(item, mode)) for item in iterable])
+            GLib.Variant.new_variant(self._encode(item, mode)[0]) for item in iterable])
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
@@ -492,12 +501,16 @@ class Troupe(Tw.Troupe):
             chunksize = _values.chunk_size(len(items), self.get_n_workers())
         elif chunksize < 1:
             raise ValueError('chunksize must be at least 1, not %r' % chunksize)
-        if mode == Tw.TroupeMode.PROCESS:
-            frame, tag = _values.pickle_frame, _values.CHUNK
-        else:
-            frame, tag = _values.ref_frame, _values.REF_CHUNK
-        return [Tw.Troupe.submit(self, frame(items[i:i + chunksize], tag))
-                for i in range(0, len(items), chunksize)]
+        futures = []
+        for start in range(0, len(items), chunksize):
+            chunk = items[start:start + chunksize]
+            if mode == _PROCESS:
+                futures.append(_submit(self, _values.pickle_frame(chunk, _values.CHUNK)))
+                continue
+            frame, key = _values.owned_ref_frame(chunk, _values.REF_CHUNK)
+            futures.append(_submit(self, frame))
+            futures[-1].weak_ref(_values.forget_raised, key)
+        return self._submitted(futures, mode)
 
     def map(self, iterable, *, chunksize=None, timeout=None):
         """Runs the worker on every item of @iterable, like Executor.map().

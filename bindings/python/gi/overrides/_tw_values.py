@@ -48,13 +48,16 @@ what follows that text:
 2. ``"\\n\\ntw-python-ref:"`` and the decimal key of the exception in this
    process's table of raised exceptions (thread mode), then, if it can be
    pickled, ``"\\n\\ntw-python-pickle:"`` and its base64 as above, which
-   is used once the key has been taken.
+   is used once the key is gone. A task's exception is kept under the key
+   of its input frame for as long as the task's future lives; one raised
+   elsewhere (a continuation, ``do_call()``) until a caller takes it.
 """
 
 import base64
 import io
 import itertools
 import pickle
+import threading
 import time
 import traceback
 
@@ -91,6 +94,11 @@ _REF_MARK = '\n\ntw-python-ref:'
 _objects = {}
 _raised = {}
 _keys = itertools.count(1)
+# Keys of exceptions that a future owns: they go when it does (see
+# forget_raised()); the others go when a caller takes them.
+_owned = set()
+# The key of the thread-mode task that this thread runs, for its exception.
+_task = threading.local()
 _KEY_BYTES = 8
 
 
@@ -135,6 +143,27 @@ def ref_frame(value, tag=REF):
         objects.pop(key, None)
 
     return _new_from_data(_FRAME_TYPE, data, True, release)
+
+
+def owned_ref_frame(value, tag=REF):
+    """(ref_frame(@value), its key), for a task's input: an exception that
+    the task raises is kept under that key until forget_raised()."""
+    frame = ref_frame(value, tag)
+    key = next(_keys) - 1
+    _owned.add(key)
+    return frame, key
+
+
+def forget_raised(key, raised=_raised, owned=_owned):
+    # Called when the future that owns @key is finalized, maybe while the
+    # interpreter exits: it uses only its arguments.
+    owned.discard(key)
+    raised.pop(key, None)
+
+
+def set_task_key(payload):
+    """Notes the key of a thread-mode task's input frame, or None."""
+    _task.key = None if payload is None else int.from_bytes(payload, 'little')
 
 
 def parse_frame(variant, type_string=None):
@@ -252,7 +281,10 @@ def error_from_exception(exc, in_worker_process):
     except Exception:
         pickled = ''
     if not in_worker_process:
-        key = next(_keys)
+        key = getattr(_task, 'key', None)
+        _task.key = None
+        if key is None:
+            key = next(_keys)
         _raised[key] = exc
         return GLib.Error('%s%s%d%s' % (text, _REF_MARK, key, pickled),
                           PYTHON_ERROR_DOMAIN, ERROR_CODE_REF)
@@ -270,7 +302,8 @@ def split_error_message(message):
     text, _, pickled = message.partition(_PICKLE_MARK)
     text, _, key = text.partition(_REF_MARK)
     if key:
-        exc = _raised.pop(int(key), None)
+        key = int(key)
+        exc = _raised.get(key) if key in _owned else _raised.pop(key, None)
         if exc is not None:
             return text, exc
     if pickled:

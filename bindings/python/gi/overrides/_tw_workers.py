@@ -94,6 +94,7 @@ def _work_frame(worker, input):
     """Runs worker.work() on the value of @input, and frames its output the
     way the input came: by reference in thread mode, pickled otherwise."""
     tag, payload = _values.parse_frame(input)
+    _values.set_task_key(payload if tag in (_values.REF, _values.REF_CHUNK) else None)
     if tag is None:
         value, chunk = from_variant(input), False
         by_ref = not _in_worker_process()
