@@ -302,6 +302,7 @@ _NOT_MADE_BY_TROUPE = (False, None, None)
 _PROCESS = Tw.TroupeMode.PROCESS
 _get_mode = Tw.Troupe.get_mode
 _submit = Tw.Troupe.submit
+_NOT_PLAIN = (Tw.Future, GLib.Variant)
 
 
 def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry,
@@ -446,6 +447,11 @@ class Troupe(Tw.Troupe):
         (see the module doc), or a Tw.Future, whose value becomes the input
         once it succeeds (chaining; see submit_future()).
         """
+        info = _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)
+        mode = info[2]
+        if mode == _PROCESS and info[0] and not isinstance(value, _NOT_PLAIN):
+            # The common case, in as few calls as possible.
+            return _submit(self, _values.pickle_frame(value))
         mode = self._check_submit()
         if isinstance(value, Tw.Future):
             return self._submitted(self._submit_chained(value, mode), mode)
@@ -735,6 +741,12 @@ class Future(Tw.Future):
         finally_()) pending in this thread's main context, if no other
         thread runs that context.
         """
+        if timeout is None and not _continuations:
+            # One call for the common case: a wait that gives the value.
+            try:
+                return from_variant(_wait(self, -1))
+            except GLib.Error:
+                return self._tw_unwrap()
         variant = self._tw_wait(timeout)
         if variant is not None:
             return from_variant(variant)
