@@ -298,9 +298,9 @@ class Map:
         with Tw.Troupe(func=square, n_workers=2, mode=self.mode) as troupe:
             self.assertEqual(sum(troupe.map(range(100), chunksize=30)), 328350)
             self.assertEqual(troupe.props.n_completed, 4)
-            # None: about four chunks per worker, as Pool.map picks them.
-            self.assertEqual(len(list(troupe.map(range(100)))), 100)
-            self.assertEqual(troupe.props.n_completed, 4 + 8)
+            # None: about sixteen chunks per worker.
+            self.assertEqual(len(list(troupe.map(range(1000)))), 1000)
+            self.assertEqual(troupe.props.n_completed, 4 + 32)
             with self.assertRaises(ValueError):
                 troupe.map(range(3), chunksize=0)
 

@@ -91,7 +91,7 @@ Composing
 ``Executor.map()``: it returns an iterator of the outputs in input order
 that raises an item's exception when it gets there. A Python troupe
 sends the items in chunks, one frame each way per chunk (``None`` picks
-about four chunks per worker, as ``multiprocessing.Pool.map`` does).
+about sixteen chunks per worker; ``multiprocessing.Pool.map`` makes four).
 ``troupe.map_unordered(iterable, chunksize=None)`` yields them as their
 chunks finish; a failed chunk raises from ``next()`` and the iterator
 goes on after it. ``Tw.as_completed(futures)`` is the same for futures
@@ -526,8 +526,8 @@ class Troupe(Tw.Troupe):
         (a TimeoutError) once @timeout seconds from this call have passed.
         @iterable may be a generator: it is read at once. For a troupe of
         Python values the items travel in chunks of @chunksize, one frame
-        each way per chunk (None picks about four chunks per worker, as
-        multiprocessing.Pool.map does); a chunk fails as a whole.
+        each way per chunk (None picks about sixteen chunks per worker); a
+        chunk fails as a whole.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         if not self._python_values():

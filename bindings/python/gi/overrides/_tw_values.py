@@ -490,9 +490,15 @@ def to_plain_input(variant):
                         'value that Tw.to_variant() converts, or a GLib.Variant' % exc) from None
 
 
+CHUNKS_PER_WORKER = 16
+
+
 def chunk_size(n_items, n_workers):
-    # As multiprocessing.Pool.map: about four chunks per worker.
-    chunksize, extra = divmod(n_items, max(1, n_workers) * 4)
+    # Pool.map makes four chunks per worker. More, smaller ones cost little
+    # (a frame each way) and let the caller unpickle one chunk's outputs
+    # while the workers compute the next, and a worker that the system
+    # holds back delays less at the end.
+    chunksize, extra = divmod(n_items, max(1, n_workers) * CHUNKS_PER_WORKER)
     return max(1, chunksize + (1 if extra else 0))
 
 
