@@ -190,6 +190,15 @@ class Values:
                 self.assertEqual(to_thread.submit(source).result(TIMEOUT)[1],
                                  source.result(TIMEOUT))
 
+    def test_continuations_and_gathering_carry_python_values(self):
+        with Tw.Troupe(func=identity, n_workers=2, mode=self.mode) as troupe:
+            moved = troupe.submit(Point(1, 2)).then(lambda f: Point(f.result().y, 0))
+            self.assertEqual(moved.result(TIMEOUT), Point(2, 0))
+            self.assertEqual(Tw.Future.new_for_value({1, 2}).result(TIMEOUT), {1, 2})
+            gathered = Tw.Future.all([troupe.submit(Point(i, i)) for i in range(3)])
+            self.assertEqual(gathered.result(TIMEOUT), (Point(0, 0), Point(1, 1), Point(2, 2)))
+            self.assertEqual(troupe.submit(moved).result(TIMEOUT), Point(2, 0))
+
     def test_exceptions_by_type_through_every_path(self):
         with Tw.Troupe(func=withdraw, n_workers=2, mode=self.mode) as troupe:
             futures = [troupe.submit(amount) for amount in (10, 150, 20)]

@@ -107,8 +107,9 @@ block in it) and runs in the thread-default ``GLib.MainContext`` of the
 thread that attached it, never on a worker thread. What it returns
 decides the new future: a ``Tw.Future`` (for example another
 ``troupe.submit()``) gives its outcome, ``None`` passes the input's
-outcome on unchanged, and any other value, converted as above, is the
-new value (return ``Tw.to_variant(None)`` for a value of None). An
+outcome on unchanged, and any other value is the new value (as
+``Future.new_for_value()`` holds it; return ``Tw.to_variant(None)`` for a
+value of None). An
 exception raised in the callback fails the new future, as it does in a
 worker. An outcome that a callback is not for passes on unchanged:
 ``then()`` does not call its callback on a failure, nor ``catch()`` on
@@ -432,6 +433,13 @@ class Troupe(Tw.Troupe):
             return _values.pickle_frame(value), None
         return _values.owned_ref_frame(value)
 
+    def _encode_unowned(self, value, mode):
+        # No future to own the exception: the first caller takes it.
+        frame, key = self._encode(value, mode)
+        if key is not None:
+            _values.forget_raised(key)
+        return frame
+
     def _submit_encoded(self, value, mode):
         frame, key = self._encode(value, mode)
         future = _submit(self, frame)
@@ -479,7 +487,7 @@ class Troupe(Tw.Troupe):
         returns its Tw.Future. @value is converted as for submit().
         """
         mode = self._check_submit()
-        return Tw.Troupe.submit_async(self, self._encode(value, mode)[0], cancellable,
+        return Tw.Troupe.submit_async(self, self._encode_unowned(value, mode), cancellable,
                                       callback, *user_data)
 
     def _map_inputs(self, iterable, mode):
@@ -488,7 +496,7 @@ class Troupe(Tw.Troupe):
         if not self._python_values():
             return to_variant(list(iterable))
         return GLib.Variant.new_array(GLib.VariantType.new('v'), [
-            GLib.Variant.new_variant(self._encode(item, mode)[0]) for item in iterable])
+            GLib.Variant.new_variant(self._encode_unowned(item, mode)) for item in iterable])
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
@@ -644,7 +652,7 @@ def _as_future(value):
     """What a continuation returned, as the future that the chain adopts."""
     if value is None or isinstance(value, Tw.Future):
         return value
-    return Tw.Future.new_for_value(to_variant(value))
+    return Future.new_for_value(value)
 
 
 def _futures_list(futures):
@@ -665,9 +673,17 @@ class Future(Tw.Future):
 
     @staticmethod
     def new_for_value(value):
-        """Returns a future that has succeeded with @value, a plain value
-        or a GLib.Variant."""
-        return Tw.Future.new_for_value(to_variant(value))
+        """Returns a future that has succeeded with @value.
+
+        A GLib.Variant, or a value that Tw.to_variant() converts, is that
+        GVariant, as C code sees it; any other Python value is held by
+        reference, as a thread troupe holds it.
+        """
+        try:
+            variant = to_variant(value)
+        except (TypeError, ValueError, OverflowError):
+            variant = _values.ref_frame(value)
+        return Tw.Future.new_for_value(variant)
 
     def result_variant(self, timeout=None):
         """Waits for the task and returns its GLib.Variant.
