@@ -243,14 +243,17 @@ class ThreadValues(Values, unittest.TestCase):
     def test_referenced_objects_are_released(self):
         # An object lives as long as the GVariant that names it: here the
         # futures' values, and the inputs, which the tasks drop.
+        troupe = Tw.Troupe(func=identity, n_workers=2, mode=self.mode)
         accounts = [Account('x', i) for i in range(20)]
         alive = [weakref.ref(account) for account in accounts]
-        futures = [self.troupe.submit(account) for account in accounts]
+        futures = [troupe.submit(account) for account in accounts]
         self.assertEqual([f.result(TIMEOUT).balance for f in futures], list(range(20)))
         del accounts
         gc.collect()
         self.assertEqual(sum(1 for ref in alive if ref() is not None), 20)
         del futures
+        # Once shut down, no worker holds its last input either.
+        troupe.shutdown(Tw.ShutdownMode.DRAIN)
         gc.collect()
         self.assertEqual([ref() for ref in alive], [None] * 20)
 

@@ -287,10 +287,10 @@ class _PyFuncWorker(Worker):
                     'The worker process found no function %s (%s): define it at '
                     'module level, before Tw.init()' % (self.target, exc),
                     GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
-        self._func = func
+        self._tw_func = func
 
     def work(self, value):
-        return self._func(value)
+        return self._tw_func(value)
 
 
 # Troupes -----------------------------------------------------------------

@@ -72,6 +72,7 @@ def _run_guarded(func, cancellable, *args):
         raise _error_from_exception(exc) from None
     finally:
         _current.cancellable = previous
+        _values.set_task_key(None)
 
 
 def _raw_result(worker, result):
@@ -103,7 +104,7 @@ def _work_frame(worker, input):
         chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
         by_ref = tag in (_values.REF, _values.REF_CHUNK)
     # A function troupe's worker calls the function itself.
-    work = worker.__dict__.get('_func') or worker.work
+    work = worker.__dict__.get('_tw_func') or worker.work
     result = list(map(work, value)) if chunk else work(value)
     return _values.ref_frame(result) if by_ref else _values.pickle_frame(result)
 
