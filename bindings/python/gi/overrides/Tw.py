@@ -472,9 +472,10 @@ class Troupe(Tw.Troupe):
             convert = _values.to_process_input
         else:
             return Tw.Troupe.submit_future(self, future)
-        if future.get_state() == Tw.FutureState.SUCCEEDED:
-            return Tw.Troupe.submit(self, convert(future.wait(0)))
         if future.is_done():
+            # Settled for good: convert now, or let the chain fail alike.
+            if future.get_state() == Tw.FutureState.SUCCEEDED:
+                return Tw.Troupe.submit(self, convert(future.wait(0)))
             return Tw.Troupe.submit_future(self, future)
         converted = Tw.Troupe.submit_future(_converter(convert), future)
         return Tw.Troupe.submit_future(self, converted)
