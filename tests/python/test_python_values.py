@@ -399,7 +399,8 @@ class WorkerClasses:
         self.assertIn("missing a required argument: 'factor'", str(caught.exception))
         with self.assertRaises(TypeError) as caught:
             Tw.Troupe(worker=TwTest.CWorker, worker_kwargs={'fctor': 3}, mode=self.mode)
-        self.assertIn("'fctor'", str(caught.exception))
+        self.assertEqual(str(caught.exception), "worker_kwargs: TwTestCWorker has no property "
+                         "'fctor', and no __init__ that takes keyword arguments")
 
     def test_constructed_in_python_too(self):
         worker = Scaler(4, offset=2)

@@ -276,12 +276,13 @@ _worker_kwargs = {}
 _worker_kwargs_keys = itertools.count(1)
 
 
-def _check_init_kwargs(cls, plain):
+def _check_init_kwargs(worker_type, cls, plain):
     init = _user_init(cls) if cls is not None else None
     if init is None:
         if plain:
-            raise TypeError('%s has no property %s and no __init__ that takes it'
-                            % (getattr(cls, '__qualname__', cls), ', '.join(map(repr, plain))))
+            raise TypeError('worker_kwargs: %s has no property %s, and no __init__ that '
+                            'takes keyword arguments' % (worker_type.name,
+                                                         ', '.join(map(repr, plain))))
         return
     signature = inspect.signature(init)
     if not any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values()):
@@ -312,7 +313,7 @@ def _worker_properties(worker_type, worker_kwargs, mode):
             properties[pspec.name] = _property_variant(pspec, value)
         else:
             plain[name] = value
-    _check_init_kwargs(cls, plain)
+    _check_init_kwargs(worker_type, cls, plain)
 
     key = None
     if plain and mode == Tw.TroupeMode.PROCESS:
