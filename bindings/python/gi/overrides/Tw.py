@@ -704,7 +704,7 @@ class Future(Tw.Future):
         except GLib.Error as error:
             _raise_error(error)
 
-    def _tw_wait(self, timeout):
+    def _tw_wait_value(self, timeout):
         """Waits until the future has settled, or raises FutureTimeoutError.
 
         Returns the value's GVariant if the wait gave it, else None."""
@@ -764,7 +764,7 @@ class Future(Tw.Future):
                 return from_variant(_wait(self, -1))
             except GLib.Error:
                 return self._tw_unwrap()
-        variant = self._tw_wait(timeout)
+        variant = self._tw_wait_value(timeout)
         if variant is not None:
             return from_variant(variant)
         return self._tw_unwrap()
