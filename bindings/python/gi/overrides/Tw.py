@@ -32,46 +32,31 @@ the whole C API and adds::
 
 Values
 ------
-A troupe whose worker is Python (``func=`` or a ``Tw.Worker`` subclass
-with ``work()``) carries Python values, as ``concurrent.futures`` does:
-in thread mode by reference (``troupe.submit(obj).result() is obj``, even
-for an object that cannot be pickled), in process mode by pickle, highest
-protocol, so anything picklable comes back with its type (dataclasses,
-sets, Decimal, big ints). An input that cannot be pickled raises the
-pickling error at ``submit()``; an output that cannot, the same error
-from ``result()``. In process mode each ``result()`` unpickles a new
-copy. Inside the C library each value is a GVariant *frame*;
-``Tw.from_variant()`` turns a frame from the raw API (``wait()``,
-``result_variant()``) into its value. ``_tw_values.py`` documents the
-encoding.
-
-A ``GLib.Variant`` input reaches a Python worker as ``Tw.from_variant()``
-converts it, and a worker written in C (or a ``do_call()`` one) takes
-and gives GVariants: plain values sent to it are converted by
-``Tw.to_variant()`` (``None``, ``bool``, ``int`` to 64 bits, ``float``,
-``str``, ``bytes``, ``list``, ``tuple``, ``dict`` with keys of one kind)
-and its results come back by ``Tw.from_variant()``, so C and Python
-workers interoperate. The future of a Python troupe chained into such a
-troupe (``c_troupe.submit(future)``) is converted the same way, or fails
-with a TypeError that says how to make the value convertible.
+A troupe whose worker is Python (``func=``, or a ``Tw.Worker`` subclass
+with ``work()``) carries Python values as ``concurrent.futures`` does: by
+reference in thread mode (``troupe.submit(obj).result() is obj``), pickled
+in process mode, so anything picklable comes back with its type. An input
+that cannot be pickled raises the pickling error at ``submit()``. Inside
+the C library each value is a GVariant frame (see ``_tw_values.py``);
+``Tw.from_variant()`` turns one from the raw API into its value. Workers
+written in C take and give GVariants: values sent to them, and futures of
+Python troupes chained into them, are converted by ``Tw.to_variant()``
+(``None``, ``bool``, 64-bit ``int``, ``float``, ``str``, ``bytes``,
+``list``, ``tuple``, ``dict``), or fail with a TypeError saying how; their
+results come back by ``Tw.from_variant()``.
 
 Errors
 ------
-``result()`` raises the worker's own exception, as ``concurrent.futures``
-does: the same object in thread mode; in process mode a copy made by
-pickling its type, ``args`` and attributes (``__init__`` is not run
-again), whose ``__cause__`` is a :class:`RemoteTraceback` holding the
-worker's formatted traceback. An exception that cannot be pickled comes
-as :class:`PythonError`, a ``GLib.Error`` with ``exception_type``
-(module-qualified), ``exception_message`` and ``traceback``. A
-``GLib.Error`` raised in a worker, or a C worker's error, arrives as that
-``GLib.Error``. The C level sees a Python exception as a GError in the
-``tw-python-error-quark`` domain whose message starts with
-``"<module>.<type>: <message>\n\nTraceback ..."``. A timed-out
-``result(timeout)`` raises :class:`FutureTimeoutError`, which is both a
-``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
-future stays usable. A cancelled task raises ``GLib.Error``
-``G_IO_ERROR_CANCELLED``.
+``result()`` raises the worker's own exception: the same object in thread
+mode; in process mode a copy pickled by type, ``args`` and attributes,
+whose ``__cause__`` is a :class:`RemoteTraceback` of the worker's
+traceback. One that cannot be pickled comes as :class:`PythonError`. A
+``GLib.Error`` from a worker arrives as itself; C code sees a Python
+exception as a GError in the ``tw-python-error-quark`` domain, whose
+message starts with ``"<module>.<type>: <message>\n\nTraceback ..."``.
+A timed-out ``result(timeout)`` raises :class:`FutureTimeoutError`, both
+a ``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
+future stays usable. A cancelled task raises ``G_IO_ERROR_CANCELLED``.
 
 Process mode
 ------------
@@ -151,7 +136,7 @@ from ._tw_workers import (
     _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
     _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
     _resolve, _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
-    current_cancellable)
+    _converter, _mode_value, current_cancellable)
 
 Tw = get_introspection_module('Tw')
 
@@ -316,33 +301,6 @@ def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry
     worker_kwargs.pop(kwargs_key, None)
 
 
-def _mode_value(mode):
-    if isinstance(mode, str):
-        try:
-            return {'thread': Tw.TroupeMode.THREAD,
-                    'process': Tw.TroupeMode.PROCESS}[mode]
-        except KeyError:
-            raise ValueError("mode must be 'thread', 'process' or a Tw.TroupeMode, not %r"
-                             % mode) from None
-    return mode
-
-
-# Converters of chained inputs that are still pending: a thread troupe
-# each, made when first needed.
-_converters = {}
-_converters_lock = threading.Lock()
-
-
-def _converter(convert):
-    with _converters_lock:
-        troupe = _converters.get(convert)
-        if troupe is None:
-            troupe = Troupe.new_for_func(lambda input, _cancellable: convert(input))
-            troupe.props.n_workers = 1
-            _converters[convert] = troupe
-        return troupe
-
-
 class Troupe(Tw.Troupe):
     """A pool of workers. Use it as a context manager, which drains on exit.
 
@@ -477,7 +435,7 @@ class Troupe(Tw.Troupe):
             if future.get_state() == Tw.FutureState.SUCCEEDED:
                 return Tw.Troupe.submit(self, convert(future.wait(0)))
             return Tw.Troupe.submit_future(self, future)
-        converted = Tw.Troupe.submit_future(_converter(convert), future)
+        converted = Tw.Troupe.submit_future(_converter(convert, Troupe.new_for_func), future)
         return Tw.Troupe.submit_future(self, converted)
 
     def submit_async(self, value, cancellable=None, callback=None, *user_data):

@@ -325,3 +325,31 @@ def _worker_properties(worker_type, worker_kwargs, mode):
         _worker_kwargs[key] = plain
         properties['tw-python-kwargs'] = GLib.Variant('s', 'ref:%d' % key)
     return (GLib.Variant('a{sv}', properties) if properties else None), key
+
+
+def _mode_value(mode):
+    if isinstance(mode, str):
+        try:
+            return {'thread': Tw.TroupeMode.THREAD,
+                    'process': Tw.TroupeMode.PROCESS}[mode]
+        except KeyError:
+            raise ValueError("mode must be 'thread', 'process' or a Tw.TroupeMode, not %r"
+                             % mode) from None
+    return mode
+
+
+# Converters of chained inputs that are still pending: a thread troupe
+# each, made when first needed.
+_converters = {}
+_converters_lock = threading.Lock()
+
+
+def _converter(convert, new_for_func):
+    """The thread troupe that runs convert(input), made with new_for_func."""
+    with _converters_lock:
+        troupe = _converters.get(convert)
+        if troupe is None:
+            troupe = new_for_func(lambda input, _cancellable: convert(input))
+            troupe.props.n_workers = 1
+            _converters[convert] = troupe
+        return troupe
