@@ -15,7 +15,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 """What runs in a worker: guarded calls, frames in and out, worker classes
-whose __init__ takes the worker_kwargs, and functions found by name."""
+whose __init__ takes the worker_kwargs, and functions found by name.
+
+A Python worker class gets a ``tw-python-kwargs`` construct property: the
+worker_kwargs that are not properties of the class, as
+``"pickle:<base64 of the pickled dict>"`` (process mode) or
+``"ref:<key>"`` of a dict in this process (thread mode), which its
+__init__ receives in the worker, before do_setup().
+"""
 
 import base64
 import functools
