@@ -80,6 +80,7 @@ PICKLE = b'tw-python-pickle'
 CHUNK = b'tw-python-chunk'
 REF = b'tw-python-ref'
 REF_CHUNK = b'tw-python-ref-chunk'
+_TAGS = (PICKLE, CHUNK, REF, REF_CHUNK)
 
 PYTHON_ERROR_DOMAIN = 'tw-python-error-quark'
 ERROR_CODE_TEXT = 0
@@ -171,13 +172,19 @@ def parse_frame(variant, type_string=None):
     @type_string is the variant's, if the caller has it already."""
     if (type_string or get_type_string(variant)) != FRAME_TYPE_STRING:
         return None, None
-    data = memoryview(_bytes_get_data(_get_data_as_bytes(variant)))
-    end = len(data) - _offset_size(len(data))
-    start = int.from_bytes(data[end:], 'little')
+    data = _bytes_get_data(_get_data_as_bytes(variant))
+    size = len(data)
+    if size <= 0xff:
+        # Most tasks: small enough to slice, with a one-byte offset.
+        end, start = size - 1, data[-1]
+    else:
+        end = size - _offset_size(size)
+        start = int.from_bytes(data[end:], 'little')
+        data = memoryview(data)
     if not 0 < start <= end:
         return None, None
     tag = bytes(data[:start - 1])
-    if tag not in (PICKLE, CHUNK, REF, REF_CHUNK):
+    if tag not in _TAGS:
         return None, None
     return tag, data[start:end]
 

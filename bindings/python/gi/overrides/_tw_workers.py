@@ -102,22 +102,41 @@ def _work_frame(worker, input):
     """Runs worker.work() on the value of @input, and frames its output the
     way the input came: by reference in thread mode, pickled otherwise."""
     tag, payload = _values.parse_frame(input)
-    _values.set_task_key(payload if tag in (_values.REF, _values.REF_CHUNK) else None)
+    # A function troupe's worker calls the function itself.
+    work = worker.__dict__.get('_tw_func') or worker.work
+    if tag == _PICKLE:
+        return _pickle_frame(work(_loads(payload)))
     if tag is None:
         value, chunk = from_variant(input), False
         by_ref = not _in_worker_process()
     else:
+        by_ref = tag in (_values.REF, _values.REF_CHUNK)
+        if by_ref:
+            _values.set_task_key(payload)
         value = _values.frame_value(tag, payload)
         chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
-        by_ref = tag in (_values.REF, _values.REF_CHUNK)
-    # A function troupe's worker calls the function itself.
-    work = worker.__dict__.get('_tw_func') or worker.work
     result = list(map(work, value)) if chunk else work(value)
-    return _values.ref_frame(result) if by_ref else _values.pickle_frame(result)
+    return _values.ref_frame(result) if by_ref else _pickle_frame(result)
+
+
+_PICKLE = _values.PICKLE
+_pickle_frame = _values.pickle_frame
+_loads = pickle.loads
 
 
 def _do_call_from_work(self, input, cancellable):
-    return _run_guarded(_work_frame, cancellable, self, input)
+    # _run_guarded(), inlined: this runs once per task.
+    previous = getattr(_current, 'cancellable', None)
+    _current.cancellable = cancellable
+    try:
+        return _work_frame(self, input)
+    except GLib.Error:
+        raise
+    except BaseException as exc:
+        raise _error_from_exception(exc) from None
+    finally:
+        _current.cancellable = previous
+        _values.set_task_key(None)
 
 
 # Set while a worker's deferred __init__ runs, in that thread.
