@@ -35,7 +35,8 @@ Values
 A troupe whose worker is Python (``func=``, or a ``Tw.Worker`` subclass
 with ``work()``) carries Python values as ``concurrent.futures`` does: by
 reference in thread mode (``troupe.submit(obj).result() is obj``), pickled
-in process mode, so anything picklable comes back with its type. An input
+in process mode, so anything picklable comes back with its type (an
+``int`` of 64 bits or a ``float`` goes as a plain GVariant). An input
 that cannot be pickled raises the pickling error at ``submit()``. Inside
 the C library each value is a GVariant frame (see ``_tw_values.py``);
 ``Tw.from_variant()`` turns one from the raw API into its value. Workers
@@ -388,7 +389,7 @@ class Troupe(Tw.Troupe):
         if not _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]:
             return to_variant(value), None
         if mode == _PROCESS:
-            return _values.pickle_frame(value), None
+            return _values.value_variant(value), None
         return _values.owned_ref_frame(value)
 
     def _encode_unowned(self, value, mode):
@@ -417,7 +418,7 @@ class Troupe(Tw.Troupe):
         mode = info[2]
         if mode == _PROCESS and info[0] and not isinstance(value, _NOT_PLAIN):
             # The common case, in as few calls as possible.
-            return _submit(self, _values.pickle_frame(value))
+            return _submit(self, _values.value_variant(value))
         mode = self._check_submit()
         if isinstance(value, Tw.Future):
             return self._submitted(self._submit_chained(value, mode), mode)

@@ -22,7 +22,9 @@ type ``(say)`` whose string is one of the tags below and whose bytes are
 the payload:
 
 ``tw-python-pickle``
-    ``pickle.dumps(value, pickle.HIGHEST_PROTOCOL)`` (process mode).
+    ``pickle.dumps(value, pickle.HIGHEST_PROTOCOL)`` (process mode; an
+    ``int`` that fits in 64 bits and a ``float`` travel as plain ``x`` and
+    ``d`` GVariants instead, which they round-trip through exactly).
 ``tw-python-chunk``
     the pickled list of the inputs of one ``map()`` chunk; the worker
     answers with a ``tw-python-pickle`` frame of the list of outputs.
@@ -74,6 +76,9 @@ _get_data_as_bytes = GLib.Variant.get_data_as_bytes
 _bytes_get_data = GLib.Bytes.get_data
 get_type_string = GLib.Variant.get_type_string
 _dumps = pickle.dumps
+_new_int64 = GLib.Variant.new_int64
+_new_double = GLib.Variant.new_double
+_get_int64 = GLib.Variant.get_int64
 _HIGHEST = pickle.HIGHEST_PROTOCOL
 
 PICKLE = b'tw-python-pickle'
@@ -130,6 +135,18 @@ def pickle_frame(value, tag=PICKLE):
     """A frame of the pickle of @value; raises what pickle raises."""
     return _new_from_bytes(_FRAME_TYPE, _new_bytes(_serialise(tag, _dumps(value, _HIGHEST))),
                            True)
+
+
+def value_variant(value):
+    """A process-mode value as a GVariant: an int that fits in 64 bits or a
+    float as the plain 'x' or 'd' it round-trips through exactly (one call
+    instead of a pickle frame's two); anything else as a pickle frame."""
+    kind = type(value)
+    if kind is int and -0x8000000000000000 <= value <= 0x7fffffffffffffff:
+        return _new_int64(value)
+    if kind is float:
+        return _new_double(value)
+    return pickle_frame(value)
 
 
 def ref_frame(value, tag=REF):
@@ -442,6 +459,8 @@ def from_variant(variant):
             return frame_value(tag, payload)
     kind = type_string[0]
 
+    if type_string == 'x':
+        return _get_int64(variant)
     if kind == 'b':
         return variant.get_boolean()
     if kind in 'ynqiuxth':
@@ -477,8 +496,12 @@ def from_variant(variant):
 # Chaining and map() ----------------------------------------------------------
 
 def to_process_input(variant):
-    """A chained input for a Python worker process: a pickle frame."""
-    tag, _ = parse_frame(variant)
+    """A chained input for a Python worker process: as it is, unless it
+    holds values by reference (thread mode), which are pickled."""
+    type_string = get_type_string(variant)
+    if FRAME_TYPE_STRING not in type_string:
+        return variant
+    tag, _ = parse_frame(variant, type_string)
     if tag in (PICKLE, CHUNK):
         return variant
     return pickle_frame(from_variant(variant))

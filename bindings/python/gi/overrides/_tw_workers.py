@@ -105,7 +105,7 @@ def _work_frame(worker, input):
     # A function troupe's worker calls the function itself.
     work = worker.__dict__.get('_tw_func') or worker.work
     if tag == _PICKLE:
-        return _pickle_frame(work(_loads(payload)))
+        return _value_variant(work(_loads(payload)))
     if tag is None:
         value, chunk = from_variant(input), False
         by_ref = not _in_worker_process()
@@ -116,11 +116,14 @@ def _work_frame(worker, input):
         value = _values.frame_value(tag, payload)
         chunk = tag in (_values.CHUNK, _values.REF_CHUNK)
     result = list(map(work, value)) if chunk else work(value)
-    return _values.ref_frame(result) if by_ref else _pickle_frame(result)
+    if by_ref:
+        return _values.ref_frame(result)
+    return _pickle_frame(result) if chunk else _value_variant(result)
 
 
 _PICKLE = _values.PICKLE
 _pickle_frame = _values.pickle_frame
+_value_variant = _values.value_variant
 _loads = pickle.loads
 
 
