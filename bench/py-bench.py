@@ -9,7 +9,9 @@
 # baseline is used the way its documentation shows: submit()/result(),
 # apply_async()/get(), map() with its default or stated chunking, and
 # the default start method. Pools are started and warmed up before the
-# clock, except in the start-up case, which times exactly that.
+# clock, except in the start-up case, which times exactly that. The tw-*
+# cases run the same work through the Tw override (issue 12), for
+# scripts/bench to set side by side with these.
 #
 #   py-bench.py CASE [--n=N] [--workers=W] [--spin=ITERATIONS]
 
@@ -149,6 +151,43 @@ def calibrate_spin(opts):
     report(opts, int(probe * opts['n'] / 1e6 / statistics.median(samples)), 'iterations', 0)
 
 
+def tw_troupe(opts, mode):
+    troupe = Tw.Troupe(func=square, n_workers=opts['workers'], mode=mode)
+    # Warm up as the baselines do, with enough work that every worker
+    # (process) has started before the clock.
+    check(sum(troupe.map(range(200000))) == expected_sum(200000), 'warm-up')
+    return troupe
+
+
+def tw_throughput(opts, mode):
+    n = opts['n']
+    with tw_troupe(opts, mode) as troupe:
+        start = time.perf_counter()
+        futures = [troupe.submit(i) for i in range(n)]
+        total = sum(f.result() for f in futures)
+        end = time.perf_counter()
+    check(total == expected_sum(n), 'sum of squares')
+    per_op(opts, start, end)
+
+
+def tw_thread_throughput(opts):
+    tw_throughput(opts, 'thread')
+
+
+def tw_process_throughput(opts):
+    tw_throughput(opts, 'process')
+
+
+def tw_process_map(opts):
+    n = opts['n']
+    with tw_troupe(opts, 'process') as troupe:
+        start = time.perf_counter()
+        total = sum(troupe.map(range(n)))
+        end = time.perf_counter()
+    check(total == expected_sum(n), 'sum of squares')
+    per_op(opts, start, end)
+
+
 CASES = {
     'tpe-throughput': tpe_throughput,
     'ppe-throughput': ppe_throughput,
@@ -158,7 +197,18 @@ CASES = {
     'ppe-startup': ppe_startup,
     'ppe-scaling': ppe_scaling,
     'calibrate-spin': calibrate_spin,
+    'tw-thread-throughput': tw_thread_throughput,
+    'tw-process-throughput': tw_process_throughput,
+    'tw-process-map': tw_process_map,
 }
+
+# The tiny-worker cases need PyGObject and the override; a process troupe
+# re-runs this script as each worker, which Tw.init() turns into one.
+if len(sys.argv) > 1 and sys.argv[1].startswith('tw-'):
+    import gi
+    gi.require_version('Tw', '1')
+    from gi.repository import Tw
+    Tw.init()
 
 
 def main(argv):

@@ -1,19 +1,18 @@
 #!/usr/bin/python3
-# connected_worker.py: a worker configured by a construct property, which
-# it "connects" to once in its setup step and uses in every call
+# connected_worker.py: a worker configured by its worker_kwargs, which
+# it "connects" to once, in the worker, and uses in every call
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 from example_common import parse_options
-from gi.repository import GObject, Tw
+from gi.repository import Tw
 
 
 class ConnectedWorker(Tw.Worker):
-    foo = GObject.Property(type=str, flags=(GObject.ParamFlags.READWRITE |
-                                            GObject.ParamFlags.CONSTRUCT_ONLY))
-
-    def do_setup(self, cancellable):
-        self.connection = self.foo
+    # Runs once in each worker (thread or process) with the worker_kwargs.
+    def __init__(self, foo):
+        super().__init__()
+        self.connection = foo
 
     def work(self, x):
         return '%s:%d' % (self.connection, x)

@@ -5,7 +5,9 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import threading
 import time
+import traceback
 import unittest
 
 import taptest
@@ -38,8 +40,37 @@ def fail_with_chained(value):
         raise MyError('while handling') from exc
 
 
-def return_unconvertible(value):
-    return {1, 2}
+def return_unpicklable(value):
+    return threading.Lock()
+
+
+def return_input(value):
+    return value
+
+
+class InsufficientFunds(ValueError):
+    """Its __init__ takes other arguments than it passes to its base."""
+
+    def __init__(self, balance, amount):
+        super().__init__('balance %d is less than %d' % (balance, amount))
+        self.balance = balance
+        self.amount = amount
+
+
+def withdraw(amount):
+    error = InsufficientFunds(100, amount)
+    error.add_note('note from the worker')
+    raise error
+
+
+class HoldsALock(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def fail_unpicklable(value):
+    raise HoldsALock('locked %d' % value)
 
 
 def slow(value):
@@ -116,72 +147,126 @@ class Errors:
         self.assertEqual(caught.exception.code, 42)
         self.assertEqual(caught.exception.message, 'own error 7')
 
-    def test_exception_becomes_gerror(self):
+    def assert_worker_traceback(self, future, *texts):
+        """The worker's traceback: the exception's own in thread mode, its
+        RemoteTraceback __cause__ in process mode, as concurrent.futures.
+        (assertRaises() drops the traceback, so this catches by hand.)"""
+        try:
+            future.result(TIMEOUT)
+        except Exception as exc:
+            if self.mode == Tw.TroupeMode.PROCESS:
+                self.assertIsInstance(exc.__cause__, Tw.RemoteTraceback)
+                text = str(exc.__cause__)
+            else:
+                text = ''.join(traceback.format_tb(exc.__traceback__))
+        for expected in texts:
+            self.assertIn(expected, text)
+
+    def test_exception_keeps_its_type(self):
         with self.troupe(func=fail_with_exception) as troupe:
             future = troupe.submit(3)
-            with self.assertRaises(Tw.PythonError) as caught:
+            self.assert_worker_traceback(future, 'in helper_that_raises',
+                                         'in fail_with_exception',
+                                         "raise ValueError('bad value %d' % value)")
+            with self.assertRaises(ValueError) as caught:
                 future.result(TIMEOUT)
             # The plain C API sees a GError in the Python domain.
             with self.assertRaises(GLib.Error) as raw:
                 future.wait(-1)
+        self.assertIs(type(caught.exception), ValueError)
+        self.assertEqual(caught.exception.args, ('bad value 3',))
+        self.assertEqual(raw.exception.domain, Tw.PYTHON_ERROR_DOMAIN)
+        self.assertEqual(raw.exception.code, self.error_code)
+        self.assertTrue(raw.exception.message.startswith(
+            'ValueError: bad value 3\n\nTraceback (most recent call last):\n'))
+
+    def test_exception_with_other_constructor_arguments(self):
+        with self.troupe(func=withdraw) as troupe:
+            future = troupe.submit(150)
+            with self.assertRaises(InsufficientFunds) as caught:
+                future.result(TIMEOUT)
+            with self.assertRaises(InsufficientFunds) as again:
+                future.result(TIMEOUT)
         error = caught.exception
-        self.assertIsInstance(error, GLib.Error)
+        self.assertEqual(error.args, ('balance 100 is less than 150',))
+        self.assertEqual((error.balance, error.amount), (100, 150))
+        self.assertEqual(error.__notes__, ['note from the worker'])
+        if self.mode == Tw.TroupeMode.THREAD:
+            self.assertIs(again.exception, error)
+
+    def test_unpicklable_exception_becomes_python_error(self):
+        with self.troupe(func=fail_unpicklable) as troupe:
+            future = troupe.submit(1)
+            with self.assertRaises(Exception) as caught:
+                future.result(TIMEOUT)
+        if self.mode == Tw.TroupeMode.THREAD:
+            # By reference: nothing is pickled.
+            self.assertIs(type(caught.exception), HoldsALock)
+            return
+        error = caught.exception
+        self.assertIsInstance(error, Tw.PythonError)
         self.assertEqual(error.domain, Tw.PYTHON_ERROR_DOMAIN)
         self.assertEqual(error.code, 0)
-        self.assertEqual(error.exception_type, 'ValueError')
-        self.assertEqual(error.exception_message, 'bad value 3')
-        self.assertTrue(error.message.startswith('ValueError: bad value 3\n\n'
-                                                 'Traceback (most recent call last):\n'))
+        self.assertEqual(error.exception_type, '__main__.HoldsALock')
+        self.assertEqual(error.exception_message, 'locked 1')
         self.assertTrue(error.traceback.startswith('Traceback (most recent call last):\n'))
-        self.assertIn('in helper_that_raises', error.traceback)
-        self.assertIn('in fail_with_exception', error.traceback)
-        self.assertIn("raise ValueError('bad value %d' % value)", error.traceback)
-        self.assertEqual(raw.exception.domain, Tw.PYTHON_ERROR_DOMAIN)
-        self.assertEqual(raw.exception.message, error.message)
+        self.assertIn('in fail_unpicklable', error.traceback)
 
     def test_chained_exception_keeps_both_tracebacks(self):
         with self.troupe(func=fail_with_chained) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
-                troupe.submit(0).result(TIMEOUT)
-        error = caught.exception
-        self.assertEqual(error.exception_type, 'MyError')
-        self.assertEqual(error.exception_message, 'while handling')
-        self.assertIn('KeyError', error.traceback)
-        self.assertIn('direct cause', error.traceback)
+            future = troupe.submit(0)
+            if self.mode == Tw.TroupeMode.PROCESS:
+                self.assert_worker_traceback(future, 'KeyError', 'direct cause')
+            with self.assertRaises(MyError) as caught:
+                future.result(TIMEOUT)
+        self.assertEqual(caught.exception.args, ('while handling',))
+        if self.mode == Tw.TroupeMode.THREAD:
+            self.assertIsInstance(caught.exception.__cause__, KeyError)
 
-    def test_unconvertible_result(self):
-        with self.troupe(func=return_unconvertible) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
-                troupe.submit(0).result(TIMEOUT)
-        self.assertEqual(caught.exception.exception_type, 'TypeError')
-        self.assertIn('set', caught.exception.exception_message)
+    def test_unpicklable_result(self):
+        with self.troupe(func=return_unpicklable) as troupe:
+            future = troupe.submit(0)
+            if self.mode == Tw.TroupeMode.THREAD:
+                self.assertIs(type(future.result(TIMEOUT)), type(threading.Lock()))
+                return
+            with self.assertRaises(TypeError) as caught:
+                future.result(TIMEOUT)
+        self.assertIn('pickle', str(caught.exception))
+
+    def test_unpicklable_input_fails_at_submit(self):
+        with self.troupe(func=fail_with_exception) as troupe:
+            if self.mode == Tw.TroupeMode.THREAD:
+                lock = threading.Lock()
+                with self.troupe(func=return_input) as identity:
+                    self.assertIs(identity.submit(lock).result(TIMEOUT), lock)
+                return
+            with self.assertRaises(TypeError) as caught:
+                troupe.submit(threading.Lock())
+        self.assertIn("cannot pickle '_thread.lock' object", str(caught.exception))
+        self.assertEqual(troupe.props.n_completed, 0)
 
     def test_exception_in_work(self):
         with self.troupe(worker=WorkRaises) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
+            with self.assertRaises(MyError) as caught:
                 troupe.submit('x').result(TIMEOUT)
-        self.assertEqual(caught.exception.exception_type, 'MyError')
-        self.assertEqual(caught.exception.exception_message, 'from work x')
+        self.assertEqual(caught.exception.args, ('from work x',))
 
     def test_exception_in_do_call(self):
         with self.troupe(worker=DoCallRaises) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
+            with self.assertRaises(ZeroDivisionError):
                 troupe.submit(1).result(TIMEOUT)
-        self.assertEqual(caught.exception.exception_type, 'ZeroDivisionError')
 
     def test_do_call_returning_none(self):
         with self.troupe(worker=DoCallReturnsNone) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
+            with self.assertRaises(TypeError) as caught:
                 troupe.submit(1).result(TIMEOUT)
-        self.assertEqual(caught.exception.exception_type, 'TypeError')
-        self.assertIn('returned None', caught.exception.exception_message)
+        self.assertIn('returned None', str(caught.exception))
 
     def test_exception_in_setup(self):
         with self.troupe(worker=SetupRaises) as troupe:
-            with self.assertRaises(Tw.PythonError) as caught:
+            with self.assertRaises(RuntimeError) as caught:
                 troupe.submit(1).result(TIMEOUT)
-        self.assertEqual(caught.exception.exception_type, 'RuntimeError')
-        self.assertEqual(caught.exception.exception_message, 'cannot connect')
+        self.assertEqual(caught.exception.args, ('cannot connect',))
 
     def test_gerror_in_setup(self):
         with self.troupe(worker=SetupRaisesGError) as troupe:
@@ -234,22 +319,22 @@ class Errors:
     def test_raw_function_exception(self):
         troupe = Tw.Troupe.new_for_func_name('tw-test-raw-raises')
         troupe.set_mode(self.mode)
-        with self.assertRaises(Tw.PythonError) as caught:
+        with self.assertRaises(ValueError) as caught:
             troupe.submit(GLib.Variant('x', 5)).result(TIMEOUT)
         troupe.shutdown(Tw.ShutdownMode.DRAIN)
-        self.assertEqual(caught.exception.exception_type, 'ValueError')
-        self.assertEqual(caught.exception.exception_message, 'raw 5')
+        self.assertEqual(caught.exception.args, ('raw 5',))
 
 
 class ThreadErrors(Errors, unittest.TestCase):
     mode = Tw.TroupeMode.THREAD
+    error_code = 2
 
     def test_raw_new_for_func_exception(self):
         troupe = Tw.Troupe.new_for_func(raw_raises)
-        with self.assertRaises(Tw.PythonError) as caught:
+        with self.assertRaises(ValueError) as caught:
             troupe.submit(GLib.Variant('x', 6)).result(TIMEOUT)
         troupe.shutdown(Tw.ShutdownMode.DRAIN)
-        self.assertEqual(caught.exception.exception_message, 'raw 6')
+        self.assertEqual(caught.exception.args, ('raw 6',))
 
     def test_lambda_and_nested_functions_run(self):
         def nested(value):
@@ -262,6 +347,7 @@ class ThreadErrors(Errors, unittest.TestCase):
 
 class ProcessErrors(Errors, unittest.TestCase):
     mode = Tw.TroupeMode.PROCESS
+    error_code = 1
 
     def test_lambda_refused_at_construction(self):
         with self.assertRaises(ValueError) as caught:

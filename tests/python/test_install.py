@@ -92,7 +92,7 @@ class Installed(unittest.TestCase):
 
     def test_override_files(self):
         overrides = self.staged(os.path.join(self.site_dir, 'gi', 'overrides'))
-        self.assertEqual(sorted(os.listdir(overrides)), ['Tw.py', '_tw_future.py'])
+        self.assertEqual(sorted(os.listdir(overrides)), ['Tw.py', '_tw_future.py', '_tw_values.py', '_tw_workers.py'])
         self.assertEqual(os.path.basename(self.site_dir).split('-')[1], 'packages')
 
     def test_site_dir_is_searched(self):

@@ -60,7 +60,7 @@ def child_wait(troupe, how, futures):
         for _ in Tw.as_completed(futures):
             pass
     elif how == 'map':
-        troupe.map([TIMEOUT, TIMEOUT])
+        list(troupe.map([TIMEOUT, TIMEOUT]))
     elif how == 'drain':
         pass   # leaving the with block drains
 

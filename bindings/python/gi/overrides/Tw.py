@@ -32,55 +32,32 @@ the whole C API and adds::
 
 Values
 ------
-``Troupe.submit()``, worker results and ``worker_kwargs`` take plain
-Python values; ``Future.result()`` returns them. The mapping to GVariant
-is lossless, so ``result()`` gives back a value equal to, and of the same
-type as, what the worker returned:
-
-=====================  ==================  ===============================
-Python                 GVariant            back to Python
-=====================  ==================  ===============================
-``None``               ``mv`` (nothing)    ``None``
-``bool``               ``b``               ``bool``
-``int``                ``x``; ``t`` from   ``int``; other sizes are
-                       2**63 to 2**64-1    OverflowError
-``float``              ``d``               ``float``
-``str``                ``s`` (no NUL)      ``str``
-``bytes``,             ``ay``              ``bytes``
-``bytearray``
-``list``               ``av``              ``list``
-``tuple``              ``(...)`` of the    ``tuple``
-                       items' own types
-``dict``               ``a{sv}`` (all      ``dict``
-                       keys str), else
-                       ``a{xv}``/``a{tv}``,
-                       ``a{bv}``, ``a{dv}``
-                       (keys all int, all
-                       bool or all float)
-``GLib.Variant``       itself, exactly     converted as below
-=====================  ==================  ===============================
-
-Other values (sets, objects, dicts with keys of mixed kinds) raise
-TypeError: pass a ``GLib.Variant`` for them. Any GVariant converts back
-by its type: integer types to ``int``, ``d`` to ``float``, ``s``/``o``/``g``
-to ``str``, ``v`` to its content, maybes to ``None`` or their content,
-``ay`` to ``bytes``, other arrays to ``list``, dictionaries to ``dict``
-and tuples to ``tuple``. ``Future.result_variant()`` returns the GVariant
-itself.
+A troupe whose worker is Python (``func=``, or a ``Tw.Worker`` subclass
+with ``work()``) carries Python values as ``concurrent.futures`` does: by
+reference in thread mode (``troupe.submit(obj).result() is obj``), pickled
+in process mode, so anything picklable comes back with its type (an
+``int`` of 64 bits or a ``float`` goes as a plain GVariant). An input
+that cannot be pickled raises the pickling error at ``submit()``. Inside
+the C library each value is a GVariant frame (see ``_tw_values.py``);
+``Tw.from_variant()`` turns one from the raw API into its value. Workers
+written in C take and give GVariants: values sent to them, and futures of
+Python troupes chained into them, are converted by ``Tw.to_variant()``
+(``None``, ``bool``, 64-bit ``int``, ``float``, ``str``, ``bytes``,
+``list``, ``tuple``, ``dict``), or fail with a TypeError saying how; their
+results come back by ``Tw.from_variant()``.
 
 Errors
 ------
-``Future.result()`` raises the worker's ``GLib.Error`` with its domain,
-code and message. A Python exception other than ``GLib.Error`` raised in
-a worker (function, ``work()``, ``do_call()`` or ``do_setup()``) becomes
-a ``GLib.Error`` in the ``tw-python-error-quark`` domain, code 0, whose
-message is ``"<type>: <message>\\n\\n<traceback>"``; ``result()`` raises it
-as :class:`PythonError`, a ``GLib.Error`` with ``exception_type``,
-``exception_message`` and ``traceback`` attributes. A timed-out
-``result(timeout)`` raises :class:`FutureTimeoutError`, which is both a
-``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
-future stays usable. A cancelled task raises ``GLib.Error``
-``G_IO_ERROR_CANCELLED``.
+``result()`` raises the worker's own exception: the same object in thread
+mode; in process mode a copy pickled by type, ``args`` and attributes,
+whose ``__cause__`` is a :class:`RemoteTraceback` of the worker's
+traceback. One that cannot be pickled comes as :class:`PythonError`. A
+``GLib.Error`` from a worker arrives as itself; C code sees a Python
+exception as a GError in the ``tw-python-error-quark`` domain, whose
+message starts with ``"<module>.<type>: <message>\n\nTraceback ..."``.
+A timed-out ``result(timeout)`` raises :class:`FutureTimeoutError`, both
+a ``GLib.Error`` (``G_IO_ERROR_TIMED_OUT``) and a ``TimeoutError``; the
+future stays usable. A cancelled task raises ``G_IO_ERROR_CANCELLED``.
 
 Process mode
 ------------
@@ -96,15 +73,16 @@ worker types of the typelibs imported before it (C workers), as
 
 Composing
 ---------
-``troupe.map(iterable)`` runs the worker on every item and returns the
-plain values in input order, or raises the first error;
-``troupe.map_future(iterable)`` returns the future of that list instead.
-``troupe.map_unordered(iterable)`` returns an iterator of the plain
-values in the order the tasks finish: a failed task raises its error
-from ``next()``, and the iterator goes on with the next task after it.
-``Tw.as_completed(futures)`` is the same for futures you have already,
-as in ``concurrent.futures``: it yields the futures themselves. Both
-take an overall ``timeout`` in seconds and raise
+``troupe.map(iterable, chunksize=None, timeout=None)`` works like
+``Executor.map()``: it returns an iterator of the outputs in input order
+that raises an item's exception when it gets there. A Python troupe
+sends the items in chunks, one frame each way per chunk (``None`` picks
+about sixteen chunks per worker; ``multiprocessing.Pool.map`` makes four).
+``troupe.map_unordered(iterable, chunksize=None)`` yields them as their
+chunks finish; a failed chunk raises from ``next()`` and the iterator
+goes on after it. ``Tw.as_completed(futures)`` is the same for futures
+you have already, as in ``concurrent.futures``: it yields the futures
+themselves. These take an overall ``timeout`` in seconds and raise
 :class:`FutureTimeoutError` when it passes.
 
 ``future.then(callback)``, ``future.catch(callback)`` and
@@ -115,8 +93,9 @@ block in it) and runs in the thread-default ``GLib.MainContext`` of the
 thread that attached it, never on a worker thread. What it returns
 decides the new future: a ``Tw.Future`` (for example another
 ``troupe.submit()``) gives its outcome, ``None`` passes the input's
-outcome on unchanged, and any other value, converted as above, is the
-new value (return ``Tw.to_variant(None)`` for a value of None). An
+outcome on unchanged, and any other value is the new value (as
+``Future.new_for_value()`` holds it; return ``Tw.to_variant(None)`` for a
+value of None). An
 exception raised in the callback fails the new future, as it does in a
 worker. An outcome that a callback is not for passes on unchanged:
 ``then()`` does not call its callback on a failure, nor ``catch()`` on
@@ -144,171 +123,36 @@ callback)`` calls back, in the main context, once there is room.
 """
 
 import concurrent.futures
-import importlib
 import itertools
 import signal
 import sys
 import threading
 import time
-import traceback
 
 from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 from . import _tw_future
 from gi.repository import GLib, GObject, Gio
+from . import _tw_values as _values
+from ._tw_values import RemoteTraceback, from_variant, to_variant
+from ._tw_workers import (
+    _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
+    _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
+    _resolve, _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
+    _converter, _mode_value, current_cancellable)
 
 Tw = get_introspection_module('Tw')
 
 __all__ = []
 
 #: The GLib error domain of Python exceptions raised in workers.
-PYTHON_ERROR_DOMAIN = 'tw-python-error-quark'
-__all__.append('PYTHON_ERROR_DOMAIN')
+PYTHON_ERROR_DOMAIN = _values.PYTHON_ERROR_DOMAIN
+__all__ += ['PYTHON_ERROR_DOMAIN', 'RemoteTraceback']
 
-_TRACEBACK_HEADER = '\n\nTraceback (most recent call last):\n'
-_INT64_MIN = -(1 << 63)
-_INT64_LIMIT = 1 << 63
-_UINT64_LIMIT = 1 << 64
+_TRACEBACK_HEADER = _values.TRACEBACK_HEADER
 
-
-# Values ------------------------------------------------------------------
-
-def _int_variant(value):
-    if _INT64_MIN <= value < _INT64_LIMIT:
-        return GLib.Variant.new_int64(value)
-    if _INT64_LIMIT <= value < _UINT64_LIMIT:
-        return GLib.Variant.new_uint64(value)
-    raise OverflowError('int %d does not fit in 64 bits; pass a str or a GLib.Variant'
-                        % value)
-
-
-def _string_variant(value):
-    if '\0' in value:
-        raise ValueError('a str with a NUL character cannot be a GVariant string; '
-                         'pass bytes instead')
-    return GLib.Variant.new_string(value)
-
-
-# Dictionary key kinds, in the order they are tested (bool before int).
-_KEY_KINDS = (
-    (str, 's', _string_variant),
-    (bool, 'b', GLib.Variant.new_boolean),
-    (int, None, None),                    # x or t, decided by the range
-    (float, 'd', GLib.Variant.new_double),
-)
-
-
-def _dict_variant(value):
-    kinds = set()
-    for key in value:
-        for kind, _, _ in _KEY_KINDS:
-            if isinstance(key, kind):
-                kinds.add(kind)
-                break
-        else:
-            raise TypeError('cannot convert a dict with a %s key to a GVariant; '
-                            'use str, int, bool or float keys, or pass a GLib.Variant'
-                            % type(key).__name__)
-    if len(kinds) > 1:
-        raise TypeError('cannot convert a dict whose keys mix %s to a GVariant; '
-                        'pass a GLib.Variant'
-                        % ' and '.join(sorted(k.__name__ for k in kinds)))
-
-    kind = kinds.pop() if kinds else str
-    for k, key_type, make_key in _KEY_KINDS:
-        if k is kind:
-            break
-    if kind is int:
-        if all(_INT64_MIN <= key < _INT64_LIMIT for key in value):
-            key_type, make_key = 'x', GLib.Variant.new_int64
-        elif all(0 <= key < _UINT64_LIMIT for key in value):
-            key_type, make_key = 't', GLib.Variant.new_uint64
-        else:
-            raise OverflowError('the int keys of a dict must all fit in int64 or '
-                                'all in uint64')
-
-    entries = [GLib.Variant.new_dict_entry(make_key(key),
-                                           GLib.Variant.new_variant(to_variant(item)))
-               for key, item in value.items()]
-    return GLib.Variant.new_array(GLib.VariantType.new('{%sv}' % key_type), entries)
-
-
-def to_variant(value):
-    """Converts a plain Python value to a GVariant, as the module doc says.
-
-    A ``GLib.Variant`` is returned as it is. Raises TypeError for a value
-    that has no mapping, OverflowError for an int beyond 64 bits and
-    ValueError for a str that holds a NUL character.
-    """
-    if isinstance(value, GLib.Variant):
-        return value
-    if value is None:
-        return GLib.Variant.new_maybe(GLib.VariantType.new('v'), None)
-    if isinstance(value, bool):
-        return GLib.Variant.new_boolean(value)
-    if isinstance(value, int):
-        return _int_variant(value)
-    if isinstance(value, float):
-        return GLib.Variant.new_double(value)
-    if isinstance(value, str):
-        return _string_variant(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return GLib.Variant.new_from_bytes(GLib.VariantType.new('ay'),
-                                           GLib.Bytes.new(bytes(value)), True)
-    if isinstance(value, list):
-        return GLib.Variant.new_array(GLib.VariantType.new('v'),
-                                      [GLib.Variant.new_variant(to_variant(item))
-                                       for item in value])
-    if isinstance(value, tuple):
-        return GLib.Variant.new_tuple(*[to_variant(item) for item in value])
-    if isinstance(value, dict):
-        return _dict_variant(value)
-    raise TypeError('cannot convert %s to a GVariant; pass a GLib.Variant'
-                    % type(value).__name__)
-
-
-__all__.append('to_variant')
-
-
-def from_variant(variant):
-    """Converts a GVariant to a plain Python value, by its type."""
-    type_string = variant.get_type_string()
-    kind = type_string[0]
-
-    if kind == 'b':
-        return variant.get_boolean()
-    if kind in 'ynqiuxth':
-        return variant.unpack()
-    if kind == 'd':
-        return variant.get_double()
-    if kind in 'sog':
-        return variant.get_string()
-    if kind == 'v':
-        return from_variant(variant.get_variant())
-    if kind == 'm':
-        child = variant.get_maybe()
-        return None if child is None else from_variant(child)
-    if type_string == 'ay':
-        return variant.get_data_as_bytes().get_data()
-    if kind == 'a' and type_string[1] == '{':
-        result = {}
-        for i in range(variant.n_children()):
-            entry = variant.get_child_value(i)
-            result[from_variant(entry.get_child_value(0))] = \
-                from_variant(entry.get_child_value(1))
-        return result
-    if kind == 'a':
-        return [from_variant(variant.get_child_value(i))
-                for i in range(variant.n_children())]
-    if kind == '(':
-        return tuple(from_variant(variant.get_child_value(i))
-                     for i in range(variant.n_children()))
-    # Only handles ('h' is above) and dict entries on their own are left.
-    return variant.unpack()
-
-
-__all__.append('from_variant')
+__all__ += ['to_variant', 'from_variant', 'current_cancellable']
 
 
 # Errors ------------------------------------------------------------------
@@ -316,9 +160,10 @@ __all__.append('from_variant')
 class PythonError(GLib.Error):
     """A Python exception raised in a worker, as ``Future.result()`` raises it.
 
+    Only an exception that cannot be pickled (process mode) comes as one.
     It is a ``GLib.Error`` in the :data:`PYTHON_ERROR_DOMAIN` domain, code 0.
-    ``exception_type`` is the exception's type name (with its module unless
-    builtin or ``__main__``), ``exception_message`` its ``str()`` and
+    ``exception_type`` is the exception's type name, with its module unless
+    builtin (``__main__.MyError``), ``exception_message`` its ``str()`` and
     ``traceback`` the formatted traceback from the worker.
     """
 
@@ -341,186 +186,77 @@ FutureCancelledError = _tw_future.FutureCancelledError
 __all__ += ['PythonError', 'FutureTimeoutError', 'FutureCancelledError']
 
 
-def _error_from_exception(exc):
-    """Turns any exception into a GLib.Error that can cross to the future."""
-    if isinstance(exc, GLib.Error):
-        return exc
-    head = traceback.format_exception_only(type(exc), exc)[-1].rstrip('\n')
-    if ': ' not in head:
-        head += ': '
-    text = ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    text = text.partition(_TRACEBACK_HEADER.lstrip('\n'))[2] or text
-    return GLib.Error(head + _TRACEBACK_HEADER + text, PYTHON_ERROR_DOMAIN, 0)
+def _exception_for_error(error):
+    """The exception that the caller sees for @error: the worker's own
+    exception where it could travel, else the most specific class this
+    module has for it."""
+    if error.domain == PYTHON_ERROR_DOMAIN:
+        text, exc = _values.split_error_message(error.message)
+        if exc is not None:
+            return exc
+        return PythonError(text, error.domain, _values.ERROR_CODE_TEXT)
+    if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+        return FutureTimeoutError(error.message, error.domain, error.code)
+    return error
 
 
 def _raise_error(error):
-    """Raises @error as the most specific class this module has for it."""
-    if error.domain == PYTHON_ERROR_DOMAIN:
-        raise PythonError(error.message, error.domain, error.code) from None
-    if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
-        raise FutureTimeoutError(error.message, error.domain, error.code) from None
-    raise error
-
-
-_current = threading.local()
-
-
-def current_cancellable():
-    """Returns the Gio.Cancellable of the task running in this thread.
-
-    Long Python work can poll ``Tw.current_cancellable().is_cancelled()``.
-    Returns None outside a task.
-    """
-    return getattr(_current, 'cancellable', None)
-
-
-__all__.append('current_cancellable')
-
-
-def _run_guarded(func, cancellable, *args):
-    """Calls @func, turning any exception into a GLib.Error for C."""
-    previous = getattr(_current, 'cancellable', None)
-    _current.cancellable = cancellable
-    try:
-        return func(*args)
-    except GLib.Error:
-        raise
-    except BaseException as exc:
-        raise _error_from_exception(exc) from None
-    finally:
-        _current.cancellable = previous
-
-
-# Workers -----------------------------------------------------------------
-
-def _raw_result(worker, result):
-    if result is None:
-        raise TypeError('%s.do_call() returned None: return a GLib.Variant, or '
-                        'implement work() to return plain values' % type(worker).__name__)
-    return to_variant(result)
-
-
-def _guard_do_call(do_call):
-    def guarded(self, input, cancellable):
-        return _run_guarded(lambda: _raw_result(self, do_call(self, input, cancellable)),
-                            cancellable)
-    guarded.__name__ = 'do_call'
-    guarded.__wrapped__ = do_call
-    return guarded
-
-
-def _do_call_from_work(self, input, cancellable):
-    return _run_guarded(lambda: to_variant(self.work(from_variant(input))), cancellable)
-
-
-def _guard_do_setup(do_setup):
-    def guarded(self, cancellable):
-        ok = _run_guarded(do_setup, cancellable, self, cancellable)
-        return True if ok is None else ok
-    guarded.__name__ = 'do_setup'
-    guarded.__wrapped__ = do_setup
-    return guarded
-
-
-def _guard_do_teardown(do_teardown):
-    def guarded(self):
-        try:
-            do_teardown(self)
-        except Exception:
-            # Nobody waits for a teardown: say what went wrong and go on.
-            traceback.print_exc()
-    guarded.__name__ = 'do_teardown'
-    guarded.__wrapped__ = do_teardown
-    return guarded
+    """Raises @error as _exception_for_error() says."""
+    exc = _exception_for_error(error)
+    exc.__suppress_context__ = True
+    raise exc
 
 
 class Worker(Tw.Worker):
     """Base class of workers with state; subclass it.
 
-    Implement ``work(self, value)``, which takes and returns plain values
+    Implement ``work(self, value)``, which takes and returns Python values
     (see the module doc), or the raw ``do_call(self, input, cancellable)``
-    with GLib.Variant values. ``do_setup(self, cancellable)`` runs once
-    per worker before its first call (returning None means success) and
-    ``do_teardown(self)`` when the troupe shuts down. Configuration comes
-    as ``GObject.Property`` construct properties, set from
-    ``worker_kwargs``. Exceptions raised in these methods fail the task
-    with a GLib.Error, as the module doc says.
+    with GLib.Variant values. The class's ``__init__`` may take the
+    ``worker_kwargs`` as plain keyword arguments; it runs once per worker,
+    in the worker's thread or process, before its first call. So does
+    ``do_setup(self, cancellable)`` after it (returning None means
+    success); ``do_teardown(self)`` runs when the troupe shuts down. A
+    ``worker_kwargs`` name that is a ``GObject.Property`` of the class sets
+    that construct property instead. Exceptions raised in these methods
+    fail the task, as the module doc says.
     """
 
+    def __init__(self, **properties):
+        if _has_gobject(self):
+            # Created by the library, or a deferred __init__ chaining up.
+            for name, value in properties.items():
+                self.set_property(name, value)
+            return
+        super().__init__(**properties)
+
     def __init_subclass__(cls, **kwargs):
-        # This runs before PyGObject hooks up the class's do_* methods, so
-        # the guarded versions are the ones C calls.
+        # This runs before PyGObject hooks up the class's do_* methods and
+        # properties, so the guarded versions are the ones C calls.
         super().__init_subclass__(**kwargs)
         namespace = cls.__dict__
         if 'do_call' in namespace:
             cls.do_call = _guard_do_call(namespace['do_call'])
         elif 'work' in namespace:
             cls.do_call = _do_call_from_work
-        if 'do_setup' in namespace:
-            cls.do_setup = _guard_do_setup(namespace['do_setup'])
+            cls._tw_python_values = True
+        if '__init__' in namespace:
+            cls._tw_user_init = namespace['__init__']
+            cls.__init__ = _defer_init(namespace['__init__'])
+        if not hasattr(cls, 'tw_python_kwargs'):
+            # The plain worker_kwargs, encoded by Troupe.
+            cls.tw_python_kwargs = GObject.Property(
+                type=str, default='', flags=(GObject.ParamFlags.READWRITE |
+                                             GObject.ParamFlags.CONSTRUCT_ONLY))
+        if 'do_setup' in namespace or not hasattr(cls, '_tw_setup'):
+            cls._tw_setup = True
+            cls.do_setup = _guard_do_setup(namespace.get('do_setup'))
         if 'do_teardown' in namespace:
             cls.do_teardown = _guard_do_teardown(namespace['do_teardown'])
 
 
 Worker = override(Worker)
 __all__.append('Worker')
-
-# Callables of this process, by the name that _PyFuncWorker.target holds.
-_registry = {}
-_registry_lock = threading.Lock()
-_registry_serial = itertools.count(1)
-
-
-def _qualified_name(func):
-    module = getattr(func, '__module__', None)
-    qualname = getattr(func, '__qualname__', None)
-    if not module or not qualname:
-        return None
-    return '%s:%s' % (module, qualname)
-
-
-def _resolve(target):
-    """Finds the callable named "module:qualname", as pickle does."""
-    module_name, _, qualname = target.partition(':')
-    obj = importlib.import_module(module_name)
-    for part in qualname.split('.'):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _importable(func):
-    name = _qualified_name(func)
-    if name is None or '<' in name:
-        return None
-    try:
-        return name if _resolve(name) is func else None
-    except Exception:
-        return None
-
-
-def _target_for(func):
-    """The name a troupe gives _PyFuncWorker, and whether it crosses processes."""
-    name = _importable(func)
-    with _registry_lock:
-        if name is not None and _registry.setdefault(name, func) is func:
-            return name, True
-        key = '%s#%d' % (_qualified_name(func) or repr(func), next(_registry_serial))
-        _registry[key] = func
-        return key, False
-
-
-def _forget_target(key):
-    with _registry_lock:
-        _registry.pop(key, None)
-
-
-def _process_mode_error(target):
-    name = target.split('#', 1)[0]
-    return ValueError('%s cannot run in process mode: a worker process finds a '
-                      'function by module and qualified name, so it must be '
-                      'defined at module level (not a lambda, nested function or '
-                      'bound method) before Tw.init()' % name)
-
 
 class _PyFuncWorker(Worker):
     # Not under gi.overrides, or PyGObject would not register a GType.
@@ -542,50 +278,33 @@ class _PyFuncWorker(Worker):
                     'The worker process found no function %s (%s): define it at '
                     'module level, before Tw.init()' % (self.target, exc),
                     GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
-        self._func = func
+        self._tw_func = func
 
     def work(self, value):
-        return self._func(value)
+        return self._tw_func(value)
 
 
 # Troupes -----------------------------------------------------------------
 
-def _property_variant(pspec, value):
-    """Converts a worker_kwargs value for the property @pspec describes."""
-    if isinstance(value, GLib.Variant):
-        return value
-    value_type = pspec.value_type if pspec is not None else None
-    if value_type is None:
-        return to_variant(value)
-    if value_type == GObject.TYPE_VARIANT:
-        return GLib.Variant.new_variant(to_variant(value))
-    if value_type == GObject.TYPE_STRV:
-        return GLib.Variant('as', list(value))
-    if value_type.is_a(GObject.TYPE_ENUM) and hasattr(value, 'value_nick'):
-        return GLib.Variant.new_string(value.value_nick)
-    if value_type.is_a(GObject.TYPE_FLAGS) and isinstance(value, int):
-        return GLib.Variant.new_uint32(int(value))
-    return to_variant(value)
+# [Python values?, thread-only function target, mode once fixed by the
+# first submit] of the troupes made by Troupe(), by hash() (their
+# address), while they live.
+_troupes = {}
+_NOT_MADE_BY_TROUPE = (False, None, None)
+_PROCESS = Tw.TroupeMode.PROCESS
+_get_mode = Tw.Troupe.get_mode
+_submit = Tw.Troupe.submit
+_NOT_PLAIN = (Tw.Future, GLib.Variant)
 
 
-def _worker_properties(worker_type, worker_kwargs):
-    if not worker_kwargs:
-        return None
-    pspecs = {pspec.name: pspec for pspec in GObject.list_properties(worker_type)}
-    return GLib.Variant('a{sv}', {
-        name.replace('_', '-'): _property_variant(pspecs.get(name.replace('_', '-')), value)
-        for name, value in worker_kwargs.items()})
-
-
-def _mode_value(mode):
-    if isinstance(mode, str):
-        try:
-            return {'thread': Tw.TroupeMode.THREAD,
-                    'process': Tw.TroupeMode.PROCESS}[mode]
-        except KeyError:
-            raise ValueError("mode must be 'thread', 'process' or a Tw.TroupeMode, not %r"
-                             % mode) from None
-    return mode
+def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry,
+                   worker_kwargs=_worker_kwargs):
+    # This may run while the interpreter exits, when the module's globals
+    # are gone: it uses only its arguments.
+    troupes.pop(key, None)
+    # The workers held the function until the troupe was finalized.
+    registry.pop(target, None)
+    worker_kwargs.pop(kwargs_key, None)
 
 
 class Troupe(Tw.Troupe):
@@ -594,11 +313,13 @@ class Troupe(Tw.Troupe):
 
     ``Tw.Troupe(func=f)`` runs a plain Python function ``f(value) ->
     value``; ``Tw.Troupe(worker=C, worker_kwargs={...})`` runs instances of
-    the Tw.Worker subclass ``C`` (Python or C), created with those
-    construct properties. ``n_workers`` (0, the default, means one per
+    the Tw.Worker subclass ``C`` (Python or C), made with those keyword
+    arguments (see Worker). ``n_workers`` (0, the default, means one per
     processor) and ``mode`` (``Tw.TroupeMode`` or ``'thread'``/``'process'``)
     are the troupe's properties; other keyword arguments set other
-    properties, e.g. ``cancel_grace_period``.
+    properties, e.g. ``cancel_grace_period``. A troupe whose worker is a
+    Python function or a Worker with ``work()`` carries Python values
+    (see the module doc).
     """
 
     def __init__(self, func=None, *, worker=None, worker_kwargs=None,
@@ -606,7 +327,8 @@ class Troupe(Tw.Troupe):
         if (func is None) == (worker is None) and 'func_name' not in properties:
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
-        forget = None
+        forget = kwargs_key = None
+        python_values = False
 
         if func is not None:
             if not callable(func):
@@ -620,18 +342,26 @@ class Troupe(Tw.Troupe):
             properties['worker_type'] = _PyFuncWorker.__gtype__
             properties['worker_properties'] = GLib.Variant(
                 'a{sv}', {'target': GLib.Variant('s', target)})
+            python_values = True
         elif worker is not None:
             worker_type = worker if isinstance(worker, GObject.GType) else worker.__gtype__
             if not worker_type.is_a(Tw.Worker.__gtype__):
                 raise TypeError('worker must be a Tw.Worker subclass, not %s' % worker_type.name)
             properties['worker_type'] = worker_type
-            properties['worker_properties'] = _worker_properties(worker_type, worker_kwargs)
+            properties['worker_properties'], kwargs_key = _worker_properties(
+                worker_type, worker_kwargs, mode)
+            python_values = getattr(worker_type.pytype, '_tw_python_values', False)
 
         super().__init__(mode=mode, n_workers=n_workers, **properties)
 
-        if forget is not None:
-            # The workers hold the function until the troupe is finalized.
-            self.weak_ref(_forget_target, forget)
+        # Not attributes: those would tie the wrapper to the troupe, and
+        # dropping it would then drain the troupe with the GIL held.
+        key = hash(self)
+        _troupes[key] = [python_values, forget, None]
+        self.weak_ref(_forget_troupe, key, forget, kwargs_key)
+
+    def _python_values(self):
+        return _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]
 
     @classmethod
     def new_for_func(cls, func, *user_data):
@@ -641,26 +371,79 @@ class Troupe(Tw.Troupe):
         return Tw.Troupe.new_for_func(guarded, *user_data)
 
     def _check_submit(self):
-        if self.get_mode() != Tw.TroupeMode.PROCESS:
-            return
-        if self.props.worker_type != _PyFuncWorker.__gtype__:
-            return
-        props = self.props.worker_properties
-        target = props.lookup_value('target', None) if props is not None else None
-        if target is not None and '#' in target.get_string():
-            raise _process_mode_error(target.get_string())
+        """The troupe's mode, once it is known that a task can be queued."""
+        info = _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)
+        if info[2] is not None:
+            return info[2]
+        mode = _get_mode(self)
+        if info[1] is not None and mode == _PROCESS:
+            raise _process_mode_error(info[1])
+        return mode
+
+    def _submitted(self, future, mode):
+        # The mode can no longer change: later submits need not ask.
+        info = _troupes.get(hash(self))
+        if info is not None:
+            info[2] = mode
+        return future
+
+    def _encode(self, value, mode):
+        """The input GVariant for @value, and the key of its exception if
+        it is passed by reference."""
+        if isinstance(value, GLib.Variant):
+            return value, None
+        if not _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)[0]:
+            return to_variant(value), None
+        if mode == _PROCESS:
+            return _values.value_variant(value), None
+        return _values.owned_ref_frame(value)
+
+    def _encode_unowned(self, value, mode):
+        # No future to own the exception: the first caller takes it.
+        frame, key = self._encode(value, mode)
+        if key is not None:
+            _values.forget_raised(key)
+        return frame
+
+    def _submit_encoded(self, value, mode):
+        frame, key = self._encode(value, mode)
+        future = _submit(self, frame)
+        if key is not None:
+            future.weak_ref(_values.forget_raised, key)
+        return future
 
     def submit(self, value):
         """Queues a task on @value and returns its Tw.Future.
 
-        @value is a plain Python value or a GLib.Variant (see the module
-        doc), or a Tw.Future, whose value becomes the input once it
-        succeeds (chaining; see submit_future()).
+        @value is a Python value (pickled at once in process mode, so an
+        unpicklable one raises the pickling error here) or a GLib.Variant
+        (see the module doc), or a Tw.Future, whose value becomes the input
+        once it succeeds (chaining; see submit_future()).
         """
-        self._check_submit()
+        info = _troupes.get(hash(self), _NOT_MADE_BY_TROUPE)
+        mode = info[2]
+        if mode == _PROCESS and info[0] and not isinstance(value, _NOT_PLAIN):
+            # The common case, in as few calls as possible.
+            return _submit(self, _values.value_variant(value))
+        mode = self._check_submit()
         if isinstance(value, Tw.Future):
-            return Tw.Troupe.submit_future(self, value)
-        return Tw.Troupe.submit(self, to_variant(value))
+            return self._submitted(self._submit_chained(value, mode), mode)
+        return self._submitted(self._submit_encoded(value, mode), mode)
+
+    def _submit_chained(self, future, mode):
+        if not self._python_values():
+            convert = _values.to_plain_input
+        elif mode == Tw.TroupeMode.PROCESS:
+            convert = _values.to_process_input
+        else:
+            return Tw.Troupe.submit_future(self, future)
+        if future.is_done():
+            # Settled for good: convert now, or let the chain fail alike.
+            if future.get_state() == Tw.FutureState.SUCCEEDED:
+                return Tw.Troupe.submit(self, convert(future.wait(0)))
+            return Tw.Troupe.submit_future(self, future)
+        converted = Tw.Troupe.submit_future(_converter(convert, Troupe.new_for_func), future)
+        return Tw.Troupe.submit_future(self, converted)
 
     def submit_async(self, value, cancellable=None, callback=None, *user_data):
         """Queues a task on @value once there is room (see ``max_queued``).
@@ -669,47 +452,83 @@ class Troupe(Tw.Troupe):
         main context once the task is queued; ``troupe.submit_finish(result)``
         returns its Tw.Future. @value is converted as for submit().
         """
-        self._check_submit()
-        return Tw.Troupe.submit_async(self, to_variant(value), cancellable, callback,
-                                      *user_data)
+        mode = self._check_submit()
+        return Tw.Troupe.submit_async(self, self._encode_unowned(value, mode), cancellable,
+                                      callback, *user_data)
 
-    def _map_inputs(self, iterable):
-        self._check_submit()
+    def _map_inputs(self, iterable, mode):
         if isinstance(iterable, GLib.Variant):
             return iterable
-        return to_variant(list(iterable))
+        if not self._python_values():
+            return to_variant(list(iterable))
+        return GLib.Variant.new_array(GLib.VariantType.new('v'), [
+            GLib.Variant.new_variant(self._encode_unowned(item, mode)) for item in iterable])
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
 
         Its ``result()`` is the list of the outputs, in input order; it
-        fails with the first error. The items are plain values (or an
-        array GLib.Variant, whose elements are the inputs); they travel
-        in chunks, so many small tasks cost little more than one each.
+        fails with the first error. This is the C tw_troupe_map(): the
+        items are converted one by one, so prefer map() for Python values.
         """
-        return Tw.Troupe.map(self, self._map_inputs(iterable))
+        mode = self._check_submit()
+        return Tw.Troupe.map(self, self._map_inputs(iterable, mode))
 
-    def map(self, iterable, timeout=None):
-        """Runs the worker on every item of @iterable and waits for them.
+    def _submit_chunks(self, iterable, chunksize):
+        mode = self._check_submit()
+        items = iterable if isinstance(iterable, (list, tuple, range)) else list(iterable)
+        if chunksize is None:
+            chunksize = _values.chunk_size(len(items), self.get_n_workers())
+        elif chunksize < 1:
+            raise ValueError('chunksize must be at least 1, not %r' % chunksize)
+        futures = []
+        for start in range(0, len(items), chunksize):
+            chunk = items[start:start + chunksize]
+            if mode == _PROCESS:
+                futures.append(_submit(self, _values.pickle_frame(chunk, _values.CHUNK)))
+                continue
+            frame, key = _values.owned_ref_frame(chunk, _values.REF_CHUNK)
+            futures.append(_submit(self, frame))
+            futures[-1].weak_ref(_values.forget_raised, key)
+        _tw_future.track(self, *futures)
+        return self._submitted(futures, mode)
 
-        Returns the list of plain outputs, in input order. Raises the first
-        error, as ``result()`` does, or FutureTimeoutError after @timeout
-        seconds (the tasks go on).
+    def map(self, iterable, *, chunksize=None, timeout=None):
+        """Runs the worker on every item of @iterable, like Executor.map().
+
+        Returns an iterator of the outputs in input order; it raises the
+        exception of an item when it gets there, and FutureTimeoutError
+        (a TimeoutError) once @timeout seconds from this call have passed.
+        @iterable may be a generator: it is read at once. For a troupe of
+        Python values the items travel in chunks of @chunksize, one frame
+        each way per chunk (None picks about sixteen chunks per worker); a
+        chunk fails as a whole.
         """
-        return self.map_future(iterable).result(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._python_values():
+            future = self.map_future(iterable)
+            return iter(future.result(timeout))
+        futures = self._submit_chunks(iterable, chunksize)
+        return itertools.chain.from_iterable(_values.chunk_results(futures, deadline))
 
-    def map_unordered(self, iterable, timeout=None):
-        """Runs the worker on every item of @iterable, as one task each.
+    def map_unordered(self, iterable, *, chunksize=None, timeout=None):
+        """Runs the worker on every item of @iterable; yields the outputs
+        in the order they finish.
 
-        Returns an iterator of the plain outputs in the order the tasks
-        finish. A failed task raises its error from ``next()``; the
-        iterator goes on with the tasks after it. @timeout, in seconds,
-        bounds the whole iteration. The iterator's ``as_completed``
-        attribute is the Tw.AsCompleted of the tasks' futures (a
-        Gio.ListModel, for a list widget).
+        A failed task raises its error from ``next()``; the iterator goes
+        on after it. @timeout, in seconds, bounds the whole iteration. For a
+        troupe of Python values the items travel in chunks as for map()
+        and come out a chunk at a time. The iterator's ``as_completed``
+        attribute is the Tw.AsCompleted of the tasks' (or chunks') futures
+        (a Gio.ListModel, for a list widget).
         """
-        done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
-        return _SettledIterator(done, timeout, values=True)
+        if not self._python_values():
+            mode = self._check_submit()
+            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable, mode))
+            return _SettledIterator(done, timeout, values=True)
+        futures = self._submit_chunks(iterable, chunksize)
+        return _ChunkIterator(_SettledIterator(Tw.AsCompleted.new(futures), timeout,
+                                               values=True))
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         """Stops the troupe, as ``Executor.shutdown()`` does.
@@ -771,6 +590,8 @@ def _acquire_context_to_iterate():
     """The thread-default main context, acquired, if a blocking wait must
     iterate it: Python continuations are pending there and no other
     thread runs it. Else None."""
+    if not _continuations:
+        return None
     context = GLib.MainContext.ref_thread_default()
     with _continuations_lock:
         if context not in _continuations:
@@ -784,10 +605,11 @@ def _timed_out(timeout):
                               int(Gio.IOErrorEnum.TIMED_OUT))
 
 
-def _wait_iterating(context, start, finish, timeout):
+def _wait_iterating(context, start, finish, timeout, on_error=_raise_error):
     """Runs start(cancellable, callback), then iterates @context until the
-    callback has run, and returns finish(result). After @timeout seconds
-    the operation is cancelled and FutureTimeoutError raised."""
+    callback has run, and returns finish(result), or on_error(its error).
+    After @timeout seconds the operation is cancelled and
+    FutureTimeoutError raised."""
     results = []
     cancellable = Gio.Cancellable()
     timer = None
@@ -815,14 +637,14 @@ def _wait_iterating(context, start, finish, timeout):
     except GLib.Error as error:
         if expired and error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
             raise _timed_out(timeout) from None
-        _raise_error(error)
+        return on_error(error)
 
 
 def _as_future(value):
     """What a continuation returned, as the future that the chain adopts."""
     if value is None or isinstance(value, Tw.Future):
         return value
-    return Tw.Future.new_for_value(to_variant(value))
+    return Future.new_for_value(value)
 
 
 def _futures_list(futures):
@@ -832,6 +654,9 @@ def _futures_list(futures):
             raise TypeError('expected Tw.Future items, not %s; wrap a value in '
                             'Tw.Future.new_for_value()' % type(future).__name__)
     return futures
+
+
+_wait = Tw.Future.wait
 
 
 class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
@@ -845,9 +670,17 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
 
     @staticmethod
     def new_for_value(value):
-        """Returns a future that has succeeded with @value, a plain value
-        or a GLib.Variant."""
-        return Tw.Future.new_for_value(to_variant(value))
+        """Returns a future that has succeeded with @value.
+
+        A GLib.Variant, or a value that Tw.to_variant() converts, is that
+        GVariant, as C code sees it; any other Python value is held by
+        reference, as a thread troupe holds it.
+        """
+        try:
+            variant = to_variant(value)
+        except (TypeError, ValueError, OverflowError):
+            variant = _values.ref_frame(value)
+        return Tw.Future.new_for_value(variant)
 
     def result_variant(self, timeout=None):
         """Waits for the task and returns its GLib.Variant.
@@ -868,11 +701,28 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
             _raise_error(error)
 
     def _tw_unwrap(self):
-        """The settled future's plain value, or raises its error."""
+        """The Python value of this settled future, or raises its exception.
+
+        The value is what the worker returned (see the module doc); the
+        exception is the worker's own where it could travel (a pickled
+        one has the worker's traceback as its ``__cause__``), else a
+        PythonError, or the worker's GLib.Error. An exception that was
+        passed by reference (thread mode) is kept on the future, so every
+        call raises the same object.
+        """
+        outcome = self.__dict__.get('_tw_exception')
+        if outcome is not None:
+            outcome.__suppress_context__ = True
+            raise outcome
         try:
-            return from_variant(self.wait(0))
+            variant = _wait(self, 0)
         except GLib.Error as error:
-            _raise_error(error)
+            exc = _exception_for_error(error)
+            if exc is not error:
+                self._tw_exception = exc
+            exc.__suppress_context__ = True
+            raise exc
+        return from_variant(variant)
 
     @property
     def progress(self):
@@ -997,6 +847,24 @@ class _SettledIterator:
         return future.result() if self._values else future
 
 
+class _ChunkIterator:
+    """The items of the chunk lists that a _SettledIterator hands out."""
+
+    def __init__(self, chunks):
+        self.as_completed = chunks.as_completed
+        self._chunks = chunks
+        self._items = iter(())
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            for item in self._items:
+                return item
+            self._items = iter(next(self._chunks))
+
+
 def as_completed(futures, timeout=None):
     """Returns an iterator of @futures in the order they settle.
 
@@ -1055,6 +923,7 @@ def init():
         # parent decides what happens to the tasks, so it must not kill
         # the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _worker_process[:] = [True]
         _ensure_worker_types()
         sys.exit(Tw.process_main())
     Tw.init()

@@ -39,6 +39,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import _base
 
 from gi.repository import GLib, Gio
@@ -486,12 +487,19 @@ def track(troupe, *futures):
     """Remembers @futures, tasks of @troupe, so that leaving a with block
     by an exception cancels them; for futures made without submit()."""
     submitted = _submitted.get(hash(troupe)) or _submitted_list(troupe)
+    # Weakly: a future the caller dropped must free its value at once, as
+    # a concurrent.futures one does.
     with _submitted_lock:
-        submitted.extend(futures)
-        # Drop settled ones now and then: at most twice what is live.
+        submitted.extend(weakref.ref(f) for f in futures)
+        # Drop settled and dead ones now and then: at most twice what is live.
         if len(submitted) > 2 * submitted[0] + 64:
-            submitted[1:] = [f for f in submitted[1:] if not f.is_done()]
+            submitted[1:] = [r for r in submitted[1:] if _pending(r) is not None]
             submitted[0] = len(submitted) - 1
+
+
+def _pending(ref):
+    future = ref()
+    return future if future is not None and not future.is_done() else None
 
 
 def tracking(submit):
@@ -545,8 +553,7 @@ def abort(troupe):
     while troupe.get_n_queued() > 0 and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.001)
     with _submitted_lock:
-        futures = _submitted.get(hash(troupe), [0])[1:]
-    for future in futures:
-        if not future.is_done():
-            Tw.Future.cancel(future)
+        refs = _submitted.get(hash(troupe), [0])[1:]
+    for future in filter(None, map(_pending, refs)):
+        Tw.Future.cancel(future)
     thread.join()
