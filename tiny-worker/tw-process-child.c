@@ -177,7 +177,12 @@ tw_process_child_setup (GVariant  *hello,
 static gboolean
 tw_process_child_flush (TwProcessChild *child)
 {
-  return tw_wire_flush (child->out_fd, child->out, -1, NULL);
+  if (tw_wire_flush (child->out_fd, child->out, -1, NULL))
+    return TRUE;
+
+  g_byte_array_set_size (child->out, 0);
+
+  return FALSE;
 }
 
 /* Adds one frame to child->out. */

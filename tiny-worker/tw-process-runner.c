@@ -377,6 +377,7 @@ tw_process_server_send (TwProcessServer  *server,
 {
   guint64 *last_id = &server->worker->last_id;
   GList *first_new = NULL;
+  guint length;
 
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     {
@@ -401,15 +402,23 @@ tw_process_server_send (TwProcessServer  *server,
       server->last_answer == 0)
     server->last_answer = g_get_monotonic_time ();
 
+  length = server->out->len;
   if (tw_wire_flush (server->worker->to_child, server->out, server->worker->reader.pid_fd, error))
     {
       tw_process_server_start_head (server);
       return TRUE;
     }
 
-  /* The child never got these: they are not to blame for its end. */
+  /* The child never got these: they are not to blame for its end. But
+   * one that died taking in the head, it was busy with: the head is. */
+  if (server->out->len < length && first_new == server->in_flight.head)
+    {
+      tw_process_server_start_head (server);
+      first_new = first_new->next;
+    }
   for (GList *l = first_new; l != NULL; l = l->next)
     ((TwInFlight *)l->data)->id = 0;
+  g_byte_array_set_size (server->out, 0);
 
   return FALSE;
 }

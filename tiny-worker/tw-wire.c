@@ -301,8 +301,10 @@ tw_wire_write_all (int            fd,
                    const guint8  *data,
                    gsize          size,
                    int            pid_fd,
+                   gsize         *written,
                    GError       **error)
 {
+  *written = 0;
   while (size > 0)
     {
       gssize n;
@@ -347,6 +349,7 @@ tw_wire_write_all (int            fd,
 
       data += n;
       size -= n;
+      *written += n;
     }
 
   return TRUE;
@@ -425,16 +428,18 @@ tw_wire_end_line (GByteArray *out)
   g_byte_array_append (out, (const guint8 *)"\n", 1);
 }
 
-/* Writes all of @out and empties it. */
+/* Writes all of @out and empties it; on failure, what was not written
+ * stays in @out. */
 gboolean
 tw_wire_flush (int            fd,
                GByteArray    *out,
                int            pid_fd,
                GError       **error)
 {
-  gboolean ret = tw_wire_write_all (fd, out->data, out->len, pid_fd, error);
+  gsize written;
+  gboolean ret = tw_wire_write_all (fd, out->data, out->len, pid_fd, &written, error);
 
-  g_byte_array_set_size (out, 0);
+  g_byte_array_remove_range (out, 0, written);
 
   return ret;
 }
@@ -524,6 +529,7 @@ tw_wire_depth (GVariant *value,
 {
   const char *type = g_variant_get_type_string (value);
   guint depth = 0;
+  guint child_depth;
   guint nesting = 0;
   GVariantIter iter;
   GVariant *child;
@@ -544,15 +550,16 @@ tw_wire_depth (GVariant *value,
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
     {
       child = g_variant_get_variant (value);
-      depth = MAX (depth, tw_wire_depth (child, level + 1));
+      child_depth = tw_wire_depth (child, level + 1);
       g_variant_unref (child);
-      return depth;
+      return MAX (depth, child_depth);
     }
 
   g_variant_iter_init (&iter, value);
   while (depth <= TW_WIRE_MAX_DEPTH && (child = g_variant_iter_next_value (&iter)) != NULL)
     {
-      depth = MAX (depth, tw_wire_depth (child, level + 1));
+      child_depth = tw_wire_depth (child, level + 1);
+      depth = MAX (depth, child_depth);
       g_variant_unref (child);
     }
 
