@@ -26,7 +26,9 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "tw-fault-worker.h"
@@ -425,6 +427,72 @@ test_faults_fds (gconstpointer data)
   n_tasks += g_str_equal (data, "some") ? 400 : 1;
 }
 
+/* The children of this process, zombies included. */
+static guint
+count_children (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
+      g_autofree char *stat = NULL;
+      const char *end;
+      int parent;
+
+      if (!g_ascii_isdigit (*name) || !g_file_get_contents (path, &stat, NULL, NULL) ||
+          (end = strrchr (stat, ')')) == NULL)
+        continue;
+      if (sscanf (end + 2, "%*c %d", &parent) == 1 && parent == getpid ())
+        n++;
+    }
+
+  return n;
+}
+
+/* TW_FAULTS_LIFECYCLES troupes (100 by default) are made, used and shut
+ * down one after the other. */
+static void
+test_faults_lifecycles (gconstpointer data)
+{
+  guint n = g_ascii_strtoull (g_getenv ("TW_FAULTS_LIFECYCLES") ?: "100", NULL, 10);
+  guint n_fds = 0;
+  guint n_threads = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  g_test_summary ("Troupes made, used and shut down one after the other leave no "
+                  "file descriptor, thread or child process behind");
+
+  /* The first one makes what GLib keeps for good (the default main
+   * context's wakeup fd, its worker thread): count after it. */
+  for (guint i = 0; i <= n; i++)
+    {
+      g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("identity");
+      g_autoptr(TwFuture) future = NULL;
+
+      if (i == 1)
+        {
+          n_fds = count_open_fds ();
+          n_threads = tw_test_count_threads ();
+        }
+      tw_troupe_set_mode (troupe, GPOINTER_TO_INT (data));
+      tw_troupe_set_n_workers (troupe, 2);
+      future = tw_troupe_submit (troupe, g_variant_new_int32 (i));
+      g_assert_cmpint (tw_test_wait_value_int32 (future), ==, i);
+      tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+    }
+
+  g_test_message ("%u lifecycles in %" G_GINT64_FORMAT " ms", n,
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpuint (count_open_fds (), ==, n_fds);
+  g_assert_cmpuint (tw_test_wait_for_n_threads (n_threads), ==, n_threads);
+  g_assert_cmpuint (count_children (), ==, 0);
+  n_tasks += n;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -456,6 +524,10 @@ main (int   argc,
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
   g_test_add_data_func ("/Tw/Faults/deep-values/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_values);
+  g_test_add_data_func ("/Tw/Faults/lifecycles/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_lifecycles);
+  g_test_add_data_func ("/Tw/Faults/lifecycles/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_lifecycles);
   g_test_add_data_func ("/Tw/Faults/fds/some", "some", test_faults_fds);
   g_test_add_data_func ("/Tw/Faults/fds/none", "none", test_faults_fds);
 
