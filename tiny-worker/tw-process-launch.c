@@ -427,19 +427,38 @@ tw_process_worker_wrap (GPid       pid,
   return worker;
 }
 
-/* Whether a spawn that failed did for want of file descriptors: GLib's
- * error does not say, but a pipe made now fails the same way. */
-static int
-tw_process_probe_fds (void)
+/* A spawn failed with @error, and errno @saved_errno: if it was for want
+ * of file descriptors, says so in @error. GLib's error says so only in
+ * its message, if at all; failing that, a pipe made now tells. */
+static void
+tw_process_spawn_failed (GError    **error,
+                         int         saved_errno,
+                         const char *what,
+                         gboolean   *retry_later)
 {
+  const char *message = *error != NULL ? (*error)->message : "";
   int probe[2];
 
-  if (!g_unix_open_pipe (probe, FD_CLOEXEC, NULL))
-    return errno;
-  close (probe[0]);
-  close (probe[1]);
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    {
+      if (strstr (message, g_strerror (EMFILE)) != NULL)
+        saved_errno = EMFILE;
+      else if (strstr (message, g_strerror (ENFILE)) != NULL)
+        saved_errno = ENFILE;
+      else if (!g_unix_open_pipe (probe, FD_CLOEXEC, NULL))
+        saved_errno = errno;
+      else
+        {
+          close (probe[0]);
+          close (probe[1]);
+        }
+    }
 
-  return 0;
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    return;
+
+  g_clear_error (error);
+  tw_process_set_start_error (error, saved_errno, what, retry_later);
 }
 
 /* The command line of a launched worker: the launcher, then prlimit for
@@ -488,13 +507,7 @@ tw_process_worker_launch (TwProcessConfig  *config,
                                          -1, -1, -1, NULL, NULL, 0, &pid,
                                          &to_child, &from_child, &stderr_fd, error))
     {
-      int saved_errno = tw_process_probe_fds ();
-
-      if (saved_errno != 0)
-        {
-          g_clear_error (error);
-          tw_process_set_start_error (error, saved_errno, "spawning the launcher", retry_later);
-        }
+      tw_process_spawn_failed (error, errno, "spawning the launcher", retry_later);
       g_prefix_error (error, "Cannot start the worker launcher %s: ", argv[0]);
       return NULL;
     }
@@ -561,18 +574,13 @@ tw_process_worker_spawn (TwProcessConfig  *config,
                                               tw_process_child_setup, config, -1, -1, -1,
                                               source_fds, target_fds, 2, &pid,
                                               NULL, NULL, NULL, error);
+  if (!spawned)
+    tw_process_spawn_failed (error, errno, "spawn", retry_later);
   close (to_child[0]);
   close (from_child[1]);
 
   if (!spawned)
     {
-      int saved_errno = tw_process_probe_fds ();
-
-      if (saved_errno != 0)
-        {
-          g_clear_error (error);
-          tw_process_set_start_error (error, saved_errno, "spawn", retry_later);
-        }
       close (to_child[1]);
       close (from_child[0]);
       return NULL;
@@ -698,10 +706,23 @@ tw_process_config_setup_failed (TwProcessConfig *config,
     g_usleep ((SETUP_BACKOFF_MSEC << (failures - 1)) * 1000);
 }
 
+/* Whether some worker of the troupe runs. */
+gboolean
+tw_process_config_has_live_workers (TwProcessConfig *config)
+{
+  gboolean live;
+
+  g_mutex_lock (&config->lock);
+  live = config->n_live > 0;
+  g_mutex_unlock (&config->lock);
+
+  return live;
+}
+
 /* Starts a worker process and greets it; @wake_fd wakes the handshake
  * when @cancellable fires. A start that failed for want of file
- * descriptors while other workers of the troupe run sets @retry_later
- * and does not count towards giving up: they keep serving. */
+ * descriptors sets @retry_later and does not count towards giving up:
+ * the runner tries again while other workers serve. */
 TwProcessWorker *
 tw_process_worker_new (TwProcessConfig  *config,
                        GCancellable     *cancellable,
@@ -748,9 +769,7 @@ tw_process_worker_new (TwProcessConfig  *config,
 
   if (worker == NULL)
     {
-      g_mutex_lock (&config->lock);
-      *retry_later = no_fds && config->n_live > 0;
-      g_mutex_unlock (&config->lock);
+      *retry_later = no_fds;
       /* A shutdown that cut the handshake short is no setup failure. */
       if (!g_cancellable_is_cancelled (cancellable) && !*retry_later)
         tw_process_config_setup_failed (config, local_error);

@@ -84,6 +84,7 @@ extern const TwPoolRunner tw_process_runner;
 TwProcessConfig *tw_process_config_new          (const TwProcessOptions *options,
                                                  GVariant               *hello);
 void             tw_process_config_free         (gpointer                config);
+gboolean         tw_process_config_has_live_workers (TwProcessConfig    *config);
 TwProcessWorker *tw_process_worker_new          (TwProcessConfig        *config,
                                                  GCancellable           *cancellable,
                                                  int                     wake_fd,

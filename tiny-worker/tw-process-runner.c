@@ -38,11 +38,12 @@
 #define PIPELINE_USEC  500
 #define MAX_DEPTH      64
 
-/* A worker that cannot start for want of file descriptors while others
- * run is tried again after 50 ms, doubling up to 1.6 s; tasks that wait
- * for it fail after MAX_START_RETRIES tries. */
+/* A worker that cannot start for want of file descriptors is tried again
+ * after 50 ms, doubling up to 1.6 s, for as long as other workers serve;
+ * with none, or with tasks in hand, MAX_START_RETRIES tries are made
+ * before the tasks fail with the reason. */
 #define RETRY_MSEC         50
-#define MAX_START_RETRIES  8
+#define MAX_START_RETRIES  6
 
 /* How many times a task goes to the next worker because its worker broke
  * the protocol in a frame about another task. */
@@ -305,7 +306,7 @@ static void
 tw_process_server_back_off (TwProcessServer *server)
 {
   struct pollfd pfd = { .fd = server->wake_fd, .events = POLLIN };
-  guint msec = RETRY_MSEC << MIN (server->start_retries, 5);
+  guint msec = RETRY_MSEC << MIN (MAX (server->start_retries, 1) - 1, 5);
 
   if (g_cancellable_is_cancelled (tw_pool_get_stop_cancellable (server->pool)))
     return;
@@ -318,9 +319,9 @@ tw_process_server_back_off (TwProcessServer *server)
     }
 }
 
-/* Starts a child; FALSE when it failed for want of fds and is to be
- * tried again later, after a pause. */
-static gboolean
+/* Starts a child; with @error NULL, a failure is reported later. One
+ * that failed for want of fds is counted in start_retries. */
+static void
 tw_process_server_start (TwProcessServer  *server,
                          GError          **error)
 {
@@ -330,15 +331,23 @@ tw_process_server_start (TwProcessServer  *server,
                                           tw_pool_get_stop_cancellable (server->pool),
                                           server->wake_fd, &retry_later, error);
   if (server->worker != NULL || !retry_later)
-    {
-      server->start_retries = 0;
-      return TRUE;
-    }
+    server->start_retries = 0;
+  else
+    server->start_retries++;
+}
 
-  server->start_retries++;
-  tw_process_server_back_off (server);
-
-  return FALSE;
+/* Whether this thread, which has no child and no task, should try again
+ * to start one before it takes a task: while other workers serve, it
+ * keeps trying; alone, it gives up after MAX_START_RETRIES tries, and
+ * the tasks it then takes fail with the reason. */
+static gboolean
+tw_process_server_should_retry_start (TwProcessServer *server)
+{
+  return server->worker == NULL && server->start_retries > 0 &&
+         server->in_flight.length == 0 &&
+         !g_cancellable_is_cancelled (tw_pool_get_stop_cancellable (server->pool)) &&
+         (server->start_retries < MAX_START_RETRIES ||
+          tw_process_config_has_live_workers (server->config));
 }
 
 /* Starts a child if there is none. Failing that, every task in flight
@@ -353,17 +362,17 @@ tw_process_server_ensure_worker (TwProcessServer *server)
   if (server->worker != NULL)
     return TRUE;
 
-  if (tw_process_server_start (server, &error) && server->worker != NULL)
+  tw_process_server_start (server, &error);
+  if (server->worker != NULL)
     return TRUE;
 
-  if (server->worker == NULL && server->start_retries > 0 &&
-      server->start_retries < MAX_START_RETRIES)
+  if (server->start_retries > 0 && server->start_retries < MAX_START_RETRIES)
     {
       g_error_free (error);
+      tw_process_server_back_off (server);
       return FALSE;
     }
 
-  server->start_retries = 0;
   while ((task = g_queue_pop_head (&server->in_flight)) != NULL)
     tw_in_flight_settle (server, task, NULL, g_error_copy (error));
   g_error_free (error);
@@ -656,9 +665,9 @@ tw_process_serve (TwPool   *pool,
 
   for (;;)
     {
-      if (server.worker == NULL && server.start_retries > 0 &&
-          server.in_flight.length == 0 && !g_cancellable_is_cancelled (stop))
+      if (tw_process_server_should_retry_start (&server))
         {
+          tw_process_server_back_off (&server);
           tw_process_server_start (&server, NULL);
           continue;
         }

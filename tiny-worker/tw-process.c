@@ -89,9 +89,10 @@
  * waits 100 ms, 200 ms, 400 ms and 800 ms before its next attempts, and
  * after five failures in a row it stops starting processes and fails
  * every task with the last setup error. A worker that cannot start for
- * want of file descriptors (`RLIMIT_NOFILE`) while others run is tried
- * again after 50 ms, doubling up to 1.6 s, without counting as a
- * failure; the running workers meanwhile take the tasks.
+ * want of file descriptors (`RLIMIT_NOFILE`) is tried again after 50 ms,
+ * doubling up to 1.6 s, without counting as a failure, while the workers
+ * that run take the tasks; when none runs, tasks fail after about 1.5 s
+ * with an error that names the limit.
  *
  * Cancelling a running task triggers the worker's #GCancellable in the
  * child. If the task has not returned within #TwTroupe:cancel-grace-period

@@ -144,6 +144,8 @@ typedef struct
   const char      *stage;
 } CrashCase;
 
+static CrashCase crash_cases[G_N_ELEMENTS (crash_kinds) * G_N_ELEMENTS (crash_stages)];
+
 /* Each stage fails the task that the worker ran, if any, with what ended
  * it; the next task then runs in a new worker. */
 static void
@@ -368,7 +370,7 @@ static void
 run_fds_some (void)
 {
   g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("pid");
-  g_autoptr(GHashTable) pids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) pids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
 
   set_fd_limit (count_open_fds () + 40);
@@ -509,13 +511,13 @@ main (int   argc,
   for (guint i = 0; i < G_N_ELEMENTS (crash_kinds); i++)
     for (guint j = 0; j < G_N_ELEMENTS (crash_stages); j++)
       {
-        CrashCase *crash = g_new0 (CrashCase, 1);
+        CrashCase *crash = &crash_cases[i * G_N_ELEMENTS (crash_stages) + j];
         g_autofree char *path = g_strdup_printf ("/Tw/Faults/crash/%s/%s",
                                                  crash_kinds[i].kind, crash_stages[j]);
 
         crash->kind = &crash_kinds[i];
         crash->stage = crash_stages[j];
-        g_test_add_data_func_full (path, crash, test_faults_crash, g_free);
+        g_test_add_data_func (path, crash, test_faults_crash);
       }
   g_test_add_data_func ("/Tw/Faults/grandchild/system", "system", test_faults_grandchild);
   g_test_add_data_func ("/Tw/Faults/grandchild/fork", "fork", test_faults_grandchild);
