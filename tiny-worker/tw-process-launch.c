@@ -390,8 +390,7 @@ tw_process_set_start_error (GError     **error,
 
 /* A worker for the child @pid whose protocol ends are @to_child and
  * @from_child (taken). Its pidfd tells the reader of its death even when
- * a descendant holds the pipe; a kernel without pidfds falls back to the
- * end of the pipe. */
+ * a descendant holds the pipe. */
 static TwProcessWorker *
 tw_process_worker_wrap (GPid       pid,
                         int        to_child,
@@ -411,7 +410,9 @@ tw_process_worker_wrap (GPid       pid,
 
   worker->reader.pid_fd = syscall (SYS_pidfd_open, pid, 0);
   saved_errno = errno;
-  if (worker->reader.pid_fd < 0 && saved_errno != ENOSYS)
+  /* Without pidfds (an old kernel, a seccomp filter), the end of the
+   * pipe is all there is; only a lack of fds fails the start. */
+  if (worker->reader.pid_fd < 0 && (saved_errno == EMFILE || saved_errno == ENFILE))
     {
       tw_process_set_start_error (error, saved_errno, "pidfd_open", retry_later);
       worker->dead = TRUE;

@@ -481,7 +481,8 @@ tw_wire_error_domain (const char *domain)
   if (quark != 0)
     return quark;
 
-  if (g_atomic_int_add (&n_new_domains, 1) >= MAX_NEW_DOMAINS)
+  if (g_atomic_int_get (&n_new_domains) >= MAX_NEW_DOMAINS ||
+      g_atomic_int_add (&n_new_domains, 1) >= MAX_NEW_DOMAINS)
     return 0;
 
   return g_quark_from_string (domain);

@@ -109,9 +109,9 @@ expect_length (TwFuture *future,
 static GVariant *
 new_big_input (void)
 {
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
-                                   g_bytes_new_take (g_malloc0 (TW_FAULT_BIG_SIZE),
-                                                     TW_FAULT_BIG_SIZE), TRUE);
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_malloc0 (TW_FAULT_BIG_SIZE), TW_FAULT_BIG_SIZE);
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
 
 static GVariant *
@@ -311,7 +311,7 @@ expect_same (TwTroupe *troupe,
              GVariant *value)
 {
   g_autoptr(GVariant) input = g_variant_ref_sink (value);
-  g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_ref (input));
+  g_autoptr(TwFuture) future = tw_troupe_submit (troupe, input);
   g_autoptr(GVariant) output = tw_test_wait_value (future);
 
   g_assert_true (g_variant_equal (input, output));
