@@ -629,11 +629,12 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   TwWireFrame frame;
   guint32 version;
   guint64 pid;
-  int unread;
+  int unread = -1;
+  gboolean sent;
 
-  if (tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello,
-                     worker->reader.pid_fd, &local_error) &&
-      tw_process_worker_read_ready (worker, cancellable, &frame, &local_error))
+  sent = tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello,
+                        worker->reader.pid_fd, &local_error);
+  if (sent && tw_process_worker_read_ready (worker, cancellable, &frame, &local_error))
     {
       GError *setup_error = NULL;
 
@@ -664,7 +665,7 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
     }
 
   /* A worker that took HELLO off the pipe did call tw_init(). */
-  if (ioctl (worker->to_child, FIONREAD, &unread) < 0)
+  if (!sent || ioctl (worker->to_child, FIONREAD, &unread) < 0)
     unread = -1;
   how = tw_process_worker_kill (worker, config, !g_error_matches (local_error, G_IO_ERROR,
                                                           G_IO_ERROR_CONNECTION_CLOSED));

@@ -340,6 +340,22 @@ test_faults_deep_values (gconstpointer data)
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
 }
 
+static void
+test_faults_no_tw_init (void)
+{
+  const char *argv[] = { "true", NULL };
+  g_autoptr(TwTroupe) troupe = new_process_troupe (tw_troupe_new_for_func_name ("identity"));
+  g_autoptr(TwFuture) future = NULL;
+
+  g_test_summary ("A worker program that exits without reading what to run is "
+                  "asked whether it calls tw_init()");
+
+  tw_troupe_set_worker_argv (troupe, argv);
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  expect_error (future, TW_ERROR, TW_ERROR_WORKER_SETUP, "call tw_init");
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
 static guint
 count_open_fds (void)
 {
@@ -522,6 +538,7 @@ main (int   argc,
   g_test_add_data_func ("/Tw/Faults/grandchild/system", "system", test_faults_grandchild);
   g_test_add_data_func ("/Tw/Faults/grandchild/fork", "fork", test_faults_grandchild);
   g_test_add_func ("/Tw/Faults/launcher-background", test_faults_launcher_background);
+  g_test_add_func ("/Tw/Faults/no-tw-init", test_faults_no_tw_init);
   g_test_add_data_func ("/Tw/Faults/deep-values/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
   g_test_add_data_func ("/Tw/Faults/deep-values/process",
