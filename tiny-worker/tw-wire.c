@@ -522,11 +522,14 @@ tw_wire_error_from_variant (GVariant *variant)
 }
 
 /* The depth of @value, as GLib counts it, when it sits @level levels
- * deep; the walk stops past TW_WIRE_MAX_DEPTH. Only values of a type
- * with variants in it are walked. */
+ * deep; the walk stops past TW_WIRE_MAX_DEPTH, or at the first file
+ * descriptor handle if @handle is not NULL, setting it. Only values of a
+ * type with variants in it are walked: only variants can hide a handle
+ * or more depth behind their type string. */
 static guint
 tw_wire_depth (GVariant *value,
-               guint     level)
+               guint     level,
+               gboolean *handle)
 {
   const char *type = g_variant_get_type_string (value);
   guint depth = 0;
@@ -541,30 +544,36 @@ tw_wire_depth (GVariant *value,
         nesting++;
       else if (*p == ')' || *p == '}')
         nesting--;
+      else if (*p == 'h' && handle != NULL)
+        *handle = TRUE;
       depth = MAX (depth, nesting);
     }
   depth += level + 1;
 
-  if (depth > TW_WIRE_MAX_DEPTH || strchr (type, 'v') == NULL)
+  if (depth > TW_WIRE_MAX_DEPTH || (handle != NULL && *handle) || strchr (type, 'v') == NULL)
     return depth;
 
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
-    {
-      child = g_variant_get_variant (value);
-      child_depth = tw_wire_depth (child, level + 1);
-      g_variant_unref (child);
-      return MAX (depth, child_depth);
-    }
-
   g_variant_iter_init (&iter, value);
-  while (depth <= TW_WIRE_MAX_DEPTH && (child = g_variant_iter_next_value (&iter)) != NULL)
+  while (depth <= TW_WIRE_MAX_DEPTH && (handle == NULL || !*handle) &&
+         (child = g_variant_iter_next_value (&iter)) != NULL)
     {
-      child_depth = tw_wire_depth (child, level + 1);
+      child_depth = tw_wire_depth (child, level + 1, handle);
       depth = MAX (depth, child_depth);
       g_variant_unref (child);
     }
 
   return depth;
+}
+
+static gboolean
+tw_wire_depth_error (GVariant  *value,
+                     GError   **error)
+{
+  g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
+               "A value of type “%.64s” is nested more than %d levels deep, "
+               "the limit of values a troupe takes", g_variant_get_type_string (value),
+               TW_WIRE_MAX_DEPTH);
+  return FALSE;
 }
 
 /*
@@ -577,61 +586,30 @@ gboolean
 tw_wire_check_depth (GVariant  *value,
                      GError   **error)
 {
-  if (tw_wire_depth (value, 0) <= TW_WIRE_MAX_DEPTH)
-    return TRUE;
-
-  g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
-               "A value of type “%.64s” is nested more than %d levels deep, "
-               "the limit of values a troupe takes", g_variant_get_type_string (value),
-               TW_WIRE_MAX_DEPTH);
-  return FALSE;
-}
-
-static gboolean
-tw_wire_has_handle (GVariant *value)
-{
-  const char *type = g_variant_get_type_string (value);
-  GVariantIter iter;
-  GVariant *child;
-
-  if (strchr (type, 'h') != NULL)
-    return TRUE;
-
-  /* Only variants can hide a handle behind their type string. */
-  if (strchr (type, 'v') == NULL)
-    return FALSE;
-
-  g_variant_iter_init (&iter, value);
-  while ((child = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      gboolean found = tw_wire_has_handle (child);
-
-      g_variant_unref (child);
-      if (found)
-        return TRUE;
-    }
-
-  return FALSE;
+  return tw_wire_depth (value, 0, NULL) <= TW_WIRE_MAX_DEPTH ||
+         tw_wire_depth_error (value, error);
 }
 
 /* A value crosses a process boundary unless it holds file descriptor
- * handles, which mean nothing in another process, or is too large. */
+ * handles, which mean nothing in another process, is nested too deep
+ * (see tw_wire_check_depth()) or is too large. */
 gboolean
 tw_wire_check_value (GVariant  *value,
                      GError   **error)
 {
-  const char *type = g_variant_get_type_string (value);
+  gboolean handle = FALSE;
+  guint depth = tw_wire_depth (value, 0, &handle);
 
-  if (!tw_wire_check_depth (value, error))
-    return FALSE;
-
-  if (tw_wire_has_handle (value))
+  if (handle)
     {
       g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
-                   "A value of type “%s” holds file descriptor handles (h), "
-                   "which cannot cross a process boundary", type);
+                   "A value of type “%.64s” holds file descriptor handles (h), "
+                   "which cannot cross a process boundary", g_variant_get_type_string (value));
       return FALSE;
     }
+
+  if (depth > TW_WIRE_MAX_DEPTH)
+    return tw_wire_depth_error (value, error);
 
   if (g_variant_get_size (value) > TW_WIRE_MAX_FRAME - 64)
     {
