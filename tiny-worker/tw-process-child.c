@@ -177,7 +177,12 @@ tw_process_child_setup (GVariant  *hello,
 static gboolean
 tw_process_child_flush (TwProcessChild *child)
 {
-  return tw_wire_flush (child->out_fd, child->out, NULL, NULL);
+  if (tw_wire_flush (child->out_fd, child->out, -1, NULL))
+    return TRUE;
+
+  g_byte_array_set_size (child->out, 0);
+
+  return FALSE;
 }
 
 /* Adds one frame to child->out. */
@@ -355,6 +360,35 @@ tw_parse_worker_fds (const char *value,
   return TRUE;
 }
 
+/* Makes the protocol fd @fd close-on-exec, so that programs the worker
+ * starts do not hold the pipe open after it dies: the parent would not
+ * see it end. Stdin is moved away and replaced by /dev/null. */
+static int
+tw_process_child_keep_fd (int fd)
+{
+  int null_fd;
+  int kept;
+
+  if (fd != STDIN_FILENO)
+    {
+      fcntl (fd, F_SETFD, FD_CLOEXEC);
+      return fd;
+    }
+
+  kept = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (kept < 0 || null_fd < 0)
+    {
+      if (kept >= 0)
+        close (kept);
+      return fd;
+    }
+  dup2 (null_fd, STDIN_FILENO);
+  close (null_fd);
+
+  return kept;
+}
+
 /* Serves tasks on this thread; see tw_process_main(). */
 int
 tw_process_child_main (void)
@@ -381,6 +415,8 @@ tw_process_child_main (void)
       dup2 (STDERR_FILENO, STDOUT_FILENO);
       child.newline = TRUE;
     }
+  in_fd = tw_process_child_keep_fd (in_fd);
+  fcntl (out_fd, F_SETFD, FD_CLOEXEC);
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 

@@ -17,16 +17,19 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
 
 #include "tw-error.h"
 #include "tw-process-private.h"
@@ -165,72 +168,86 @@ tw_process_child_setup (gpointer user_data)
     setrlimit (RLIMIT_CPU, &(struct rlimit) { config->max_cpu_time, config->max_cpu_time + 1 });
 }
 
-static void
-tw_process_wait_cb (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  gboolean *done = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
-  *done = TRUE;
-}
-
+/* Stores how the child ended once it has; with WNOHANG in @flags,
+ * returns FALSE while it runs. Someone else may have reaped it (a
+ * SIGCHLD handler of the application's): then its status is unknown. */
 static gboolean
-tw_process_timeout_cb (gpointer user_data)
+tw_process_try_reap (TwProcessWorker *worker,
+                     int              flags)
 {
-  gboolean *timed_out = user_data;
+  int status = 0;
+  pid_t ret;
 
-  *timed_out = TRUE;
+  do
+    ret = waitpid (worker->pid, &status, flags);
+  while (ret < 0 && errno == EINTR);
 
-  return G_SOURCE_REMOVE;
+  if (ret == 0)
+    return FALSE;
+
+  worker->wait_status = ret == worker->pid ? status : -1;
+  worker->pid = 0;
+
+  return TRUE;
 }
 
-/* Reaps the child, killing it if it has not exited within @timeout_msec. */
+/* Reaps the child, killing it if it has not exited within @timeout_msec.
+ * Its pidfd says when it exits; without one, it is polled. */
 static void
-tw_process_reap (GSubprocess *process,
-                 guint        timeout_msec)
+tw_process_reap (TwProcessWorker *worker,
+                 guint            timeout_msec)
 {
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GSource) timeout = g_timeout_source_new (timeout_msec);
-  gboolean done = FALSE;
-  gboolean timed_out = FALSE;
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_msec * 1000;
 
-  g_main_context_push_thread_default (context);
+  while (worker->pid != 0 && !tw_process_try_reap (worker, WNOHANG))
+    {
+      gint64 remaining = deadline - g_get_monotonic_time ();
+      struct pollfd pfd = { .fd = worker->reader.pid_fd, .events = POLLIN };
 
-  g_source_set_callback (timeout, tw_process_timeout_cb, &timed_out, NULL);
-  g_source_attach (timeout, context);
-  g_subprocess_wait_async (process, NULL, tw_process_wait_cb, &done);
-
-  while (!done && !timed_out)
-    g_main_context_iteration (context, TRUE);
-
-  if (!done)
-    g_subprocess_force_exit (process);
-
-  while (!done)
-    g_main_context_iteration (context, TRUE);
-
-  g_source_destroy (timeout);
-  g_main_context_pop_thread_default (context);
+      if (remaining <= 0)
+        {
+          kill (worker->pid, SIGKILL);
+          tw_process_try_reap (worker, 0);
+        }
+      else if (pfd.fd >= 0)
+        poll (&pfd, 1, (int)((remaining + 999) / 1000));
+      else
+        g_usleep (MIN (remaining, 10000));
+    }
 }
 
 #define STDERR_TAIL_SIZE 2048
 
 /* Copies a launched worker's stderr to ours, keeping its tail for error
- * messages: a launcher that fails says why there. */
+ * messages: a launcher that fails says why there. It ends at the end of
+ * the pipe, or once the launched process is gone and what it wrote is
+ * read: a background process it left may hold the pipe for long. */
 static gpointer
 tw_process_stderr_thread (gpointer data)
 {
   TwProcessWorker *worker = data;
-  GInputStream *stream = g_subprocess_get_stderr_pipe (worker->process);
+  struct pollfd fds[2] = { { .fd = worker->stderr_fd, .events = POLLIN },
+                           { .fd = worker->reader.pid_fd, .events = POLLIN } };
   char buffer[4096];
   gssize n;
+  G_GNUC_UNUSED gssize written;
 
-  while ((n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, NULL)) > 0)
+  for (;;)
     {
-      G_GNUC_UNUSED gssize written = write (STDERR_FILENO, buffer, n);
+      if (poll (fds, 2, -1) < 0 && errno != EINTR)
+        break;
 
+      n = read (worker->stderr_fd, buffer, sizeof buffer);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        break;
+      if (n < 0)
+        {
+          if (fds[1].revents != 0)
+            break;
+          continue;
+        }
+
+      written = write (STDERR_FILENO, buffer, n);
       g_mutex_lock (&worker->stderr_lock);
       g_string_append_len (worker->stderr_tail, buffer, n);
       if (worker->stderr_tail->len > STDERR_TAIL_SIZE)
@@ -247,15 +264,16 @@ static char *
 tw_process_describe_exit (TwProcessWorker *worker,
                           TwProcessConfig *config)
 {
-  GSubprocess *process = worker->process;
+  int status = worker->wait_status;
   GString *how = g_string_new (NULL);
 
-  if (g_subprocess_get_if_signaled (process))
+  if (status == -1)
+    g_string_append (how, "ended (something else reaped it)");
+  else if (WIFSIGNALED (status))
     g_string_append_printf (how, "was killed by signal %d (%s)",
-                            g_subprocess_get_term_sig (process),
-                            g_strsignal (g_subprocess_get_term_sig (process)));
+                            WTERMSIG (status), g_strsignal (WTERMSIG (status)));
   else
-    g_string_append_printf (how, "exited with status %d", g_subprocess_get_exit_status (process));
+    g_string_append_printf (how, "exited with status %d", WEXITSTATUS (status));
 
   if (config->max_memory > 0)
     g_string_append_printf (how, " (limited to %" G_GUINT64_FORMAT " bytes of memory "
@@ -299,10 +317,10 @@ tw_process_worker_free (TwProcessWorker *worker,
   if (!worker->dead)
     {
       tw_wire_write (worker->to_child, TW_WIRE_QUIT, 0,
-                     g_variant_new ("()"), NULL, NULL);
+                     g_variant_new ("()"), worker->reader.pid_fd, NULL);
       close (worker->to_child);
       worker->to_child = -1;
-      tw_process_reap (worker->process, QUIT_TIMEOUT_MSEC);
+      tw_process_reap (worker, QUIT_TIMEOUT_MSEC);
     }
 
   tw_process_worker_join_stderr (worker);
@@ -311,12 +329,19 @@ tw_process_worker_free (TwProcessWorker *worker,
       g_string_free (worker->stderr_tail, TRUE);
       g_mutex_clear (&worker->stderr_lock);
     }
+  if (worker->stderr_fd >= 0)
+    close (worker->stderr_fd);
   if (worker->to_child >= 0)
     close (worker->to_child);
+  if (worker->reader.pid_fd >= 0)
+    close (worker->reader.pid_fd);
   close (worker->reader.fd);
   tw_wire_reader_clear (&worker->reader);
-  g_clear_object (&worker->process);
   g_free (worker);
+
+  g_mutex_lock (&config->lock);
+  config->n_live--;
+  g_mutex_unlock (&config->lock);
 }
 
 /* Kills and reaps the child; returns how it ended. */
@@ -325,22 +350,116 @@ tw_process_worker_kill (TwProcessWorker *worker,
                         TwProcessConfig *config,
                         gboolean         force)
 {
-  if (force)
-    g_subprocess_force_exit (worker->process);
-  tw_process_reap (worker->process, QUIT_TIMEOUT_MSEC);
+  if (force && worker->pid != 0)
+    kill (worker->pid, SIGKILL);
+  tw_process_reap (worker, QUIT_TIMEOUT_MSEC);
   worker->dead = TRUE;
   tw_process_worker_join_stderr (worker);
 
   return tw_process_describe_exit (worker, config);
 }
 
-/* The parent's ends never block, so waits can watch a cancellable and a
- * deadline (see tw-wire.c). */
+#ifndef SYS_pidfd_open
+# define SYS_pidfd_open 434
+#endif
+
+/* Sets @error for a start that failed with @saved_errno; one for want of
+ * file descriptors says so, and that a retry may succeed. */
 static void
-tw_process_worker_set_nonblocking (TwProcessWorker *worker)
+tw_process_set_start_error (GError     **error,
+                            int          saved_errno,
+                            const char  *what,
+                            gboolean    *retry_later)
 {
-  g_unix_set_fd_nonblocking (worker->to_child, TRUE, NULL);
-  g_unix_set_fd_nonblocking (worker->reader.fd, TRUE, NULL);
+  struct rlimit limit = { 0, };
+
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                   "Cannot start a worker process: %s: %s", what, g_strerror (saved_errno));
+      return;
+    }
+
+  getrlimit (RLIMIT_NOFILE, &limit);
+  g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+               "Cannot start a worker process: %s: %s (this process may have %"
+               G_GUINT64_FORMAT " open files, its RLIMIT_NOFILE)", what,
+               g_strerror (saved_errno), (guint64)limit.rlim_cur);
+  *retry_later = TRUE;
+}
+
+/* A worker for the child @pid whose protocol ends are @to_child and
+ * @from_child (taken). Its pidfd tells the reader of its death even when
+ * a descendant holds the pipe. */
+static TwProcessWorker *
+tw_process_worker_wrap (GPid       pid,
+                        int        to_child,
+                        int        from_child,
+                        gboolean  *retry_later,
+                        GError   **error)
+{
+  TwProcessWorker *worker = g_new0 (TwProcessWorker, 1);
+  int saved_errno;
+
+  worker->pid = pid;
+  worker->stderr_fd = -1;
+  worker->to_child = to_child;
+  tw_wire_reader_init (&worker->reader, from_child);
+  g_unix_set_fd_nonblocking (to_child, TRUE, NULL);
+  g_unix_set_fd_nonblocking (from_child, TRUE, NULL);
+
+  worker->reader.pid_fd = syscall (SYS_pidfd_open, pid, 0);
+  saved_errno = errno;
+  /* Without pidfds (an old kernel, a seccomp filter), the end of the
+   * pipe is all there is; only a lack of fds fails the start. */
+  if (worker->reader.pid_fd < 0 && (saved_errno == EMFILE || saved_errno == ENFILE))
+    {
+      tw_process_set_start_error (error, saved_errno, "pidfd_open", retry_later);
+      worker->dead = TRUE;
+      kill (pid, SIGKILL);
+      tw_process_reap (worker, QUIT_TIMEOUT_MSEC);
+      close (to_child);
+      close (from_child);
+      tw_wire_reader_clear (&worker->reader);
+      g_free (worker);
+      return NULL;
+    }
+
+  return worker;
+}
+
+/* A spawn failed with @error, and errno @saved_errno: if it was for want
+ * of file descriptors, says so in @error. GLib's error says so only in
+ * its message, if at all; failing that, a pipe made now tells. */
+static void
+tw_process_spawn_failed (GError    **error,
+                         int         saved_errno,
+                         const char *what,
+                         gboolean   *retry_later)
+{
+  const char *message = *error != NULL ? (*error)->message : "";
+  int probe[2];
+
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    {
+      if (strstr (message, g_strerror (EMFILE)) != NULL)
+        saved_errno = EMFILE;
+      else if (strstr (message, g_strerror (ENFILE)) != NULL)
+        saved_errno = ENFILE;
+      else if (!g_unix_open_pipe (probe, FD_CLOEXEC, NULL))
+        saved_errno = errno;
+      else
+        {
+          close (probe[0]);
+          close (probe[1]);
+        }
+    }
+
+  if (saved_errno != EMFILE && saved_errno != ENFILE)
+    return;
+
+  g_clear_error (error);
+  tw_process_set_start_error (error, saved_errno, what, retry_later);
 }
 
 /* The command line of a launched worker: the launcher, then prlimit for
@@ -370,46 +489,40 @@ tw_process_launched_argv (TwProcessConfig *config)
   return g_strv_builder_end (builder);
 }
 
+#define SPAWN_FLAGS (G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH | G_SPAWN_CLOEXEC_PIPES)
+
 /* Spawns the worker through the launcher, with the protocol on its stdin
  * and stdout, which is all that launchers such as ssh or srun forward. */
 static TwProcessWorker *
 tw_process_worker_launch (TwProcessConfig  *config,
+                          gboolean         *retry_later,
                           GError          **error)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_auto(GStrv) argv = tw_process_launched_argv (config);
   TwProcessWorker *worker;
-  GSubprocess *process;
-  int to_child, from_child;
+  int to_child, from_child, stderr_fd;
+  GPid pid;
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
-  if (initial_cwd != NULL)
-    g_subprocess_launcher_set_cwd (launcher, initial_cwd);
-
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv, error);
-  if (process == NULL)
+  if (!g_spawn_async_with_pipes_and_fds (initial_cwd, (const char * const *)argv, NULL,
+                                         SPAWN_FLAGS, tw_process_child_setup, config,
+                                         -1, -1, -1, NULL, NULL, 0, &pid,
+                                         &to_child, &from_child, &stderr_fd, error))
     {
+      tw_process_spawn_failed (error, errno, "spawning the launcher", retry_later);
       g_prefix_error (error, "Cannot start the worker launcher %s: ", argv[0]);
       return NULL;
     }
 
-  /* Our own copies, so that closing them does not depend on the streams. */
-  to_child = fcntl (g_unix_output_stream_get_fd (G_UNIX_OUTPUT_STREAM (g_subprocess_get_stdin_pipe (process))),
-                    F_DUPFD_CLOEXEC, 3);
-  from_child = fcntl (g_unix_input_stream_get_fd (G_UNIX_INPUT_STREAM (g_subprocess_get_stdout_pipe (process))),
-                      F_DUPFD_CLOEXEC, 3);
-  g_output_stream_close (g_subprocess_get_stdin_pipe (process), NULL, NULL);
-  g_input_stream_close (g_subprocess_get_stdout_pipe (process), NULL, NULL);
+  worker = tw_process_worker_wrap (pid, to_child, from_child, retry_later, error);
+  if (worker == NULL)
+    {
+      close (stderr_fd);
+      return NULL;
+    }
 
-  worker = g_new0 (TwProcessWorker, 1);
-  worker->process = process;
-  worker->to_child = to_child;
-  tw_wire_reader_init (&worker->reader, from_child);
   worker->reader.newline = TRUE;  /* the worker speaks over its stdout */
-  tw_process_worker_set_nonblocking (worker);
+  worker->stderr_fd = stderr_fd;
+  g_unix_set_fd_nonblocking (stderr_fd, TRUE, NULL);
   g_mutex_init (&worker->stderr_lock);
   worker->stderr_tail = g_string_new (NULL);
   worker->stderr_thread = g_thread_new ("tw-worker-stderr", tw_process_stderr_thread, worker);
@@ -420,13 +533,16 @@ tw_process_worker_launch (TwProcessConfig  *config,
 /* Spawns the worker program with the protocol on fds 3 and 4. */
 static TwProcessWorker *
 tw_process_worker_spawn (TwProcessConfig  *config,
+                         gboolean         *retry_later,
                          GError          **error)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  TwProcessWorker *worker;
-  GSubprocess *process;
+  g_auto(GStrv) envp = NULL;
   int to_child[2];
   int from_child[2];
+  int source_fds[2];
+  const int target_fds[2] = { 3, 4 };
+  gboolean spawned;
+  GPid pid;
 
   if (config->argv == NULL || config->argv[0] == NULL)
     {
@@ -436,44 +552,42 @@ tw_process_worker_spawn (TwProcessConfig  *config,
     }
 
   if (config->launcher != NULL)
-    return tw_process_worker_launch (config, error);
+    return tw_process_worker_launch (config, retry_later, error);
 
-  if (!g_unix_open_pipe (to_child, FD_CLOEXEC, error))
-    return NULL;
-  if (!g_unix_open_pipe (from_child, FD_CLOEXEC, error))
+  if (!g_unix_open_pipe (to_child, FD_CLOEXEC, NULL))
     {
+      tw_process_set_start_error (error, errno, "pipe", retry_later);
+      return NULL;
+    }
+  if (!g_unix_open_pipe (from_child, FD_CLOEXEC, NULL))
+    {
+      tw_process_set_start_error (error, errno, "pipe", retry_later);
       close (to_child[0]);
       close (to_child[1]);
       return NULL;
     }
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_setenv (launcher, TW_WIRE_ENV, "3,4", TRUE);
-  g_subprocess_launcher_take_fd (launcher, to_child[0], 3);
-  g_subprocess_launcher_take_fd (launcher, from_child[1], 4);
-  g_subprocess_launcher_set_child_setup (launcher, tw_process_child_setup, config, NULL);
-  if (initial_cwd != NULL)
-    g_subprocess_launcher_set_cwd (launcher, initial_cwd);
+  envp = g_environ_setenv (g_get_environ (), TW_WIRE_ENV, "3,4", TRUE);
+  source_fds[0] = to_child[0];
+  source_fds[1] = from_child[1];
+  spawned = g_spawn_async_with_pipes_and_fds (initial_cwd, (const char * const *)config->argv,
+                                              (const char * const *)envp, SPAWN_FLAGS,
+                                              tw_process_child_setup, config, -1, -1, -1,
+                                              source_fds, target_fds, 2, &pid,
+                                              NULL, NULL, NULL, error);
+  if (!spawned)
+    tw_process_spawn_failed (error, errno, "spawn", retry_later);
+  close (to_child[0]);
+  close (from_child[1]);
 
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *)config->argv, error);
-
-  /* The launcher closes the child's ends when it goes. */
-  g_clear_object (&launcher);
-
-  if (process == NULL)
+  if (!spawned)
     {
       close (to_child[1]);
       close (from_child[0]);
       return NULL;
     }
 
-  worker = g_new0 (TwProcessWorker, 1);
-  worker->process = process;
-  worker->to_child = to_child[1];
-  tw_wire_reader_init (&worker->reader, from_child[0]);
-  tw_process_worker_set_nonblocking (worker);
-
-  return worker;
+  return tw_process_worker_wrap (pid, to_child[1], from_child[0], retry_later, error);
 }
 
 /* Waits for the answer to HELLO. A shutdown that comes meanwhile gives
@@ -515,9 +629,12 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
   TwWireFrame frame;
   guint32 version;
   guint64 pid;
+  int unread = -1;
+  gboolean sent;
 
-  if (tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello, NULL, &local_error) &&
-      tw_process_worker_read_ready (worker, cancellable, &frame, &local_error))
+  sent = tw_wire_write (worker->to_child, TW_WIRE_HELLO, 0, config->hello,
+                        worker->reader.pid_fd, &local_error);
+  if (sent && tw_process_worker_read_ready (worker, cancellable, &frame, &local_error))
     {
       GError *setup_error = NULL;
 
@@ -547,6 +664,9 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
       tw_wire_frame_clear (&frame);
     }
 
+  /* A worker that took HELLO off the pipe did call tw_init(). */
+  if (!sent || ioctl (worker->to_child, FIONREAD, &unread) < 0)
+    unread = -1;
   how = tw_process_worker_kill (worker, config, !g_error_matches (local_error, G_IO_ERROR,
                                                           G_IO_ERROR_CONNECTION_CLOSED));
 
@@ -557,9 +677,13 @@ tw_process_worker_handshake (TwProcessWorker  *worker,
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
                  "The worker launcher %s %s before the worker was ready (%s)",
                  config->launcher[0], how, local_error->message);
+  else if (unread == 0)
+    g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
+                 "Worker process %s while it set up its worker, before it was ready (%s)",
+                 how, local_error->message);
   else
     g_set_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP,
-                 "Worker process %s before it was ready (%s); does the program "
+                 "Worker process %s before it read what to run (%s); does the program "
                  "call tw_init" "() at the start of main()?", how, local_error->message);
 
   tw_process_worker_quote_stderr (worker, error ? *error : NULL);
@@ -584,15 +708,36 @@ tw_process_config_setup_failed (TwProcessConfig *config,
     g_usleep ((SETUP_BACKOFF_MSEC << (failures - 1)) * 1000);
 }
 
+/* Whether some worker of the troupe runs. */
+gboolean
+tw_process_config_has_live_workers (TwProcessConfig *config)
+{
+  gboolean live;
+
+  g_mutex_lock (&config->lock);
+  live = config->n_live > 0;
+  g_mutex_unlock (&config->lock);
+
+  return live;
+}
+
+/* Starts a worker process and greets it; @wake_fd wakes the handshake
+ * when @cancellable fires. A start that failed for want of file
+ * descriptors sets @retry_later and does not count towards giving up:
+ * the runner tries again while other workers serve. */
 TwProcessWorker *
 tw_process_worker_new (TwProcessConfig  *config,
                        GCancellable     *cancellable,
+                       int               wake_fd,
+                       gboolean         *retry_later,
                        GError          **error)
 {
   TwProcessWorker *worker;
   GError *local_error = NULL;
   gboolean given_up;
+  gboolean no_fds = FALSE;
 
+  *retry_later = FALSE;
   g_mutex_lock (&config->lock);
   given_up = config->setup_error != NULL;
   if (given_up)
@@ -610,17 +755,25 @@ tw_process_worker_new (TwProcessConfig  *config,
       return NULL;
     }
 
-  worker = tw_process_worker_spawn (config, &local_error);
-  if (worker != NULL && !tw_process_worker_handshake (worker, config, cancellable, &local_error))
+  worker = tw_process_worker_spawn (config, &no_fds, &local_error);
+  if (worker != NULL)
     {
-      tw_process_worker_free (worker, config);
-      worker = NULL;
+      worker->reader.wake_fd = wake_fd;
+      g_mutex_lock (&config->lock);
+      config->n_live++;
+      g_mutex_unlock (&config->lock);
+      if (!tw_process_worker_handshake (worker, config, cancellable, &local_error))
+        {
+          tw_process_worker_free (worker, config);
+          worker = NULL;
+        }
     }
 
   if (worker == NULL)
     {
+      *retry_later = no_fds;
       /* A shutdown that cut the handshake short is no setup failure. */
-      if (!g_cancellable_is_cancelled (cancellable))
+      if (!g_cancellable_is_cancelled (cancellable) && !*retry_later)
         tw_process_config_setup_failed (config, local_error);
       g_propagate_error (error, local_error);
       return NULL;
@@ -632,4 +785,3 @@ tw_process_worker_new (TwProcessConfig  *config,
 
   return worker;
 }
-

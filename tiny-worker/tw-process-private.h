@@ -58,18 +58,21 @@ typedef struct
   /* Protected by lock. */
   GMutex         lock;
   guint          setup_failures;    /* in a row */
+  guint          n_live;            /* workers started and not yet freed */
   GError        *setup_error;       /* the last one, once past the limit */
 } TwProcessConfig;
 
 /* One worker process; owned by the pool thread that started it. */
 typedef struct
 {
-  GSubprocess   *process;
-  GThread       *stderr_thread;     /* forwards a launched worker's stderr */
+  GPid           pid;               /* 0 once reaped */
+  int            wait_status;       /* once reaped, as waitpid() gives it, or -1 */
+  int            stderr_fd;         /* a launched worker's stderr, or -1 */
+  GThread       *stderr_thread;     /* forwards it */
   GMutex         stderr_lock;
   GString       *stderr_tail;       /* its last bytes; protected by stderr_lock */
   int            to_child;          /* non-blocking */
-  TwWireReader   reader;            /* on the child's output; non-blocking */
+  TwWireReader   reader;            /* on the child's output, with its pidfd; non-blocking */
   guint64        last_id;           /* the id of the last task sent */
   gboolean       dead;              /* exited or killed, and reaped */
   gboolean       broken_pipe;       /* writing failed: only read what is left */
@@ -81,8 +84,11 @@ extern const TwPoolRunner tw_process_runner;
 TwProcessConfig *tw_process_config_new          (const TwProcessOptions *options,
                                                  GVariant               *hello);
 void             tw_process_config_free         (gpointer                config);
+gboolean         tw_process_config_has_live_workers (TwProcessConfig    *config);
 TwProcessWorker *tw_process_worker_new          (TwProcessConfig        *config,
                                                  GCancellable           *cancellable,
+                                                 int                     wake_fd,
+                                                 gboolean               *retry_later,
                                                  GError                **error);
 void             tw_process_worker_free         (TwProcessWorker        *worker,
                                                  TwProcessConfig        *config);

@@ -17,7 +17,9 @@
 
 #include "config.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "tw-error.h"
 #include "tw-future-private.h"
@@ -36,6 +38,17 @@
 #define PIPELINE_USEC  500
 #define MAX_DEPTH      64
 
+/* A worker that cannot start for want of file descriptors is tried again
+ * after 50 ms, doubling up to 1.6 s, for as long as other workers serve;
+ * with none, or with tasks in hand, MAX_START_RETRIES tries are made
+ * before the tasks fail with the reason. */
+#define RETRY_MSEC         50
+#define MAX_START_RETRIES  6
+
+/* How many times a task goes to the next worker because its worker broke
+ * the protocol in a frame about another task. */
+#define MAX_REQUEUES       3
+
 typedef struct
 {
   TwFuture  *future;       /* owned */
@@ -47,6 +60,8 @@ typedef struct
                             * only awaited to keep the order */
   gboolean   started;      /* it reached the head of the pipeline */
   guint      attempt;      /* how many times it failed and was retried */
+  guint      requeued;     /* how many workers broke the protocol while it was
+                            * the head, blaming another task */
 } TwInFlight;
 
 typedef struct
@@ -56,6 +71,9 @@ typedef struct
   TwProcessWorker  *worker;        /* NULL until started, and after it died */
   GQueue            in_flight;     /* TwInFlight, oldest first */
   GCancellable     *cancellable;   /* shared by the futures in flight */
+  int               wake_fd;       /* woken by it and the pool's stop, or -1 */
+  gulong            cancel_handler;
+  guint             start_retries; /* starts put off for want of fds, in a row */
   GByteArray       *out;           /* frames to send */
   guint             depth;
   gint64            last_answer;   /* when the head of in_flight became the head */
@@ -82,17 +100,32 @@ tw_in_flight_settle (TwProcessServer *server,
   server->n_finished++;
 }
 
-/* A cancellable whose wake-up fd lives as long as it does: every wait
- * polls it, and GLib would otherwise make and close an eventfd each time. */
-static GCancellable *
-tw_process_server_new_cancellable (void)
+static void
+tw_process_server_wake_cb (GCancellable *cancellable,
+                           gpointer      data)
 {
-  GCancellable *cancellable = g_cancellable_new ();
-  GPollFD unused;
+  tw_wire_wake (GPOINTER_TO_INT (data));
+}
 
-  g_cancellable_make_pollfd (cancellable, &unused);
+/* A cancellable that wakes this thread's waits through its eventfd: one
+ * fd for the thread's life, where GCancellable's own would abort the
+ * application when no fd is left. */
+static void
+tw_process_server_new_cancellable (TwProcessServer *server)
+{
+  server->cancellable = g_cancellable_new ();
+  if (server->wake_fd >= 0)
+    server->cancel_handler = g_cancellable_connect (server->cancellable,
+                                                    G_CALLBACK (tw_process_server_wake_cb),
+                                                    GINT_TO_POINTER (server->wake_fd), NULL);
+}
 
-  return cancellable;
+static void
+tw_process_server_drop_cancellable (TwProcessServer *server)
+{
+  g_cancellable_disconnect (server->cancellable, server->cancel_handler);
+  server->cancel_handler = 0;
+  g_clear_object (&server->cancellable);
 }
 
 /* Whether a thread that has tasks in flight takes one more: only when
@@ -176,7 +209,7 @@ tw_process_server_send_cancel (TwProcessServer *server,
   task->cancel_time = g_get_monotonic_time ();
   if (server->worker != NULL && !server->worker->broken_pipe)
     tw_wire_write (server->worker->to_child, TW_WIRE_CANCEL, task->id,
-                   g_variant_new ("()"), NULL, NULL);
+                   g_variant_new ("()"), server->worker->reader.pid_fd, NULL);
 }
 
 /* The head of the pipeline, once sent, is the task the child runs: it
@@ -239,7 +272,8 @@ tw_process_server_lose_worker (TwProcessServer *server,
  * reaps it, and turns @cause into the error of the task it was running. */
 static void
 tw_process_server_worker_failed (TwProcessServer *server,
-                                 GError          *cause)
+                                 GError          *cause,
+                                 gboolean         innocent)
 {
   gboolean crashed = g_error_matches (cause, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_autofree char *how = tw_process_worker_kill (server->worker, server->config, !crashed);
@@ -248,6 +282,8 @@ tw_process_server_worker_failed (TwProcessServer *server,
 
   if (head == NULL || head->id == 0)
     ;  /* It died between tasks: nobody to blame. */
+  else if (innocent && head->requeued < MAX_REQUEUES)
+    head->requeued++;  /* It goes to the next worker. */
   else if (crashed)
     g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
                  "The worker process %s while running the task", how);
@@ -265,8 +301,58 @@ tw_process_server_worker_failed (TwProcessServer *server,
   tw_process_server_lose_worker (server, error);
 }
 
+/* Waits before another try to start a worker, or until the pool stops. */
+static void
+tw_process_server_back_off (TwProcessServer *server)
+{
+  struct pollfd pfd = { .fd = server->wake_fd, .events = POLLIN };
+  guint msec = RETRY_MSEC << MIN (MAX (server->start_retries, 1) - 1, 5);
+
+  if (g_cancellable_is_cancelled (tw_pool_get_stop_cancellable (server->pool)))
+    return;
+  if (pfd.fd < 0)
+    g_usleep (msec * 1000);
+  else if (poll (&pfd, 1, msec) > 0)
+    {
+      guint64 count;
+      G_GNUC_UNUSED gssize n = read (pfd.fd, &count, sizeof count);
+    }
+}
+
+/* Starts a child; with @error NULL, a failure is reported later. One
+ * that failed for want of fds is counted in start_retries. */
+static void
+tw_process_server_start (TwProcessServer  *server,
+                         GError          **error)
+{
+  gboolean retry_later;
+
+  server->worker = tw_process_worker_new (server->config,
+                                          tw_pool_get_stop_cancellable (server->pool),
+                                          server->wake_fd, &retry_later, error);
+  if (server->worker != NULL || !retry_later)
+    server->start_retries = 0;
+  else
+    server->start_retries++;
+}
+
+/* Whether this thread, which has no child and no task, should try again
+ * to start one before it takes a task: while other workers serve, it
+ * keeps trying; alone, it gives up after MAX_START_RETRIES tries, and
+ * the tasks it then takes fail with the reason. */
+static gboolean
+tw_process_server_should_retry_start (TwProcessServer *server)
+{
+  return server->worker == NULL && server->start_retries > 0 &&
+         server->in_flight.length == 0 &&
+         !g_cancellable_is_cancelled (tw_pool_get_stop_cancellable (server->pool)) &&
+         (server->start_retries < MAX_START_RETRIES ||
+          tw_process_config_has_live_workers (server->config));
+}
+
 /* Starts a child if there is none. Failing that, every task in flight
- * fails with the setup error, as they were given to that worker. */
+ * fails with the setup error, as they were given to that worker; for
+ * want of fds, they wait a while for it first. */
 static gboolean
 tw_process_server_ensure_worker (TwProcessServer *server)
 {
@@ -276,10 +362,16 @@ tw_process_server_ensure_worker (TwProcessServer *server)
   if (server->worker != NULL)
     return TRUE;
 
-  server->worker = tw_process_worker_new (server->config,
-                                          tw_pool_get_stop_cancellable (server->pool), &error);
+  tw_process_server_start (server, &error);
   if (server->worker != NULL)
     return TRUE;
+
+  if (server->start_retries > 0 && server->start_retries < MAX_START_RETRIES)
+    {
+      g_error_free (error);
+      tw_process_server_back_off (server);
+      return FALSE;
+    }
 
   while ((task = g_queue_pop_head (&server->in_flight)) != NULL)
     tw_in_flight_settle (server, task, NULL, g_error_copy (error));
@@ -294,6 +386,7 @@ tw_process_server_send (TwProcessServer  *server,
 {
   guint64 *last_id = &server->worker->last_id;
   GList *first_new = NULL;
+  guint length;
 
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     {
@@ -318,15 +411,23 @@ tw_process_server_send (TwProcessServer  *server,
       server->last_answer == 0)
     server->last_answer = g_get_monotonic_time ();
 
-  if (tw_wire_flush (server->worker->to_child, server->out, NULL, error))
+  length = server->out->len;
+  if (tw_wire_flush (server->worker->to_child, server->out, server->worker->reader.pid_fd, error))
     {
       tw_process_server_start_head (server);
       return TRUE;
     }
 
-  /* The child never got these: they are not to blame for its end. */
+  /* The child never got these: they are not to blame for its end. But
+   * one that died taking in the head, it was busy with: the head is. */
+  if (server->out->len < length && first_new == server->in_flight.head)
+    {
+      tw_process_server_start_head (server);
+      first_new = first_new->next;
+    }
   for (GList *l = first_new; l != NULL; l = l->next)
     ((TwInFlight *)l->data)->id = 0;
+  g_byte_array_set_size (server->out, 0);
 
   return FALSE;
 }
@@ -349,7 +450,7 @@ tw_process_server_send_or_drain (TwProcessServer *server)
       return TRUE;
     }
 
-  tw_process_server_worker_failed (server, error);
+  tw_process_server_worker_failed (server, error, FALSE);
 
   return FALSE;
 }
@@ -361,13 +462,14 @@ tw_process_server_send_or_drain (TwProcessServer *server)
 static void
 tw_process_server_forward_cancels (TwProcessServer *server)
 {
-  g_autoptr(GCancellable) old = g_steal_pointer (&server->cancellable);
+  GCancellable *old = g_object_ref (server->cancellable);
 
   /* Futures point at the old one until they are re-pointed: free it after. */
-  server->cancellable = tw_process_server_new_cancellable ();
-  g_cancellable_release_fd (old);
+  tw_process_server_drop_cancellable (server);
+  tw_process_server_new_cancellable (server);
   for (GList *l = server->in_flight.head; l != NULL; l = l->next)
     tw_future_set_cancellable (((TwInFlight *)l->data)->future, server->cancellable);
+  g_object_unref (old);
 
   /* After re-pointing, so a cancel that came in between is seen here.
    * From the tail: the child must learn that the tasks behind the head
@@ -407,11 +509,34 @@ tw_process_server_check_chunk (TwInFlight *task,
                       g_variant_get_type_string (value), g_variant_n_children (value));
 }
 
+/* Only the troupe may say that a task was cancelled (when it asked the
+ * worker to stop it) or shut down: a worker's claim of either becomes a
+ * plain error that quotes it. */
+static GError *
+tw_process_server_unforge (TwInFlight *task,
+                           GError     *error)
+{
+  GError *plain;
+
+  if (!(g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && task->cancel_time == 0) &&
+      !g_error_matches (error, TW_ERROR, TW_ERROR_SHUT_DOWN))
+    return error;
+
+  plain = g_error_new (TW_ERROR, TW_ERROR_FAILED,
+                       "The worker process reported an error of domain “%s” code %d, "
+                       "which only the troupe may report: %s",
+                       g_quark_to_string (error->domain), error->code, error->message);
+  g_error_free (error);
+
+  return plain;
+}
+
 /* Settles the head task with its answer; FALSE for a frame that breaks
  * the protocol, with @error set. */
 static gboolean
 tw_process_server_answer (TwProcessServer  *server,
                           TwWireFrame      *frame,
+                          gboolean         *innocent,
                           GError          **error)
 {
   TwInFlight *head = g_queue_peek_head (&server->in_flight);
@@ -431,6 +556,8 @@ tw_process_server_answer (TwProcessServer  *server,
       return TRUE;
     }
 
+  /* A frame about another task says nothing against the head. */
+  *innocent = frame->id != head->id;
   if (frame->id != head->id ||
       (frame->kind != TW_WIRE_RESULT && frame->kind != TW_WIRE_ERROR))
     {
@@ -450,6 +577,8 @@ tw_process_server_answer (TwProcessServer  *server,
       return FALSE;
     }
 
+  if (task_error != NULL)
+    task_error = tw_process_server_unforge (head, task_error);
   if (frame->kind == TW_WIRE_RESULT && head->chunk)
     task_error = tw_process_server_check_chunk (head, frame->payload);
 
@@ -476,6 +605,7 @@ tw_process_server_pump (TwProcessServer *server)
   GError *error = NULL;
   TwWireFrame frame;
   gint64 deadline = -1;
+  gboolean innocent = FALSE;
 
   if (!tw_process_server_ensure_worker (server) ||
       !tw_process_server_send_or_drain (server))
@@ -487,8 +617,8 @@ tw_process_server_pump (TwProcessServer *server)
 
   if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
     {
-      if (!tw_process_server_answer (server, &frame, &error))
-        tw_process_server_worker_failed (server, error);
+      if (!tw_process_server_answer (server, &frame, &innocent, &error))
+        tw_process_server_worker_failed (server, error, innocent);
       tw_wire_frame_clear (&frame);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -497,19 +627,21 @@ tw_process_server_pump (TwProcessServer *server)
       tw_process_server_forward_cancels (server);
     }
   else
-    tw_process_server_worker_failed (server, error);
+    tw_process_server_worker_failed (server, error, FALSE);
 }
 
 static void
 tw_process_serve (TwPool   *pool,
                   gpointer  data)
 {
+  GCancellable *stop = tw_pool_get_stop_cancellable (pool);
   sigset_t pipe_set;
+  gulong stop_handler = 0;
   TwProcessServer server = {
     .pool = pool,
     .config = data,
     .in_flight = G_QUEUE_INIT,
-    .cancellable = tw_process_server_new_cancellable (),
+    .wake_fd = tw_wire_wake_new (NULL),
     .out = g_byte_array_new (),
     .depth = 2,
   };
@@ -521,19 +653,37 @@ tw_process_serve (TwPool   *pool,
   sigaddset (&pipe_set, SIGPIPE);
   pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
 
-  /* Start the child before the first task, so it does not pay for it;
-   * a failure is retried, and reported, with the first task. */
-  server.worker = tw_process_worker_new (server.config, tw_pool_get_stop_cancellable (pool), NULL);
+  tw_process_server_new_cancellable (&server);
+  if (server.wake_fd >= 0)
+    stop_handler = g_cancellable_connect (stop, G_CALLBACK (tw_process_server_wake_cb),
+                                          GINT_TO_POINTER (server.wake_fd), NULL);
 
-  while (tw_process_server_fill (&server))
-    tw_process_server_pump (&server);
+  /* Start the child before the first task, so it does not pay for it;
+   * a failure is retried, and reported, with the first task. One put off
+   * for want of fds is retried before this thread takes any task. */
+  tw_process_server_start (&server, NULL);
+
+  for (;;)
+    {
+      if (tw_process_server_should_retry_start (&server))
+        {
+          tw_process_server_back_off (&server);
+          tw_process_server_start (&server, NULL);
+          continue;
+        }
+      if (!tw_process_server_fill (&server))
+        break;
+      tw_process_server_pump (&server);
+    }
 
   g_assert (server.in_flight.length == 0);
 
   if (server.worker != NULL)
     tw_process_worker_free (server.worker, server.config);
-  g_cancellable_release_fd (server.cancellable);
-  g_object_unref (server.cancellable);
+  g_cancellable_disconnect (stop, stop_handler);
+  tw_process_server_drop_cancellable (&server);
+  if (server.wake_fd >= 0)
+    close (server.wake_fd);
   g_byte_array_unref (server.out);
 
   tw_pool_report_finished (pool, server.n_finished);

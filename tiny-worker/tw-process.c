@@ -64,23 +64,35 @@
  * Inputs and outputs are #GVariant values, serialized as they are; any
  * value works except one holding file descriptor handles (type `h`),
  * which tw_troupe_submit() refuses with %TW_ERROR_UNSERIALIZABLE, as it
- * does a value over the frame limit of 512 MiB. A function crosses by the
+ * does a value over the frame limit of 512 MiB. A value nested more than
+ * 126 levels deep (GLib reads 128, and a frame takes two) is refused the
+ * same way in both modes, so a troupe takes the same values whatever its
+ * mode. A function crosses by the
  * name it was registered under (tw_troupe_new_for_func_name()); a troupe
  * made with tw_troupe_new_for_func() fails its tasks with
  * %G_IO_ERROR_NOT_SUPPORTED in process mode. A worker crosses as its
  * GType name plus its `a{sv}` construct properties. Errors cross as their
- * domain's quark name, code and message, so they arrive unchanged.
+ * domain's quark name, code and message, so they arrive unchanged, with
+ * three exceptions that keep a worker from misleading the troupe: a
+ * %G_IO_ERROR_CANCELLED the troupe did not ask for, any
+ * %TW_ERROR_SHUT_DOWN, and a domain that is empty or new past the first
+ * 64 new ones arrive as %TW_ERROR_FAILED quoting them.
  *
  * ## Crashes, cancellation and shutdown
  *
  * A worker process that dies while it runs a task (a crash, abort(),
  * exit(), SIGKILL) fails that task only, with %TW_ERROR_WORKER_CRASHED
  * and a message that names the signal or exit status; the next task
- * starts a new process. A worker whose setup fails fails the task given
- * to it with the setup error; the troupe then waits 100 ms, 200 ms,
- * 400 ms and 800 ms before its next attempts, and after five failures in
- * a row it stops starting processes and fails every task with the last
- * setup error.
+ * starts a new process. Its death is seen through a pidfd, at once, even
+ * when a process it started still holds its pipes. A worker whose setup
+ * fails fails the task given to it with the setup error; the troupe then
+ * waits 100 ms, 200 ms, 400 ms and 800 ms before its next attempts, and
+ * after five failures in a row it stops starting processes and fails
+ * every task with the last setup error. A worker that cannot start for
+ * want of file descriptors (`RLIMIT_NOFILE`) is tried again after 50 ms,
+ * doubling up to 1.6 s, without counting as a failure, while the workers
+ * that run take the tasks; when none runs, tasks fail after about 1.5 s
+ * with an error that names the limit.
  *
  * Cancelling a running task triggers the worker's #GCancellable in the
  * child. If the task has not returned within #TwTroupe:cancel-grace-period
@@ -89,8 +101,9 @@
  *
  * Shutdown asks each child to quit, waits up to five seconds and then
  * kills it; every child is reaped. Children inherit no file descriptor of
- * the parent but their two protocol pipes, and they exit when the parent
- * dies: they see the pipe close, and the kernel sends them SIGKILL
+ * the parent but their two protocol pipes, which they make close-on-exec
+ * so that programs they run do not hold them, and they exit when the
+ * parent dies: they see the pipe close, and the kernel sends them SIGKILL
  * (`PR_SET_PDEATHSIG`) as a second guard.
  *
  * ## The protocol
@@ -112,9 +125,12 @@
  * the handshake with %TW_ERROR_PROTOCOL.
  *
  * The parent treats everything a child sends as untrusted: a frame over
- * the size limit, not in normal form, of an unexpected kind or for
- * another task kills that child, and its task fails with
- * %TW_ERROR_PROTOCOL.
+ * the size limit, not in normal form or of an unexpected kind kills that
+ * child, and the task it was running fails with %TW_ERROR_PROTOCOL. A
+ * frame about another task (an extra or repeated answer, a wrong id)
+ * kills the child too, but the task it was running goes to the next
+ * worker, up to three times. Tasks sent behind it go to the next worker
+ * as well.
  */
 
 /**

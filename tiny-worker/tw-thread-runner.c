@@ -19,6 +19,7 @@
 
 #include "tw-future-private.h"
 #include "tw-thread-runner-private.h"
+#include "tw-wire-private.h"
 #include "tw-worker-factory-private.h"
 #include "tw-worker-private.h"
 
@@ -129,6 +130,9 @@ tw_thread_runner_serve (TwPool   *pool,
   g_object_unref (self.cancellable);
 }
 
+/* Both modes take the same values: none nested deeper than a worker
+ * process can read. */
 const TwPoolRunner tw_thread_runner = {
+  .check_input = tw_wire_check_depth,
   .serve = tw_thread_runner_serve,
 };

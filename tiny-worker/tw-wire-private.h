@@ -33,6 +33,8 @@ G_BEGIN_DECLS
 #define TW_WIRE_FRAME_TYPE  "(utv)"
 #define TW_WIRE_MAX_FRAME   ((gsize)512 * 1024 * 1024)
 #define TW_WIRE_ENV         "TW_WORKER_FDS"
+/* GLib reads values nested up to 128 levels deep; a frame takes two. */
+#define TW_WIRE_MAX_DEPTH   126
 
 typedef enum
 {
@@ -53,6 +55,8 @@ typedef enum
 typedef struct
 {
   int         fd;
+  int         pid_fd;      /* a pidfd of the peer, or -1: its death ends reads */
+  int         wake_fd;     /* an eventfd written when the cancellable fires, or -1 */
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
@@ -81,18 +85,22 @@ gboolean  tw_wire_append        (GByteArray     *out,
                                  GError        **error);
 gboolean  tw_wire_flush         (int             fd,
                                  GByteArray     *out,
-                                 GCancellable   *cancellable,
+                                 int             pid_fd,
                                  GError        **error);
 gboolean  tw_wire_write         (int             fd,
                                  TwWireKind      kind,
                                  guint64         id,
                                  GVariant       *payload,
-                                 GCancellable   *cancellable,
+                                 int             pid_fd,
                                  GError        **error);
 void      tw_wire_frame_clear   (TwWireFrame    *frame);
 GVariant *tw_wire_error_to_variant   (const GError *error);
 GError   *tw_wire_error_from_variant (GVariant     *variant);
 gboolean  tw_wire_check_value   (GVariant       *value,
                                  GError        **error);
+gboolean  tw_wire_check_depth   (GVariant       *value,
+                                 GError        **error);
+int       tw_wire_wake_new      (GError        **error);
+void      tw_wire_wake          (int             wake_fd);
 
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "tw-error.h"
@@ -35,6 +36,8 @@ tw_wire_reader_init (TwWireReader *reader,
                      int           fd)
 {
   reader->fd = fd;
+  reader->pid_fd = -1;
+  reader->wake_fd = -1;
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
   reader->newline = FALSE;
@@ -52,45 +55,83 @@ tw_wire_frame_clear (TwWireFrame *frame)
   g_clear_pointer (&frame->payload, g_variant_unref);
 }
 
+/*
+ * tw_wire_wake_new:
+ *
+ * An eventfd to wake a wait with: GCancellable's own fd would abort the
+ * process when no fd is left (GWakeup), this one fails with @error. Hook
+ * a cancellable to it with g_cancellable_connect() and tw_wire_wake().
+ */
+int
+tw_wire_wake_new (GError **error)
+{
+  int fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot create an eventfd: %s", g_strerror (saved_errno));
+    }
+
+  return fd;
+}
+
+void
+tw_wire_wake (int wake_fd)
+{
+  guint64 one = 1;
+  G_GNUC_UNUSED gssize n = write (wake_fd, &one, sizeof one);
+}
+
+/* Without a wake fd, a cancellable is looked at this often. */
+#define POLL_SLICE_MSEC 20
+
 /* Waits until @fd is ready for @events. Returns 1 when ready, 0 when
- * @deadline passed, and -1 with @error set when @cancellable fired. */
+ * @deadline passed, 2 when the peer behind @pid_fd is gone, and -1 with
+ * @error set when @cancellable fired (it wakes @wake_fd). */
 static int
 tw_wire_poll (int            fd,
               short          events,
+              int            pid_fd,
+              int            wake_fd,
               GCancellable  *cancellable,
               gint64         deadline,
               GError       **error)
 {
-  struct pollfd fds[2] = { { .fd = fd, .events = events } };
-  GPollFD cancel_fd;
-  nfds_t n_fds = 1;
-  int ret;
+  struct pollfd fds[3] = { { .fd = fd, .events = events },
+                           { .fd = pid_fd, .events = POLLIN },
+                           { .fd = cancellable ? wake_fd : -1, .events = POLLIN } };
 
-  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &cancel_fd))
-    {
-      fds[1].fd = cancel_fd.fd;
-      fds[1].events = POLLIN;
-      n_fds = 2;
-    }
-
-  do
+  for (;;)
     {
       int timeout = -1;
+      int ret;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return -1;
 
       if (deadline >= 0)
         timeout = (int)MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000);
+      if (cancellable != NULL && wake_fd < 0 && (timeout < 0 || timeout > POLL_SLICE_MSEC))
+        timeout = POLL_SLICE_MSEC;
 
-      ret = poll (fds, n_fds, timeout);
+      ret = poll (fds, G_N_ELEMENTS (fds), timeout);
+      if (ret < 0 && errno == EINTR)
+        continue;
+      if (ret < 0 || fds[0].revents != 0)
+        return 1;
+      if (fds[1].revents != 0)
+        return 2;
+      if (fds[2].revents != 0)
+        {
+          guint64 count;
+          G_GNUC_UNUSED gssize n = read (wake_fd, &count, sizeof count);
+        }
+      else if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+        return g_cancellable_set_error_if_cancelled (cancellable, error) ? -1 : 0;
     }
-  while (ret < 0 && errno == EINTR);
-
-  if (n_fds == 2)
-    g_cancellable_release_fd (cancellable);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return -1;
-
-  return ret > 0 ? 1 : 0;
 }
 
 /* Reads what is there, waiting first only if nothing is: the parent's
@@ -102,6 +143,7 @@ tw_wire_fill (TwWireReader  *reader,
               GError       **error)
 {
   guint8 chunk[65536];
+  gboolean peer_gone = FALSE;
   gssize n;
 
   /* Drop what was consumed before the buffer grows again. */
@@ -122,7 +164,17 @@ tw_wire_fill (TwWireReader  *reader,
       if (n >= 0 || errno != EAGAIN)
         break;
 
-      ready = tw_wire_poll (reader->fd, POLLIN, cancellable, deadline, error);
+      if (peer_gone)
+        {
+          /* It died, and what it wrote before is read: a descendant that
+           * holds the pipe open must not hide its end. */
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                               "The worker process exited");
+          return FALSE;
+        }
+
+      ready = tw_wire_poll (reader->fd, POLLIN, reader->pid_fd, reader->wake_fd,
+                            cancellable, deadline, error);
       if (ready < 0)
         return FALSE;
       if (ready == 0)
@@ -131,6 +183,7 @@ tw_wire_fill (TwWireReader  *reader,
                                "Timed out waiting for the worker process");
           return FALSE;
         }
+      peer_gone = ready == 2;
     }
 
   if (n < 0)
@@ -247,9 +300,11 @@ static gboolean
 tw_wire_write_all (int            fd,
                    const guint8  *data,
                    gsize          size,
-                   GCancellable  *cancellable,
+                   int            pid_fd,
+                   gsize         *written,
                    GError       **error)
 {
+  *written = 0;
   while (size > 0)
     {
       gssize n;
@@ -258,11 +313,15 @@ tw_wire_write_all (int            fd,
         n = write (fd, data, size);
       while (n < 0 && errno == EINTR);
 
-      /* A full pipe: wait for room, or for cancellation. */
+      /* A full pipe: wait for room, or for the reader's death. */
       if (n < 0 && errno == EAGAIN)
         {
-          if (tw_wire_poll (fd, POLLOUT, cancellable, -1, error) < 0)
-            return FALSE;
+          if (tw_wire_poll (fd, POLLOUT, pid_fd, -1, NULL, -1, NULL) == 2)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                   "The worker process exited");
+              return FALSE;
+            }
           continue;
         }
 
@@ -290,6 +349,7 @@ tw_wire_write_all (int            fd,
 
       data += n;
       size -= n;
+      *written += n;
     }
 
   return TRUE;
@@ -368,16 +428,18 @@ tw_wire_end_line (GByteArray *out)
   g_byte_array_append (out, (const guint8 *)"\n", 1);
 }
 
-/* Writes all of @out and empties it. */
+/* Writes all of @out and empties it; on failure, what was not written
+ * stays in @out. */
 gboolean
 tw_wire_flush (int            fd,
                GByteArray    *out,
-               GCancellable  *cancellable,
+               int            pid_fd,
                GError       **error)
 {
-  gboolean ret = tw_wire_write_all (fd, out->data, out->len, cancellable, error);
+  gsize written;
+  gboolean ret = tw_wire_write_all (fd, out->data, out->len, pid_fd, &written, error);
 
-  g_byte_array_set_size (out, 0);
+  g_byte_array_remove_range (out, 0, written);
 
   return ret;
 }
@@ -387,13 +449,13 @@ tw_wire_write (int            fd,
                TwWireKind     kind,
                guint64        id,
                GVariant      *payload,
-               GCancellable  *cancellable,
+               int            pid_fd,
                GError       **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
 
   return tw_wire_append (out, kind, id, payload, error) &&
-         tw_wire_flush (fd, out, cancellable, error);
+         tw_wire_flush (fd, out, pid_fd, error);
 }
 
 GVariant *
@@ -403,66 +465,151 @@ tw_wire_error_to_variant (const GError *error)
                         error->message);
 }
 
-/* Rebuilds a GError from an untrusted (sis); NULL if it is not one. */
+/* Error domains that workers may add to the quark table, which never
+ * shrinks: a hostile worker must not grow it without bound. */
+#define MAX_NEW_DOMAINS 64
+
+static gint n_new_domains;  /* atomic */
+
+/* The quark of a worker's error domain: one we know, or a new one while
+ * there is room; 0 past that. */
+static GQuark
+tw_wire_error_domain (const char *domain)
+{
+  GQuark quark = g_quark_try_string (domain);
+
+  if (quark != 0)
+    return quark;
+
+  if (g_atomic_int_get (&n_new_domains) >= MAX_NEW_DOMAINS ||
+      g_atomic_int_add (&n_new_domains, 1) >= MAX_NEW_DOMAINS)
+    return 0;
+
+  return g_quark_from_string (domain);
+}
+
+/* Rebuilds a GError from an untrusted (sis); NULL if it is not one. An
+ * error whose domain is empty, too long or one too many becomes a
+ * %TW_ERROR_FAILED that names it. */
 GError *
 tw_wire_error_from_variant (GVariant *variant)
 {
   const char *domain;
   const char *message;
   gint32 code;
+  GQuark quark = 0;
+  gsize length;
 
   if (!g_variant_is_of_type (variant, G_VARIANT_TYPE ("(sis)")))
     return NULL;
 
   g_variant_get (variant, "(&si&s)", &domain, &code, &message);
-  if (*domain == '\0' || strlen (domain) > 256)
-    return NULL;
+  length = strlen (domain);
+  if (length > 0 && length <= 256)
+    quark = tw_wire_error_domain (domain);
 
-  return g_error_new_literal (g_quark_from_string (domain), code, message);
+  if (quark != 0)
+    return g_error_new_literal (quark, code, message);
+
+  if (length == 0)
+    return g_error_new (TW_ERROR, TW_ERROR_FAILED,
+                        "The worker process sent an error with no domain (code %d): %s",
+                        code, message);
+
+  return g_error_new (TW_ERROR, TW_ERROR_FAILED,
+                      "The worker process sent an error of domain “%.256s” code %d: %s",
+                      domain, code, message);
 }
 
-static gboolean
-tw_wire_has_handle (GVariant *value)
+/* The depth of @value, as GLib counts it, when it sits @level levels
+ * deep; the walk stops past TW_WIRE_MAX_DEPTH, or at the first file
+ * descriptor handle if @handle is not NULL, setting it. Only values of a
+ * type with variants in it are walked: only variants can hide a handle
+ * or more depth behind their type string. */
+static guint
+tw_wire_depth (GVariant *value,
+               guint     level,
+               gboolean *handle)
 {
   const char *type = g_variant_get_type_string (value);
+  guint depth = 0;
+  guint child_depth;
+  guint nesting = 0;
   GVariantIter iter;
   GVariant *child;
 
-  if (strchr (type, 'h') != NULL)
-    return TRUE;
+  for (const char *p = type; *p != '\0'; p++)
+    {
+      if (*p == 'a' || *p == 'm' || *p == '(' || *p == '{')
+        nesting++;
+      else if (*p == ')' || *p == '}')
+        nesting--;
+      else if (*p == 'h' && handle != NULL)
+        *handle = TRUE;
+      depth = MAX (depth, nesting);
+    }
+  depth += level + 1;
 
-  /* Only variants can hide a handle behind their type string. */
-  if (strchr (type, 'v') == NULL)
-    return FALSE;
+  if (depth > TW_WIRE_MAX_DEPTH || (handle != NULL && *handle) || strchr (type, 'v') == NULL)
+    return depth;
 
   g_variant_iter_init (&iter, value);
-  while ((child = g_variant_iter_next_value (&iter)) != NULL)
+  while (depth <= TW_WIRE_MAX_DEPTH && (handle == NULL || !*handle) &&
+         (child = g_variant_iter_next_value (&iter)) != NULL)
     {
-      gboolean found = tw_wire_has_handle (child);
-
+      child_depth = tw_wire_depth (child, level + 1, handle);
+      depth = MAX (depth, child_depth);
       g_variant_unref (child);
-      if (found)
-        return TRUE;
     }
 
+  return depth;
+}
+
+static gboolean
+tw_wire_depth_error (GVariant  *value,
+                     GError   **error)
+{
+  g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
+               "A value of type “%.64s” is nested more than %d levels deep, "
+               "the limit of values a troupe takes", g_variant_get_type_string (value),
+               TW_WIRE_MAX_DEPTH);
   return FALSE;
 }
 
+/*
+ * tw_wire_check_depth:
+ *
+ * Refuses a value nested deeper than a worker process can read, in both
+ * modes, so that a troupe accepts the same values whatever its mode.
+ */
+gboolean
+tw_wire_check_depth (GVariant  *value,
+                     GError   **error)
+{
+  return tw_wire_depth (value, 0, NULL) <= TW_WIRE_MAX_DEPTH ||
+         tw_wire_depth_error (value, error);
+}
+
 /* A value crosses a process boundary unless it holds file descriptor
- * handles, which mean nothing in another process, or is too large. */
+ * handles, which mean nothing in another process, is nested too deep
+ * (see tw_wire_check_depth()) or is too large. */
 gboolean
 tw_wire_check_value (GVariant  *value,
                      GError   **error)
 {
-  const char *type = g_variant_get_type_string (value);
+  gboolean handle = FALSE;
+  guint depth = tw_wire_depth (value, 0, &handle);
 
-  if (tw_wire_has_handle (value))
+  if (handle)
     {
       g_set_error (error, TW_ERROR, TW_ERROR_UNSERIALIZABLE,
-                   "A value of type “%s” holds file descriptor handles (h), "
-                   "which cannot cross a process boundary", type);
+                   "A value of type “%.64s” holds file descriptor handles (h), "
+                   "which cannot cross a process boundary", g_variant_get_type_string (value));
       return FALSE;
     }
+
+  if (depth > TW_WIRE_MAX_DEPTH)
+    return tw_wire_depth_error (value, error);
 
   if (g_variant_get_size (value) > TW_WIRE_MAX_FRAME - 64)
     {

@@ -218,7 +218,7 @@ write_frame (int          fd,
   g_autoptr(GError) error = NULL;
 
   g_variant_ref_sink (payload);
-  tw_wire_write (fd, kind, id, payload, NULL, &error);
+  tw_wire_write (fd, kind, id, payload, -1, &error);
   g_variant_unref (payload);
   g_assert_no_error (error);
 }
@@ -509,7 +509,7 @@ static const FakeCase fake_cases[] = {
   { "wrong-kind-hello", FAKE_HELLO, tw_error_quark, TW_ERROR_PROTOCOL, NULL },
   { "setup-failed-version-hello", FAKE_HELLO, tw_error_quark, TW_ERROR_PROTOCOL,
     "this worker program speaks version 1001" },
-  { "close-hello", FAKE_HELLO, tw_error_quark, TW_ERROR_WORKER_SETUP, "tw_init" },
+  { "close-hello", FAKE_HELLO, tw_error_quark, TW_ERROR_WORKER_SETUP, "while it set up" },
   { "garbage", FAKE_TASK, tw_error_quark, TW_ERROR_PROTOCOL, "normal form" },
   { "garbage-text", FAKE_TASK, tw_error_quark, TW_ERROR_PROTOCOL, "limit" },
   { "oversized", FAKE_TASK, tw_error_quark, TW_ERROR_PROTOCOL, "4294967280" },

@@ -1,0 +1,558 @@
+/* test-faults.c
+ *
+ * Copyright 2026 The tiny-worker developers
+ *
+ * This library is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU Lesser General Public License as published by
+ * the Free Software Foundation; either version 2.1 of the License, or (at
+ * your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
+ * License for more details.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/*
+ * Fault injection (issue #14): worker processes that die by every kind
+ * at every stage, descendants that hold the protocol pipes, values nested
+ * too deep, and too few file descriptors. This program is its own worker
+ * (the default worker argv re-executes it). Nothing may crash or hang the
+ * application or fail a task that did nothing wrong.
+ */
+
+#include "config.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+
+#include "tw-fault-worker.h"
+#include "tw-test-util.h"
+
+/* A crash must be reported this soon, even on a busy machine. The issue
+ * asks for 1 s on an idle one; the times are printed. */
+#define REPORT_BOUND_USEC (3 * G_USEC_PER_SEC)
+
+static guint n_tasks;  /* tasks whose outcome a test checked */
+
+static TwTroupe *
+new_process_troupe (TwTroupe *troupe)
+{
+  tw_troupe_set_mode (troupe, TW_TROUPE_MODE_PROCESS);
+  tw_troupe_set_n_workers (troupe, 1);
+
+  return troupe;
+}
+
+static TwTroupe *
+new_fault_troupe (const char *kind,
+                  const char *stage)
+{
+  g_autoptr(GVariantBuilder) props = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+
+  g_variant_builder_add (props, "{sv}", "kind", g_variant_new_string (kind));
+  g_variant_builder_add (props, "{sv}", "stage", g_variant_new_string (stage));
+
+  return new_process_troupe (tw_troupe_new_for_worker (TW_FAULT_TYPE_WORKER,
+                                                       g_variant_builder_end (props)));
+}
+
+static void
+assert_message_contains (const GError *error,
+                         const char   *needle)
+{
+  if (strstr (error->message, needle) == NULL)
+    g_error ("Expected “%s” in the error message “%s”", needle, error->message);
+}
+
+static void
+expect_error (TwFuture   *future,
+              GQuark      domain,
+              int         code,
+              const char *needle)
+{
+  g_autoptr(GError) error = tw_test_wait_error (future);
+
+  g_test_message ("%s", error->message);
+  g_assert_error (error, domain, code);
+  if (needle != NULL)
+    assert_message_contains (error, needle);
+  n_tasks++;
+}
+
+static void
+expect_bytes (TwFuture *future,
+              gsize     size)
+{
+  g_autoptr(GVariant) value = tw_test_wait_value (future);
+
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, "ay");
+  g_assert_cmpuint (g_variant_n_children (value), ==, size);
+  n_tasks++;
+}
+
+static void
+expect_length (TwFuture *future,
+               guint64   length)
+{
+  g_autoptr(GVariant) value = tw_test_wait_value (future);
+
+  g_assert_cmpuint (g_variant_get_uint64 (value), ==, length);
+  n_tasks++;
+}
+
+static GVariant *
+new_big_input (void)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_malloc0 (TW_FAULT_BIG_SIZE), TW_FAULT_BIG_SIZE);
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+}
+
+static GVariant *
+new_small_input (void)
+{
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "abc", 3, 1);
+}
+
+typedef struct
+{
+  const char *kind;
+  const char *how;  /* in the error message */
+} CrashKind;
+
+static const CrashKind crash_kinds[] = {
+  { "abort", "signal 6" },
+  { "segv", "signal 11" },
+  { "exit0", "status 0" },
+  { "exit42", "status 42" },
+  { "sigkill", "signal 9" },
+};
+
+static const char * const crash_stages[] = {
+  "setup", "input", "running", "output", "after-result", "teardown",
+};
+
+typedef struct
+{
+  const CrashKind *kind;
+  const char      *stage;
+} CrashCase;
+
+static CrashCase crash_cases[G_N_ELEMENTS (crash_kinds) * G_N_ELEMENTS (crash_stages)];
+
+/* Each stage fails the task that the worker ran, if any, with what ended
+ * it; the next task then runs in a new worker. */
+static void
+test_faults_crash (gconstpointer data)
+{
+  const CrashCase *crash = data;
+  g_autoptr(TwTroupe) troupe = new_fault_troupe (crash->kind->kind, crash->stage);
+  g_autoptr(TwFuture) first = NULL;
+  g_autoptr(TwFuture) next = NULL;
+  const char *stage = crash->stage;
+
+  g_test_summary ("A worker that dies at any stage fails only the task it ran, "
+                  "with an error that says how it died; the troupe goes on");
+
+  /* Dying after its answer is sent, the worker may get the next task
+   * first: it is retried, having been sent to a process that died. */
+  if (g_str_equal (stage, "after-result"))
+    tw_troupe_set_max_retries (troupe, 1);
+
+  if (g_str_equal (stage, "setup"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      first = tw_troupe_submit (troupe, g_variant_new_int32 (16));
+      error = tw_test_wait_error (first);
+      g_test_message ("%s", error->message);
+      g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP);
+      assert_message_contains (error, crash->kind->how);
+      assert_message_contains (error, "while it set up");
+      g_assert_null (strstr (error->message, "tw_init"));
+      n_tasks++;
+    }
+  else if (g_str_equal (stage, "input"))
+    {
+      first = tw_troupe_submit (troupe, new_big_input ());
+      expect_error (first, TW_ERROR, TW_ERROR_WORKER_CRASHED, crash->kind->how);
+    }
+  else if (g_str_equal (stage, "running") || g_str_equal (stage, "output"))
+    {
+      first = tw_troupe_submit (troupe, g_variant_new_int32 (g_str_equal (stage, "output")
+                                                             ? TW_FAULT_BIG_SIZE : 16));
+      expect_error (first, TW_ERROR, TW_ERROR_WORKER_CRASHED, crash->kind->how);
+    }
+  else
+    {
+      first = tw_troupe_submit (troupe, g_variant_new_int32 (16));
+      expect_bytes (first, 16);
+    }
+
+  if (!g_str_equal (stage, "setup"))
+    {
+      next = tw_troupe_submit (troupe, new_small_input ());
+      expect_length (next, 3);
+    }
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+/* Runs a task that aborts while a descendant holds the worker's pipes,
+ * and returns how long its failure took to report. */
+static gint64
+crash_with_descendant (TwTroupe   *troupe,
+                       GVariant   *input)
+{
+  g_autoptr(TwFuture) future = NULL;
+  gint64 start = g_get_monotonic_time ();
+  gint64 elapsed;
+
+  future = tw_troupe_submit (troupe, input);
+  expect_error (future, TW_ERROR, TW_ERROR_WORKER_CRASHED, "signal 6");
+  elapsed = g_get_monotonic_time () - start;
+  g_test_message ("the crash was reported after %" G_GINT64_FORMAT " ms", elapsed / 1000);
+  g_assert_cmpint (elapsed, <, REPORT_BOUND_USEC);
+
+  return elapsed;
+}
+
+static void
+test_faults_grandchild (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) next = NULL;
+
+  g_test_summary ("A worker that dies while a process it started lives on is "
+                  "reported at once, whether or not that process holds its pipes");
+
+  troupe = new_process_troupe (tw_troupe_new_for_func_name ("grandchild"));
+  crash_with_descendant (troupe, g_variant_new_string (data));
+
+  /* The troupe goes on with a new worker. */
+  next = tw_troupe_submit (troupe, g_variant_new_string ("fork"));
+  expect_error (next, TW_ERROR, TW_ERROR_WORKER_CRASHED, "signal 6");
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
+test_faults_launcher_background (void)
+{
+  const char *launcher[] = { "sh", "-c", "sleep 20 & exec \"$@\"", "sh", NULL };
+  g_autoptr(TwTroupe) troupe = new_fault_troupe ("abort", "running");
+  g_autoptr(TwFuture) ok = NULL;
+  g_autoptr(TwFuture) crash = NULL;
+  g_autoptr(TwFuture) next = NULL;
+  gint64 start;
+
+  g_test_summary ("A worker started through a launcher that leaves a background "
+                  "process is reported dead at once, and the troupe shuts down");
+
+  tw_troupe_set_launcher (troupe, launcher);
+  ok = tw_troupe_submit (troupe, new_small_input ());
+  expect_length (ok, 3);
+
+  start = g_get_monotonic_time ();
+  crash = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  expect_error (crash, TW_ERROR, TW_ERROR_WORKER_CRASHED, "signal 6");
+  g_test_message ("the crash was reported after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, REPORT_BOUND_USEC);
+
+  next = tw_troupe_submit (troupe, new_small_input ());
+  expect_length (next, 3);
+
+  start = g_get_monotonic_time ();
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, REPORT_BOUND_USEC);
+}
+
+/* @depth variants around an int32. */
+static GVariant *
+new_nested_variant (guint depth)
+{
+  GVariant *value = g_variant_new_int32 (7);
+
+  for (guint i = 0; i < depth; i++)
+    value = g_variant_new_variant (value);
+
+  return value;
+}
+
+/* An empty array of @depth levels of arrays of bytes. */
+static GVariant *
+new_nested_array (guint depth)
+{
+  g_autofree char *type = g_strnfill (depth, 'a');
+  g_autofree char *element = g_strconcat (type + 1, "y", NULL);
+
+  return g_variant_new_array (G_VARIANT_TYPE (element), NULL, 0);
+}
+
+static void
+expect_too_deep (TwTroupe *troupe,
+                 GVariant *value)
+{
+  g_autoptr(TwFuture) future = tw_troupe_submit (troupe, value);
+
+  /* Refused at submit: settled before any worker saw it. */
+  g_assert_true (tw_future_is_done (future));
+  expect_error (future, TW_ERROR, TW_ERROR_UNSERIALIZABLE, "126 levels");
+}
+
+static void
+expect_same (TwTroupe *troupe,
+             GVariant *value)
+{
+  g_autoptr(GVariant) input = g_variant_ref_sink (value);
+  g_autoptr(TwFuture) future = tw_troupe_submit (troupe, input);
+  g_autoptr(GVariant) output = tw_test_wait_value (future);
+
+  g_assert_true (g_variant_equal (input, output));
+  n_tasks++;
+}
+
+static void
+test_faults_deep_values (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("identity");
+
+  g_test_summary ("Both modes take values nested up to 126 levels and refuse "
+                  "deeper ones at submit with TW_ERROR_UNSERIALIZABLE");
+
+  if (GPOINTER_TO_INT (data) == TW_TROUPE_MODE_PROCESS)
+    new_process_troupe (troupe);
+
+  expect_same (troupe, new_nested_variant (125));
+  expect_same (troupe, new_nested_array (125));
+  expect_same (troupe, g_variant_new ("(iv)", 1, new_nested_variant (123)));
+  expect_too_deep (troupe, new_nested_variant (126));
+  expect_too_deep (troupe, new_nested_array (126));
+  expect_too_deep (troupe, g_variant_new ("(iv)", 1, new_nested_variant (124)));
+  /* Deep enough to overflow a stack if anything recursed all the way. */
+  expect_too_deep (troupe, new_nested_variant (10000));
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
+test_faults_no_tw_init (void)
+{
+  const char *argv[] = { "true", NULL };
+  g_autoptr(TwTroupe) troupe = new_process_troupe (tw_troupe_new_for_func_name ("identity"));
+  g_autoptr(TwFuture) future = NULL;
+
+  g_test_summary ("A worker program that exits without reading what to run is "
+                  "asked whether it calls tw_init()");
+
+  tw_troupe_set_worker_argv (troupe, argv);
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  expect_error (future, TW_ERROR, TW_ERROR_WORKER_SETUP, "call tw_init");
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static guint
+count_open_fds (void)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (readdir (dir) != NULL)
+    n++;
+  closedir (dir);
+
+  /* ".", ".." and the directory's own fd. */
+  return n - 3;
+}
+
+static void
+set_fd_limit (rlim_t limit)
+{
+  struct rlimit rlimit;
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &rlimit));
+  rlimit.rlim_cur = limit;
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &rlimit));
+}
+
+/* In a subprocess: 40 workers, fds for about a third of them. */
+static void
+run_fds_some (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("pid");
+  g_autoptr(GHashTable) pids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+
+  set_fd_limit (count_open_fds () + 40);
+  new_process_troupe (troupe);
+  tw_troupe_set_n_workers (troupe, 40);
+
+  for (guint i = 0; i < 400; i++)
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int32 (i)));
+  for (guint i = 0; i < futures->len; i++)
+    {
+      g_autoptr(GVariant) pid = tw_test_wait_value (futures->pdata[i]);
+
+      g_hash_table_add (pids, g_memdup2 (g_variant_get_data (pid), sizeof (gint64)));
+    }
+
+  g_test_message ("400 tasks ran on %u worker processes", g_hash_table_size (pids));
+  g_assert_cmpuint (g_hash_table_size (pids), >, 0);
+  g_assert_cmpuint (g_hash_table_size (pids), <, 40);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+/* In a subprocess: no fd to spare for any worker. */
+static void
+run_fds_none (void)
+{
+  g_autoptr(TwTroupe) troupe = new_process_troupe (tw_troupe_new_for_func_name ("pid"));
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  set_fd_limit (count_open_fds () + 1);
+  future = tw_troupe_submit (troupe, g_variant_new_int32 (1));
+  error = tw_test_wait_error (future);
+  g_test_message ("%s", error->message);
+  g_assert_error (error, TW_ERROR, TW_ERROR_WORKER_SETUP);
+  assert_message_contains (error, "RLIMIT_NOFILE");
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
+test_faults_fds (gconstpointer data)
+{
+  g_test_summary ("Running out of file descriptors never aborts: a worker that "
+                  "cannot start says why, and the workers that did start serve");
+
+  if (g_test_subprocess ())
+    {
+      if (g_str_equal (data, "some"))
+        run_fds_some ();
+      else
+        run_fds_none ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  n_tasks += g_str_equal (data, "some") ? 400 : 1;
+}
+
+/* The children of this process, zombies included. */
+static guint
+count_children (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
+      g_autofree char *stat = NULL;
+      const char *end;
+      int parent;
+
+      if (!g_ascii_isdigit (*name) || !g_file_get_contents (path, &stat, NULL, NULL) ||
+          (end = strrchr (stat, ')')) == NULL)
+        continue;
+      if (sscanf (end + 2, "%*c %d", &parent) == 1 && parent == getpid ())
+        n++;
+    }
+
+  return n;
+}
+
+/* TW_FAULTS_LIFECYCLES troupes (100 by default) are made, used and shut
+ * down one after the other. */
+static void
+test_faults_lifecycles (gconstpointer data)
+{
+  guint n = g_ascii_strtoull (g_getenv ("TW_FAULTS_LIFECYCLES") ?: "100", NULL, 10);
+  guint n_fds = 0;
+  guint n_threads = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  g_test_summary ("Troupes made, used and shut down one after the other leave no "
+                  "file descriptor, thread or child process behind");
+
+  /* The first one makes what GLib keeps for good (the default main
+   * context's wakeup fd, its worker thread): count after it. */
+  for (guint i = 0; i <= n; i++)
+    {
+      g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("identity");
+      g_autoptr(TwFuture) future = NULL;
+
+      if (i == 1)
+        {
+          n_fds = count_open_fds ();
+          n_threads = tw_test_count_threads ();
+        }
+      tw_troupe_set_mode (troupe, GPOINTER_TO_INT (data));
+      tw_troupe_set_n_workers (troupe, 2);
+      future = tw_troupe_submit (troupe, g_variant_new_int32 (i));
+      g_assert_cmpint (tw_test_wait_value_int32 (future), ==, i);
+      tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+    }
+
+  g_test_message ("%u lifecycles in %" G_GINT64_FORMAT " ms", n,
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpuint (count_open_fds (), ==, n_fds);
+  g_assert_cmpuint (tw_test_wait_for_n_threads (n_threads), ==, n_threads);
+  g_assert_cmpuint (count_children (), ==, 0);
+  n_tasks += n;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  tw_fault_register ();
+  tw_init ();
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_bug_base ("https://example.invalid/tiny-worker/issues/");
+  g_test_bug ("14");
+
+  for (guint i = 0; i < G_N_ELEMENTS (crash_kinds); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (crash_stages); j++)
+      {
+        CrashCase *crash = &crash_cases[i * G_N_ELEMENTS (crash_stages) + j];
+        g_autofree char *path = g_strdup_printf ("/Tw/Faults/crash/%s/%s",
+                                                 crash_kinds[i].kind, crash_stages[j]);
+
+        crash->kind = &crash_kinds[i];
+        crash->stage = crash_stages[j];
+        g_test_add_data_func (path, crash, test_faults_crash);
+      }
+  g_test_add_data_func ("/Tw/Faults/grandchild/system", "system", test_faults_grandchild);
+  g_test_add_data_func ("/Tw/Faults/grandchild/fork", "fork", test_faults_grandchild);
+  g_test_add_func ("/Tw/Faults/launcher-background", test_faults_launcher_background);
+  g_test_add_func ("/Tw/Faults/no-tw-init", test_faults_no_tw_init);
+  g_test_add_data_func ("/Tw/Faults/deep-values/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
+  g_test_add_data_func ("/Tw/Faults/deep-values/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_values);
+  g_test_add_data_func ("/Tw/Faults/lifecycles/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_lifecycles);
+  g_test_add_data_func ("/Tw/Faults/lifecycles/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_lifecycles);
+  g_test_add_data_func ("/Tw/Faults/fds/some", "some", test_faults_fds);
+  g_test_add_data_func ("/Tw/Faults/fds/none", "none", test_faults_fds);
+
+  ret = g_test_run ();
+  if (!g_test_subprocess ())
+    g_test_message ("faults: %u task outcomes checked", n_tasks);
+
+  return ret;
+}
