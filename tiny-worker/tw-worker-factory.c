@@ -17,6 +17,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tw-error.h"
 #include "tw-registry-private.h"
 #include "tw-av-private.h"
@@ -34,7 +36,8 @@ typedef struct
 struct _TwWorkerFactory
 {
   /* All read-only after creation. */
-  TwFunc             func;       /* or NULL for a worker type */
+  TwFunc             func;       /* or NULL for a worker type or chunk function */
+  TwChunkFunc        chunk_func; /* or NULL */
   gpointer           user_data;
   GDestroyNotify     destroy;    /* of user_data, with the factory */
   TwWorkerSpec      *spec;       /* or NULL for a function */
@@ -260,10 +263,12 @@ TwWorkerFactory *
 tw_worker_factory_new_for_name (const char  *name,
                                 GError     **error)
 {
+  TwWorkerFactory *self;
   TwFunc func;
+  TwChunkFunc chunk_func;
   gpointer user_data;
 
-  if (!tw_registry_lookup (name, &func, &user_data))
+  if (!tw_registry_lookup (name, &func, &chunk_func, &user_data))
     {
       g_set_error (error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
                    "No function is registered under the name “%s”; "
@@ -271,7 +276,10 @@ tw_worker_factory_new_for_name (const char  *name,
       return NULL;
     }
 
-  return tw_worker_factory_new_for_func (func, user_data, NULL);
+  self = tw_worker_factory_new_for_func (func, user_data, NULL);
+  self->chunk_func = chunk_func;
+
+  return self;
 }
 
 /* Checks that @worker_type can be instantiated with @properties. */
@@ -451,6 +459,114 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
   return result;
 }
 
+/* Appends the elements of @outputs, an array of a basic fixed-size
+ * type, each boxed in a `v`, straight from the array's bytes. */
+static void
+tw_av_builder_add_fixed_array (TwAvBuilder *builder,
+                               GVariant    *outputs)
+{
+  const GVariantType *type = g_variant_type_element (g_variant_get_type (outputs));
+  gsize element_size = tw_av_fixed_element_size (type);
+  gsize n;
+  const guint8 *elements = g_variant_get_fixed_array (outputs, &n, element_size);
+  guint8 element[8 + 2];
+
+  builder->trusted = builder->trusted && tw_av_fixed_type_is_always_normal (type);
+  element[element_size] = '\0';
+  element[element_size + 1] = g_variant_type_peek_string (type)[0];
+
+  for (gsize i = 0; i < n; i++)
+    {
+      memcpy (element, elements + i * element_size, element_size);
+      tw_av_builder_add_serialised (builder, element, element_size + 2);
+    }
+}
+
+/* Turns the array that a chunk function returned (owned) into the av of
+ * outputs that a chunk's task settles with, checking that it has one
+ * output per input. */
+static GVariant *
+tw_chunk_outputs_to_av (GVariant  *outputs,
+                        gsize      n_inputs,
+                        GError   **error)
+{
+  const GVariantType *type = g_variant_get_type (outputs);
+  TwAvBuilder builder;
+  GVariantIter iter;
+  GVariant *output;
+
+  if (!g_variant_type_is_array (type) || g_variant_n_children (outputs) != n_inputs)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
+                   "The chunk function returned a value of type “%s” for %" G_GSIZE_FORMAT
+                   " inputs: it must return an array of one output per input",
+                   g_variant_get_type_string (outputs), n_inputs);
+      g_variant_unref (outputs);
+      return NULL;
+    }
+
+  if (g_variant_type_equal (type, G_VARIANT_TYPE ("av")))
+    return outputs;
+
+  tw_av_builder_init (&builder);
+  if (tw_av_fixed_element_size (g_variant_type_element (type)) > 0)
+    tw_av_builder_add_fixed_array (&builder, outputs);
+  else
+    {
+      g_variant_iter_init (&iter, outputs);
+      while ((output = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          tw_av_builder_add_value (&builder, output);
+          g_variant_unref (output);
+        }
+    }
+  g_variant_unref (outputs);
+
+  return g_variant_ref_sink (tw_av_builder_end (&builder));
+}
+
+/* Runs a chunk function on the inputs of a chunk. */
+static GVariant *
+tw_worker_factory_call_chunk_func (const TwWorkerFactory  *self,
+                                   GVariant               *inputs,
+                                   GCancellable           *cancellable,
+                                   GError                **error)
+{
+  GError *local_error = NULL;
+  GVariant *outputs;
+
+  outputs = self->chunk_func (inputs, cancellable, self->user_data, &local_error);
+  outputs = tw_check_result (outputs, local_error, "The chunk function", error);
+  if (outputs == NULL)
+    return NULL;
+
+  outputs = tw_chunk_outputs_to_av (outputs, g_variant_n_children (inputs), error);
+  if (outputs != NULL && self->check != NULL && !self->check (outputs, error))
+    g_clear_pointer (&outputs, g_variant_unref);
+
+  return outputs;
+}
+
+/* Runs a chunk function on one input, as a chunk of one. */
+static GVariant *
+tw_worker_factory_call_chunk_func_once (const TwWorkerFactory  *self,
+                                        GVariant               *input,
+                                        GCancellable           *cancellable,
+                                        GError                **error)
+{
+  g_autoptr(GVariant) inputs = g_variant_ref_sink (g_variant_new_array (NULL, &input, 1));
+  g_autoptr(GVariant) outputs = NULL;
+  g_autoptr(GVariant) boxed = NULL;
+
+  outputs = tw_worker_factory_call_chunk_func (self, inputs, cancellable, error);
+  if (outputs == NULL)
+    return NULL;
+
+  boxed = g_variant_get_child_value (outputs, 0);
+
+  return g_variant_get_variant (boxed);
+}
+
 /*
  * tw_worker_factory_call:
  * @worker: made by tw_worker_factory_new_worker() on this thread
@@ -468,6 +584,10 @@ tw_worker_factory_call (const TwWorkerFactory  *self,
                         GCancellable           *cancellable,
                         GError                **error)
 {
+  if (self->chunk_func != NULL && chunk)
+    return tw_worker_factory_call_chunk_func (self, input, cancellable, error);
+  if (self->chunk_func != NULL)
+    return tw_worker_factory_call_chunk_func_once (self, input, cancellable, error);
   if (chunk)
     return tw_worker_factory_call_chunk (self, worker, input, cancellable, error);
 
