@@ -17,8 +17,6 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include "tw-error.h"
 #include "tw-registry-private.h"
 #include "tw-av-private.h"
@@ -459,70 +457,24 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
   return result;
 }
 
-/* Appends the elements of @outputs, an array of a basic fixed-size
- * type, each boxed in a `v`, straight from the array's bytes. */
-static void
-tw_av_builder_add_fixed_array (TwAvBuilder *builder,
-                               GVariant    *outputs)
-{
-  const GVariantType *type = g_variant_type_element (g_variant_get_type (outputs));
-  gsize element_size = tw_av_fixed_element_size (type);
-  gsize n;
-  const guint8 *elements = g_variant_get_fixed_array (outputs, &n, element_size);
-  guint8 element[8 + 2];
-
-  builder->trusted = builder->trusted && tw_av_fixed_type_is_always_normal (type);
-  element[element_size] = '\0';
-  element[element_size + 1] = g_variant_type_peek_string (type)[0];
-
-  for (gsize i = 0; i < n; i++)
-    {
-      memcpy (element, elements + i * element_size, element_size);
-      tw_av_builder_add_serialised (builder, element, element_size + 2);
-    }
-}
-
-/* Turns the array that a chunk function returned (owned) into the av of
- * outputs that a chunk's task settles with, checking that it has one
- * output per input. */
+/* Checks that a chunk function returned (owned) an array of one output
+ * per input. */
 static GVariant *
-tw_chunk_outputs_to_av (GVariant  *outputs,
+tw_chunk_outputs_check (GVariant  *outputs,
                         gsize      n_inputs,
                         GError   **error)
 {
-  const GVariantType *type = g_variant_get_type (outputs);
-  TwAvBuilder builder;
-  GVariantIter iter;
-  GVariant *output;
-
-  if (!g_variant_type_is_array (type) || g_variant_n_children (outputs) != n_inputs)
-    {
-      g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
-                   "The chunk function returned a value of type “%s” for %" G_GSIZE_FORMAT
-                   " inputs: it must return an array of one output per input",
-                   g_variant_get_type_string (outputs), n_inputs);
-      g_variant_unref (outputs);
-      return NULL;
-    }
-
-  if (g_variant_type_equal (type, G_VARIANT_TYPE ("av")))
+  if (g_variant_type_is_array (g_variant_get_type (outputs)) &&
+      g_variant_n_children (outputs) == n_inputs)
     return outputs;
 
-  tw_av_builder_init (&builder);
-  if (tw_av_fixed_element_size (g_variant_type_element (type)) > 0)
-    tw_av_builder_add_fixed_array (&builder, outputs);
-  else
-    {
-      g_variant_iter_init (&iter, outputs);
-      while ((output = g_variant_iter_next_value (&iter)) != NULL)
-        {
-          tw_av_builder_add_value (&builder, output);
-          g_variant_unref (output);
-        }
-    }
+  g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
+               "The chunk function returned a value of type “%s” for %" G_GSIZE_FORMAT
+               " inputs: it must return an array of one output per input",
+               g_variant_get_type_string (outputs), n_inputs);
   g_variant_unref (outputs);
 
-  return g_variant_ref_sink (tw_av_builder_end (&builder));
+  return NULL;
 }
 
 /* Runs a chunk function on the inputs of a chunk. */
@@ -540,7 +492,7 @@ tw_worker_factory_call_chunk_func (const TwWorkerFactory  *self,
   if (outputs == NULL)
     return NULL;
 
-  outputs = tw_chunk_outputs_to_av (outputs, g_variant_n_children (inputs), error);
+  outputs = tw_chunk_outputs_check (outputs, g_variant_n_children (inputs), error);
   if (outputs != NULL && self->check != NULL && !self->check (outputs, error))
     g_clear_pointer (&outputs, g_variant_unref);
 
@@ -556,15 +508,22 @@ tw_worker_factory_call_chunk_func_once (const TwWorkerFactory  *self,
 {
   g_autoptr(GVariant) inputs = g_variant_ref_sink (g_variant_new_array (NULL, &input, 1));
   g_autoptr(GVariant) outputs = NULL;
-  g_autoptr(GVariant) boxed = NULL;
+  GVariant *output;
 
   outputs = tw_worker_factory_call_chunk_func (self, inputs, cancellable, error);
   if (outputs == NULL)
     return NULL;
 
-  boxed = g_variant_get_child_value (outputs, 0);
+  output = g_variant_get_child_value (outputs, 0);
+  if (g_variant_is_of_type (output, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *boxed = output;
 
-  return g_variant_get_variant (boxed);
+      output = g_variant_get_variant (boxed);
+      g_variant_unref (boxed);
+    }
+
+  return output;
 }
 
 /*

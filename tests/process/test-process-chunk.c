@@ -138,9 +138,11 @@ test_chunk_square (gconstpointer data)
   g_autoptr(TwFuture) map = NULL;
   g_autoptr(GVariant) outputs = NULL;
   g_autoptr(TwFuture) single = NULL;
+  const gint64 *squares;
+  gsize n_squares;
 
-  g_test_summary ("A chunk function runs each chunk of a map in one call, and a "
-                  "single task as a chunk of one");
+  g_test_summary ("A chunk function runs each chunk of a map in one call, the map "
+                  "joins the arrays it returns, and a single task runs as a chunk of one");
 
   for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
     numbers[i] = (gint64)i - 500;
@@ -150,16 +152,11 @@ test_chunk_square (gconstpointer data)
                                                           G_N_ELEMENTS (numbers),
                                                           sizeof (gint64)));
   outputs = tw_test_wait_value (map);
-  g_assert_cmpstr (g_variant_get_type_string (outputs), ==, "av");
+  g_assert_cmpstr (g_variant_get_type_string (outputs), ==, "ax");
   g_assert_cmpuint (g_variant_n_children (outputs), ==, G_N_ELEMENTS (numbers));
+  squares = g_variant_get_fixed_array (outputs, &n_squares, sizeof (gint64));
   for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (outputs, i);
-      g_autoptr(GVariant) output = g_variant_get_variant (boxed);
-
-      g_assert_cmpstr (g_variant_get_type_string (output), ==, "x");
-      g_assert_cmpint (g_variant_get_int64 (output), ==, numbers[i] * numbers[i]);
-    }
+    g_assert_cmpint (squares[i], ==, numbers[i] * numbers[i]);
   g_assert_true (g_variant_is_normal_form (outputs));
 
   /* Four chunks per worker, one call each, and none in this process. */
@@ -184,36 +181,44 @@ test_chunk_other_types (gconstpointer data)
   g_autoptr(TwFuture) even_map = NULL;
   g_autoptr(GVariant) length_outputs = NULL;
   g_autoptr(GVariant) even_outputs = NULL;
+  g_autoptr(TwFuture) empty_map = NULL;
+  g_autoptr(GVariant) empty_outputs = NULL;
 
   g_test_summary ("Chunk functions may return any array type, of fixed-size "
-                  "elements or not, and the map gives the same av");
+                  "elements or not, and the map joins them into one of that type");
 
   length_map = tw_troupe_map (lengths, g_variant_new_strv (texts, G_N_ELEMENTS (texts)));
   even_map = tw_troupe_map (evens, g_variant_new_parsed ("[int64 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"));
   length_outputs = tw_test_wait_value (length_map);
   even_outputs = tw_test_wait_value (even_map);
 
+  g_assert_cmpstr (g_variant_get_type_string (length_outputs), ==, "a(su)");
   g_assert_cmpuint (g_variant_n_children (length_outputs), ==, G_N_ELEMENTS (texts));
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     {
-      g_autoptr(GVariant) output = NULL;
       const char *text;
       guint32 length;
 
-      g_variant_get_child (length_outputs, i, "v", &output);
-      g_variant_get (output, "(&su)", &text, &length);
+      g_variant_get_child (length_outputs, i, "(&su)", &text, &length);
       g_assert_cmpstr (text, ==, texts[i]);
       g_assert_cmpuint (length, ==, strlen (texts[i]));
     }
 
+  g_assert_cmpstr (g_variant_get_type_string (even_outputs), ==, "ab");
   g_assert_cmpuint (g_variant_n_children (even_outputs), ==, 10);
   for (guint i = 0; i < 10; i++)
     {
-      g_autoptr(GVariant) output = NULL;
+      gboolean even;
 
-      g_variant_get_child (even_outputs, i, "v", &output);
-      g_assert_cmpint (g_variant_get_boolean (output), ==, (i + 1) % 2 == 0);
+      g_variant_get_child (even_outputs, i, "b", &even);
+      g_assert_cmpint (even, ==, (i + 1) % 2 == 0);
     }
+
+  /* An empty map has no chunk to tell the type by. */
+  empty_map = tw_troupe_map (evens, g_variant_new_parsed ("@ax []"));
+  empty_outputs = tw_test_wait_value (empty_map);
+  g_assert_cmpstr (g_variant_get_type_string (empty_outputs), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (empty_outputs), ==, 0);
 
   tw_troupe_shutdown (lengths, TW_SHUTDOWN_MODE_DRAIN);
   tw_test_shutdown_and_check (evens, TW_SHUTDOWN_MODE_DRAIN);
