@@ -26,8 +26,9 @@
 
 #include "bench-common.h"
 
-#define CASES "thread-throughput thread-latency process-throughput process-map process-latency " \
-              "thread-map all launched-throughput " \
+#define CASES "thread-throughput thread-latency process-throughput process-map " \
+              "process-map-chunk process-latency thread-map thread-map-chunk all " \
+              "launched-throughput " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks"
 
 static GVariant *
@@ -39,6 +40,24 @@ square (GVariant      *input,
   gint64 x = g_variant_get_int64 (input);
 
   return g_variant_new_int64 (x * x);
+}
+
+/* The same squares, a whole chunk (an ax) at a time. */
+static GVariant *
+square_chunk (GVariant      *inputs,
+              GCancellable  *cancellable,
+              gpointer       user_data,
+              GError       **error)
+{
+  gsize n;
+  const gint64 *numbers = g_variant_get_fixed_array (inputs, &n, sizeof (gint64));
+  gint64 *squares = g_new (gint64, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    squares[i] = numbers[i] * numbers[i];
+
+  return g_variant_new_from_data (G_VARIANT_TYPE ("ax"), squares, n * sizeof (gint64),
+                                  TRUE, g_free, squares);
 }
 
 static GVariant *
@@ -173,12 +192,14 @@ run_throughput (const BenchOptions *options,
 }
 
 /* Case 3, map: the same n inputs as one tw_troupe_map() of an "ax"; the
- * outputs come back as an "av". */
+ * outputs come back as an "av", or with "square-chunk" as @func_name,
+ * which squares each chunk in one call, as an "ax". */
 static void
 run_map (const BenchOptions *options,
-         TwTroupeMode        mode)
+         TwTroupeMode        mode,
+         const char         *func_name)
 {
-  g_autoptr(TwTroupe) troupe = troupe_new ("square", mode, options->workers);
+  g_autoptr(TwTroupe) troupe = troupe_new (func_name, mode, options->workers);
   gint64 *numbers = g_new (gint64, options->n);
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GVariant) outputs = NULL;
@@ -198,14 +219,26 @@ run_map (const BenchOptions *options,
                                                              options->n, sizeof (gint64)));
   outputs = wait_or_die (future);
 
-  g_variant_iter_init (&iter, outputs);
-  while ((boxed = g_variant_iter_next_value (&iter)) != NULL)
+  /* A chunk function's squares come back as one ax. */
+  if (g_variant_is_of_type (outputs, G_VARIANT_TYPE ("ax")))
     {
-      GVariant *value = g_variant_get_variant (boxed);
+      gsize n;
+      const gint64 *squares = g_variant_get_fixed_array (outputs, &n, sizeof (gint64));
 
-      sum += g_variant_get_int64 (value);
-      g_variant_unref (value);
-      g_variant_unref (boxed);
+      for (gsize i = 0; i < n; i++)
+        sum += squares[i];
+    }
+  else
+    {
+      g_variant_iter_init (&iter, outputs);
+      while ((boxed = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          GVariant *value = g_variant_get_variant (boxed);
+
+          sum += g_variant_get_int64 (value);
+          g_variant_unref (value);
+          g_variant_unref (boxed);
+        }
     }
 
   end = bench_now_ns ();
@@ -504,6 +537,7 @@ main (int   argc,
 
   tw_register_func ("square", square, NULL, NULL);
   tw_register_func ("halve", halve, NULL, NULL);
+  tw_register_chunk_func ("square-chunk", square_chunk, NULL, NULL);
   tw_register_func ("spin", spin, NULL, NULL);
   tw_register_func ("gated-square", gated_square, NULL, NULL);
   tw_init ();
@@ -519,9 +553,13 @@ main (int   argc,
   else if (g_str_equal (options.name, "launched-throughput"))
     run_throughput (&options, TW_TROUPE_MODE_PROCESS | LAUNCHED);
   else if (g_str_equal (options.name, "process-map"))
-    run_map (&options, TW_TROUPE_MODE_PROCESS);
+    run_map (&options, TW_TROUPE_MODE_PROCESS, "square");
+  else if (g_str_equal (options.name, "process-map-chunk"))
+    run_map (&options, TW_TROUPE_MODE_PROCESS, "square-chunk");
   else if (g_str_equal (options.name, "thread-map"))
-    run_map (&options, TW_TROUPE_MODE_THREAD);
+    run_map (&options, TW_TROUPE_MODE_THREAD, "square");
+  else if (g_str_equal (options.name, "thread-map-chunk"))
+    run_map (&options, TW_TROUPE_MODE_THREAD, "square-chunk");
   else if (g_str_equal (options.name, "all"))
     run_all (&options);
   else if (g_str_equal (options.name, "process-latency"))

@@ -378,6 +378,89 @@ test_troupe_stress (void)
   tw_test_gate_clear (&halfway);
 }
 
+/* Wake-ups ------------------------------------------------------------------ */
+
+/* Like tw_test_gated_echo_func(), but a negative input passes at once. */
+static GVariant *
+gated_unless_negative_func (GVariant      *input,
+                            GCancellable  *cancellable,
+                            gpointer       user_data,
+                            GError       **error)
+{
+  if (g_variant_get_int64 (input) < 0)
+    return g_variant_ref_sink (input);
+
+  return tw_test_gated_echo_func (input, cancellable, user_data, error);
+}
+
+/* Starts @n_workers threads and lets them go idle, then submits as many
+ * gated tasks at once and checks that they all run at the same time, and
+ * that each returns its input. */
+static void
+run_gated_burst (guint n_workers)
+{
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(TwTroupe) troupe = NULL;
+  TwTestGate gate;
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (gated_unless_negative_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, n_workers);
+
+  for (guint i = 0; i < 2 * n_workers; i++)
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (-1)));
+  for (guint i = 0; i < futures->len; i++)
+    g_assert_cmpint (tw_test_wait_int64 (futures->pdata[i]), ==, -1);
+  g_ptr_array_set_size (futures, 0);
+
+  for (guint i = 0; i < n_workers; i++)
+    g_ptr_array_add (futures, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
+
+  tw_test_gate_wait_entered (&gate, n_workers);
+  tw_test_gate_open (&gate);
+
+  for (guint i = 0; i < n_workers; i++)
+    g_assert_cmpint (tw_test_wait_int64 (futures->pdata[i]), ==, i);
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+static void
+test_troupe_wakes_idle_threads (void)
+{
+  TwTestGate busy_gate;
+  g_autoptr(TwTroupe) busy = NULL;
+  g_autoptr(TwFuture) warm = NULL;
+  g_autoptr(TwFuture) first = NULL;
+  g_autoptr(TwFuture) second = NULL;
+
+  g_test_summary ("A burst of submits wakes every idle thread (each woken thread "
+                  "wakes the next), and a submit wakes an idle thread while another "
+                  "thread is busy");
+
+  /* Each round's threads may not all be idle yet when the burst comes:
+   * a few rounds make it likely that some are. */
+  for (guint round = 0; round < 5; round++)
+    run_gated_burst (4);
+
+  tw_test_gate_init (&busy_gate);
+  busy = tw_troupe_new_for_func (gated_unless_negative_func, &busy_gate, NULL);
+  tw_troupe_set_n_workers (busy, 2);
+  warm = tw_troupe_submit (busy, g_variant_new_int64 (-1));
+  g_assert_cmpint (tw_test_wait_int64 (warm), ==, -1);
+  first = tw_troupe_submit (busy, g_variant_new_int64 (1));
+  tw_test_gate_wait_entered (&busy_gate, 1);
+  second = tw_troupe_submit (busy, g_variant_new_int64 (2));
+  tw_test_gate_wait_entered (&busy_gate, 2);
+  tw_test_gate_open (&busy_gate);
+  g_assert_cmpint (tw_test_wait_int64 (first), ==, 1);
+  g_assert_cmpint (tw_test_wait_int64 (second), ==, 2);
+
+  tw_troupe_shutdown (busy, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&busy_gate);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -386,6 +469,7 @@ main (int   argc,
 
   g_test_add_func ("/troupe/submit-from-many-threads", test_troupe_submit_from_threads);
   g_test_add_func ("/troupe/stress-every-task-settles-once", test_troupe_stress);
+  g_test_add_func ("/troupe/wakes-every-idle-thread-it-needs", test_troupe_wakes_idle_threads);
 
   return g_test_run ();
 }

@@ -40,6 +40,8 @@ void      tw_av_builder_add_serialised (TwAvBuilder   *self,
                                         gsize          size);
 void      tw_av_builder_add_value      (TwAvBuilder   *self,
                                         GVariant      *value);
+void      tw_av_builder_add_array      (TwAvBuilder   *self,
+                                        GVariant      *array);
 GVariant *tw_av_builder_end            (TwAvBuilder   *self);
 
 /* Walks the serialised elements of an `av`; valid while it lives. */

@@ -108,6 +108,50 @@ tw_av_builder_add_value (TwAvBuilder *self,
   g_array_append_val (self->ends, end);
 }
 
+/* Appends each element of @array, an array of any type, boxed in a `v`;
+ * an `av`'s elements as they are. Elements of a basic fixed-size type are
+ * copied from the array's bytes, with no GVariant for each. */
+void
+tw_av_builder_add_array (TwAvBuilder *self,
+                         GVariant    *array)
+{
+  const GVariantType *type = g_variant_type_element (g_variant_get_type (array));
+  gsize element_size = tw_av_fixed_element_size (type);
+  GVariantIter iter;
+  GVariant *element;
+
+  if (element_size > 0)
+    {
+      gsize n;
+      const guint8 *elements = g_variant_get_fixed_array (array, &n, element_size);
+      guint8 boxed[8 + 2];
+
+      self->trusted = self->trusted && tw_av_fixed_type_is_always_normal (type);
+      boxed[element_size] = '\0';
+      boxed[element_size + 1] = g_variant_type_peek_string (type)[0];
+      for (gsize i = 0; i < n; i++)
+        {
+          memcpy (boxed, elements + i * element_size, element_size);
+          tw_av_builder_add_serialised (self, boxed, element_size + 2);
+        }
+      return;
+    }
+
+  g_variant_iter_init (&iter, array);
+  while ((element = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      if (g_variant_is_of_type (element, G_VARIANT_TYPE_VARIANT))
+        {
+          GVariant *boxed = element;
+
+          element = g_variant_get_variant (boxed);
+          g_variant_unref (boxed);
+        }
+      tw_av_builder_add_value (self, element);
+      g_variant_unref (element);
+    }
+}
+
 /* Returns the av, floating, and clears the builder. */
 GVariant *
 tw_av_builder_end (TwAvBuilder *self)

@@ -33,15 +33,98 @@
 
 #define CHUNKS_PER_WORKER 4
 
-/* Joins the outputs of the chunks, an av each (tw-process-runner.c
- * checks those that come from another process), into one av, copying
- * their serialised elements rather than making a GVariant of each. */
+/* Whether every chunk's outputs are an array of the same type other
+ * than `av`, as a chunk function may return. */
+static gboolean
+tw_map_chunks_share_type (GVariant *chunks)
+{
+  gsize n = g_variant_n_children (chunks);
+  g_autoptr(GVariant) first = NULL;
+
+  if (n == 0)
+    return FALSE;
+
+  first = g_variant_get_child_value (chunks, 0);
+  if (g_variant_is_of_type (first, G_VARIANT_TYPE ("av")))
+    return FALSE;
+
+  for (gsize i = 1; i < n; i++)
+    {
+      g_autoptr(GVariant) chunk = g_variant_get_child_value (chunks, i);
+
+      if (!g_variant_type_equal (g_variant_get_type (chunk), g_variant_get_type (first)))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Joins chunks of outputs of one array type into one array of that type;
+ * an array of fixed-size elements by copying their bytes. */
+static GVariant *
+tw_map_concat (GVariant           *chunks,
+               const GVariantType *type)
+{
+  gsize element_size = tw_av_fixed_element_size (g_variant_type_element (type));
+  GVariantBuilder builder;
+  GByteArray *data;
+  gboolean trusted = TRUE;
+  GVariantIter iter;
+  GVariant *chunk;
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (element_size == 0)
+    {
+      g_variant_builder_init (&builder, type);
+      g_variant_iter_init (&iter, chunks);
+      while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+        {
+          GVariantIter outputs;
+          GVariant *output;
+
+          g_variant_iter_init (&outputs, chunk);
+          while ((output = g_variant_iter_next_value (&outputs)) != NULL)
+            {
+              g_variant_builder_add_value (&builder, output);
+              g_variant_unref (output);
+            }
+          g_variant_unref (chunk);
+        }
+      return g_variant_ref_sink (g_variant_builder_end (&builder));
+    }
+
+  data = g_byte_array_new ();
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      gsize n;
+      const guint8 *elements = g_variant_get_fixed_array (chunk, &n, element_size);
+
+      trusted = trusted && g_variant_is_normal_form (chunk);
+      g_byte_array_append (data, elements, n * element_size);
+      g_variant_unref (chunk);
+    }
+  bytes = g_byte_array_free_to_bytes (data);
+
+  return g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, trusted));
+}
+
+/* Joins the outputs of the chunks into one av, copying the serialised
+ * elements of those that are av (tw-process-runner.c checks those that
+ * come from another process) rather than making a GVariant of each. */
 static GVariant *
 tw_map_join (GVariant *chunks)
 {
   TwAvBuilder builder;
   GVariantIter iter;
   GVariant *chunk;
+
+  if (tw_map_chunks_share_type (chunks))
+    {
+      g_autoptr(GVariant) first = g_variant_get_child_value (chunks, 0);
+
+      return tw_map_concat (chunks, g_variant_get_type (first));
+    }
 
   tw_av_builder_init (&builder);
   g_variant_iter_init (&iter, chunks);
@@ -51,27 +134,15 @@ tw_map_join (GVariant *chunks)
       const guint8 *element;
       gsize size;
 
-      builder.trusted = builder.trusted && g_variant_is_normal_form (chunk);
-
-      if (tw_av_iter_init (&elements, chunk))
+      if (g_variant_is_of_type (chunk, G_VARIANT_TYPE ("av")) &&
+          tw_av_iter_init (&elements, chunk))
         {
+          builder.trusted = builder.trusted && g_variant_is_normal_form (chunk);
           while (tw_av_iter_next (&elements, &element, &size))
             tw_av_builder_add_serialised (&builder, element, size);
         }
       else
-        {
-          GVariantIter outputs;
-          GVariant *boxed;
-
-          g_variant_iter_init (&outputs, chunk);
-          while ((boxed = g_variant_iter_next_value (&outputs)) != NULL)
-            {
-              g_autoptr(GVariant) value = g_variant_get_variant (boxed);
-
-              tw_av_builder_add_value (&builder, value);
-              g_variant_unref (boxed);
-            }
-        }
+        tw_av_builder_add_array (&builder, chunk);
       g_variant_unref (chunk);
     }
 
@@ -185,8 +256,15 @@ tw_map_start (TwPool   *pool,
  * Cancelling the returned future cancels the chunks that have not
  * finished.
  *
+ * With a function registered by tw_register_chunk_func(), each chunk is
+ * one call of it instead, and when every chunk's outputs are an array of
+ * the same type other than `av` (such as an `ax`), the value is one array
+ * of that type, copied from the chunks' bytes when its elements have a
+ * fixed size.
+ *
  * Returns: (transfer full): a future whose value is an `av` of the
- *   outputs, in the order of @inputs, or which fails with the error of
+ *   outputs (or the chunk function's array type, see above), in the order
+ *   of @inputs; an empty `av` if @inputs is empty; or which fails with the error of
  *   the first chunk found to have failed, as tw_troupe_submit() describes
  *
  * Since: 1.0

@@ -276,9 +276,22 @@ tw_pool_enqueue_locked (TwPool     *self,
   task->place = TW_POOL_TASK_QUEUED;
   g_queue_push_tail_link (&self->queue, &task->link);
 
-  /* A woken thread stays idle until it gets the lock back: signalling
-   * again meanwhile would only wake another for nothing. */
-  if (self->n_idle <= self->n_woken)
+  /* While a woken thread has not taken its task yet, it is the one that
+   * wakes the next (tw_pool_pop_task()): a burst of submits then costs
+   * the submitting thread one wake-up, not one each. */
+  if (self->n_woken > 0 || self->n_idle == 0)
+    return FALSE;
+
+  self->n_woken++;
+  return TRUE;
+}
+
+/* After a thread took a task: whether to wake another idle one for the
+ * tasks still queued that no woken thread will take. */
+static gboolean
+tw_pool_wake_next_locked (TwPool *self)
+{
+  if (self->queue.length <= self->n_woken || self->n_idle <= self->n_woken)
     return FALSE;
 
   self->n_woken++;
@@ -746,6 +759,7 @@ tw_pool_pop_task (TwPool         *self,
 {
   GQueue answered = G_QUEUE_INIT;
   TwPoolTask *task = NULL;
+  gboolean wake = FALSE;
 
   g_mutex_lock (&self->lock);
 
@@ -775,10 +789,13 @@ tw_pool_pop_task (TwPool         *self,
       g_atomic_int_inc (&self->n_running);
       if (self->max_queued > 0)
         tw_pool_make_room_locked (self, &answered);
+      wake = tw_pool_wake_next_locked (self);
     }
 
   g_mutex_unlock (&self->lock);
 
+  if (wake)
+    g_cond_signal (&self->work_cond);
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
   if (task != NULL)

@@ -491,7 +491,8 @@ tw_process_server_forward_cancels (TwProcessServer *server)
     }
 }
 
-/* A chunk of inputs must be answered by an av of as many outputs. The
+/* A chunk of inputs must be answered by an array (an av, or a chunk
+ * function's own array type) of as many outputs. The
  * child is not to blame for the task's own failure: only the task fails. */
 static GError *
 tw_process_server_check_chunk (TwInFlight *task,
@@ -499,7 +500,7 @@ tw_process_server_check_chunk (TwInFlight *task,
 {
   gsize length = g_variant_n_children (task->input);
 
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE ("av")) &&
+  if (g_variant_type_is_array (g_variant_get_type (value)) &&
       g_variant_n_children (value) == length)
     return NULL;
 

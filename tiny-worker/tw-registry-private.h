@@ -27,6 +27,7 @@ G_BEGIN_DECLS
 
 gboolean  tw_registry_lookup (const char  *name,
                               TwFunc      *func,
+                              TwChunkFunc *chunk_func,
                               gpointer    *user_data);
 
 G_END_DECLS

@@ -27,7 +27,8 @@
 
 typedef struct
 {
-  TwFunc          func;
+  TwFunc          func;        /* or NULL for a chunk function */
+  TwChunkFunc     chunk_func;  /* or NULL for a plain function */
   gpointer        user_data;
 } TwRegistration;
 
@@ -35,11 +36,13 @@ G_LOCK_DEFINE_STATIC (registry);
 /* Protected by the registry lock; never freed. */
 static GHashTable *registry;  /* name -> TwRegistration */
 
-/* Looks up a registered function. */
+/* Looks up a registered function: sets exactly one of @func and
+ * @chunk_func. */
 gboolean
-tw_registry_lookup (const char *name,
-                    TwFunc     *func,
-                    gpointer   *user_data)
+tw_registry_lookup (const char  *name,
+                    TwFunc      *func,
+                    TwChunkFunc *chunk_func,
+                    gpointer    *user_data)
 {
   TwRegistration *registration = NULL;
 
@@ -52,9 +55,43 @@ tw_registry_lookup (const char *name,
     return FALSE;
 
   *func = registration->func;
+  *chunk_func = registration->chunk_func;
   *user_data = registration->user_data;
 
   return TRUE;
+}
+
+static void
+tw_registry_add (const char     *name,
+                 TwFunc          func,
+                 TwChunkFunc     chunk_func,
+                 gpointer        user_data,
+                 GDestroyNotify  destroy)
+{
+  TwRegistration *registration;
+  gboolean taken;
+
+  G_LOCK (registry);
+  if (registry == NULL)
+    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  taken = g_hash_table_contains (registry, name);
+  if (!taken)
+    {
+      registration = g_new0 (TwRegistration, 1);
+      registration->func = func;
+      registration->chunk_func = chunk_func;
+      registration->user_data = user_data;
+      g_hash_table_insert (registry, g_strdup (name), registration);
+    }
+  G_UNLOCK (registry);
+
+  /* Outside the lock: the destroy notify is user code. */
+  if (taken)
+    {
+      g_critical ("A function is already registered under the name “%s”", name);
+      if (destroy != NULL)
+        destroy (user_data);
+    }
 }
 
 /**
@@ -79,30 +116,36 @@ tw_register_func (const char     *name,
                   gpointer        user_data,
                   GDestroyNotify  destroy)
 {
-  TwRegistration *registration;
-  gboolean taken;
-
   g_return_if_fail (name != NULL);
   g_return_if_fail (func != NULL);
 
-  G_LOCK (registry);
-  if (registry == NULL)
-    registry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  taken = g_hash_table_contains (registry, name);
-  if (!taken)
-    {
-      registration = g_new0 (TwRegistration, 1);
-      registration->func = func;
-      registration->user_data = user_data;
-      g_hash_table_insert (registry, g_strdup (name), registration);
-    }
-  G_UNLOCK (registry);
+  tw_registry_add (name, func, NULL, user_data, destroy);
+}
 
-  /* Outside the lock: the destroy notify is user code. */
-  if (taken)
-    {
-      g_critical ("A function is already registered under the name “%s”", name);
-      if (destroy != NULL)
-        destroy (user_data);
-    }
+/**
+ * tw_register_chunk_func:
+ * @name: a name, unique in the program, shared with tw_register_func()
+ * @func: (scope notified) (closure user_data) (destroy destroy): the function
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data, as tw_register_func() does
+ *
+ * Registers @func under @name, like tw_register_func(), for a function
+ * that takes a whole chunk of inputs at once. A troupe made with
+ * tw_troupe_new_for_func_name() then hands each chunk of tw_troupe_map()
+ * to one call of @func, and each task of tw_troupe_submit() to a call
+ * with a one-element array. The value of tw_troupe_map() is the same
+ * `av` of the outputs as for a #TwFunc.
+ *
+ * Since: 1.0
+ */
+void
+tw_register_chunk_func (const char     *name,
+                        TwChunkFunc     func,
+                        gpointer        user_data,
+                        GDestroyNotify  destroy)
+{
+  g_return_if_fail (name != NULL);
+  g_return_if_fail (func != NULL);
+
+  tw_registry_add (name, NULL, func, user_data, destroy);
 }

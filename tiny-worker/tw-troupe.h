@@ -84,6 +84,33 @@ typedef GVariant *(*TwFunc) (GVariant      *input,
                              GError       **error);
 
 /**
+ * TwChunkFunc:
+ * @inputs: (transfer none): an array of inputs: a slice of the array given
+ *   to tw_troupe_map(), of the same type, or a one-element array of the
+ *   type `aT` for a task of type `T` given to tw_troupe_submit()
+ * @cancellable: (nullable): triggered when the task is cancelled; poll it
+ *   in long work
+ * @user_data: (closure): the data given with the function
+ * @error: return location for a #GError
+ *
+ * A function that runs a whole chunk of a map at once, for C code that
+ * can process an array faster than element by element: no #GVariant is
+ * made for each input or output. Register it with
+ * tw_register_chunk_func(). Like #TwFunc, it is called from several
+ * threads at once, so it must be thread-safe.
+ *
+ * Returns: (transfer full) (nullable): an array of any array type with
+ *   exactly one output per input, in order (a floating reference is
+ *   sunk), or %NULL with @error set, which fails the whole chunk
+ *
+ * Since: 1.0
+ */
+typedef GVariant *(*TwChunkFunc) (GVariant      *inputs,
+                                  GCancellable  *cancellable,
+                                  gpointer       user_data,
+                                  GError       **error);
+
+/**
  * TwTroupe:
  *
  * A pool of workers that runs tasks. All its fields are private.
@@ -205,6 +232,11 @@ gboolean      tw_troupe_shutdown_finish   (TwTroupe             *self,
 TW_AVAILABLE_IN_1_0
 void          tw_register_func            (const char           *name,
                                            TwFunc                func,
+                                           gpointer              user_data,
+                                           GDestroyNotify        destroy);
+TW_AVAILABLE_IN_1_0
+void          tw_register_chunk_func      (const char           *name,
+                                           TwChunkFunc           func,
                                            gpointer              user_data,
                                            GDestroyNotify        destroy);
 

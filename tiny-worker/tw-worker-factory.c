@@ -34,7 +34,8 @@ typedef struct
 struct _TwWorkerFactory
 {
   /* All read-only after creation. */
-  TwFunc             func;       /* or NULL for a worker type */
+  TwFunc             func;       /* or NULL for a worker type or chunk function */
+  TwChunkFunc        chunk_func; /* or NULL */
   gpointer           user_data;
   GDestroyNotify     destroy;    /* of user_data, with the factory */
   TwWorkerSpec      *spec;       /* or NULL for a function */
@@ -260,10 +261,12 @@ TwWorkerFactory *
 tw_worker_factory_new_for_name (const char  *name,
                                 GError     **error)
 {
+  TwWorkerFactory *self;
   TwFunc func;
+  TwChunkFunc chunk_func;
   gpointer user_data;
 
-  if (!tw_registry_lookup (name, &func, &user_data))
+  if (!tw_registry_lookup (name, &func, &chunk_func, &user_data))
     {
       g_set_error (error, TW_ERROR, TW_ERROR_UNKNOWN_FUNC,
                    "No function is registered under the name “%s”; "
@@ -271,7 +274,10 @@ tw_worker_factory_new_for_name (const char  *name,
       return NULL;
     }
 
-  return tw_worker_factory_new_for_func (func, user_data, NULL);
+  self = tw_worker_factory_new_for_func (func, user_data, NULL);
+  self->chunk_func = chunk_func;
+
+  return self;
 }
 
 /* Checks that @worker_type can be instantiated with @properties. */
@@ -451,6 +457,75 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
   return result;
 }
 
+/* Checks that a chunk function returned (owned) an array of one output
+ * per input. */
+static GVariant *
+tw_chunk_outputs_check (GVariant  *outputs,
+                        gsize      n_inputs,
+                        GError   **error)
+{
+  if (g_variant_type_is_array (g_variant_get_type (outputs)) &&
+      g_variant_n_children (outputs) == n_inputs)
+    return outputs;
+
+  g_set_error (error, TW_ERROR, TW_ERROR_INVALID_RESULT,
+               "The chunk function returned a value of type “%s” for %" G_GSIZE_FORMAT
+               " inputs: it must return an array of one output per input",
+               g_variant_get_type_string (outputs), n_inputs);
+  g_variant_unref (outputs);
+
+  return NULL;
+}
+
+/* Runs a chunk function on the inputs of a chunk. */
+static GVariant *
+tw_worker_factory_call_chunk_func (const TwWorkerFactory  *self,
+                                   GVariant               *inputs,
+                                   GCancellable           *cancellable,
+                                   GError                **error)
+{
+  GError *local_error = NULL;
+  GVariant *outputs;
+
+  outputs = self->chunk_func (inputs, cancellable, self->user_data, &local_error);
+  outputs = tw_check_result (outputs, local_error, "The chunk function", error);
+  if (outputs == NULL)
+    return NULL;
+
+  outputs = tw_chunk_outputs_check (outputs, g_variant_n_children (inputs), error);
+  if (outputs != NULL && self->check != NULL && !self->check (outputs, error))
+    g_clear_pointer (&outputs, g_variant_unref);
+
+  return outputs;
+}
+
+/* Runs a chunk function on one input, as a chunk of one. */
+static GVariant *
+tw_worker_factory_call_chunk_func_once (const TwWorkerFactory  *self,
+                                        GVariant               *input,
+                                        GCancellable           *cancellable,
+                                        GError                **error)
+{
+  g_autoptr(GVariant) inputs = g_variant_ref_sink (g_variant_new_array (NULL, &input, 1));
+  g_autoptr(GVariant) outputs = NULL;
+  GVariant *output;
+
+  outputs = tw_worker_factory_call_chunk_func (self, inputs, cancellable, error);
+  if (outputs == NULL)
+    return NULL;
+
+  output = g_variant_get_child_value (outputs, 0);
+  if (g_variant_is_of_type (output, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *boxed = output;
+
+      output = g_variant_get_variant (boxed);
+      g_variant_unref (boxed);
+    }
+
+  return output;
+}
+
 /*
  * tw_worker_factory_call:
  * @worker: made by tw_worker_factory_new_worker() on this thread
@@ -468,6 +543,10 @@ tw_worker_factory_call (const TwWorkerFactory  *self,
                         GCancellable           *cancellable,
                         GError                **error)
 {
+  if (self->chunk_func != NULL && chunk)
+    return tw_worker_factory_call_chunk_func (self, input, cancellable, error);
+  if (self->chunk_func != NULL)
+    return tw_worker_factory_call_chunk_func_once (self, input, cancellable, error);
   if (chunk)
     return tw_worker_factory_call_chunk (self, worker, input, cancellable, error);
 
