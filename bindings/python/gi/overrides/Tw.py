@@ -456,23 +456,31 @@ class Troupe(Tw.Troupe):
         return Tw.Troupe.submit_async(self, self._encode_unowned(value, mode), cancellable,
                                       callback, *user_data)
 
-    def _map_inputs(self, iterable, mode):
+    @staticmethod
+    def _map_inputs(iterable):
         if isinstance(iterable, GLib.Variant):
             return iterable
-        if not self._python_values():
-            return to_variant(list(iterable))
-        return GLib.Variant.new_array(GLib.VariantType.new('v'), [
-            GLib.Variant.new_variant(self._encode_unowned(item, mode)) for item in iterable])
+        return to_variant(list(iterable))
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
 
         Its ``result()`` is the list of the outputs, in input order; it
-        fails with the first error. This is the C tw_troupe_map(): the
-        items are converted one by one, so prefer map() for Python values.
+        fails with the first error. For a troupe of Python values the
+        items travel in chunks as for map(), and a chunk fails as a whole;
+        otherwise this is the C tw_troupe_map().
         """
-        mode = self._check_submit()
-        return Tw.Troupe.map(self, self._map_inputs(iterable, mode))
+        if not self._python_values() or isinstance(iterable, GLib.Variant):
+            self._check_submit()
+            return Tw.Troupe.map(self, self._map_inputs(iterable))
+        # Not tw_troupe_map(): it copies the elements' bytes, and a value
+        # passed by reference lives only as long as its own GVariant.
+        chunks = self._submit_chunks(iterable, None)
+        future = Tw.Troupe.submit_future(
+            _converter(_values.join_chunks, Troupe.new_for_func), Tw.Future.all(chunks))
+        # The chunks' futures hold their outputs, and their exceptions.
+        future.weak_ref(_values.keep, chunks)
+        return future
 
     def _submit_chunks(self, iterable, chunksize):
         mode = self._check_submit()
@@ -523,8 +531,8 @@ class Troupe(Tw.Troupe):
         (a Gio.ListModel, for a list widget).
         """
         if not self._python_values():
-            mode = self._check_submit()
-            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable, mode))
+            self._check_submit()
+            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
             return _SettledIterator(done, timeout, values=True)
         futures = self._submit_chunks(iterable, chunksize)
         return _ChunkIterator(_SettledIterator(Tw.AsCompleted.new(futures), timeout,
@@ -787,7 +795,12 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
 
         It fails as soon as one fails, with its error; the others go on.
         """
-        return Tw.Future.all(_futures_list(futures))
+        futures = _futures_list(futures)
+        future = Tw.Future.all(futures)
+        # The tuple holds the values' GVariants only until something
+        # serialises it; values passed by reference live as long as those.
+        future.weak_ref(_values.keep, futures)
+        return future
 
     @staticmethod
     def any(futures):

@@ -532,6 +532,17 @@ def chunk_size(n_items, n_workers):
     return max(1, chunksize + (1 if extra else 0))
 
 
+def join_chunks(outputs):
+    """A frame of the list of the items of the chunk output lists in the
+    tuple @outputs, by reference: it runs in this process."""
+    return ref_frame(list(itertools.chain.from_iterable(from_variant(outputs))))
+
+
+def keep(*_args):
+    """A weak-reference callback whose arguments live as long as the
+    object does."""
+
+
 def chunk_results(futures, deadline):
     """Yields the output list of each chunk future, in order; cancels the
     rest when closed early, as Executor.map does."""
