@@ -186,12 +186,12 @@ FutureCancelledError = _tw_future.FutureCancelledError
 __all__ += ['PythonError', 'FutureTimeoutError', 'FutureCancelledError']
 
 
-def _exception_for_error(error):
+def _exception_for_error(error, taker=None):
     """The exception that the caller sees for @error: the worker's own
     exception where it could travel, else the most specific class this
-    module has for it."""
+    module has for it. @taker is the future that keeps it, if any."""
     if error.domain == PYTHON_ERROR_DOMAIN:
-        text, exc = _values.split_error_message(error.message)
+        text, exc = _values.split_error_message(error.message, taker)
         if exc is not None:
             return exc
         return PythonError(text, error.domain, _values.ERROR_CODE_TEXT)
@@ -409,7 +409,7 @@ class Troupe(Tw.Troupe):
         frame, key = self._encode(value, mode)
         future = _submit(self, frame)
         if key is not None:
-            future.weak_ref(_values.forget_raised, key)
+            _values.own_raised(key, future)
         return future
 
     def submit(self, value):
@@ -497,7 +497,7 @@ class Troupe(Tw.Troupe):
                 continue
             frame, key = _values.owned_ref_frame(chunk, _values.REF_CHUNK)
             futures.append(_submit(self, frame))
-            futures[-1].weak_ref(_values.forget_raised, key)
+            _values.own_raised(key, futures[-1])
         _tw_future.track(self, *futures)
         return self._submitted(futures, mode)
 
@@ -719,18 +719,18 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         call raises the same object.
         """
         outcome = self.__dict__.get('_tw_exception')
-        if outcome is not None:
-            outcome.__suppress_context__ = True
-            raise outcome
         try:
-            variant = _wait(self, 0)
+            if outcome is None:
+                return from_variant(_wait(self, 0))
         except GLib.Error as error:
-            exc = _exception_for_error(error)
-            if exc is not error:
-                self._tw_exception = exc
-            exc.__suppress_context__ = True
-            raise exc
-        return from_variant(variant)
+            outcome = _exception_for_error(error, self)
+            if outcome is not error:
+                self._tw_exception = outcome
+        finally:
+            # The exception's traceback holds this frame (see result()).
+            self = None
+        outcome.__suppress_context__ = True
+        raise outcome
 
     @property
     def progress(self):

@@ -62,6 +62,7 @@ import pickle
 import threading
 import time
 import traceback
+import weakref
 
 from gi.repository import GLib
 
@@ -100,9 +101,14 @@ _REF_MARK = '\n\ntw-python-ref:'
 _objects = {}
 _raised = {}
 _keys = itertools.count(1)
-# Keys of exceptions that a future owns: they go when it does (see
-# forget_raised()); the others go when a caller takes them.
-_owned = set()
+# The keys of exceptions that a future owns, with the hash() of that future
+# once known: they go when it does (see forget_raised()); the others go
+# when a caller takes them.
+_owned = {}
+# Weak references to the owners that have taken their exception and keep
+# it as _tw_exception: a strong reference here to the exception would keep
+# the owner alive through the traceback's frames.
+_taken = {}
 # The key of the thread-mode task that this thread runs, for its exception.
 _task = threading.local()
 _KEY_BYTES = 8
@@ -168,15 +174,23 @@ def owned_ref_frame(value, tag=REF):
     the task raises is kept under that key until forget_raised()."""
     frame = ref_frame(value, tag)
     key = next(_keys) - 1
-    _owned.add(key)
+    _owned[key] = None
     return frame, key
 
 
-def forget_raised(key, raised=_raised, owned=_owned):
+def own_raised(key, future):
+    """Makes @future, the task of the owned_ref_frame() of @key, the owner
+    of the exception the task raises, until it is finalized."""
+    _owned[key] = hash(future)
+    future.weak_ref(forget_raised, key)
+
+
+def forget_raised(key, raised=_raised, owned=_owned, taken=_taken):
     # Called when the future that owns @key is finalized, maybe while the
     # interpreter exits: it uses only its arguments.
-    owned.discard(key)
+    owned.pop(key, None)
     raised.pop(key, None)
+    taken.pop(key, None)
 
 
 def set_task_key(payload):
@@ -317,17 +331,37 @@ def error_from_exception(exc, in_worker_process):
     return GLib.Error(text, PYTHON_ERROR_DOMAIN, ERROR_CODE_TEXT)
 
 
-def split_error_message(message):
+def _take_raised(key, taker):
+    """The exception raised under @key, for the future @taker (or None):
+    the first caller takes one that no future owns; the owner takes its
+    own and keeps it from then on as _tw_exception."""
+    if key not in _owned:
+        return _raised.pop(key, None)
+    exc = _raised.get(key)
+    if exc is None:
+        owner = _taken.get(key, _dead)()
+        return None if owner is None else owner.__dict__.get('_tw_exception')
+    if taker is not None and _owned[key] == hash(taker):
+        _taken[key] = weakref.ref(taker)
+        del _raised[key]
+    return exc
+
+
+def _dead():
+    return None
+
+
+def split_error_message(message, taker=None):
     """(readable text, exception or None) of a Python-domain GError message.
 
     A pickled exception gets the worker's traceback as a RemoteTraceback
     ``__cause__``; one taken by key is the very object the worker raised.
+    @taker is the future that will keep the exception as _tw_exception.
     """
     text, _, pickled = message.partition(_PICKLE_MARK)
     text, _, key = text.partition(_REF_MARK)
     if key:
-        key = int(key)
-        exc = _raised.get(key) if key in _owned else _raised.pop(key, None)
+        exc = _take_raised(int(key), taker)
         if exc is not None:
             return text, exc
     if pickled:
