@@ -342,6 +342,8 @@ def _take_raised(key, taker):
         owner = _taken.get(key, _dead)()
         return None if owner is None else owner.__dict__.get('_tw_exception')
     if taker is not None and _owned[key] == hash(taker):
+        # Kept before it leaves the table, for a chained future's lookup.
+        taker._tw_exception = exc
         _taken[key] = weakref.ref(taker)
         del _raised[key]
     return exc
