@@ -293,6 +293,24 @@ class MapInThreads(Map, unittest.TestCase):
             self.assertIs(first.exception, second.exception)
             self.assertEqual(first.exception.args, ('negative input -2',))
 
+    def test_cancelling_map_future_cancels_its_chunks(self):
+        release = threading.Event()
+
+        def wait_for_release(x):
+            release.wait(TIMEOUT)
+            return x
+        with Tw.Troupe(func=wait_for_release, n_workers=1) as troupe:
+            future = troupe.map_future(range(6))
+            self.assertEqual(troupe.get_n_queued() + troupe.get_n_running(), 6)
+            self.assertTrue(future.cancel())
+            deadline = time.monotonic() + TIMEOUT
+            while troupe.get_n_queued() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(troupe.get_n_queued(), 0)
+            release.set()
+            with self.assertRaises(Tw.FutureCancelledError):
+                future.result(TIMEOUT)
+
     def test_map_future_chains_into_a_process_troupe(self):
         with Tw.Troupe(func=square, n_workers=2) as squarer, \
                 Tw.Troupe(func=total, n_workers=1, mode='process') as adder:

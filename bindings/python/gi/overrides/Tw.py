@@ -307,6 +307,16 @@ def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry
     worker_kwargs.pop(kwargs_key, None)
 
 
+def _cancel_with(futures):
+    """A done callback that cancels @futures if its future was cancelled,
+    as cancelling a tw_troupe_map() future cancels its chunks."""
+    def cancel_parts(future):
+        if future.cancelled():
+            for part in futures:
+                Tw.Future.cancel(part)
+    return cancel_parts
+
+
 class Troupe(Tw.Troupe):
     """A pool of workers. Use it as a context manager, which drains on exit
     (or cancels, when the block raises).
@@ -480,6 +490,7 @@ class Troupe(Tw.Troupe):
             _converter(_values.join_chunks, Troupe.new_for_func), Tw.Future.all(chunks))
         # The chunks' futures hold their outputs, and their exceptions.
         future.weak_ref(_values.keep, chunks)
+        future.add_done_callback(_cancel_with(chunks))
         return future
 
     def _submit_chunks(self, iterable, chunksize):
