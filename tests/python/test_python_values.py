@@ -298,6 +298,30 @@ class ThreadValues(Values, unittest.TestCase):
         self.assertEqual([ref() for ref in caught], [None] * 5)
         self.assertEqual(set(raised) - before, set())
 
+    def test_exceptions_carried_on_are_released(self):
+        # A future that carries a task's exception on holds the task's
+        # future here, and the exception's traceback holds this frame.
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        caught = []
+        with Tw.Troupe(func=withdraw, n_workers=2, mode=self.mode) as troupe:
+            failing = [troupe.submit(amount) for amount in (101, 102)]
+            everything = Tw.Future.all(failing)
+            continued = failing[0].then(lambda future: 0)
+            for future in (everything, continued, failing[0]):
+                try:
+                    future.result(TIMEOUT)
+                except InsufficientFunds as exc:
+                    caught.append(weakref.ref(exc))
+        # The task's own exception object, wherever it is raised from.
+        self.assertIs(caught[1](), caught[2]())
+        if everything.exception(0).amount == 101:
+            self.assertIs(caught[0](), caught[2]())
+        del failing, everything, continued, future
+        gc.collect()
+        self.assertEqual([ref() for ref in caught], [None] * 3)
+        self.assertEqual(set(raised) - before, set())
+
 
 class ProcessValues(Values, unittest.TestCase):
     mode = 'process'

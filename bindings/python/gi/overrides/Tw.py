@@ -489,7 +489,8 @@ class Troupe(Tw.Troupe):
         future = Tw.Troupe.submit_future(
             _converter(_values.join_chunks, Troupe.new_for_func), Tw.Future.all(chunks))
         # The chunks' futures hold their outputs, and their exceptions.
-        future.weak_ref(_values.keep, chunks)
+        # In the wrapper's dict, which the garbage collector sees through.
+        future._tw_parts = chunks
         future.add_done_callback(_cancel_with(chunks))
         return future
 
@@ -810,7 +811,7 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         future = Tw.Future.all(futures)
         # The tuple holds the values' GVariants only until something
         # serialises it; values passed by reference live as long as those.
-        future.weak_ref(_values.keep, futures)
+        future._tw_parts = futures
         return future
 
     @staticmethod

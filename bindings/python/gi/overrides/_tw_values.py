@@ -101,13 +101,14 @@ _REF_MARK = '\n\ntw-python-ref:'
 _objects = {}
 _raised = {}
 _keys = itertools.count(1)
-# The keys of exceptions that a future owns, with the hash() of that future
-# once known: they go when it does (see forget_raised()); the others go
-# when a caller takes them.
+# The keys of exceptions that a future owns, with a weak reference to that
+# future once known: they go when it does (see forget_raised()); the others
+# go when a caller takes them.
 _owned = {}
-# Weak references to the owners that have taken their exception and keep
-# it as _tw_exception: a strong reference here to the exception would keep
-# the owner alive through the traceback's frames.
+# Weak references to the futures that hold a taken owned exception as
+# _tw_exception, by key. Once raised in a caller, an exception's traceback
+# holds frames that may hold its owner: a strong reference here would keep
+# the owner alive for ever, one from a future is garbage with it.
 _taken = {}
 # The key of the thread-mode task that this thread runs, for its exception.
 _task = threading.local()
@@ -174,14 +175,14 @@ def owned_ref_frame(value, tag=REF):
     the task raises is kept under that key until forget_raised()."""
     frame = ref_frame(value, tag)
     key = next(_keys) - 1
-    _owned[key] = None
+    _owned[key] = _dead
     return frame, key
 
 
 def own_raised(key, future):
     """Makes @future, the task of the owned_ref_frame() of @key, the owner
     of the exception the task raises, until it is finalized."""
-    _owned[key] = hash(future)
+    _owned[key] = weakref.ref(future)
     future.weak_ref(forget_raised, key)
 
 
@@ -331,26 +332,33 @@ def error_from_exception(exc, in_worker_process):
     return GLib.Error(text, PYTHON_ERROR_DOMAIN, ERROR_CODE_TEXT)
 
 
-def _take_raised(key, taker):
-    """The exception raised under @key, for the future @taker (or None):
-    the first caller takes one that no future owns; the owner takes its
-    own and keeps it from then on as _tw_exception."""
-    if key not in _owned:
-        return _raised.pop(key, None)
-    exc = _raised.get(key)
-    if exc is None:
-        owner = _taken.get(key, _dead)()
-        return None if owner is None else owner.__dict__.get('_tw_exception')
-    if taker is not None and _owned[key] == hash(taker):
-        # Kept before it leaves the table, for a chained future's lookup.
-        taker._tw_exception = exc
-        _taken[key] = weakref.ref(taker)
-        del _raised[key]
-    return exc
-
-
 def _dead():
     return None
+
+
+def _take_raised(key, taker):
+    """The exception raised under @key, for the future @taker (or None).
+
+    The first caller takes one that no future owns. An owned one, once
+    taken, is kept by its owner (if its wrapper lives) and by each future
+    that took it, as _tw_exception; the table only finds it there."""
+    if key not in _owned:
+        return _raised.pop(key, None)
+    holders = _taken.setdefault(key, [])
+    exc = _raised.get(key)
+    if exc is None:
+        for holder in holders:
+            exc = holder().__dict__.get('_tw_exception') if holder() is not None else None
+            if exc is not None:
+                break
+    if exc is None or taker is None and not holders:
+        return exc
+    for future in (_owned[key](), taker):
+        if future is not None and '_tw_exception' not in future.__dict__:
+            future._tw_exception = exc
+            holders.append(weakref.ref(future))
+    _raised.pop(key, None)
+    return exc
 
 
 def split_error_message(message, taker=None):
@@ -572,11 +580,6 @@ def join_chunks(outputs):
     """A frame of the list of the items of the chunk output lists in the
     tuple @outputs, by reference: it runs in this process."""
     return ref_frame(list(itertools.chain.from_iterable(from_variant(outputs))))
-
-
-def keep(*_args):
-    """A weak-reference callback whose arguments live as long as the
-    object does."""
 
 
 def chunk_results(futures, deadline):
