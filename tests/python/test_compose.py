@@ -301,7 +301,8 @@ class MapInThreads(Map, unittest.TestCase):
             return x
         with Tw.Troupe(func=wait_for_release, n_workers=1) as troupe:
             future = troupe.map_future(range(6))
-            self.assertEqual(troupe.get_n_queued() + troupe.get_n_running(), 6)
+            # One chunk per item; the first may have started and waits.
+            self.assertGreaterEqual(troupe.get_n_queued(), 5)
             self.assertTrue(future.cancel())
             deadline = time.monotonic() + TIMEOUT
             while troupe.get_n_queued() and time.monotonic() < deadline:
