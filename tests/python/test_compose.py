@@ -7,6 +7,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import gc
 import os
 import threading
 import time
@@ -165,6 +166,17 @@ class Gathering(unittest.TestCase):
             with self.assertRaises(TypeError):
                 Tw.Future.all([1, 2])
 
+    def test_all_keeps_values_passed_by_reference(self):
+        objects = [object() for _ in range(3)]
+        with Tw.Troupe(func=lambda x: x, n_workers=2) as troupe:
+            everything = Tw.Future.all([troupe.submit(obj) for obj in objects])
+            # Serialising the tuple drops its children, which alone held
+            # the inputs' frames once their futures were gone.
+            everything.result_variant(TIMEOUT).get_data_as_bytes()
+            gc.collect()
+            self.assertEqual([id(value) for value in everything.result(0)],
+                             [id(obj) for obj in objects])
+
     def test_submitting_all_chains_a_task_on_them(self):
         with Tw.Troupe(func=square, n_workers=3) as squarer, \
                 Tw.Troupe(func=total, n_workers=1, mode='process') as adder:
@@ -261,6 +273,49 @@ class MapInThreads(Map, unittest.TestCase):
     def test_map_of_a_lambda(self):
         with Tw.Troupe(func=lambda x: -x, n_workers=2) as troupe:
             self.assertEqual(list(troupe.map((1, 2))), [-1, -2])
+
+    def test_map_future_passes_values_by_reference(self):
+        objects = [object() for _ in range(40)]
+        with Tw.Troupe(func=lambda x: x, n_workers=2) as troupe:
+            future = troupe.map_future(objects)
+            gc.collect()
+            self.assertEqual([id(value) for value in future.result(TIMEOUT)],
+                             [id(obj) for obj in objects])
+            self.assertEqual(troupe.map_future([]).result(TIMEOUT), [])
+
+    def test_map_future_raises_the_same_exception(self):
+        with Tw.Troupe(func=square, n_workers=2) as troupe:
+            future = troupe.map_future([3, -2, 5])
+            with self.assertRaises(ValueError) as first:
+                future.result(TIMEOUT)
+            with self.assertRaises(ValueError) as second:
+                future.result(TIMEOUT)
+            self.assertIs(first.exception, second.exception)
+            self.assertEqual(first.exception.args, ('negative input -2',))
+
+    def test_cancelling_map_future_cancels_its_chunks(self):
+        release = threading.Event()
+
+        def wait_for_release(x):
+            release.wait(TIMEOUT)
+            return x
+        with Tw.Troupe(func=wait_for_release, n_workers=1) as troupe:
+            future = troupe.map_future(range(6))
+            # One chunk per item; the first may have started and waits.
+            self.assertGreaterEqual(troupe.get_n_queued(), 5)
+            self.assertTrue(future.cancel())
+            deadline = time.monotonic() + TIMEOUT
+            while troupe.get_n_queued() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(troupe.get_n_queued(), 0)
+            release.set()
+            with self.assertRaises(Tw.FutureCancelledError):
+                future.result(TIMEOUT)
+
+    def test_map_future_chains_into_a_process_troupe(self):
+        with Tw.Troupe(func=square, n_workers=2) as squarer, \
+                Tw.Troupe(func=total, n_workers=1, mode='process') as adder:
+            self.assertEqual(adder.submit(squarer.map_future(range(5))).result(TIMEOUT), 30)
 
 
 class MapInProcesses(Map, unittest.TestCase):

@@ -266,20 +266,60 @@ class ThreadValues(Values, unittest.TestCase):
 
     def test_exceptions_are_released_with_their_future(self):
         # Passed by reference, an exception is kept until its future goes,
-        # whether or not anyone asked for it.
+        # whether or not anyone asked for it, even though its traceback
+        # holds frames that hold the future.
         raised = sys.modules['gi.overrides._tw_values']._raised
         before = set(raised)
+        caught = []
         with Tw.Troupe(func=withdraw, n_workers=1, mode=self.mode) as troupe:
             futures = [troupe.submit(amount) for amount in (101, 102, 103)]
             for future in futures:
-                with self.assertRaises(InsufficientFunds):
+                try:
                     future.result(TIMEOUT)
+                except InsufficientFunds as exc:
+                    caught.append(weakref.ref(exc))
             unread = troupe.submit(104)
-            with self.assertRaises(InsufficientFunds):
+            try:
                 list(troupe.map([105, 106], chunksize=1))
-        self.assertEqual(len(set(raised) - before), 4)
+            except InsufficientFunds as exc:
+                caught.append(weakref.ref(exc))
+            try:
+                troupe.map_future([107, 108]).result(TIMEOUT)
+            except InsufficientFunds as exc:
+                caught.append(weakref.ref(exc))
+        gc.collect()
+        self.assertEqual([ref().amount for ref in caught[:3]], [101, 102, 103])
+        self.assertIs(futures[0].exception(0), caught[0]())
+        # The unread one; the map's chunks are gone.
+        self.assertEqual(len(set(raised) - before), 1)
+        self.assertEqual([ref() for ref in caught[3:]], [None, None])
         del futures, future, unread
         gc.collect()
+        self.assertEqual([ref() for ref in caught], [None] * 5)
+        self.assertEqual(set(raised) - before, set())
+
+    def test_exceptions_carried_on_are_released(self):
+        # A future that carries a task's exception on holds the task's
+        # future here, and the exception's traceback holds this frame.
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        caught = []
+        with Tw.Troupe(func=withdraw, n_workers=2, mode=self.mode) as troupe:
+            failing = [troupe.submit(amount) for amount in (101, 102)]
+            everything = Tw.Future.all(failing)
+            continued = failing[0].then(lambda future: 0)
+            for future in (everything, continued, failing[0]):
+                try:
+                    future.result(TIMEOUT)
+                except InsufficientFunds as exc:
+                    caught.append(weakref.ref(exc))
+        # The task's own exception object, wherever it is raised from.
+        self.assertIs(caught[1](), caught[2]())
+        if everything.exception(0).amount == 101:
+            self.assertIs(caught[0](), caught[2]())
+        del failing, everything, continued, future
+        gc.collect()
+        self.assertEqual([ref() for ref in caught], [None] * 3)
         self.assertEqual(set(raised) - before, set())
 
 

@@ -186,12 +186,12 @@ FutureCancelledError = _tw_future.FutureCancelledError
 __all__ += ['PythonError', 'FutureTimeoutError', 'FutureCancelledError']
 
 
-def _exception_for_error(error):
+def _exception_for_error(error, taker=None):
     """The exception that the caller sees for @error: the worker's own
     exception where it could travel, else the most specific class this
-    module has for it."""
+    module has for it. @taker is the future that keeps it, if any."""
     if error.domain == PYTHON_ERROR_DOMAIN:
-        text, exc = _values.split_error_message(error.message)
+        text, exc = _values.split_error_message(error.message, taker)
         if exc is not None:
             return exc
         return PythonError(text, error.domain, _values.ERROR_CODE_TEXT)
@@ -307,6 +307,16 @@ def _forget_troupe(key, target, kwargs_key, troupes=_troupes, registry=_registry
     worker_kwargs.pop(kwargs_key, None)
 
 
+def _cancel_with(futures):
+    """A done callback that cancels @futures if its future was cancelled,
+    as cancelling a tw_troupe_map() future cancels its chunks."""
+    def cancel_parts(future):
+        if future.cancelled():
+            for part in futures:
+                Tw.Future.cancel(part)
+    return cancel_parts
+
+
 class Troupe(Tw.Troupe):
     """A pool of workers. Use it as a context manager, which drains on exit
     (or cancels, when the block raises).
@@ -409,7 +419,7 @@ class Troupe(Tw.Troupe):
         frame, key = self._encode(value, mode)
         future = _submit(self, frame)
         if key is not None:
-            future.weak_ref(_values.forget_raised, key)
+            _values.own_raised(key, future)
         return future
 
     def submit(self, value):
@@ -456,23 +466,33 @@ class Troupe(Tw.Troupe):
         return Tw.Troupe.submit_async(self, self._encode_unowned(value, mode), cancellable,
                                       callback, *user_data)
 
-    def _map_inputs(self, iterable, mode):
+    @staticmethod
+    def _map_inputs(iterable):
         if isinstance(iterable, GLib.Variant):
             return iterable
-        if not self._python_values():
-            return to_variant(list(iterable))
-        return GLib.Variant.new_array(GLib.VariantType.new('v'), [
-            GLib.Variant.new_variant(self._encode_unowned(item, mode)) for item in iterable])
+        return to_variant(list(iterable))
 
     def map_future(self, iterable):
         """Runs the worker on every item of @iterable; returns one Tw.Future.
 
         Its ``result()`` is the list of the outputs, in input order; it
-        fails with the first error. This is the C tw_troupe_map(): the
-        items are converted one by one, so prefer map() for Python values.
+        fails with the first error. For a troupe of Python values the
+        items travel in chunks as for map(), and a chunk fails as a whole;
+        otherwise this is the C tw_troupe_map().
         """
-        mode = self._check_submit()
-        return Tw.Troupe.map(self, self._map_inputs(iterable, mode))
+        if not self._python_values() or isinstance(iterable, GLib.Variant):
+            self._check_submit()
+            return Tw.Troupe.map(self, self._map_inputs(iterable))
+        # Not tw_troupe_map(): it copies the elements' bytes, and a value
+        # passed by reference lives only as long as its own GVariant.
+        chunks = self._submit_chunks(iterable, None)
+        future = Tw.Troupe.submit_future(
+            _converter(_values.join_chunks, Troupe.new_for_func), Tw.Future.all(chunks))
+        # The chunks' futures hold their outputs, and their exceptions.
+        # In the wrapper's dict, which the garbage collector sees through.
+        future._tw_parts = chunks
+        future.add_done_callback(_cancel_with(chunks))
+        return future
 
     def _submit_chunks(self, iterable, chunksize):
         mode = self._check_submit()
@@ -489,7 +509,7 @@ class Troupe(Tw.Troupe):
                 continue
             frame, key = _values.owned_ref_frame(chunk, _values.REF_CHUNK)
             futures.append(_submit(self, frame))
-            futures[-1].weak_ref(_values.forget_raised, key)
+            _values.own_raised(key, futures[-1])
         _tw_future.track(self, *futures)
         return self._submitted(futures, mode)
 
@@ -523,8 +543,8 @@ class Troupe(Tw.Troupe):
         (a Gio.ListModel, for a list widget).
         """
         if not self._python_values():
-            mode = self._check_submit()
-            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable, mode))
+            self._check_submit()
+            done = Tw.Troupe.map_unordered(self, self._map_inputs(iterable))
             return _SettledIterator(done, timeout, values=True)
         futures = self._submit_chunks(iterable, chunksize)
         return _ChunkIterator(_SettledIterator(Tw.AsCompleted.new(futures), timeout,
@@ -711,18 +731,18 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         call raises the same object.
         """
         outcome = self.__dict__.get('_tw_exception')
-        if outcome is not None:
-            outcome.__suppress_context__ = True
-            raise outcome
         try:
-            variant = _wait(self, 0)
+            if outcome is None:
+                return from_variant(_wait(self, 0))
         except GLib.Error as error:
-            exc = _exception_for_error(error)
-            if exc is not error:
-                self._tw_exception = exc
-            exc.__suppress_context__ = True
-            raise exc
-        return from_variant(variant)
+            outcome = _exception_for_error(error, self)
+            if outcome is not error:
+                self._tw_exception = outcome
+        finally:
+            # The exception's traceback holds this frame (see result()).
+            self = None
+        outcome.__suppress_context__ = True
+        raise outcome
 
     @property
     def progress(self):
@@ -787,7 +807,12 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
 
         It fails as soon as one fails, with its error; the others go on.
         """
-        return Tw.Future.all(_futures_list(futures))
+        futures = _futures_list(futures)
+        future = Tw.Future.all(futures)
+        # The tuple holds the values' GVariants only until something
+        # serialises it; values passed by reference live as long as those.
+        future._tw_parts = futures
+        return future
 
     @staticmethod
     def any(futures):

@@ -260,6 +260,19 @@ def _run_callback(callback, future):
         _base.LOGGER.exception('exception calling callback for %r', future)
 
 
+def _unwrapped_exception(future):
+    """The exception that @future's _tw_unwrap() raises, or None."""
+    try:
+        future._tw_unwrap()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return exc
+    finally:
+        future = None   # as in FutureMixin.result()
+    return None
+
+
 class FutureMixin:
     """The concurrent.futures.Future API of Tw.Future.
 
@@ -364,8 +377,13 @@ class FutureMixin:
         finally_()) pending in this thread's main context, if no other
         thread runs that context.
         """
-        self._tw_wait(timeout)
-        return self._tw_unwrap()
+        try:
+            self._tw_wait(timeout)
+            return self._tw_unwrap()
+        finally:
+            # The exception's traceback holds this frame: as in
+            # concurrent.futures, it must not keep the future alive.
+            self = None
 
     def exception(self, timeout=None):
         """Waits like result(); returns the exception that result() would
@@ -373,13 +391,7 @@ class FutureMixin:
         self._tw_wait(timeout)
         if self.get_state() == Tw.FutureState.SUCCEEDED:
             return None
-        try:
-            self._tw_unwrap()
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            return exc
-        return None
+        return _unwrapped_exception(self)
 
     def done(self):
         """Returns True once the task has settled: succeeded, failed or

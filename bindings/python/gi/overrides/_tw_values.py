@@ -62,6 +62,7 @@ import pickle
 import threading
 import time
 import traceback
+import weakref
 
 from gi.repository import GLib
 
@@ -100,9 +101,15 @@ _REF_MARK = '\n\ntw-python-ref:'
 _objects = {}
 _raised = {}
 _keys = itertools.count(1)
-# Keys of exceptions that a future owns: they go when it does (see
-# forget_raised()); the others go when a caller takes them.
-_owned = set()
+# The keys of exceptions that a future owns, with a weak reference to that
+# future once known: they go when it does (see forget_raised()); the others
+# go when a caller takes them.
+_owned = {}
+# Weak references to the futures that hold a taken owned exception as
+# _tw_exception, by key. Once raised in a caller, an exception's traceback
+# holds frames that may hold its owner: a strong reference here would keep
+# the owner alive for ever, one from a future is garbage with it.
+_taken = {}
 # The key of the thread-mode task that this thread runs, for its exception.
 _task = threading.local()
 _KEY_BYTES = 8
@@ -168,15 +175,23 @@ def owned_ref_frame(value, tag=REF):
     the task raises is kept under that key until forget_raised()."""
     frame = ref_frame(value, tag)
     key = next(_keys) - 1
-    _owned.add(key)
+    _owned[key] = _dead
     return frame, key
 
 
-def forget_raised(key, raised=_raised, owned=_owned):
+def own_raised(key, future):
+    """Makes @future, the task of the owned_ref_frame() of @key, the owner
+    of the exception the task raises, until it is finalized."""
+    _owned[key] = weakref.ref(future)
+    future.weak_ref(forget_raised, key)
+
+
+def forget_raised(key, raised=_raised, owned=_owned, taken=_taken):
     # Called when the future that owns @key is finalized, maybe while the
     # interpreter exits: it uses only its arguments.
-    owned.discard(key)
+    owned.pop(key, None)
     raised.pop(key, None)
+    taken.pop(key, None)
 
 
 def set_task_key(payload):
@@ -317,17 +332,46 @@ def error_from_exception(exc, in_worker_process):
     return GLib.Error(text, PYTHON_ERROR_DOMAIN, ERROR_CODE_TEXT)
 
 
-def split_error_message(message):
+def _dead():
+    return None
+
+
+def _take_raised(key, taker):
+    """The exception raised under @key, for the future @taker (or None).
+
+    The first caller takes one that no future owns. An owned one, once
+    taken, is kept by its owner (if its wrapper lives) and by each future
+    that took it, as _tw_exception; the table only finds it there."""
+    if key not in _owned:
+        return _raised.pop(key, None)
+    holders = _taken.setdefault(key, [])
+    exc = _raised.get(key)
+    if exc is None:
+        for holder in holders:
+            exc = holder().__dict__.get('_tw_exception') if holder() is not None else None
+            if exc is not None:
+                break
+    if exc is None or taker is None and not holders:
+        return exc
+    for future in (_owned[key](), taker):
+        if future is not None and '_tw_exception' not in future.__dict__:
+            future._tw_exception = exc
+            holders.append(weakref.ref(future))
+    _raised.pop(key, None)
+    return exc
+
+
+def split_error_message(message, taker=None):
     """(readable text, exception or None) of a Python-domain GError message.
 
     A pickled exception gets the worker's traceback as a RemoteTraceback
     ``__cause__``; one taken by key is the very object the worker raised.
+    @taker is the future that will keep the exception as _tw_exception.
     """
     text, _, pickled = message.partition(_PICKLE_MARK)
     text, _, key = text.partition(_REF_MARK)
     if key:
-        key = int(key)
-        exc = _raised.get(key) if key in _owned else _raised.pop(key, None)
+        exc = _take_raised(int(key), taker)
         if exc is not None:
             return text, exc
     if pickled:
@@ -530,6 +574,12 @@ def chunk_size(n_items, n_workers):
     # holds back delays less at the end.
     chunksize, extra = divmod(n_items, max(1, n_workers) * CHUNKS_PER_WORKER)
     return max(1, chunksize + (1 if extra else 0))
+
+
+def join_chunks(outputs):
+    """A frame of the list of the items of the chunk output lists in the
+    tuple @outputs, by reference: it runs in this process."""
+    return ref_frame(list(itertools.chain.from_iterable(from_variant(outputs))))
 
 
 def chunk_results(futures, deadline):
