@@ -76,6 +76,10 @@ tw_thread_runner_run (TwThreadRunner   *self,
           result = tw_worker_factory_call (self->factory, self->worker, item->input,
                                            item->chunk, self->cancellable, &error);
           self->current = NULL;
+
+          /* What a worker process could not send fails here too. */
+          if (result != NULL && !tw_wire_check_depth (result, &error))
+            g_clear_pointer (&result, g_variant_unref);
         }
 
       if (result != NULL || !tw_pool_should_retry (self->pool, error, attempt))
@@ -130,8 +134,8 @@ tw_thread_runner_serve (TwPool   *pool,
   g_object_unref (self.cancellable);
 }
 
-/* Both modes take the same values: none nested deeper than a worker
- * process can read. */
+/* Both modes take and give the same values: none nested deeper than a
+ * worker process can read. */
 const TwPoolRunner tw_thread_runner = {
   .check_input = tw_wire_check_depth,
   .serve = tw_thread_runner_serve,

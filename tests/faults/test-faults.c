@@ -341,6 +341,29 @@ test_faults_deep_values (gconstpointer data)
 }
 
 static void
+test_faults_deep_outputs (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("wrap");
+  g_autoptr(TwFuture) fits = NULL;
+  g_autoptr(TwFuture) too_deep = NULL;
+  g_autoptr(GVariant) output = NULL;
+
+  g_test_summary ("Both modes refuse a worker's output nested deeper than 126 "
+                  "levels with TW_ERROR_UNSERIALIZABLE, and give back the rest");
+
+  if (GPOINTER_TO_INT (data) == TW_TROUPE_MODE_PROCESS)
+    new_process_troupe (troupe);
+
+  fits = tw_troupe_submit (troupe, new_nested_variant (124));
+  too_deep = tw_troupe_submit (troupe, new_nested_variant (125));
+
+  output = tw_test_wait_value (fits);
+  g_assert_cmpstr (g_variant_get_type_string (output), ==, "v");
+  expect_error (too_deep, TW_ERROR, TW_ERROR_UNSERIALIZABLE, "126 levels");
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+}
+
+static void
 test_faults_no_tw_init (void)
 {
   const char *argv[] = { "true", NULL };
@@ -543,6 +566,10 @@ main (int   argc,
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
   g_test_add_data_func ("/Tw/Faults/deep-values/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_values);
+  g_test_add_data_func ("/Tw/Faults/deep-outputs/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_outputs);
+  g_test_add_data_func ("/Tw/Faults/deep-outputs/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_outputs);
   g_test_add_data_func ("/Tw/Faults/lifecycles/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_lifecycles);
   g_test_add_data_func ("/Tw/Faults/lifecycles/process",

@@ -253,6 +253,16 @@ tw_fault_identity_func (GVariant      *input,
   return g_variant_ref (input);
 }
 
+/* Returns its input inside one more variant. */
+static GVariant *
+tw_fault_wrap_func (GVariant      *input,
+                    GCancellable  *cancellable,
+                    gpointer       user_data,
+                    GError       **error)
+{
+  return g_variant_ref_sink (g_variant_new_variant (input));
+}
+
 /* Leaves a descendant that holds every fd of the worker, then aborts:
  * "system" runs `sleep 15 &` as the issue did; "fork" keeps a copy of
  * the process, close-on-exec fds included, for TW_FAULT_GRANDCHILD_SECONDS. */
@@ -289,5 +299,6 @@ tw_fault_register (void)
   tw_register_func ("pid", tw_fault_pid_func, NULL, NULL);
   g_type_ensure (TW_FAULT_TYPE_WORKER);
   tw_register_func ("identity", tw_fault_identity_func, NULL, NULL);
+  tw_register_func ("wrap", tw_fault_wrap_func, NULL, NULL);
   tw_register_func ("grandchild", tw_fault_grandchild_func, NULL, NULL);
 }

@@ -34,7 +34,7 @@ G_DECLARE_FINAL_TYPE (TwFaultWorker, tw_fault_worker, TW_FAULT, WORKER, TwWorker
  * "sigkill" (sent by another process). */
 G_NORETURN void tw_fault_die      (const char *kind);
 
-/* Registers the worker type and the functions "identity", "pid" and
+/* Registers the worker type and the functions "identity", "wrap", "pid" and
  * "grandchild". Call it before tw_init (). */
 void            tw_fault_register (void);
 
