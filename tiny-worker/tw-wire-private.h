@@ -77,6 +77,12 @@ gboolean  tw_wire_read          (TwWireReader   *reader,
                                  gint64          deadline,
                                  TwWireFrame    *frame,
                                  GError        **error);
+gboolean  tw_wire_take          (TwWireReader   *reader,
+                                 TwWireFrame    *frame,
+                                 GError        **error);
+void      tw_wire_feed          (TwWireReader   *reader,
+                                 const guint8   *data,
+                                 gsize           size);
 void      tw_wire_end_line      (GByteArray     *out);
 gboolean  tw_wire_append        (GByteArray     *out,
                                  TwWireKind      kind,
