@@ -643,6 +643,9 @@ tw_process_server_pump (TwProcessServer *server)
   if (head->cancel_time != 0)
     deadline = MAX (head->cancel_time, server->last_answer) + server->config->cancel_grace_usec;
 
+  /* A lone task just sent to an idle child cannot be answered yet. */
+  server->worker->reader.poll_first = head->sent_time == server->last_answer &&
+                                      server->in_flight.length == 1;
   if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
     {
       if (!tw_process_server_answer (server, &frame, &innocent, &error))

@@ -60,6 +60,7 @@ typedef struct
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
+  gboolean    poll_first;  /* wait before reading: nothing is expected yet */
 } TwWireReader;
 
 typedef struct

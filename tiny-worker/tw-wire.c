@@ -41,6 +41,7 @@ tw_wire_reader_init (TwWireReader *reader,
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
   reader->newline = FALSE;
+  reader->poll_first = FALSE;
 }
 
 void
@@ -135,7 +136,9 @@ tw_wire_poll (int            fd,
 }
 
 /* Reads what is there, waiting first only if nothing is: the parent's
- * ends are non-blocking, so a busy pipe costs no poll() per read. */
+ * ends are non-blocking, so a busy pipe costs no poll() per read. With
+ * reader->poll_first, the caller expects nothing yet, and the read that
+ * would fail is skipped. */
 static gboolean
 tw_wire_fill (TwWireReader  *reader,
               GCancellable  *cancellable,
@@ -144,18 +147,23 @@ tw_wire_fill (TwWireReader  *reader,
 {
   guint8 chunk[65536];
   gboolean peer_gone = FALSE;
-  gssize n;
+  gboolean skip_read = reader->poll_first;
+  gssize n = -1;
 
   for (;;)
     {
       int ready;
 
-      do
-        n = read (reader->fd, chunk, sizeof chunk);
-      while (n < 0 && errno == EINTR);
+      if (!skip_read)
+        {
+          do
+            n = read (reader->fd, chunk, sizeof chunk);
+          while (n < 0 && errno == EINTR);
 
-      if (n >= 0 || errno != EAGAIN)
-        break;
+          if (n >= 0 || errno != EAGAIN)
+            break;
+        }
+      skip_read = FALSE;
 
       if (peer_gone)
         {
