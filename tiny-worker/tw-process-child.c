@@ -33,17 +33,18 @@
 /*
  * The child side of process mode: a worker process serves the tasks its
  * troupe sends, one at a time, on the thread that called tw_init() (the
- * serving thread), which also reads the frames between tasks. A task that
- * (or answer) takes longer than WATCH_USEC gets a watcher thread reading
- * on its behalf, so that CANCEL reaches it and a parent writing into a
- * full pipe is drained; short tasks cost no thread switch.
+ * serving thread), which also reads the frames between tasks. A task busy
+ * for longer than WATCH_USEC (running, or sending its answer) gets a
+ * watcher thread reading on its behalf, so that CANCEL reaches it and a
+ * parent writing into a full pipe is drained; short tasks cost no thread
+ * switch.
  * It shares nothing with the parent side but the wire module.
  */
 
 #define WATCH_USEC    1000
 #define READ_SIZE     65536
-/* The serving thread reads what ends the watcher's poll (the next frame,
- * or the end of the pipe); this bounds the wait otherwise. */
+/* The watcher's poll ends when a frame or the end of the pipe comes; this
+ * bounds it otherwise, so that the serving thread can join the watcher. */
 #define QUIT_POLL_MSEC  100
 
 typedef struct
