@@ -17,7 +17,9 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -31,24 +33,42 @@
 /*
  * The child side of process mode: a worker process serves the tasks its
  * troupe sends, one at a time, on the thread that called tw_init() (the
- * serving thread), while a reader thread takes CANCEL frames as they come.
+ * serving thread), which also reads the frames between tasks. A task busy
+ * for longer than WATCH_USEC (running, or sending its answer) gets a
+ * watcher thread reading on its behalf, so that CANCEL reaches it and a
+ * parent writing into a full pipe is drained; short tasks cost no thread
+ * switch.
  * It shares nothing with the parent side but the wire module.
  */
+
+#define WATCH_USEC    1000
+#define READ_SIZE     65536
+/* The watcher's poll ends when a frame or the end of the pipe comes; this
+ * bounds it otherwise, so that the serving thread can join the watcher. */
+#define QUIT_POLL_MSEC  100
 
 typedef struct
 {
   /* Read-only once serving starts. */
-  TwWireReader   reader;       /* the reader thread's, once it started */
+  int            in_fd;
   int            out_fd;
-  GAsyncQueue   *frames;       /* TwWireFrame from the reader thread; NULL payload ends */
   gboolean       newline;      /* end every frame with a newline (on stdout) */
 
   /* Serving thread only. */
   GByteArray    *out;          /* the answer being sent */
   guint64        serving_id;   /* the task being run, for its progress */
 
-  /* Protected by lock. */
+  /* Protected by lock. Only one thread reads in_fd at a time: the
+   * serving thread between tasks, the watcher while one is busy. */
   GMutex         lock;
+  GCond          cond;         /* wakes the watcher */
+  TwWireReader   reader;
+  GQueue         frames;       /* TwWireFrame read ahead, oldest first */
+  gboolean       ended;        /* end of file, QUIT or a bad frame was read */
+  gboolean       quit;         /* the serving loop is over: the watcher returns */
+  gboolean       watcher_asleep; /* waiting for a task to start */
+  guint          n_started;    /* tasks started so far */
+  gboolean       busy;         /* a task runs or its answer is being sent */
   guint64        current_id;   /* the task the serving thread is running, or 0 */
   GCancellable  *cancellable;  /* that task's cancellable */
   GHashTable    *cancelled;    /* ids cancelled before they started */
@@ -63,57 +83,157 @@ tw_process_child_frame_free (gpointer data)
   g_free (frame);
 }
 
-/* Cancels task @id if it runs, or marks it to be skipped. Each task has
- * its own cancellable, so one cancelled late reaches no other task; it
- * is cancelled with no lock held, as its handlers are user code. */
-static void
-tw_process_child_cancel (TwProcessChild *child,
-                         guint64         id)
+/* Cancels task @id if it runs, by returning its cancellable for the
+ * caller to cancel with no lock held (its handlers are user code), or
+ * marks it to be skipped. Each task has its own cancellable, so one
+ * cancelled late reaches no other task. Called with the lock held. */
+static GCancellable *
+tw_process_child_cancel_locked (TwProcessChild *child,
+                                guint64         id)
 {
-  g_autoptr(GCancellable) cancellable = NULL;
-
-  g_mutex_lock (&child->lock);
   if (id == child->current_id && child->cancellable != NULL)
-    cancellable = g_object_ref (child->cancellable);
-  else
-    g_hash_table_add (child->cancelled, g_memdup2 (&id, sizeof id));
-  g_mutex_unlock (&child->lock);
+    return g_object_ref (child->cancellable);
 
-  if (cancellable != NULL)
-    g_cancellable_cancel (cancellable);
+  g_hash_table_add (child->cancelled, g_memdup2 (&id, sizeof id));
+
+  return NULL;
 }
 
-/*
- * The reader thread keeps reading while a task runs, so that CANCEL
- * reaches the running task; everything else goes to the main thread.
- * End of file, QUIT or a read error end the queue.
- */
+/* Moves every whole frame the reader holds to child->frames, acting on
+ * CANCEL at once; end of file, QUIT or a bad frame end the input. Returns
+ * the running task's cancellable if it is to be cancelled. Called with
+ * the lock held. */
+static GCancellable *
+tw_process_child_take_frames (TwProcessChild *child)
+{
+  GCancellable *cancel = NULL;
+  GError *error = NULL;
+  TwWireFrame frame;
+
+  while (!child->ended && tw_wire_take (&child->reader, &frame, &error))
+    {
+      if (frame.kind == TW_WIRE_QUIT)
+        child->ended = TRUE;
+      else if (frame.kind != TW_WIRE_CANCEL)
+        {
+          g_queue_push_tail (&child->frames, g_memdup2 (&frame, sizeof frame));
+          continue;
+        }
+      else if (cancel == NULL)
+        cancel = tw_process_child_cancel_locked (child, frame.id);
+      tw_wire_frame_clear (&frame);
+    }
+
+  if (error != NULL)
+    {
+      child->ended = TRUE;
+      g_error_free (error);
+    }
+
+  return cancel;
+}
+
+/* Reads once from in_fd, which must be this thread's to read, and takes
+ * the frames. Called with the lock held; drops it while reading when
+ * @unlocked, as the read may block. */
+static GCancellable *
+tw_process_child_read (TwProcessChild *child,
+                       gboolean        unlocked)
+{
+  guint8 *chunk = g_malloc (READ_SIZE);
+  gssize n;
+
+  if (unlocked)
+    g_mutex_unlock (&child->lock);
+  do
+    n = read (child->in_fd, chunk, READ_SIZE);
+  while (n < 0 && errno == EINTR);
+  if (unlocked)
+    g_mutex_lock (&child->lock);
+
+  if (n <= 0)
+    child->ended = TRUE;
+  else
+    tw_wire_feed (&child->reader, chunk, n);
+  g_free (chunk);
+
+  return tw_process_child_take_frames (child);
+}
+
+/* The next frame for the serving thread, or NULL at the end of input. */
+static TwWireFrame *
+tw_process_child_next (TwProcessChild *child)
+{
+  TwWireFrame *frame;
+
+  g_mutex_lock (&child->lock);
+  while (child->frames.length == 0 && !child->ended)
+    {
+      /* No task runs: there is no cancellable to get back. */
+      GCancellable *cancel = tw_process_child_read (child, TRUE);
+
+      g_clear_object (&cancel);
+    }
+  frame = g_queue_pop_head (&child->frames);
+  g_mutex_unlock (&child->lock);
+
+  return frame;
+}
+
+/* Waits on the cond until the running task has run for WATCH_USEC, then
+ * polls in_fd for the frames sent meanwhile, CANCEL above all. A task
+ * that ends, or a busy stream of short ones, never needs it; the watcher
+ * sleeps once no task started for a whole period. */
 static gpointer
-tw_process_child_reader_thread (gpointer data)
+tw_process_child_watcher_thread (gpointer data)
 {
   TwProcessChild *child = data;
+  guint seen = 0;
 
-  for (;;)
+  g_mutex_lock (&child->lock);
+  while (!child->quit)
     {
-      TwWireFrame *frame = g_new0 (TwWireFrame, 1);
+      struct pollfd pfd = { .fd = child->in_fd, .events = POLLIN };
+      GCancellable *cancel = NULL;
 
-      if (!tw_wire_read (&child->reader, NULL, -1, frame, NULL) ||
-          frame->kind == TW_WIRE_QUIT)
+      if (child->ended || !child->busy || child->n_started != seen)
         {
-          tw_wire_frame_clear (frame);
-          g_async_queue_push (child->frames, frame);
-          return NULL;
-        }
-
-      if (frame->kind != TW_WIRE_CANCEL)
-        {
-          g_async_queue_push (child->frames, frame);
+          if (child->n_started == seen && (!child->busy || child->ended))
+            {
+              child->watcher_asleep = TRUE;
+              g_cond_wait (&child->cond, &child->lock);
+              child->watcher_asleep = FALSE;
+            }
+          else
+            {
+              seen = child->n_started;
+              g_cond_wait_until (&child->cond, &child->lock,
+                                 g_get_monotonic_time () + WATCH_USEC);
+            }
           continue;
         }
 
-      tw_process_child_cancel (child, frame->id);
-      tw_process_child_frame_free (frame);
+      g_mutex_unlock (&child->lock);
+      poll (&pfd, 1, QUIT_POLL_MSEC);
+      g_mutex_lock (&child->lock);
+
+      /* Still the same task, so in_fd is this thread's to read; poll
+       * said it will not block. */
+      if (pfd.revents != 0 && !child->quit && !child->ended &&
+          child->busy && child->n_started == seen)
+        cancel = tw_process_child_read (child, FALSE);
+
+      if (cancel != NULL)
+        {
+          g_mutex_unlock (&child->lock);
+          g_cancellable_cancel (cancel);
+          g_object_unref (cancel);
+          g_mutex_lock (&child->lock);
+        }
     }
+  g_mutex_unlock (&child->lock);
+
+  return NULL;
 }
 
 /* Makes the worker that HELLO asks for, or fails with @error set. */
@@ -226,11 +346,16 @@ tw_process_child_run_task (TwProcessChild        *child,
   g_autoptr(GVariant) result = NULL;
   g_autoptr(GError) error = NULL;
   gboolean cancelled;
+  gboolean written;
 
   g_mutex_lock (&child->lock);
   cancelled = g_hash_table_remove (child->cancelled, &frame->id);
   child->current_id = frame->id;
   child->cancellable = cancellable;
+  child->n_started++;
+  child->busy = TRUE;
+  if (child->watcher_asleep)
+    g_cond_signal (&child->cond);
   g_mutex_unlock (&child->lock);
 
   if (cancelled)
@@ -252,7 +377,15 @@ tw_process_child_run_task (TwProcessChild        *child,
   child->cancellable = NULL;
   g_mutex_unlock (&child->lock);
 
-  return tw_process_child_answer (child, frame->id, result, error);
+  /* The watcher reads on while the answer goes out: a parent writing
+   * more tasks into a full pipe is not reading answers either. */
+  written = tw_process_child_answer (child, frame->id, result, error);
+
+  g_mutex_lock (&child->lock);
+  child->busy = FALSE;
+  g_mutex_unlock (&child->lock);
+
+  return written;
 }
 
 /* Sends progress of the running task to the parent; the sink is set on
@@ -272,48 +405,59 @@ tw_process_child_progress_cb (gdouble     fraction,
   tw_process_child_flush (child);
 }
 
-/* Returns the exit status, and whether the reader thread has ended, so
- * that the child's resources can be freed. */
-static int
-tw_process_child_serve (TwProcessChild *child,
-                        gboolean       *reader_ended)
+/* Reads HELLO, sets the worker up and answers READY or SETUP_FAILED.
+ * Returns the factory, or NULL when the child is to exit. */
+static TwWorkerFactory *
+tw_process_child_greet (TwProcessChild  *child,
+                        gpointer        *worker)
 {
   g_autoptr(TwWorkerFactory) factory = NULL;
-  TwProgressSink sink = { tw_process_child_progress_cb, child };
   g_autoptr(GError) error = NULL;
-  gpointer worker = NULL;
-  GThread *reader;
-  TwWireFrame hello;
-  TwWireFrame *frame;
+  TwWireFrame *hello = tw_process_child_next (child);
 
-  *reader_ended = TRUE;
+  if (hello == NULL)
+    return NULL;
 
-  if (!tw_wire_read (&child->reader, NULL, -1, &hello, &error))
-    return 1;
-
-  if (hello.kind != TW_WIRE_HELLO)
+  if (hello->kind != TW_WIRE_HELLO)
     g_set_error (&error, TW_ERROR, TW_ERROR_PROTOCOL, "Expected HELLO, got frame kind %u",
-                 hello.kind);
+                 hello->kind);
   else
-    factory = tw_process_child_setup (hello.payload, &worker, &error);
-  tw_wire_frame_clear (&hello);
+    factory = tw_process_child_setup (hello->payload, worker, &error);
+  tw_process_child_frame_free (hello);
 
   if (error != NULL)
     {
       tw_process_child_append (child, TW_WIRE_SETUP_FAILED, 0, tw_wire_error_to_variant (error));
       tw_process_child_flush (child);
-      return 1;
+      return NULL;
     }
 
   tw_process_child_append (child, TW_WIRE_READY, 0,
                            g_variant_new ("(ut)", TW_WIRE_VERSION, (guint64)getpid ()));
   if (!tw_process_child_flush (child))
+    return NULL;
+
+  return g_steal_pointer (&factory);
+}
+
+/* Returns the exit status. */
+static int
+tw_process_child_serve (TwProcessChild *child)
+{
+  g_autoptr(TwWorkerFactory) factory = NULL;
+  TwProgressSink sink = { tw_process_child_progress_cb, child };
+  gpointer worker = NULL;
+  GThread *watcher;
+  TwWireFrame *frame;
+
+  factory = tw_process_child_greet (child, &worker);
+  if (factory == NULL)
     return 1;
 
-  reader = g_thread_new ("tw-child-reader", tw_process_child_reader_thread, child);
+  watcher = g_thread_new ("tw-child-watcher", tw_process_child_watcher_thread, child);
   tw_worker_set_progress_sink (&sink);
 
-  while ((frame = g_async_queue_pop (child->frames))->payload != NULL)
+  while ((frame = tw_process_child_next (child)) != NULL)
     {
       gboolean written = (frame->kind != TW_WIRE_TASK && frame->kind != TW_WIRE_CHUNK) ||
                          tw_process_child_run_task (child, factory, worker, frame);
@@ -323,17 +467,11 @@ tw_process_child_serve (TwProcessChild *child,
         break;
     }
 
-  /* After the end of the queue the reader has returned; after a failed
-   * write it may still be blocked reading, and the process exits
-   * without it. */
-  *reader_ended = frame->payload == NULL;
-  if (*reader_ended)
-    {
-      tw_process_child_frame_free (frame);
-      g_thread_join (reader);
-    }
-  else
-    g_thread_unref (reader);
+  g_mutex_lock (&child->lock);
+  child->quit = TRUE;
+  g_cond_signal (&child->cond);
+  g_mutex_unlock (&child->lock);
+  g_thread_join (watcher);
 
   tw_worker_set_progress_sink (NULL);
   tw_worker_factory_free_worker (factory, worker);
@@ -393,10 +531,9 @@ tw_process_child_keep_fd (int fd)
 int
 tw_process_child_main (void)
 {
-  TwProcessChild child = { { 0, }, };
+  TwProcessChild child = { 0, };
   int in_fd, out_fd;
   int status;
-  gboolean reader_ended;
 
   if (g_getenv (TW_WIRE_ENV) == NULL ||
       !tw_parse_worker_fds (g_getenv (TW_WIRE_ENV), &in_fd, &out_fd))
@@ -421,24 +558,22 @@ tw_process_child_main (void)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 
   tw_wire_reader_init (&child.reader, in_fd);
+  child.in_fd = in_fd;
   child.out_fd = out_fd;
-  child.frames = g_async_queue_new_full (tw_process_child_frame_free);
+  child.frames = (GQueue) G_QUEUE_INIT;
   child.out = g_byte_array_new ();
   child.cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_mutex_init (&child.lock);
+  g_cond_init (&child.cond);
 
-  status = tw_process_child_serve (&child, &reader_ended);
+  status = tw_process_child_serve (&child);
 
-  /* Otherwise the reader thread may still use them. */
-  if (reader_ended)
-    {
-      tw_wire_reader_clear (&child.reader);
-      g_async_queue_unref (child.frames);
-      g_byte_array_unref (child.out);
-      g_hash_table_unref (child.cancelled);
-      g_mutex_clear (&child.lock);
-    }
+  tw_wire_reader_clear (&child.reader);
+  g_queue_clear_full (&child.frames, tw_process_child_frame_free);
+  g_byte_array_unref (child.out);
+  g_hash_table_unref (child.cancelled);
+  g_mutex_clear (&child.lock);
+  g_cond_clear (&child.cond);
 
   return status;
 }
-

@@ -29,13 +29,15 @@
  * The serving loop. Each pool thread keeps up to `depth` tasks in flight
  * to its child: it sends them in one write and reads the answers, which
  * come back in order. The depth adapts to how long a task takes, so that
- * a child has about PIPELINE_USEC of work queued: trivial tasks travel in
- * batches, while long ones are not hoarded by one worker (at least two
- * are in flight, so the round trip is hidden). A lone task is sent at
- * once.
+ * a child has about PIPELINE_USEC of work queued, plus twice the round
+ * trip: trivial tasks travel in batches, and a worker behind srun or ssh
+ * still has work while the next batch travels, while long tasks are not
+ * hoarded by one worker (at least two are in flight, so the round trip is
+ * hidden). A lone task is sent at once.
  */
 
 #define PIPELINE_USEC  500
+/* Deeper pipelines measured slower through srun, not faster. */
 #define MAX_DEPTH      64
 
 /* A worker that cannot start for want of file descriptors is tried again
@@ -56,6 +58,7 @@ typedef struct
   gboolean   chunk;        /* input is an array; answered by an av as long */
   guint64    id;           /* the id sent to the current child, or 0 */
   gint64     cancel_time;  /* when CANCEL was sent, or 0 */
+  gint64     sent_time;    /* when it was sent to an idle child, or 0 */
   gboolean   settled;      /* cancelled before it started: its answer is
                             * only awaited to keep the order */
   gboolean   started;      /* it reached the head of the pipeline */
@@ -78,6 +81,7 @@ typedef struct
   guint             depth;
   gint64            last_answer;   /* when the head of in_flight became the head */
   gint64            service_usec;  /* moving average of the time per task */
+  gint64            round_trip_usec; /* of a task sent to an idle child, averaged */
   guint             n_finished;    /* settled tasks not yet told to the pool */
 } TwProcessServer;
 
@@ -398,6 +402,7 @@ tw_process_server_send (TwProcessServer  *server,
       if (first_new == NULL)
         first_new = l;
       task->id = ++*last_id;
+      task->sent_time = 0;
       if (!tw_wire_append (server->out,
                            task->chunk ? TW_WIRE_CHUNK : TW_WIRE_TASK,
                            task->id, task->input, error))
@@ -407,9 +412,11 @@ tw_process_server_send (TwProcessServer  *server,
   if (server->out->len == 0)
     return TRUE;
 
-  if (server->in_flight.head->data == server->in_flight.tail->data ||
-      server->last_answer == 0)
+  /* A head sent to an idle child measures the round trip. */
+  if (first_new == server->in_flight.head || server->last_answer == 0)
     server->last_answer = g_get_monotonic_time ();
+  if (first_new == server->in_flight.head)
+    ((TwInFlight *)first_new->data)->sent_time = server->last_answer;
 
   length = server->out->len;
   if (tw_wire_flush (server->worker->to_child, server->out, server->worker->reader.pid_fd, error))
@@ -532,6 +539,27 @@ tw_process_server_unforge (TwInFlight *task,
   return plain;
 }
 
+/* Sizes the pipeline from the time per task and the round trip, once
+ * the head's answer came at @now; @head_sent is when the head was sent
+ * to an idle child, or 0. The time per task is measured between answers,
+ * which a starved pipeline stretches to the round trip: the depth then
+ * still grows by half each answer, until the child is kept busy. */
+static void
+tw_process_server_measure (TwProcessServer *server,
+                           gint64           now,
+                           gint64           head_sent)
+{
+  if (head_sent != 0)
+    server->round_trip_usec = server->round_trip_usec == 0
+                              ? now - head_sent
+                              : (7 * server->round_trip_usec + (now - head_sent)) / 8;
+
+  server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
+  server->last_answer = now;
+  server->depth = CLAMP ((PIPELINE_USEC + 2 * server->round_trip_usec) /
+                         MAX (server->service_usec, 1), 2, MAX_DEPTH);
+}
+
 /* Settles the head task with its answer; FALSE for a frame that breaks
  * the protocol, with @error set. */
 static gboolean
@@ -542,6 +570,7 @@ tw_process_server_answer (TwProcessServer  *server,
 {
   TwInFlight *head = g_queue_peek_head (&server->in_flight);
   GError *task_error = NULL;
+  gint64 head_sent;
   gint64 now;
 
   /* Progress of the running task, not an answer. */
@@ -578,6 +607,7 @@ tw_process_server_answer (TwProcessServer  *server,
       return FALSE;
     }
 
+  head_sent = head->sent_time;
   if (task_error != NULL)
     task_error = tw_process_server_unforge (head, task_error);
   if (frame->kind == TW_WIRE_RESULT && head->chunk)
@@ -591,9 +621,7 @@ tw_process_server_answer (TwProcessServer  *server,
   tw_process_server_start_head (server);
 
   now = g_get_monotonic_time ();
-  server->service_usec = (7 * server->service_usec + (now - server->last_answer)) / 8;
-  server->last_answer = now;
-  server->depth = CLAMP (PIPELINE_USEC / MAX (server->service_usec, 1), 2, MAX_DEPTH);
+  tw_process_server_measure (server, now, head_sent);
 
   return TRUE;
 }
@@ -616,6 +644,9 @@ tw_process_server_pump (TwProcessServer *server)
   if (head->cancel_time != 0)
     deadline = MAX (head->cancel_time, server->last_answer) + server->config->cancel_grace_usec;
 
+  /* A lone task just sent to an idle child cannot be answered yet. */
+  server->worker->reader.poll_first = head->sent_time == server->last_answer &&
+                                      server->in_flight.length == 1;
   if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
     {
       if (!tw_process_server_answer (server, &frame, &innocent, &error))

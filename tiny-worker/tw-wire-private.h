@@ -60,6 +60,7 @@ typedef struct
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
+  gboolean    poll_first;  /* wait before reading: nothing is expected yet */
 } TwWireReader;
 
 typedef struct
@@ -77,6 +78,12 @@ gboolean  tw_wire_read          (TwWireReader   *reader,
                                  gint64          deadline,
                                  TwWireFrame    *frame,
                                  GError        **error);
+gboolean  tw_wire_take          (TwWireReader   *reader,
+                                 TwWireFrame    *frame,
+                                 GError        **error);
+void      tw_wire_feed          (TwWireReader   *reader,
+                                 const guint8   *data,
+                                 gsize           size);
 void      tw_wire_end_line      (GByteArray     *out);
 gboolean  tw_wire_append        (GByteArray     *out,
                                  TwWireKind      kind,

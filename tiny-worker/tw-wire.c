@@ -41,6 +41,7 @@ tw_wire_reader_init (TwWireReader *reader,
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
   reader->newline = FALSE;
+  reader->poll_first = FALSE;
 }
 
 void
@@ -135,7 +136,9 @@ tw_wire_poll (int            fd,
 }
 
 /* Reads what is there, waiting first only if nothing is: the parent's
- * ends are non-blocking, so a busy pipe costs no poll() per read. */
+ * ends are non-blocking, so a busy pipe costs no poll() per read. With
+ * reader->poll_first, the caller expects nothing yet, and the read that
+ * would fail is skipped. */
 static gboolean
 tw_wire_fill (TwWireReader  *reader,
               GCancellable  *cancellable,
@@ -144,25 +147,23 @@ tw_wire_fill (TwWireReader  *reader,
 {
   guint8 chunk[65536];
   gboolean peer_gone = FALSE;
-  gssize n;
-
-  /* Drop what was consumed before the buffer grows again. */
-  if (reader->offset > 0)
-    {
-      g_byte_array_remove_range (reader->buffer, 0, reader->offset);
-      reader->offset = 0;
-    }
+  gboolean skip_read = reader->poll_first;
+  gssize n = -1;
 
   for (;;)
     {
       int ready;
 
-      do
-        n = read (reader->fd, chunk, sizeof chunk);
-      while (n < 0 && errno == EINTR);
+      if (!skip_read)
+        {
+          do
+            n = read (reader->fd, chunk, sizeof chunk);
+          while (n < 0 && errno == EINTR);
 
-      if (n >= 0 || errno != EAGAIN)
-        break;
+          if (n >= 0 || errno != EAGAIN)
+            break;
+        }
+      skip_read = FALSE;
 
       if (peer_gone)
         {
@@ -202,7 +203,7 @@ tw_wire_fill (TwWireReader  *reader,
       return FALSE;
     }
 
-  g_byte_array_append (reader->buffer, chunk, n);
+  tw_wire_feed (reader, chunk, n);
 
   return TRUE;
 }
@@ -233,6 +234,74 @@ tw_wire_parse (const guint8  *data,
 }
 
 /*
+ * tw_wire_take:
+ *
+ * Takes one frame from the bytes @reader holds, without reading. Returns
+ * %TRUE with @frame set; %FALSE with @error set for a bad frame (see
+ * tw_wire_read()); %FALSE with @error unset when the frame is not all
+ * there yet.
+ */
+gboolean
+tw_wire_take (TwWireReader  *reader,
+              TwWireFrame   *frame,
+              GError       **error)
+{
+  gsize available = reader->buffer->len - reader->offset;
+  guint32 length;
+
+  memset (frame, 0, sizeof *frame);
+
+  if (available < 4)
+    return FALSE;
+
+  memcpy (&length, reader->buffer->data + reader->offset, 4);
+  length = GUINT32_FROM_LE (length);
+
+  if (length > TW_WIRE_MAX_FRAME)
+    {
+      g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                   "The worker process sent a frame of %u bytes, over the "
+                   "limit of %" G_GSIZE_FORMAT, length, TW_WIRE_MAX_FRAME);
+      return FALSE;
+    }
+
+  if (available < 4 + (gsize)length + reader->newline)
+    return FALSE;
+
+  if (reader->newline && reader->buffer->data[reader->offset + 4 + length] != '\n')
+    {
+      g_set_error_literal (error, TW_ERROR, TW_ERROR_PROTOCOL,
+                           "The worker process sent a frame that does not end its line");
+      return FALSE;
+    }
+
+  if (!tw_wire_parse (reader->buffer->data + reader->offset + 4, length, frame, error))
+    return FALSE;
+
+  reader->offset += 4 + length + reader->newline;
+
+  return TRUE;
+}
+
+/*
+ * tw_wire_feed:
+ *
+ * Adds @size bytes that the caller read from the reader's fd itself.
+ */
+void
+tw_wire_feed (TwWireReader *reader,
+              const guint8 *data,
+              gsize         size)
+{
+  if (reader->offset > 0)
+    {
+      g_byte_array_remove_range (reader->buffer, 0, reader->offset);
+      reader->offset = 0;
+    }
+  g_byte_array_append (reader->buffer, data, size);
+}
+
+/*
  * tw_wire_read:
  * @deadline: monotonic time to give up at, or -1
  *
@@ -249,46 +318,18 @@ tw_wire_read (TwWireReader  *reader,
               TwWireFrame   *frame,
               GError       **error)
 {
-  guint32 length = 0;
+  GError *local_error = NULL;
 
-  memset (frame, 0, sizeof *frame);
-
-  for (;;)
+  while (!tw_wire_take (reader, frame, &local_error))
     {
-      gsize available = reader->buffer->len - reader->offset;
-
-      if (available >= 4)
+      if (local_error != NULL)
         {
-          memcpy (&length, reader->buffer->data + reader->offset, 4);
-          length = GUINT32_FROM_LE (length);
-
-          if (length > TW_WIRE_MAX_FRAME)
-            {
-              g_set_error (error, TW_ERROR, TW_ERROR_PROTOCOL,
-                           "The worker process sent a frame of %u bytes, over the "
-                           "limit of %" G_GSIZE_FORMAT, length, TW_WIRE_MAX_FRAME);
-              return FALSE;
-            }
-
-          if (available >= 4 + (gsize)length + reader->newline)
-            break;
+          g_propagate_error (error, local_error);
+          return FALSE;
         }
-
       if (!tw_wire_fill (reader, cancellable, deadline, error))
         return FALSE;
     }
-
-  if (reader->newline && reader->buffer->data[reader->offset + 4 + length] != '\n')
-    {
-      g_set_error_literal (error, TW_ERROR, TW_ERROR_PROTOCOL,
-                           "The worker process sent a frame that does not end its line");
-      return FALSE;
-    }
-
-  if (!tw_wire_parse (reader->buffer->data + reader->offset + 4, length, frame, error))
-    return FALSE;
-
-  reader->offset += 4 + length + reader->newline;
 
   return TRUE;
 }
