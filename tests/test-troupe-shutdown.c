@@ -52,117 +52,124 @@ assert_probes (GPtrArray *probes)
     g_assert_cmpint (tw_test_wait_int64 (probes->pdata[i]), ==, 1);
 }
 
+/* A troupe whose one worker is held at its gate with 20 tasks queued
+ * behind it, and an input from another troupe held at that one's gate:
+ * what the shutdown tests act on. */
+typedef struct
+{
+  TwTestCalls  source_info;
+  TwTestCalls  info;
+  TwTroupe    *source;
+  TwTroupe    *troupe;
+  TwFuture    *input;     /* from source, -3, settles once source_info's gate opens */
+  TwFuture    *running;   /* -2, holds the troupe's worker until info's gate opens */
+  GPtrArray   *queued;    /* 0 to 19, queued behind it */
+} Backlog;
+
+static void
+backlog_init (Backlog *self)
+{
+  tw_test_calls_init (&self->source_info);
+  tw_test_calls_init (&self->info);
+  self->source = tw_troupe_new_for_func (tw_test_gated_square_func, &self->source_info, NULL);
+  tw_troupe_set_n_workers (self->source, 1);
+  self->troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &self->info, NULL);
+  tw_troupe_set_n_workers (self->troupe, 1);
+
+  self->input = tw_troupe_submit (self->source, g_variant_new_int64 (-3));
+  self->running = tw_troupe_submit (self->troupe, g_variant_new_int64 (-2));
+  tw_test_gate_wait_entered (&self->info.gate, 1);
+  self->queued = g_ptr_array_new_with_free_func (g_object_unref);
+  for (gint64 i = 0; i < 20; i++)
+    g_ptr_array_add (self->queued, tw_troupe_submit (self->troupe, g_variant_new_int64 (i)));
+}
+
+static void
+backlog_clear (Backlog *self)
+{
+  tw_troupe_shutdown (self->source, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&self->source_info.gate);
+  tw_test_gate_clear (&self->info.gate);
+  g_clear_pointer (&self->queued, g_ptr_array_unref);
+  g_clear_object (&self->running);
+  g_clear_object (&self->input);
+  g_clear_object (&self->troupe);
+  g_clear_object (&self->source);
+}
+
 static void
 test_troupe_shutdown_drain (void)
 {
-  g_autoptr(TwTroupe) source = NULL;
-  g_autoptr(TwTroupe) troupe = NULL;
-  g_autoptr(TwFuture) input = NULL;
-  g_autoptr(TwFuture) blocker = NULL;
   g_autoptr(TwFuture) chained = NULL;
   g_autoptr(TwFuture) chained2 = NULL;
-  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func (g_object_unref);
-  TwTestCalls source_info, info;
+  Backlog b;
   TwTestShutdown *shutdown;
 
   g_test_summary ("DRAIN runs everything submitted, including chained tasks whose "
                   "input settles after the shutdown began");
 
-  tw_test_calls_init (&source_info);
-  tw_test_calls_init (&info);
-  source = tw_troupe_new_for_func (tw_test_gated_square_func, &source_info, NULL);
-  tw_troupe_set_n_workers (source, 1);
-  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
-  tw_troupe_set_n_workers (troupe, 1);
+  /* Two chained tasks wait for the input behind the queued ones. */
+  backlog_init (&b);
+  chained = tw_troupe_submit_future (b.troupe, b.input);
+  chained2 = tw_troupe_submit_future (b.troupe, chained);
 
-  /* An input from another troupe that settles only when we say so. */
-  input = tw_troupe_submit (source, g_variant_new_int64 (-3));
-
-  /* The troupe's one worker blocks; 20 tasks queue behind it, and two
-   * chained tasks wait for the input. */
-  blocker = tw_troupe_submit (troupe, g_variant_new_int64 (-2));
-  tw_test_gate_wait_entered (&info.gate, 1);
-  for (gint64 i = 0; i < 20; i++)
-    g_ptr_array_add (queued, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
-  chained = tw_troupe_submit_future (troupe, input);
-  chained2 = tw_troupe_submit_future (troupe, chained);
-
-  shutdown = tw_test_shutdown_start (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  wait_until_closed (troupe, probes);
+  shutdown = tw_test_shutdown_start (b.troupe, TW_SHUTDOWN_MODE_DRAIN);
+  wait_until_closed (b.troupe, probes);
 
   /* The queued tasks run once the worker is free... */
-  tw_test_gate_open (&info.gate);
-  g_assert_cmpint (tw_test_wait_int64 (blocker), ==, 4);
-  for (guint i = 0; i < queued->len; i++)
-    g_assert_cmpint (tw_test_wait_int64 (queued->pdata[i]), ==, (gint64)i * i);
+  tw_test_gate_open (&b.info.gate);
+  g_assert_cmpint (tw_test_wait_int64 (b.running), ==, 4);
+  for (guint i = 0; i < b.queued->len; i++)
+    g_assert_cmpint (tw_test_wait_int64 (b.queued->pdata[i]), ==, (gint64)i * i);
 
   /* ...but the shutdown still waits for the chained tasks. */
   g_assert_false (tw_future_is_done (chained));
   g_assert_false (tw_future_is_done (chained2));
   g_assert_false (tw_test_shutdown_has_returned (shutdown));
 
-  tw_test_gate_open (&source_info.gate);
+  tw_test_gate_open (&b.source_info.gate);
   tw_test_shutdown_join (shutdown);
 
   /* Shutdown returned, so both have settled: no timeout needed. */
   g_assert_true (tw_future_is_done (chained));
-  g_assert_cmpint (tw_test_wait_int64 (input), ==, 9);
+  g_assert_cmpint (tw_test_wait_int64 (b.input), ==, 9);
   g_assert_cmpint (tw_test_wait_int64 (chained), ==, 81);
   g_assert_cmpint (tw_test_wait_int64 (chained2), ==, 6561);
 
   assert_probes (probes);
-  g_assert_cmpint (g_atomic_int_get (&info.n_calls), ==, 1 + 20 + 2 + probes->len);
-  tw_test_assert_counters (troupe, 1 + 20 + 2 + probes->len, 0, 0);
+  g_assert_cmpint (g_atomic_int_get (&b.info.n_calls), ==, 1 + 20 + 2 + probes->len);
+  tw_test_assert_counters (b.troupe, 1 + 20 + 2 + probes->len, 0, 0);
 
-  tw_troupe_shutdown (source, TW_SHUTDOWN_MODE_DRAIN);
-  tw_test_gate_clear (&source_info.gate);
-  tw_test_gate_clear (&info.gate);
+  backlog_clear (&b);
 }
 
 static void
 test_troupe_shutdown_cancel_pending (void)
 {
-  g_autoptr(TwTroupe) source = NULL;
-  g_autoptr(TwTroupe) troupe = NULL;
-  g_autoptr(TwFuture) input = NULL;
-  g_autoptr(TwFuture) running = NULL;
   g_autoptr(TwFuture) chained = NULL;
   g_autoptr(TwFuture) chained_queued = NULL;
-  g_autoptr(GPtrArray) queued = g_ptr_array_new_with_free_func (g_object_unref);
-  TwTestCalls source_info, info;
+  Backlog b;
   TwTestShutdown *shutdown;
 
   g_test_summary ("CANCEL_PENDING cancels queued and chained-waiting tasks with "
                   "G_IO_ERROR_CANCELLED, lets the running one finish, and never calls "
                   "the function for the others");
 
-  tw_test_calls_init (&source_info);
-  tw_test_calls_init (&info);
-  source = tw_troupe_new_for_func (tw_test_gated_square_func, &source_info, NULL);
-  tw_troupe_set_n_workers (source, 1);
-  troupe = tw_troupe_new_for_func (tw_test_gated_square_func, &info, NULL);
-  tw_troupe_set_n_workers (troupe, 1);
+  backlog_init (&b);
+  chained = tw_troupe_submit_future (b.troupe, b.input);
+  chained_queued = tw_troupe_submit_future (b.troupe, b.queued->pdata[5]);
+  g_assert_cmpuint (tw_troupe_get_n_queued (b.troupe), ==, 20);
 
-  input = tw_troupe_submit (source, g_variant_new_int64 (-3));
-
-  running = tw_troupe_submit (troupe, g_variant_new_int64 (-2));
-  tw_test_gate_wait_entered (&info.gate, 1);
-  for (gint64 i = 0; i < 20; i++)
-    g_ptr_array_add (queued, tw_troupe_submit (troupe, g_variant_new_int64 (i)));
-  chained = tw_troupe_submit_future (troupe, input);
-  chained_queued = tw_troupe_submit_future (troupe, queued->pdata[5]);
-  g_assert_cmpuint (tw_troupe_get_n_queued (troupe), ==, 20);
-
-  shutdown = tw_test_shutdown_start (troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
+  shutdown = tw_test_shutdown_start (b.troupe, TW_SHUTDOWN_MODE_CANCEL_PENDING);
 
   /* Pending tasks are cancelled without waiting for the running one. */
-  for (guint i = 0; i < queued->len; i++)
+  for (guint i = 0; i < b.queued->len; i++)
     {
-      g_autoptr(GError) error = tw_test_wait_error (queued->pdata[i]);
+      g_autoptr(GError) error = tw_test_wait_error (b.queued->pdata[i]);
 
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_assert_cmpint (tw_future_get_state (queued->pdata[i]), ==, TW_FUTURE_STATE_CANCELLED);
+      g_assert_cmpint (tw_future_get_state (b.queued->pdata[i]), ==, TW_FUTURE_STATE_CANCELLED);
     }
   for (guint i = 0; i < 2; i++)
     {
@@ -174,23 +181,21 @@ test_troupe_shutdown_cancel_pending (void)
     }
 
   /* The running task is not touched, and the shutdown waits for it. */
-  g_assert_cmpint (tw_future_get_state (running), ==, TW_FUTURE_STATE_RUNNING);
+  g_assert_cmpint (tw_future_get_state (b.running), ==, TW_FUTURE_STATE_RUNNING);
   g_assert_false (tw_test_shutdown_has_returned (shutdown));
-  tw_test_gate_open (&info.gate);
+  tw_test_gate_open (&b.info.gate);
   tw_test_shutdown_join (shutdown);
-  g_assert_cmpint (tw_test_wait_int64 (running), ==, 4);
+  g_assert_cmpint (tw_test_wait_int64 (b.running), ==, 4);
 
   /* The input settling later changes nothing. */
-  tw_test_gate_open (&source_info.gate);
-  g_assert_cmpint (tw_test_wait_int64 (input), ==, 9);
+  tw_test_gate_open (&b.source_info.gate);
+  g_assert_cmpint (tw_test_wait_int64 (b.input), ==, 9);
   g_assert_cmpint (tw_future_get_state (chained), ==, TW_FUTURE_STATE_CANCELLED);
 
-  g_assert_cmpint (g_atomic_int_get (&info.n_calls), ==, 1);
-  tw_test_assert_counters (troupe, 1, 0, 22);
+  g_assert_cmpint (g_atomic_int_get (&b.info.n_calls), ==, 1);
+  tw_test_assert_counters (b.troupe, 1, 0, 22);
 
-  tw_troupe_shutdown (source, TW_SHUTDOWN_MODE_DRAIN);
-  tw_test_gate_clear (&source_info.gate);
-  tw_test_gate_clear (&info.gate);
+  backlog_clear (&b);
 }
 
 static void
