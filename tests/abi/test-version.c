@@ -79,9 +79,9 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/Version/runtime", test_version_runtime);
-  g_test_add_func ("/Tw/Version/check", test_version_check);
-  g_test_add_func ("/Tw/Version/macros", test_version_macros);
+  g_test_add_func ("/version/runtime-matches-headers", test_version_runtime);
+  g_test_add_func ("/version/check-accepts-older-refuses-newer", test_version_check);
+  g_test_add_func ("/version/macros-compare-at-compile-time", test_version_macros);
 
   return g_test_run ();
 }
