@@ -33,7 +33,9 @@ typedef struct
   gboolean    trusted;  /* every element is in normal form */
 } TwAvBuilder;
 
-void      tw_av_builder_init           (TwAvBuilder   *self);
+void      tw_av_builder_init           (TwAvBuilder   *self,
+                                        gsize          n_elements,
+                                        gsize          n_bytes);
 void      tw_av_builder_clear          (TwAvBuilder   *self);
 void      tw_av_builder_add_serialised (TwAvBuilder   *self,
                                         const guint8  *element,

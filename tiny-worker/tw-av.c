@@ -46,11 +46,15 @@ tw_av_offset_size (gsize size)
   return size > 0 ? 1 : 0;
 }
 
+/* Expects about @n_elements elements in @n_bytes, so that neither array
+ * is copied as it grows: a map joins millions. */
 void
-tw_av_builder_init (TwAvBuilder *self)
+tw_av_builder_init (TwAvBuilder *self,
+                    gsize        n_elements,
+                    gsize        n_bytes)
 {
-  self->data = g_byte_array_new ();
-  self->ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  self->data = g_byte_array_sized_new (MIN (n_bytes + n_elements * 4, G_MAXUINT));
+  self->ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), MIN (n_elements, G_MAXUINT));
   self->trusted = TRUE;
 }
 
@@ -198,6 +202,41 @@ tw_av_builder_add_array (TwAvBuilder *self,
     }
 }
 
+/* Writes each of @ends as @offset_size bytes, little-endian; a loop per
+ * size, as there may be millions. */
+static void
+tw_av_write_offsets (guint8      *out,
+                     const gsize *ends,
+                     guint        n,
+                     guint        offset_size)
+{
+  guint16 end16;
+  guint32 end32;
+  guint64 end64;
+
+  if (offset_size == 1)
+    for (guint i = 0; i < n; i++)
+      out[i] = ends[i];
+  else if (offset_size == 2)
+    for (guint i = 0; i < n; i++)
+      {
+        end16 = GUINT16_TO_LE (ends[i]);
+        memcpy (out + 2 * (gsize)i, &end16, 2);
+      }
+  else if (offset_size == 4)
+    for (guint i = 0; i < n; i++)
+      {
+        end32 = GUINT32_TO_LE (ends[i]);
+        memcpy (out + 4 * (gsize)i, &end32, 4);
+      }
+  else
+    for (guint i = 0; i < n; i++)
+      {
+        end64 = GUINT64_TO_LE (ends[i]);
+        memcpy (out + 8 * (gsize)i, &end64, 8);
+      }
+}
+
 /* Returns the av, floating, and clears the builder. */
 GVariant *
 tw_av_builder_end (TwAvBuilder *self)
@@ -212,12 +251,9 @@ tw_av_builder_end (TwAvBuilder *self)
          tw_av_offset_size (body_size + (gsize)n * offset_size) > offset_size)
     offset_size *= 2;
 
-  for (guint i = 0; i < n; i++)
-    {
-      guint64 end = GUINT64_TO_LE (g_array_index (self->ends, gsize, i));
-
-      g_byte_array_append (self->data, (const guint8 *)&end, offset_size);
-    }
+  g_byte_array_set_size (self->data, body_size + (gsize)n * offset_size);
+  tw_av_write_offsets (self->data->data + body_size, (const gsize *)(gpointer)self->ends->data,
+                       n, offset_size);
 
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->data));
   result = g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), bytes, self->trusted);
@@ -348,7 +384,7 @@ tw_chunk_builder_box (TwChunkBuilder *self)
 {
   gsize size = tw_av_fixed_size (self->packed_type);
 
-  tw_av_builder_init (&self->av);
+  tw_av_builder_init (&self->av, 0, 0);
   if (size > 0)
     tw_av_builder_add_fixed (&self->av, self->packed_type, self->packed->data,
                              self->packed->len / size);

@@ -110,6 +110,31 @@ tw_map_concat (GVariant           *chunks,
   return g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, trusted));
 }
 
+/* Sizes the join of @chunks into an av: their elements, and about the
+ * bytes these take boxed (up to 8 more for each element not yet boxed). */
+static void
+tw_map_measure (GVariant *chunks,
+                gsize    *n_elements,
+                gsize    *n_bytes)
+{
+  GVariantIter iter;
+  GVariant *chunk;
+
+  *n_elements = 0;
+  *n_bytes = 0;
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      gsize n = g_variant_n_children (chunk);
+
+      *n_elements += n;
+      *n_bytes += g_variant_get_size (chunk);
+      if (!g_variant_is_of_type (chunk, G_VARIANT_TYPE ("av")))
+        *n_bytes += 8 * n;
+      g_variant_unref (chunk);
+    }
+}
+
 /* Joins the outputs of the chunks into one av, copying the serialised
  * elements of those that are av (tw-process-runner.c checks those that
  * come from another process) rather than making a GVariant of each, and
@@ -122,6 +147,8 @@ tw_map_join (GVariant *chunks,
   TwAvBuilder builder;
   GVariantIter iter;
   GVariant *chunk;
+  gsize n_elements;
+  gsize n_bytes;
 
   if (keep_type && tw_map_chunks_share_type (chunks))
     {
@@ -130,7 +157,8 @@ tw_map_join (GVariant *chunks,
       return tw_map_concat (chunks, g_variant_get_type (first));
     }
 
-  tw_av_builder_init (&builder);
+  tw_map_measure (chunks, &n_elements, &n_bytes);
+  tw_av_builder_init (&builder, n_elements, n_bytes);
   g_variant_iter_init (&iter, chunks);
   while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
     {
