@@ -467,7 +467,7 @@ shift_type (GVariant      *input,
 {
   gint64 i = g_variant_get_int64 (input);
 
-  if (i == 5000 || (i >= 14000 && i < 15999))
+  if (i == 5001 || (i >= 14000 && i < 15999))
     return g_variant_new_double (i / 4.0);
   if (i < 6000)
     return g_variant_new_int64 (i * i - 7);
@@ -511,8 +511,9 @@ test_flow_map_packed_outputs (gconstpointer data)
     }
   expected = g_variant_ref_sink (g_variant_builder_end (&builder));
 
-  /* Eight chunks of 2000: all int64, int64 then a double then int64,
-   * bytes, int16s, uint32s, booleans, and doubles then a string. */
+  /* Chunks of int64s, one of int64s with a double in the middle, then
+   * of bytes, int16s, uint32s, booleans, doubles, and doubles then a
+   * string. */
   future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, inputs,
                                                              G_N_ELEMENTS (inputs),
                                                              sizeof (gint64)));
