@@ -358,6 +358,7 @@ typedef struct
   GVariantIter        iter;          /* other arrays */
   GBytes             *bytes;         /* the elements, if of a fixed size */
   const GVariantType *type;
+  gboolean            trusted;       /* every value of the type is normal */
   gsize               element_size;
   gsize               n;
   gsize               i;
@@ -369,6 +370,7 @@ tw_chunk_inputs_init (TwChunkInputs *self,
 {
   self->type = g_variant_type_element (g_variant_get_type (inputs));
   self->element_size = tw_av_fixed_element_size (self->type);
+  self->trusted = tw_av_fixed_type_is_always_normal (self->type);
   self->bytes = NULL;
   self->i = 0;
 
@@ -395,8 +397,7 @@ tw_chunk_inputs_next (TwChunkInputs *self)
         return NULL;
       element = g_bytes_new_from_bytes (self->bytes, self->i++ * self->element_size,
                                         self->element_size);
-      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element,
-                                                           tw_av_fixed_type_is_always_normal (self->type)));
+      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element, self->trusted));
     }
 
   input = g_variant_iter_next_value (&self->iter);
