@@ -55,6 +55,7 @@ GVariant *tw_av_builder_end            (TwAvBuilder   *self);
  * framing or type string per element; an `av` once they differ. */
 typedef struct
 {
+  gsize        n_hint;      /* how many outputs to expect */
   GByteArray  *packed;      /* the outputs so far, while packed */
   char         packed_type; /* their type, or 0 before the first */
   gboolean     boxed;       /* the outputs are in av instead */

@@ -364,7 +364,8 @@ void
 tw_chunk_builder_init (TwChunkBuilder *self,
                        gsize           n_hint)
 {
-  self->packed = g_byte_array_sized_new (n_hint * 8);
+  self->n_hint = n_hint;
+  self->packed = NULL;
   self->packed_type = 0;
   self->boxed = FALSE;
 }
@@ -384,8 +385,8 @@ tw_chunk_builder_box (TwChunkBuilder *self)
 {
   gsize size = tw_av_fixed_size (self->packed_type);
 
-  tw_av_builder_init (&self->av, 0, 0);
-  if (size > 0)
+  tw_av_builder_init (&self->av, self->n_hint, 16 * self->n_hint);
+  if (self->packed != NULL)
     tw_av_builder_add_fixed (&self->av, self->packed_type, self->packed->data,
                              self->packed->len / size);
   g_clear_pointer (&self->packed, g_byte_array_unref);
@@ -405,6 +406,8 @@ tw_chunk_builder_add (TwChunkBuilder *self,
   if (!self->boxed && type[0] != 'b' && size > 0 &&
       (self->packed_type == 0 || self->packed_type == type[0]))
     {
+      if (self->packed == NULL)
+        self->packed = g_byte_array_sized_new (MIN (self->n_hint * size, G_MAXUINT));
       self->packed_type = type[0];
       length = self->packed->len;
       g_byte_array_set_size (self->packed, length + size);
