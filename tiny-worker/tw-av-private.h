@@ -33,7 +33,9 @@ typedef struct
   gboolean    trusted;  /* every element is in normal form */
 } TwAvBuilder;
 
-void      tw_av_builder_init           (TwAvBuilder   *self);
+void      tw_av_builder_init           (TwAvBuilder   *self,
+                                        gsize          n_elements,
+                                        gsize          n_bytes);
 void      tw_av_builder_clear          (TwAvBuilder   *self);
 void      tw_av_builder_add_serialised (TwAvBuilder   *self,
                                         const guint8  *element,
@@ -42,7 +44,30 @@ void      tw_av_builder_add_value      (TwAvBuilder   *self,
                                         GVariant      *value);
 void      tw_av_builder_add_array      (TwAvBuilder   *self,
                                         GVariant      *array);
+void      tw_av_builder_add_fixed      (TwAvBuilder   *self,
+                                        char           type_char,
+                                        const guint8  *elements,
+                                        gsize          n);
 GVariant *tw_av_builder_end            (TwAvBuilder   *self);
+
+/* Builds the outputs of a chunk: an array of their own type while they
+ * share one basic fixed-size type (an `ax` of int64 outputs), with no
+ * framing or type string per element; an `av` once they differ. */
+typedef struct
+{
+  gsize        n_hint;      /* how many outputs to expect */
+  GByteArray  *packed;      /* the outputs so far, while packed */
+  char         packed_type; /* their type, or 0 before the first */
+  gboolean     boxed;       /* the outputs are in av instead */
+  TwAvBuilder  av;          /* only once boxed */
+} TwChunkBuilder;
+
+void      tw_chunk_builder_init        (TwChunkBuilder *self,
+                                        gsize           n_hint);
+void      tw_chunk_builder_clear       (TwChunkBuilder *self);
+void      tw_chunk_builder_add         (TwChunkBuilder *self,
+                                        GVariant       *value);
+GVariant *tw_chunk_builder_end         (TwChunkBuilder *self);
 
 /* Walks the serialised elements of an `av`; valid while it lives. */
 typedef struct

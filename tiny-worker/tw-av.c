@@ -46,11 +46,15 @@ tw_av_offset_size (gsize size)
   return size > 0 ? 1 : 0;
 }
 
+/* Expects about @n_elements elements in @n_bytes, so that neither array
+ * is copied as it grows: a map joins millions. */
 void
-tw_av_builder_init (TwAvBuilder *self)
+tw_av_builder_init (TwAvBuilder *self,
+                    gsize        n_elements,
+                    gsize        n_bytes)
 {
-  self->data = g_byte_array_new ();
-  self->ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  self->data = g_byte_array_sized_new (MIN (n_bytes + n_elements * 4, G_MAXUINT));
+  self->ends = g_array_sized_new (FALSE, FALSE, sizeof (gsize), MIN (n_elements, G_MAXUINT));
   self->trusted = TRUE;
 }
 
@@ -108,6 +112,60 @@ tw_av_builder_add_value (TwAvBuilder *self,
   g_array_append_val (self->ends, end);
 }
 
+/* The size of a basic fixed-size type, by its type character, or 0. */
+static gsize
+tw_av_fixed_size (char type_char)
+{
+  switch (type_char)
+    {
+    case 'b': case 'y':
+      return 1;
+    case 'n': case 'q':
+      return 2;
+    case 'i': case 'u': case 'h':
+      return 4;
+    case 'x': case 't': case 'd':
+      return 8;
+    default:
+      return 0;
+    }
+}
+
+/* Appends @n elements of the basic fixed-size type @type_char, stored one
+ * after another at @elements, each boxed in a `v`: each takes its bytes,
+ * a zero byte and @type_char, padded to the next multiple of 8. */
+void
+tw_av_builder_add_fixed (TwAvBuilder  *self,
+                         char          type_char,
+                         const guint8 *elements,
+                         gsize         n)
+{
+  gsize size = tw_av_fixed_size (type_char);
+  gsize stride = (size + 2 + TW_AV_ALIGNMENT - 1) & ~(gsize)(TW_AV_ALIGNMENT - 1);
+  guint ends_start = self->ends->len;
+  gsize start;
+  guint8 *out;
+
+  g_assert (size > 0);
+  if (n == 0)
+    return;
+
+  self->trusted = self->trusted && type_char != 'b';
+  tw_av_builder_align (self);
+  start = self->data->len;
+  g_byte_array_set_size (self->data, start + (n - 1) * stride + size + 2);
+  g_array_set_size (self->ends, ends_start + n);
+
+  out = self->data->data + start;
+  memset (out, 0, self->data->len - start);
+  for (gsize i = 0; i < n; i++)
+    {
+      memcpy (out + i * stride, elements + i * size, size);
+      out[i * stride + size + 1] = type_char;
+      g_array_index (self->ends, gsize, ends_start + i) = start + i * stride + size + 2;
+    }
+}
+
 /* Appends each element of @array, an array of any type, boxed in a `v`;
  * an `av`'s elements as they are. Elements of a basic fixed-size type are
  * copied from the array's bytes, with no GVariant for each. */
@@ -124,16 +182,8 @@ tw_av_builder_add_array (TwAvBuilder *self,
     {
       gsize n;
       const guint8 *elements = g_variant_get_fixed_array (array, &n, element_size);
-      guint8 boxed[8 + 2];
 
-      self->trusted = self->trusted && tw_av_fixed_type_is_always_normal (type);
-      boxed[element_size] = '\0';
-      boxed[element_size + 1] = g_variant_type_peek_string (type)[0];
-      for (gsize i = 0; i < n; i++)
-        {
-          memcpy (boxed, elements + i * element_size, element_size);
-          tw_av_builder_add_serialised (self, boxed, element_size + 2);
-        }
+      tw_av_builder_add_fixed (self, g_variant_type_peek_string (type)[0], elements, n);
       return;
     }
 
@@ -152,6 +202,41 @@ tw_av_builder_add_array (TwAvBuilder *self,
     }
 }
 
+/* Writes each of @ends as @offset_size bytes, little-endian; a loop per
+ * size, as there may be millions. */
+static void
+tw_av_write_offsets (guint8      *out,
+                     const gsize *ends,
+                     guint        n,
+                     guint        offset_size)
+{
+  guint16 end16;
+  guint32 end32;
+  guint64 end64;
+
+  if (offset_size == 1)
+    for (guint i = 0; i < n; i++)
+      out[i] = ends[i];
+  else if (offset_size == 2)
+    for (guint i = 0; i < n; i++)
+      {
+        end16 = GUINT16_TO_LE (ends[i]);
+        memcpy (out + 2 * (gsize)i, &end16, 2);
+      }
+  else if (offset_size == 4)
+    for (guint i = 0; i < n; i++)
+      {
+        end32 = GUINT32_TO_LE (ends[i]);
+        memcpy (out + 4 * (gsize)i, &end32, 4);
+      }
+  else
+    for (guint i = 0; i < n; i++)
+      {
+        end64 = GUINT64_TO_LE (ends[i]);
+        memcpy (out + 8 * (gsize)i, &end64, 8);
+      }
+}
+
 /* Returns the av, floating, and clears the builder. */
 GVariant *
 tw_av_builder_end (TwAvBuilder *self)
@@ -166,12 +251,9 @@ tw_av_builder_end (TwAvBuilder *self)
          tw_av_offset_size (body_size + (gsize)n * offset_size) > offset_size)
     offset_size *= 2;
 
-  for (guint i = 0; i < n; i++)
-    {
-      guint64 end = GUINT64_TO_LE (g_array_index (self->ends, gsize, i));
-
-      g_byte_array_append (self->data, (const guint8 *)&end, offset_size);
-    }
+  g_byte_array_set_size (self->data, body_size + (gsize)n * offset_size);
+  tw_av_write_offsets (self->data->data + body_size, (const gsize *)(gpointer)self->ends->data,
+                       n, offset_size);
 
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->data));
   result = g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), bytes, self->trusted);
@@ -266,19 +348,7 @@ tw_av_iter_next (TwAvIter      *self,
 gsize
 tw_av_fixed_element_size (const GVariantType *type)
 {
-  switch (g_variant_type_peek_string (type)[0])
-    {
-    case 'b': case 'y':
-      return 1;
-    case 'n': case 'q':
-      return 2;
-    case 'i': case 'u': case 'h':
-      return 4;
-    case 'x': case 't': case 'd':
-      return 8;
-    default:
-      return 0;
-    }
+  return tw_av_fixed_size (g_variant_type_peek_string (type)[0]);
 }
 
 /* Whether every value of a basic fixed-size type is in normal form: all
@@ -288,4 +358,86 @@ tw_av_fixed_type_is_always_normal (const GVariantType *type)
 {
   return tw_av_fixed_element_size (type) > 0 &&
          !g_variant_type_equal (type, G_VARIANT_TYPE_BOOLEAN);
+}
+
+void
+tw_chunk_builder_init (TwChunkBuilder *self,
+                       gsize           n_hint)
+{
+  self->n_hint = n_hint;
+  self->packed = NULL;
+  self->packed_type = 0;
+  self->boxed = FALSE;
+}
+
+void
+tw_chunk_builder_clear (TwChunkBuilder *self)
+{
+  g_clear_pointer (&self->packed, g_byte_array_unref);
+  if (self->boxed)
+    tw_av_builder_clear (&self->av);
+  self->boxed = FALSE;
+}
+
+/* Moves the outputs so far into an av, for one of another type. */
+static void
+tw_chunk_builder_box (TwChunkBuilder *self)
+{
+  gsize size = tw_av_fixed_size (self->packed_type);
+
+  tw_av_builder_init (&self->av, self->n_hint, 16 * self->n_hint);
+  if (self->packed != NULL)
+    tw_av_builder_add_fixed (&self->av, self->packed_type, self->packed->data,
+                             self->packed->len / size);
+  g_clear_pointer (&self->packed, g_byte_array_unref);
+  self->boxed = TRUE;
+}
+
+/* Appends @value: its bytes alone while the outputs are packed. Booleans
+ * are never packed, so that every packed array is in normal form. */
+void
+tw_chunk_builder_add (TwChunkBuilder *self,
+                      GVariant       *value)
+{
+  const char *type = g_variant_get_type_string (value);
+  gsize size = tw_av_fixed_size (type[0]);
+  guint length;
+
+  if (!self->boxed && type[0] != 'b' && size > 0 &&
+      (self->packed_type == 0 || self->packed_type == type[0]))
+    {
+      if (self->packed == NULL)
+        self->packed = g_byte_array_sized_new (MIN (self->n_hint * size, G_MAXUINT));
+      self->packed_type = type[0];
+      length = self->packed->len;
+      g_byte_array_set_size (self->packed, length + size);
+      g_variant_store (value, self->packed->data + length);
+      return;
+    }
+
+  if (!self->boxed)
+    tw_chunk_builder_box (self);
+  tw_av_builder_add_value (&self->av, value);
+}
+
+/* Returns the outputs, floating, as an array of their type if packed and
+ * otherwise as an av (an empty one if there were none); clears the
+ * builder. */
+GVariant *
+tw_chunk_builder_end (TwChunkBuilder *self)
+{
+  char array_type[3] = { 'a', self->packed_type, '\0' };
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (self->packed_type == 0 || self->boxed)
+    {
+      if (!self->boxed)
+        tw_chunk_builder_box (self);
+      self->boxed = FALSE;
+      return tw_av_builder_end (&self->av);
+    }
+
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&self->packed));
+
+  return g_variant_new_from_bytes (G_VARIANT_TYPE (array_type), bytes, TRUE);
 }

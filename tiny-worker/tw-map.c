@@ -21,17 +21,20 @@
 #include "tw-av-private.h"
 #include "tw-error.h"
 #include "tw-future-private.h"
+#include "tw-registry-private.h"
 #include "tw-troupe-private.h"
 
 /*
  * tw_troupe_map() splits its inputs into chunks, as multiprocessing's
- * Pool.map does: about four per worker, so that a slow chunk does not
- * leave the others idle at the end. Each chunk is one task, and in
- * process mode one frame each way, so small tasks do not pay for a
- * future and a round trip each.
+ * Pool.map does, so that small tasks do not pay for a future and a round
+ * trip each: each chunk is one task, and in process mode one frame each
+ * way. Pool.map makes four per worker; we make sixteen, because a worker
+ * process keeps a second chunk queued behind the one it runs, and with
+ * four one worker was often left with a chunk or two more than the
+ * other at the end (five of eight). A chunk costs a few microseconds.
  */
 
-#define CHUNKS_PER_WORKER 4
+#define CHUNKS_PER_WORKER 16
 
 /* Whether every chunk's outputs are an array of the same type other
  * than `av`, as a chunk function may return. */
@@ -109,24 +112,55 @@ tw_map_concat (GVariant           *chunks,
   return g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, trusted));
 }
 
+/* Sizes the join of @chunks into an av: their elements, and about the
+ * bytes these take boxed (up to 8 more for each element not yet boxed). */
+static void
+tw_map_measure (GVariant *chunks,
+                gsize    *n_elements,
+                gsize    *n_bytes)
+{
+  GVariantIter iter;
+  GVariant *chunk;
+
+  *n_elements = 0;
+  *n_bytes = 0;
+  g_variant_iter_init (&iter, chunks);
+  while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      gsize n = g_variant_n_children (chunk);
+
+      *n_elements += n;
+      *n_bytes += g_variant_get_size (chunk);
+      if (!g_variant_is_of_type (chunk, G_VARIANT_TYPE ("av")))
+        *n_bytes += 8 * n;
+      g_variant_unref (chunk);
+    }
+}
+
 /* Joins the outputs of the chunks into one av, copying the serialised
  * elements of those that are av (tw-process-runner.c checks those that
- * come from another process) rather than making a GVariant of each. */
+ * come from another process) rather than making a GVariant of each, and
+ * boxing those of a packed array (see #TwChunkBuilder) from its bytes.
+ * With @keep_type, chunks that share an array type join in that type. */
 static GVariant *
-tw_map_join (GVariant *chunks)
+tw_map_join (GVariant *chunks,
+             gboolean  keep_type)
 {
   TwAvBuilder builder;
   GVariantIter iter;
   GVariant *chunk;
+  gsize n_elements;
+  gsize n_bytes;
 
-  if (tw_map_chunks_share_type (chunks))
+  if (keep_type && tw_map_chunks_share_type (chunks))
     {
       g_autoptr(GVariant) first = g_variant_get_child_value (chunks, 0);
 
       return tw_map_concat (chunks, g_variant_get_type (first));
     }
 
-  tw_av_builder_init (&builder);
+  tw_map_measure (chunks, &n_elements, &n_bytes);
+  tw_av_builder_init (&builder, n_elements, n_bytes);
   g_variant_iter_init (&iter, chunks);
   while ((chunk = g_variant_iter_next_value (&iter)) != NULL)
     {
@@ -149,17 +183,27 @@ tw_map_join (GVariant *chunks)
   return g_variant_ref_sink (tw_av_builder_end (&builder));
 }
 
+/* The map's future, and how to join its chunks. */
+typedef struct
+{
+  TwFuture *output;
+  gboolean  keep_type;  /* the chunks come from a chunk function */
+} TwMapJoin;
+
 static void
 tw_map_chunks_settled_cb (TwFuture *all,
                           gpointer  user_data)
 {
-  g_autoptr(TwFuture) output = user_data;
+  TwMapJoin *join = user_data;
   GVariant *chunks = tw_future_peek_value (all);
 
   if (chunks == NULL)
-    tw_future_settle (output, NULL, tw_future_dup_error (all));
+    tw_future_settle (join->output, NULL, tw_future_dup_error (all));
   else
-    tw_future_settle (output, tw_map_join (chunks), NULL);
+    tw_future_settle (join->output, tw_map_join (chunks, join->keep_type), NULL);
+
+  g_object_unref (join->output);
+  g_free (join);
 }
 
 /* Cancelling the output cancels the chunks. */
@@ -208,10 +252,27 @@ tw_map_new_chunk_input (GVariant *inputs,
   return g_variant_ref_sink (g_variant_builder_end (&builder));
 }
 
+/* Whether the troupe runs a function registered by
+ * tw_register_chunk_func(), whose arrays keep their type. */
+static gboolean
+tw_map_runs_chunk_func (TwTroupe *troupe)
+{
+  g_autofree char *name = NULL;
+  TwChunkFunc chunk_func = NULL;
+  gpointer user_data;
+  TwFunc func;
+
+  g_object_get (troupe, "func-name", &name, NULL);
+
+  return name != NULL && tw_registry_lookup (name, &func, &chunk_func, &user_data) &&
+         chunk_func != NULL;
+}
+
 /* Consumes @inputs. The chunks are gathered as tw_future_allv() does. */
 static TwFuture *
 tw_map_start (TwPool   *pool,
               guint     n_workers,
+              gboolean  keep_type,
               GVariant *inputs)
 {
   guint n_inputs = g_variant_n_children (inputs);
@@ -219,6 +280,7 @@ tw_map_start (TwPool   *pool,
   guint chunk_size = MAX (1, (n_inputs + n_chunks - 1) / n_chunks);
   GPtrArray *chunks = g_ptr_array_new_with_free_func (g_object_unref);
   TwFuture *output = tw_future_new ();
+  TwMapJoin *join = g_new0 (TwMapJoin, 1);
   TwFuture *all;
 
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
@@ -230,7 +292,9 @@ tw_map_start (TwPool   *pool,
     }
 
   all = tw_future_allv ((TwFuture **)chunks->pdata, chunks->len);
-  tw_future_add_dependent (all, tw_map_chunks_settled_cb, g_object_ref (output));
+  join->output = g_object_ref (output);
+  join->keep_type = keep_type;
+  tw_future_add_dependent (all, tw_map_chunks_settled_cb, join);
   g_object_unref (all);
 
   /* After the chunks are all in the array, which this may free at once. */
@@ -248,7 +312,7 @@ tw_map_start (TwPool   *pool,
  *
  * Runs the troupe's worker on every element of @inputs and gathers the
  * outputs in input order. The elements of an `av` are unboxed, so a
- * worker sees the same values whether they came in an `ax` or an `av`. The inputs are sent in chunks, about four per
+ * worker sees the same values whether they came in an `ax` or an `av`. The inputs are sent in chunks, about sixteen per
  * worker, so that many small tasks cost little more than one each; in
  * %TW_TROUPE_MODE_PROCESS a chunk is one message each way. Each input is
  * still a separate call of the worker.
@@ -290,7 +354,8 @@ tw_troupe_map (TwTroupe *self,
       return tw_future_new_for_error (error);
     }
 
-  return tw_map_start (pool, tw_troupe_get_n_workers (self), inputs);
+  return tw_map_start (pool, tw_troupe_get_n_workers (self), tw_map_runs_chunk_func (self),
+                       inputs);
 }
 
 /**

@@ -358,6 +358,7 @@ typedef struct
   GVariantIter        iter;          /* other arrays */
   GBytes             *bytes;         /* the elements, if of a fixed size */
   const GVariantType *type;
+  gboolean            trusted;       /* every value of the type is normal */
   gsize               element_size;
   gsize               n;
   gsize               i;
@@ -369,6 +370,7 @@ tw_chunk_inputs_init (TwChunkInputs *self,
 {
   self->type = g_variant_type_element (g_variant_get_type (inputs));
   self->element_size = tw_av_fixed_element_size (self->type);
+  self->trusted = tw_av_fixed_type_is_always_normal (self->type);
   self->bytes = NULL;
   self->i = 0;
 
@@ -395,8 +397,7 @@ tw_chunk_inputs_next (TwChunkInputs *self)
         return NULL;
       element = g_bytes_new_from_bytes (self->bytes, self->i++ * self->element_size,
                                         self->element_size);
-      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element,
-                                                           tw_av_fixed_type_is_always_normal (self->type)));
+      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element, self->trusted));
     }
 
   input = g_variant_iter_next_value (&self->iter);
@@ -412,9 +413,10 @@ tw_chunk_inputs_next (TwChunkInputs *self)
 }
 
 /* Runs the worker on each input of a chunk, in order; the elements of an
- * av are unboxed first. The value is an av of the outputs; the first
- * failure, or @cancellable firing, stops the chunk with that error, as a
- * map fails on its first error anyway. */
+ * av are unboxed first. The value is an array of the outputs: of their
+ * own type while they share a basic fixed-size one, else an av (see
+ * #TwChunkBuilder). The first failure, or @cancellable firing, stops the
+ * chunk with that error, as a map fails on its first error anyway. */
 static GVariant *
 tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
                               gpointer                worker,
@@ -423,12 +425,12 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
                               GError                **error)
 {
   TwChunkInputs chunk_inputs;
-  TwAvBuilder builder;
+  TwChunkBuilder builder;
   GVariant *input;
   GVariant *result = NULL;
   gboolean failed = FALSE;
 
-  tw_av_builder_init (&builder);
+  tw_chunk_builder_init (&builder, g_variant_n_children (inputs));
   tw_chunk_inputs_init (&chunk_inputs, inputs);
 
   while (!failed && (input = tw_chunk_inputs_next (&chunk_inputs)) != NULL)
@@ -443,15 +445,15 @@ tw_worker_factory_call_chunk (const TwWorkerFactory  *self,
       if (failed)
         continue;
 
-      /* Serialised straight into the av: no GVariant to box it. */
-      tw_av_builder_add_value (&builder, output);
+      /* Serialised straight into the array: no GVariant to box it. */
+      tw_chunk_builder_add (&builder, output);
       g_variant_unref (output);
     }
 
   if (!failed)
-    result = g_variant_ref_sink (tw_av_builder_end (&builder));
+    result = g_variant_ref_sink (tw_chunk_builder_end (&builder));
   else
-    tw_av_builder_clear (&builder);
+    tw_chunk_builder_clear (&builder);
   g_clear_pointer (&chunk_inputs.bytes, g_bytes_unref);
 
   return result;

@@ -457,6 +457,75 @@ test_flow_map_fixed_types (gconstpointer data)
     }
 }
 
+/* i (int64) -> by range of i: an int64, with one double among them, a
+ * byte, an int16, a uint32, a boolean, then doubles and a last string */
+static GVariant *
+shift_type (GVariant      *input,
+            GCancellable  *cancellable,
+            gpointer       user_data,
+            GError       **error)
+{
+  gint64 i = g_variant_get_int64 (input);
+
+  if (i == 5001 || (i >= 14000 && i < 15999))
+    return g_variant_new_double (i / 4.0);
+  if (i < 6000)
+    return g_variant_new_int64 (i * i - 7);
+  if (i < 8000)
+    return g_variant_new_byte (i & 0xff);
+  if (i < 10000)
+    return g_variant_new_int16 (-i);
+  if (i < 12000)
+    return g_variant_new_uint32 (i * 3);
+  if (i < 14000)
+    return g_variant_new_boolean (i % 3 == 0);
+
+  return g_variant_new_string ("end");
+}
+
+static void
+test_flow_map_packed_outputs (gconstpointer data)
+{
+  TwTroupeMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TwTroupe) troupe = tw_troupe_new_for_func_name ("shift-type");
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) expected = NULL;
+  GVariantBuilder builder;
+  gint64 inputs[16000];
+
+  g_test_summary ("A map whose outputs share a basic fixed-size type, change type within "
+                  "a chunk or are booleans gives the same av, byte for byte, as GLib "
+                  "builds from the same outputs");
+
+  tw_troupe_set_mode (troupe, mode);
+  tw_troupe_set_n_workers (troupe, 2);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
+    {
+      g_autoptr(GVariant) input = g_variant_ref_sink (g_variant_new_int64 (i));
+
+      inputs[i] = i;
+      g_variant_builder_add (&builder, "v", shift_type (input, NULL, NULL, NULL));
+    }
+  expected = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+  /* Chunks of int64s, one of int64s with a double in the middle, then
+   * of bytes, int16s, uint32s, booleans, doubles, and doubles then a
+   * string. */
+  future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, inputs,
+                                                             G_N_ELEMENTS (inputs),
+                                                             sizeof (gint64)));
+  value = tw_future_wait (future, -1, NULL);
+  g_assert_nonnull (value);
+
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, "av");
+  g_assert_true (g_variant_is_normal_form (value));
+  g_assert_cmpmem (g_variant_get_data (value), g_variant_get_size (value),
+                   g_variant_get_data (expected), g_variant_get_size (expected));
+}
+
 static void
 test_flow_running_drops_as_tasks_settle (void)
 {
@@ -695,6 +764,7 @@ main (int   argc,
   tw_register_func ("sleep-until-cancelled", sleep_until_cancelled, NULL, NULL);
   tw_register_func ("describe", describe, NULL, NULL);
   tw_register_func ("repeat-x", repeat_x, NULL, NULL);
+  tw_register_func ("shift-type", shift_type, NULL, NULL);
   tw_register_func ("report-then-poll", report_then_poll, NULL, NULL);
   tw_init ();
 
@@ -741,6 +811,10 @@ main (int   argc,
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_fixed_types);
   g_test_add_data_func ("/flow/map/keeps-fixed-size-types/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_fixed_types);
+  g_test_add_data_func ("/flow/map/packs-fixed-size-outputs/thread",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_packed_outputs);
+  g_test_add_data_func ("/flow/map/packs-fixed-size-outputs/process",
+                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_packed_outputs);
   g_test_add_func ("/flow/n-running-drops-as-tasks-settle/process",
                    test_flow_running_drops_as_tasks_settle);
 

@@ -159,15 +159,15 @@ test_chunk_square (gconstpointer data)
     g_assert_cmpint (squares[i], ==, numbers[i] * numbers[i]);
   g_assert_true (g_variant_is_normal_form (outputs));
 
-  /* Four chunks per worker, one call each, and none in this process. */
+  /* Sixteen chunks per worker, one call each, and none in this process. */
   g_assert_cmpint (g_atomic_int_get (&n_chunk_calls), ==,
-                   mode == TW_TROUPE_MODE_THREAD ? 8 : 0);
+                   mode == TW_TROUPE_MODE_THREAD ? 32 : 0);
 
   single = tw_troupe_submit (troupe, g_variant_new_int64 (-7));
   g_assert_cmpint (tw_test_wait_int64 (single), ==, 49);
 
   tw_test_shutdown_and_check (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 8 + 1);
+  g_assert_cmpuint (tw_troupe_get_n_succeeded (troupe), ==, 32 + 1);
 }
 
 static void
