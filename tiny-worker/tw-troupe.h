@@ -213,6 +213,10 @@ TW_AVAILABLE_IN_1_0
 TwFuture     *tw_troupe_map               (TwTroupe             *self,
                                            GVariant             *inputs) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
+TwFuture     *tw_troupe_map_full          (TwTroupe             *self,
+                                           GVariant             *inputs,
+                                           const GVariantType   *output_type) G_GNUC_WARN_UNUSED_RESULT;
+TW_AVAILABLE_IN_1_0
 TwAsCompleted *tw_troupe_map_unordered    (TwTroupe             *self,
                                            GVariant             *inputs) G_GNUC_WARN_UNUSED_RESULT;
 TW_AVAILABLE_IN_1_0
