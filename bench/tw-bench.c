@@ -27,7 +27,7 @@
 #include "bench-common.h"
 
 #define CASES "thread-throughput thread-latency process-throughput process-map " \
-              "process-map-chunk process-latency thread-map thread-map-chunk all " \
+              "process-map-typed process-map-chunk process-latency thread-map thread-map-chunk all " \
               "launched-throughput " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks"
 
@@ -193,11 +193,14 @@ run_throughput (const BenchOptions *options,
 
 /* Case 3, map: the same n inputs as one tw_troupe_map() of an "ax"; the
  * outputs come back as an "av", or with "square-chunk" as @func_name,
- * which squares each chunk in one call, as an "ax". */
+ * which squares each chunk in one call, as an "ax". With @output_type,
+ * tw_troupe_map_full() gives them as an array of that type, which the
+ * caller reads as a C user reads an "ax": g_variant_get_fixed_array(). */
 static void
 run_map (const BenchOptions *options,
          TwTroupeMode        mode,
-         const char         *func_name)
+         const char         *func_name,
+         const GVariantType *output_type)
 {
   g_autoptr(TwTroupe) troupe = troupe_new (func_name, mode, options->workers);
   gint64 *numbers = g_new (gint64, options->n);
@@ -205,6 +208,7 @@ run_map (const BenchOptions *options,
   g_autoptr(GVariant) outputs = NULL;
   GVariantIter iter;
   GVariant *boxed;
+  GVariant *inputs;
   gint64 sum = 0;
   gint64 start, end;
 
@@ -215,11 +219,17 @@ run_map (const BenchOptions *options,
 
   start = bench_now_ns ();
 
-  future = tw_troupe_map (troupe, g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, numbers,
-                                                             options->n, sizeof (gint64)));
+  inputs = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, numbers, options->n,
+                                      sizeof (gint64));
+  if (output_type != NULL)
+    future = tw_troupe_map_full (troupe, inputs, output_type);
+  else
+    future = tw_troupe_map (troupe, inputs);
   outputs = wait_or_die (future);
+  bench_check (output_type == NULL || g_variant_is_of_type (outputs, G_VARIANT_TYPE ("ax")),
+               "an ax of outputs");
 
-  /* A chunk function's squares come back as one ax. */
+  /* A typed map's squares, or a chunk function's, come back as one ax. */
   if (g_variant_is_of_type (outputs, G_VARIANT_TYPE ("ax")))
     {
       gsize n;
@@ -553,13 +563,15 @@ main (int   argc,
   else if (g_str_equal (options.name, "launched-throughput"))
     run_throughput (&options, TW_TROUPE_MODE_PROCESS | LAUNCHED);
   else if (g_str_equal (options.name, "process-map"))
-    run_map (&options, TW_TROUPE_MODE_PROCESS, "square");
+    run_map (&options, TW_TROUPE_MODE_PROCESS, "square", NULL);
+  else if (g_str_equal (options.name, "process-map-typed"))
+    run_map (&options, TW_TROUPE_MODE_PROCESS, "square", G_VARIANT_TYPE_INT64);
   else if (g_str_equal (options.name, "process-map-chunk"))
-    run_map (&options, TW_TROUPE_MODE_PROCESS, "square-chunk");
+    run_map (&options, TW_TROUPE_MODE_PROCESS, "square-chunk", NULL);
   else if (g_str_equal (options.name, "thread-map"))
-    run_map (&options, TW_TROUPE_MODE_THREAD, "square");
+    run_map (&options, TW_TROUPE_MODE_THREAD, "square", NULL);
   else if (g_str_equal (options.name, "thread-map-chunk"))
-    run_map (&options, TW_TROUPE_MODE_THREAD, "square-chunk");
+    run_map (&options, TW_TROUPE_MODE_THREAD, "square-chunk", NULL);
   else if (g_str_equal (options.name, "all"))
     run_all (&options);
   else if (g_str_equal (options.name, "process-latency"))
