@@ -55,7 +55,7 @@ typedef struct
 {
   TwFuture  *future;       /* owned */
   GVariant  *input;        /* owned */
-  gboolean   chunk;        /* input is an array; answered by an av as long */
+  gboolean   chunk;        /* input is an array; answered by an array as long */
   guint64    id;           /* the id sent to the current child, or 0 */
   gint64     cancel_time;  /* when CANCEL was sent, or 0 */
   gint64     sent_time;    /* when it was sent to an idle child, or 0 */
@@ -498,9 +498,11 @@ tw_process_server_forward_cancels (TwProcessServer *server)
     }
 }
 
-/* A chunk of inputs must be answered by an array (an av, or a chunk
- * function's own array type) of as many outputs. The
- * child is not to blame for the task's own failure: only the task fails. */
+/* A chunk of inputs must be answered by an array of as many outputs: an
+ * av, an array of the one basic fixed-size type a plain function's
+ * outputs share (see #TwChunkBuilder), or a chunk function's own array.
+ * The child is not to blame for the task's own failure: only the task
+ * fails. */
 static GError *
 tw_process_server_check_chunk (TwInFlight *task,
                                GVariant   *value)

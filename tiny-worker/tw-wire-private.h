@@ -41,7 +41,7 @@ typedef enum
   /* parent to child */
   TW_WIRE_HELLO = 1,       /* (uss@a{sv}): version, "func" or "worker", name, properties */
   TW_WIRE_TASK,            /* the input value */
-  TW_WIRE_CHUNK,           /* an array of inputs to run one by one; answered by av */
+  TW_WIRE_CHUNK,           /* an array of inputs to run one by one; answered by an array */
   TW_WIRE_CANCEL,          /* () */
   TW_WIRE_QUIT,            /* () */
   /* child to parent */
