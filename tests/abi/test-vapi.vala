@@ -16,7 +16,7 @@
  */
 
 /* The Vala bindings (tiny-worker-1.vapi) as a Vala program uses them: a
- * function task, a Tw.Worker subclass with its own property, and
+ * function task and a typed map, a Tw.Worker subclass with its own property, and
  * wait_async from a main loop. */
 
 class Scaler : Tw.Worker {
@@ -38,6 +38,12 @@ void test_vapi_func () {
     try {
         var value = troupe.submit (new GLib.Variant.int64 (7)).wait (-1);
         GLib.assert_cmpstr (value.print (true), GLib.CompareOperator.EQ, "int64 49");
+
+        GLib.Variant[] numbers = { new GLib.Variant.int64 (3), new GLib.Variant.int64 (4),
+                                   new GLib.Variant.int64 (5) };
+        var inputs = new GLib.Variant.array (GLib.VariantType.INT64, numbers);
+        var squares = troupe.map_full (inputs, GLib.VariantType.INT64).wait (-1);
+        GLib.assert_cmpstr (squares.print (true), GLib.CompareOperator.EQ, "[int64 9, 16, 25]");
     } catch (GLib.Error error) {
         GLib.assert_no_error (error);
     }
