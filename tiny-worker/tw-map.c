@@ -282,7 +282,7 @@ tw_map_join_typed (GVariant            *chunks,
                    GError             **error)
 {
   g_autoptr(GVariantType) array_type = g_variant_type_new_array (type);
-  TwMapTypedJoin join = { type, tw_av_fixed_element_size (type), NULL, TRUE, };
+  TwMapTypedJoin join = { 0, };
   gsize n_outputs = 0;
   gboolean joined = TRUE;
   GVariantIter iter;
@@ -296,6 +296,9 @@ tw_map_join_typed (GVariant            *chunks,
       g_variant_unref (chunk);
     }
 
+  join.type = type;
+  join.size = tw_av_fixed_element_size (type);
+  join.trusted = TRUE;
   if (join.size > 0)
     join.data = g_byte_array_sized_new (MIN (n_outputs * join.size, G_MAXUINT));
   else
@@ -308,19 +311,18 @@ tw_map_join_typed (GVariant            *chunks,
       g_variant_unref (chunk);
     }
 
-  if (join.size == 0 && !joined)
+  if (join.size == 0 && joined)
+    return g_variant_ref_sink (g_variant_builder_end (&join.builder));
+  if (join.size == 0)
     {
       g_variant_builder_clear (&join.builder);
       return NULL;
     }
-  if (join.size == 0)
-    return g_variant_ref_sink (g_variant_builder_end (&join.builder));
 
   bytes = g_byte_array_free_to_bytes (join.data);
-  if (!joined)
-    return NULL;
 
-  return g_variant_ref_sink (g_variant_new_from_bytes (array_type, bytes, join.trusted));
+  return joined ? g_variant_ref_sink (g_variant_new_from_bytes (array_type, bytes, join.trusted))
+                : NULL;
 }
 
 /* The map's future, and how to join its chunks. */
