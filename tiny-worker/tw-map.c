@@ -396,12 +396,14 @@ tw_map_new_chunk_input (GVariant *inputs,
   gsize element_size = tw_av_fixed_element_size (element_type);
   GVariantBuilder builder;
 
+  /* A slice of the inputs' bytes, not a copy: the caller's thread cuts
+   * every chunk before the map returns, and copies touched as many new
+   * pages as the inputs take. */
   if (element_size > 0)
     {
-      gsize n_elements;
-      const guint8 *elements = g_variant_get_fixed_array (inputs, &n_elements, element_size);
-      g_autoptr(GBytes) bytes = g_bytes_new (elements + offset * element_size,
-                                             length * element_size);
+      g_autoptr(GBytes) all = g_variant_get_data_as_bytes (inputs);
+      g_autoptr(GBytes) bytes = g_bytes_new_from_bytes (all, offset * element_size,
+                                                        length * element_size);
 
       /* Trusted when every value of the type is in normal form, so that
        * nothing checks each element again before the chunk is sent. */
