@@ -132,15 +132,15 @@ import time
 from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
-from . import _tw_future
+from . import _tw_fast, _tw_future
 from gi.repository import GLib, GObject, Gio
 from . import _tw_values as _values
 from ._tw_values import RemoteTraceback, from_variant, to_variant
 from ._tw_workers import (
     _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
     _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
-    _resolve, _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
-    _converter, _mode_value, current_cancellable)
+    _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
+    _converter, _find_func, _mode_value, current_cancellable)
 
 Tw = get_introspection_module('Tw')
 
@@ -267,18 +267,7 @@ class _PyFuncWorker(Worker):
                                                GObject.ParamFlags.CONSTRUCT_ONLY))
 
     def do_setup(self, cancellable):
-        func = _registry.get(self.target)
-        if func is None and '#' in self.target:
-            raise _process_mode_error(self.target)
-        if func is None:
-            try:
-                func = _resolve(self.target)
-            except (ImportError, AttributeError) as exc:
-                raise GLib.Error(
-                    'The worker process found no function %s (%s): define it at '
-                    'module level, before Tw.init()' % (self.target, exc),
-                    GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
-        self._tw_func = func
+        self._tw_func = _find_func(self.target)
 
     def work(self, value):
         return self._tw_func(value)
@@ -287,10 +276,10 @@ class _PyFuncWorker(Worker):
 # Troupes -----------------------------------------------------------------
 
 # [Python values?, thread-only function target, mode once fixed by the
-# first submit] of the troupes made by Troupe(), by hash() (their
+# first submit, runs the C worker of _tw_fast.py?] of the troupes made by Troupe(), by hash() (their
 # address), while they live.
 _troupes = {}
-_NOT_MADE_BY_TROUPE = (False, None, None)
+_NOT_MADE_BY_TROUPE = (False, None, None, False)
 _PROCESS = Tw.TroupeMode.PROCESS
 _get_mode = Tw.Troupe.get_mode
 _submit = Tw.Troupe.submit
@@ -337,7 +326,7 @@ class Troupe(Tw.Troupe):
         if (func is None) == (worker is None) and 'func_name' not in properties:
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
-        forget = kwargs_key = None
+        forget = kwargs_key = fast_type = None
         python_values = False
 
         if func is not None:
@@ -349,7 +338,8 @@ class Troupe(Tw.Troupe):
                 if mode == Tw.TroupeMode.PROCESS:
                     _forget_target(target)
                     raise _process_mode_error(target)
-            properties['worker_type'] = _PyFuncWorker.__gtype__
+            fast_type = _tw_fast.func_worker_type(mode)
+            properties['worker_type'] = fast_type or _PyFuncWorker.__gtype__
             properties['worker_properties'] = GLib.Variant(
                 'a{sv}', {'target': GLib.Variant('s', target)})
             python_values = True
@@ -367,7 +357,7 @@ class Troupe(Tw.Troupe):
         # Not attributes: those would tie the wrapper to the troupe, and
         # dropping it would then drain the troupe with the GIL held.
         key = hash(self)
-        _troupes[key] = [python_values, forget, None]
+        _troupes[key] = [python_values, forget, None, fast_type is not None]
         self.weak_ref(_forget_troupe, key, forget, kwargs_key)
 
     def _python_values(self):
@@ -394,6 +384,8 @@ class Troupe(Tw.Troupe):
         # The mode can no longer change: later submits need not ask.
         info = _troupes.get(hash(self))
         if info is not None:
+            if info[2] is None and info[3] and mode == Tw.TroupeMode.THREAD:
+                _tw_fast.enable(self)
             info[2] = mode
         return future
 
@@ -560,6 +552,7 @@ class Troupe(Tw.Troupe):
         KeyboardInterrupt. @wait may also be a Tw.ShutdownMode, as in C:
         ``shutdown(Tw.ShutdownMode.CANCEL_PENDING)``.
         """
+        _tw_fast.disable(self)
         if isinstance(wait, Tw.ShutdownMode):
             mode, wait = wait, True
         elif cancel_futures:
@@ -578,11 +571,12 @@ class Troupe(Tw.Troupe):
         if exc_type is None:
             self.shutdown(wait=True)
         else:
+            _tw_fast.disable(self)
             _tw_future.abort(self)
         return False
 
 
-Troupe.submit = _tw_future.tracking(Troupe.submit)
+Troupe.submit = _tw_fast.fast_submit(_tw_future.tracking(Troupe.submit))
 Troupe = override(Troupe)
 __all__.append('Troupe')
 
@@ -828,6 +822,7 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         return Tw.Future.first(_futures_list(futures))
 
 
+Future.result = _tw_fast.fast_result(Future.result, _continuations, _timed_out)
 Future = override(Future)
 __all__.append('Future')
 

@@ -505,8 +505,20 @@ def track(troupe, *futures):
         submitted.extend(weakref.ref(f) for f in futures)
         # Drop settled and dead ones now and then: at most twice what is live.
         if len(submitted) > 2 * submitted[0] + 64:
-            submitted[1:] = [r for r in submitted[1:] if _pending(r) is not None]
-            submitted[0] = len(submitted) - 1
+            _prune_locked(submitted)
+
+
+def prune(submitted):
+    """Drops the settled and dead futures of a list of _submitted."""
+    with _submitted_lock:
+        _prune_locked(submitted)
+
+
+def _prune_locked(submitted):
+    # Only up to its present end: _tw_fast.py appends without the lock.
+    end = len(submitted)
+    submitted[1:end] = [r for r in submitted[1:end] if _pending(r) is not None]
+    submitted[0] = len(submitted) - 1
 
 
 def _pending(ref):
