@@ -86,7 +86,9 @@ def _task_failed(key, exc):
 
 if _c is not None:
     _c.configure(_values._objects, _setup, _input_value, _process_call,
-                 _task_failed, _values.forget_raised, _tw_future.prune, GLib.Variant)
+                 _task_failed, _values.forget_raised, GLib.Variant)
+    # Pruned without dropping the GIL, so the C submit() can append meanwhile.
+    _tw_future.set_pruner(_c.prune)
     _workers._native_cancellable.append(_c.current_cancellable)
     # PyGObject drops a wrapper's last reference without the GIL, so the
     # keys of futures and values dropped by the caller wait for the next

@@ -508,17 +508,21 @@ def track(troupe, *futures):
             _prune_locked(submitted)
 
 
-def prune(submitted):
-    """Drops the settled and dead futures of a list of _submitted."""
-    with _submitted_lock:
-        _prune_locked(submitted)
-
-
 def _prune_locked(submitted):
-    # Only up to its present end: _tw_fast.py appends without the lock.
-    end = len(submitted)
-    submitted[1:end] = [r for r in submitted[1:end] if _pending(r) is not None]
+    """Drops the settled and dead futures of a list of _submitted."""
+    if _pruner:
+        _pruner[0](submitted)
+        return
+    submitted[1:] = [r for r in submitted[1:] if _pending(r) is not None]
     submitted[0] = len(submitted) - 1
+
+
+# _tw_fast.py's C pruner, which the C submit() calls too.
+_pruner = []
+
+
+def set_pruner(pruner):
+    _pruner[:] = [pruner]
 
 
 def _pending(ref):

@@ -47,7 +47,6 @@ static PyObject *input_hook;      /* (type string, bytes) -> (value, is chunk) *
 static PyObject *process_hook;    /* (callable, type string, bytes) -> (type string, bytes) */
 static PyObject *error_hook;      /* (key, exception) -> (domain, code, message) */
 static PyObject *forget_hook;     /* (key) -> None, once a failed task's future is gone */
-static PyObject *prune_hook;      /* (tracked) -> None, drops settled futures' entries */
 static PyObject *variant_class;   /* GLib.Variant, which submit() leaves to Python */
 static PyObject *failed_keys;     /* keys passed to error_hook, until forgotten */
 
@@ -586,8 +585,8 @@ speedups_configure (PyObject *module,
       PyErr_SetString (PyExc_RuntimeError, "configure() runs once");
       return NULL;
     }
-  if (!PyArg_ParseTuple (args, "O!OOOOOOO!", &PyDict_Type, &objects_table, &setup_hook,
-                         &input_hook, &process_hook, &error_hook, &forget_hook, &prune_hook,
+  if (!PyArg_ParseTuple (args, "O!OOOOOO!", &PyDict_Type, &objects_table, &setup_hook,
+                         &input_hook, &process_hook, &error_hook, &forget_hook,
                          &PyType_Type, &variant_class))
     return NULL;
   failed_keys = PySet_New (NULL);
@@ -599,20 +598,71 @@ speedups_configure (PyObject *module,
   Py_INCREF (process_hook);
   Py_INCREF (error_hook);
   Py_INCREF (forget_hook);
-  Py_INCREF (prune_hook);
   Py_INCREF (variant_class);
   Py_RETURN_NONE;
 }
 
-/* Appends a weak reference to @future to @tracked, the override's list
- * of a troupe's futures ([count when last pruned, refs...]), so that
- * leaving a with block by an exception cancels it; 0, or -1 with an
- * exception. */
+/* Whether the weak reference @ref names a future that has not settled. */
+static gboolean
+is_pending (PyObject *ref)
+{
+  PyObject *future = PyWeakref_GetObject (ref);
+
+  return future != NULL && PyObject_TypeCheck (future, &PyGObject_Type) &&
+         TW_IS_FUTURE (pygobject_get (future)) &&
+         !tw_future_is_done (TW_FUTURE (pygobject_get (future)));
+}
+
+/* Drops the entries of dead or settled futures from @tracked, the
+ * override's list of a troupe's futures ([count when last pruned,
+ * refs...]; see _tw_future.track()). It calls no Python code and keeps
+ * the GIL, so no other thread changes the list meanwhile. */
+static int
+prune (PyObject *tracked)
+{
+  Py_ssize_t n = PyList_GET_SIZE (tracked);
+  Py_ssize_t kept = 1;
+  PyObject *count;
+
+  for (Py_ssize_t i = 1; i < n; i++)
+    {
+      PyObject *ref = PyList_GET_ITEM (tracked, i);
+
+      if (PyWeakref_Check (ref) && is_pending (ref))
+        {
+          Py_INCREF (ref);
+          PyList_SetItem (tracked, kept++, ref);
+        }
+    }
+  count = PyLong_FromSsize_t (kept - 1);
+  if (count == NULL || PyList_SetSlice (tracked, kept, n, NULL) < 0)
+    {
+      Py_XDECREF (count);
+      return -1;
+    }
+  PyList_SetItem (tracked, 0, count);
+  return 0;
+}
+
+static PyObject *
+speedups_prune (PyObject *module,
+                PyObject *tracked)
+{
+  if (!PyList_CheckExact (tracked) || PyList_GET_SIZE (tracked) < 1)
+    return PyErr_Format (PyExc_TypeError, "prune() takes a tracking list");
+  if (prune (tracked) < 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+/* Appends a weak reference to @future to @tracked, pruned now and then
+ * to at most twice what is live, as _tw_future.track() does; 0, or -1
+ * with an exception. */
 static int
 track (PyObject *tracked,
        PyObject *future)
 {
-  PyObject *ref, *pruned;
+  PyObject *ref;
   long count;
   int appended;
 
@@ -629,9 +679,7 @@ track (PyObject *tracked,
     return -1;
   if (PyList_GET_SIZE (tracked) <= 2 * count + 64)
     return 0;
-  pruned = PyObject_CallOneArg (prune_hook, tracked);
-  Py_XDECREF (pruned);
-  return pruned == NULL ? -1 : 0;
+  return prune (tracked);
 }
 
 static gboolean
@@ -800,13 +848,15 @@ speedups_drain (PyObject *module,
 static PyMethodDef speedups_methods[] = {
   { "configure", speedups_configure, METH_VARARGS,
     "configure(objects, setup_hook, input_hook, process_hook, error_hook, forget_hook, "
-    "prune_hook, variant_class)" },
+    "variant_class)" },
   { "submit", (PyCFunction) (void (*) (void)) speedups_submit, METH_FASTCALL,
     "submit(troupe, value, tracked) -> Tw.Future or NOT_FAST" },
   { "result", (PyCFunction) (void (*) (void)) speedups_result, METH_FASTCALL,
     "result(future, timeout) -> value, NOT_FAST or TIMED_OUT" },
   { "current_cancellable", speedups_current_cancellable, METH_NOARGS,
     "current_cancellable() -> Gio.Cancellable or None" },
+  { "prune", speedups_prune, METH_O,
+    "prune(tracked): drops the entries of dead and settled futures" },
   { "drain", speedups_drain, METH_NOARGS,
     "drain(): drops the keys of values freed without the GIL" },
   { NULL, NULL, 0, NULL }
