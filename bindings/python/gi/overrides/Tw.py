@@ -71,6 +71,17 @@ subclass crosses by its GType name, so define it at module level before
 worker types of the typelibs imported before it (C workers), as
 ``g_type_ensure()`` does in C.
 
+Speed
+-----
+With the override's C extension ``_tw_speedups`` installed next to it
+(meson builds it when the headers of Python and PyGObject are there), a
+thread troupe of a function runs the function on a C worker whose
+threads each keep one Python thread state from start to end (so
+``threading.local()`` data lasts from task to task, as in a
+``ThreadPoolExecutor``), and ``submit()`` and ``result()`` keep the GIL
+unless they must block. ``TW_PYTHON_SPEEDUPS=0`` in the environment
+turns it off.
+
 Composing
 ---------
 ``troupe.map(iterable, chunksize=None, timeout=None)`` works like

@@ -26,6 +26,7 @@ in the environment), the functions here return what they were given and
 the override is pure Python.
 """
 
+import functools
 import gc
 import os
 
@@ -93,7 +94,7 @@ if _c is not None:
     # PyGObject drops a wrapper's last reference without the GIL, so the
     # keys of futures and values dropped by the caller wait for the next
     # call here; a collection, which a caller uses to see them go, too.
-    gc.callbacks.append(lambda _phase, _info, drain=_c.drain: drain())
+    gc.callbacks.append(_c.drain)
 
 
 # The tracking lists (see _tw_future.track()) of the troupes whose
@@ -133,6 +134,7 @@ def fast_submit(submit):
         return submit
     c_submit, not_fast, troupes = _c.submit, _c.NOT_FAST, _fast_troupes
 
+    @functools.wraps(submit)
     def fast(self, value):
         tracked = troupes.get(hash(self))
         if tracked is not None:
@@ -140,9 +142,6 @@ def fast_submit(submit):
             if future is not not_fast:
                 return future
         return submit(self, value)
-    fast.__name__ = submit.__name__
-    fast.__doc__ = submit.__doc__
-    fast.__wrapped__ = submit
     return fast
 
 
@@ -157,6 +156,7 @@ def fast_result(result, continuations, timed_out):
         return result
     c_result, not_fast, too_late = _c.result, _c.NOT_FAST, _c.TIMED_OUT
 
+    @functools.wraps(result)
     def fast(self, timeout=None):
         if not continuations:
             value = c_result(self, timeout)
@@ -165,7 +165,4 @@ def fast_result(result, continuations, timed_out):
             if value is not not_fast:
                 return value
         return result(self, timeout)
-    fast.__name__ = result.__name__
-    fast.__doc__ = result.__doc__
-    fast.__wrapped__ = result
     return fast

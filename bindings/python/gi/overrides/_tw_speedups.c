@@ -423,7 +423,7 @@ tw_py_call_worker_call (TwWorker      *worker,
   else
     output = thread_call (self, input, &key);
   if (output == NULL)
-    *error = error_from_exception (key);
+    g_propagate_error (error, error_from_exception (key));
 
   g_private_set (&current_cancellable, NULL);
   self->thread_state = PyEval_SaveThread ();
@@ -448,7 +448,7 @@ tw_py_call_worker_setup (TwWorker      *worker,
   Py_XDECREF (setup);
   if (self->func == NULL)
     {
-      *error = error_from_exception (0);
+      g_propagate_error (error, error_from_exception (0));
       PyGILState_Release (self->gil_state);
       return FALSE;
     }
@@ -837,9 +837,10 @@ speedups_current_cancellable (PyObject *module,
   return pygobject_new (G_OBJECT (cancellable));
 }
 
+/* Also a gc.callbacks entry, which is called with two arguments. */
 static PyObject *
 speedups_drain (PyObject *module,
-                PyObject *unused)
+                PyObject *args)
 {
   drain_pending ();
   Py_RETURN_NONE;
@@ -857,8 +858,8 @@ static PyMethodDef speedups_methods[] = {
     "current_cancellable() -> Gio.Cancellable or None" },
   { "prune", speedups_prune, METH_O,
     "prune(tracked): drops the entries of dead and settled futures" },
-  { "drain", speedups_drain, METH_NOARGS,
-    "drain(): drops the keys of values freed without the GIL" },
+  { "drain", speedups_drain, METH_VARARGS,
+    "drain(*ignored): drops the keys of values freed without the GIL" },
   { NULL, NULL, 0, NULL }
 };
 
