@@ -7,6 +7,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import gc
 import importlib.machinery
 import os
 import sys
@@ -82,6 +83,23 @@ class Speedups(unittest.TestCase):
                     future.result(TIMEOUT)
                 self.assertEqual(caught.exception.amount, i)
                 self.assertIs(future.exception(TIMEOUT), caught.exception)
+
+    def test_exceptions_are_released(self):
+        # Of tasks on values submitted here, and on values that another
+        # task returned, read or not.
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        with Tw.Troupe(func=lambda value: value, n_workers=1) as same, \
+                Tw.Troupe(func=square, n_workers=2) as squares:
+            unread = [squares.submit(-i) for i in range(1, 4)]
+            chained = squares.submit(same.submit(-4))
+            with self.assertRaises(Overdrawn) as caught:
+                chained.result(TIMEOUT)
+            self.assertEqual(caught.exception.amount, 4)
+        self.assertEqual(len(set(raised) - before), 3)
+        del unread, chained, caught
+        gc.collect()
+        self.assertEqual(set(raised) - before, set())
 
     def test_timed_out_result_can_wait_again(self):
         event = threading.Event()

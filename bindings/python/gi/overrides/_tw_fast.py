@@ -72,11 +72,13 @@ def _process_call(func, type_string, data):
     return output.get_type_string(), output.get_data_as_bytes().get_data()
 
 
-def _task_failed(key, exc):
+def _task_failed(key, exc, owned):
     """The (domain, code, message) of the GError for @exc, which the task
-    of the input frame @key (0: none) raised; its future owns it."""
-    if key:
+    of the input frame @key (0: none) raised; if @owned, the future of
+    that task keeps it until it goes (see _values.own_raised())."""
+    if owned:
         _values._owned.setdefault(key, _values._dead)
+    if key:
         _values._task.key = key
     try:
         error = _workers._error_from_exception(exc)

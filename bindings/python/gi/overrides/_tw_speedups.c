@@ -45,7 +45,7 @@ static PyObject *objects_table;   /* _tw_values._objects: key -> value */
 static PyObject *setup_hook;      /* (target) -> (callable, in a worker process) */
 static PyObject *input_hook;      /* (type string, bytes) -> (value, is chunk) */
 static PyObject *process_hook;    /* (callable, type string, bytes) -> (type string, bytes) */
-static PyObject *error_hook;      /* (key, exception) -> (domain, code, message) */
+static PyObject *error_hook;      /* (key, exception, owned) -> (domain, code, message) */
 static PyObject *forget_hook;     /* (key) -> None, once a failed task's future is gone */
 static PyObject *variant_class;   /* GLib.Variant, which submit() leaves to Python */
 static PyObject *failed_keys;     /* keys passed to error_hook, until forgotten */
@@ -53,10 +53,13 @@ static PyObject *failed_keys;     /* keys passed to error_hook, until forgotten 
 #define REF_TAG "tw-python-ref"
 #define REF_CHUNK_TAG "tw-python-ref-chunk"
 #define KEY_BYTES 8
-/* Keys made here, apart from those that _tw_values.py counts from 1. */
+/* Keys made here, apart from those that _tw_values.py counts from 1; the
+ * inputs of submit() also have TASK_KEY, as their futures forget them. */
 #define KEY_BASE (G_GUINT64_CONSTANT (1) << 62)
+#define TASK_KEY (G_GUINT64_CONSTANT (1) << 61)
+#define IS_TASK_KEY(key) (((key) & (KEY_BASE | TASK_KEY)) == (KEY_BASE | TASK_KEY))
 
-static guint64 next_key = KEY_BASE;   /* under the GIL */
+static guint64 key_serial;   /* under the GIL */
 
 /* A key to drop once a thread holds the GIL. */
 typedef struct _TwPyPending TwPyPending;
@@ -152,32 +155,34 @@ release_pending (gpointer data)
 }
 
 /* A new floating tw-python-ref frame naming @value, or NULL with an
- * exception set; @key_out gets its key. */
+ * exception set; its key, a TASK_KEY if @task, goes to @key_out. */
 static GVariant *
 ref_frame_new (PyObject *value,
+               gboolean  task,
                guint64  *key_out)
 {
+  guint64 key = KEY_BASE | (task ? TASK_KEY : 0) | key_serial++;
   TwPyFrame *frame;
-  PyObject *key;
+  PyObject *py_key;
   guint64 key_le;
 
-  key = PyLong_FromUnsignedLongLong (next_key);
-  if (key == NULL || PyDict_SetItem (objects_table, key, value) < 0)
+  py_key = PyLong_FromUnsignedLongLong (key);
+  if (py_key == NULL || PyDict_SetItem (objects_table, py_key, value) < 0)
     {
-      Py_XDECREF (key);
+      Py_XDECREF (py_key);
       return NULL;
     }
-  Py_DECREF (key);
+  Py_DECREF (py_key);
 
   frame = g_new (TwPyFrame, 1);
-  frame->pending.key = next_key++;
+  frame->pending.key = key;
   frame->pending.is_task = FALSE;
-  key_le = GUINT64_TO_LE (frame->pending.key);
+  key_le = GUINT64_TO_LE (key);
   memcpy (frame->data, REF_TAG, sizeof REF_TAG);
   memcpy (frame->data + sizeof REF_TAG, &key_le, KEY_BYTES);
   frame->data[sizeof frame->data - 1] = sizeof REF_TAG;   /* the string's end */
   if (key_out != NULL)
-    *key_out = frame->pending.key;
+    *key_out = key;
 
   return g_variant_new_from_data (G_VARIANT_TYPE ("(say)"), frame->data, sizeof frame->data,
                                   TRUE, release_pending, frame);
@@ -262,7 +267,8 @@ static GPrivate current_cancellable;
 
 /* The GError of the exception set in this thread (which holds the GIL),
  * as error_hook makes it: it keeps an exception of a task passed by
- * reference under the task's @key (0: none). */
+ * reference under the key of the task's input frame, @key (0: none),
+ * which the future of submit() owns if it is a TASK_KEY. */
 static GError *
 error_from_exception (guint64 key)
 {
@@ -278,10 +284,10 @@ error_from_exception (guint64 key)
   Py_XDECREF (type);
   Py_XDECREF (tb);
 
-  /* Only a future of submit() forgets its key (see speedups_submit()). */
   py_key = PyLong_FromUnsignedLongLong (key);
-  if (py_key != NULL && (key < KEY_BASE || PySet_Add (failed_keys, py_key) == 0))
-    parts = PyObject_CallFunctionObjArgs (error_hook, py_key, exc, NULL);
+  if (py_key != NULL && (!IS_TASK_KEY (key) || PySet_Add (failed_keys, py_key) == 0))
+    parts = PyObject_CallFunctionObjArgs (error_hook, py_key, exc,
+                                          IS_TASK_KEY (key) ? Py_True : Py_False, NULL);
   if (parts != NULL && PyArg_ParseTuple (parts, "sis", &domain, &code, &message))
     result = g_error_new_literal (g_quark_from_string (domain), code, message);
   if (result == NULL)
@@ -398,7 +404,7 @@ thread_call (TwPyCallWorker *self,
   if (value != NULL)
     result = call_func (self->func, value, chunk);
   if (result != NULL)
-    output = ref_frame_new (result, NULL);
+    output = ref_frame_new (result, FALSE, NULL);
   Py_XDECREF (value);
   Py_XDECREF (result);
   return output;
@@ -716,7 +722,7 @@ speedups_submit (PyObject        *module,
     return Py_NewRef (not_fast);
 
   drain_pending ();
-  frame = ref_frame_new (args[1], &key);
+  frame = ref_frame_new (args[1], TRUE, &key);
   if (frame == NULL)
     return NULL;
 
