@@ -587,7 +587,7 @@ class Troupe(Tw.Troupe):
         return False
 
 
-Troupe.submit = _tw_fast.fast_submit(_tw_future.tracking(Troupe.submit))
+Troupe.submit = _tw_future.tracking(Troupe.submit)
 Troupe = override(Troupe)
 __all__.append('Troupe')
 
@@ -833,7 +833,8 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         return Tw.Future.first(_futures_list(futures))
 
 
-Future.result = _tw_fast.fast_result(Future.result, _continuations, _timed_out)
+Troupe.submit, Future.result = _tw_fast.methods(Troupe.submit, Future.result, _continuations,
+                                                _timed_out)
 Future = override(Future)
 __all__.append('Future')
 

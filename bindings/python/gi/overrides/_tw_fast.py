@@ -26,7 +26,6 @@ in the environment), the functions here return what they were given and
 the override is pure Python.
 """
 
-import functools
 import gc
 import os
 
@@ -93,6 +92,7 @@ if _c is not None:
     # Pruned without dropping the GIL, so the C submit() can append meanwhile.
     _tw_future.set_pruner(_c.prune)
     _workers._native_cancellable.append(_c.current_cancellable)
+    _values._forget_hook.append(_c.own)
     # PyGObject drops a wrapper's last reference without the GIL, so the
     # keys of futures and values dropped by the caller wait for the next
     # call here; a collection, which a caller uses to see them go, too.
@@ -130,41 +130,17 @@ def _forget(key, troupes=_fast_troupes):
     troupes.pop(key, None)
 
 
-def fast_submit(submit):
-    """Troupe.submit(), through the C one for the troupes enabled."""
-    if _c is None:
-        return submit
-    c_submit, not_fast, troupes = _c.submit, _c.NOT_FAST, _fast_troupes
+def methods(submit, result, continuations, timed_out):
+    """Troupe.submit() and Future.result(): the C ones when built, which
+    fall back on @submit and @result, else these.
 
-    @functools.wraps(submit)
-    def fast(self, value):
-        tracked = troupes.get(hash(self))
-        if tracked is not None:
-            future = c_submit(self, value, tracked)
-            if future is not not_fast:
-                return future
-        return submit(self, value)
-    return fast
-
-
-def fast_result(result, continuations, timed_out):
-    """Future.result(), waiting in C and taking common values there.
-
-    Not while Python continuations wait for a thread's main context
-    (@continuations is not empty): result() may have to run it.
-    @timed_out(timeout) is the exception of a wait that ran out of time.
+    The C submit() takes a value for a troupe enabled here; the C
+    result() waits in C and takes a frame's value or a plain int or float
+    there, but not while Python continuations wait for a thread's main
+    context (@continuations is not empty), as result() may have to run
+    it. @timed_out(timeout) is the exception of a wait that ran out of
+    time.
     """
     if _c is None:
-        return result
-    c_result, not_fast, too_late = _c.result, _c.NOT_FAST, _c.TIMED_OUT
-
-    @functools.wraps(result)
-    def fast(self, timeout=None):
-        if not continuations:
-            value = c_result(self, timeout)
-            if value is too_late:
-                raise timed_out(timeout)
-            if value is not not_fast:
-                return value
-        return result(self, timeout)
-    return fast
+        return submit, result
+    return _c.install(_fast_troupes, submit, continuations, result, timed_out)
