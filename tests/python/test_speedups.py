@@ -12,6 +12,7 @@ import importlib.machinery
 import os
 import sys
 import threading
+import time
 import unittest
 
 import taptest
@@ -123,6 +124,40 @@ class Speedups(unittest.TestCase):
         with Tw.Troupe(func=count_calls, n_workers=1) as troupe:
             self.assertEqual([troupe.submit(i).result(TIMEOUT) for i in range(5)],
                              [1, 2, 3, 4, 5])
+
+    @unittest.skipIf(not BUILT or HIDDEN, 'PyGObject drops the GIL in every call')
+    def test_submit_and_settled_result_keep_the_gil(self):
+        # Another Python thread gets the GIL only when this one drops it
+        # or has held it for the switch interval.
+        ran = []
+        stop = threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                ran.append(None)
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.5)
+        spinner = threading.Thread(target=spin)
+        try:
+            with Tw.Troupe(func=square, n_workers=1) as troupe:
+                settled = [troupe.submit(i) for i in range(20)]
+                self.assertEqual(settled[-1].result(TIMEOUT), 19 * 19)
+                spinner.start()
+                while not ran:
+                    time.sleep(0.001)
+                before = len(ran)
+                values = [future.result() for future in settled]
+                futures = [troupe.submit(i) for i in range(20)]
+                self.assertEqual(len(ran), before)
+                stop.set()
+        finally:
+            stop.set()
+            sys.setswitchinterval(interval)
+            if spinner.is_alive():
+                spinner.join()
+        self.assertEqual(values, [i * i for i in range(20)])
+        self.assertEqual([future.result(TIMEOUT) for future in futures], values)
 
     def test_current_cancellable_is_the_tasks(self):
         with Tw.Troupe(func=cancellable_of_task, n_workers=1) as troupe:

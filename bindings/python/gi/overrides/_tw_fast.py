@@ -93,14 +93,14 @@ if _c is not None:
     _tw_future.set_pruner(_c.prune)
     _workers._native_cancellable.append(_c.current_cancellable)
     _values._forget_hook.append(_c.own)
-    # PyGObject drops a wrapper's last reference without the GIL, so the
+    # PyGObject often drops a wrapper's last reference without the GIL, so the
     # keys of futures and values dropped by the caller wait for the next
     # call here; a collection, which a caller uses to see them go, too.
     gc.callbacks.append(_c.drain)
 
 
 # The tracking lists (see _tw_future.track()) of the troupes whose
-# submit() is the C one, by address, from their first submit in thread
+# submit() is the C one, by hash(), from their first submit in thread
 # mode until they shut down.
 _fast_troupes = {}
 
