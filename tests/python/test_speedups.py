@@ -137,7 +137,7 @@ class Speedups(unittest.TestCase):
                 ran.append(None)
 
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(0.5)
+        sys.setswitchinterval(1.0)
         spinner = threading.Thread(target=spin)
         try:
             with Tw.Troupe(func=square, n_workers=1) as troupe:
