@@ -108,8 +108,11 @@ class Speedups(unittest.TestCase):
             future = troupe.submit('done')
             with self.assertRaises(TimeoutError):
                 future.result(0.05)
+            with self.assertRaises(ValueError):
+                future.result(float('nan'))
             event.set()
-            self.assertEqual(future.result(TIMEOUT), 'done')
+            # inf (or any time too long to count in µs) waits for ever.
+            self.assertEqual(future.result(float('inf')), 'done')
 
     def test_runs_on_worker_threads(self):
         with Tw.Troupe(func=where, n_workers=2) as troupe:

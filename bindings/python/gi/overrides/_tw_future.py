@@ -126,7 +126,8 @@ def _slices(timeout):
     seconds (None: no limit), each with whether it is the last one: in the
     main thread none is longer than _SLICE, so signal handlers run."""
     main = threading.current_thread() is threading.main_thread()
-    deadline = None if timeout is None else time.monotonic() + timeout
+    # Past a million years (and for inf), no limit, as _tw_speedups.c says.
+    deadline = None if timeout is None or timeout >= 3.2e13 else time.monotonic() + timeout
     limit = int(_SLICE * 1000000)
     while True:
         usec = -1

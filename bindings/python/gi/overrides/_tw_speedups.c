@@ -35,6 +35,8 @@
 
 #include <pygobject.h>
 
+#include <math.h>
+
 static GQuark task_quark;
 
 /* What result() returns instead of a value: the Python code takes over. */
@@ -308,7 +310,11 @@ future_result (PyObject *future_obj,
 
       if (seconds == -1.0 && PyErr_Occurred ())
         return NULL;
-      timeout_usec = (gint64) (MAX (0.0, seconds) * G_USEC_PER_SEC);
+      if (isnan (seconds))
+        return PyErr_Format (PyExc_ValueError, "timeout must be a number of seconds, not nan");
+      /* Past a million years (and for inf), no limit. */
+      if (seconds < 3.2e13)
+        timeout_usec = (gint64) (MAX (0.0, seconds) * G_USEC_PER_SEC);
     }
 
   settled = wait_settled (future, timeout_usec);
