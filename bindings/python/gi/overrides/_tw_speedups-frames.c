@@ -117,8 +117,8 @@ tw_py_release_pending (gpointer data)
  * exception set; its key, a TASK_KEY if @task, goes to @key_out. */
 GVariant *
 tw_py_ref_frame_new (PyObject *value,
-               gboolean  task,
-               guint64  *key_out)
+                     gboolean  task,
+                     guint64  *key_out)
 {
   guint64 key = TW_PY_KEY_BASE | (task ? TW_PY_TASK_KEY : 0) | key_serial++;
   TwPyFrame *frame;
@@ -151,8 +151,8 @@ tw_py_ref_frame_new (PyObject *value,
  * or FALSE for any other value. */
 gboolean
 tw_py_ref_frame_key (GVariant *variant,
-               guint64  *key,
-               gboolean *chunk)
+                     guint64  *key,
+                     gboolean *chunk)
 {
   const guint8 *data;
   gsize size, tag_size;

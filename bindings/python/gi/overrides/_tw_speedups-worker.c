@@ -17,7 +17,6 @@
 
 #include "_tw_speedups.h"
 
-
 struct _TwPyCallWorker
 {
   TwWorker parent_instance;
@@ -50,6 +49,7 @@ error_from_exception (guint64 key)
   PyObject *type, *exc, *tb, *py_key, *parts = NULL;
   const char *domain, *message;
   GError *result = NULL;
+  gboolean owned;
   int code;
 
   PyErr_Fetch (&type, &exc, &tb);
@@ -59,10 +59,11 @@ error_from_exception (guint64 key)
   Py_XDECREF (type);
   Py_XDECREF (tb);
 
+  owned = TW_PY_IS_TASK_KEY (key);
   py_key = PyLong_FromUnsignedLongLong (key);
-  if (py_key != NULL && (!TW_PY_IS_TASK_KEY (key) || PySet_Add (tw_py_hooks.failed_keys, py_key) == 0))
+  if (py_key != NULL && (!owned || PySet_Add (tw_py_hooks.failed_keys, py_key) == 0))
     parts = PyObject_CallFunctionObjArgs (tw_py_hooks.error, py_key, exc,
-                                          TW_PY_IS_TASK_KEY (key) ? Py_True : Py_False, NULL);
+                                          owned ? Py_True : Py_False, NULL);
   if (parts != NULL && PyArg_ParseTuple (parts, "sis", &domain, &code, &message))
     result = g_error_new_literal (g_quark_from_string (domain), code, message);
   if (result == NULL)
@@ -217,15 +218,18 @@ tw_py_call_worker_setup (TwWorker      *worker,
                          GError       **error)
 {
   TwPyCallWorker *self = TW_PY_CALL_WORKER (worker);
-  PyObject *setup;
+  PyObject *setup, *func;
+  int in_worker_process;
 
   /* This thread's state, kept until teardown so that a task does not
    * make one. */
   self->gil_state = PyGILState_Ensure ();
   setup = PyObject_CallFunction (tw_py_hooks.setup, "s", self->target ? self->target : "");
-  if (setup != NULL &&
-      PyArg_ParseTuple (setup, "Op", &self->func, &self->in_worker_process))
-    Py_INCREF (self->func);
+  if (setup != NULL && PyArg_ParseTuple (setup, "Op", &func, &in_worker_process))
+    {
+      self->func = Py_NewRef (func);
+      self->in_worker_process = in_worker_process;
+    }
   Py_XDECREF (setup);
   if (self->func == NULL)
     {

@@ -60,29 +60,31 @@ gobject_arg (PyObject   *arg,
   return pygobject_get (arg);
 }
 
+/* configure(objects, setup, input, process, error, forget, variant_class):
+ * the members of tw_py_hooks but failed_keys, once. */
 static PyObject *
 speedups_configure (PyObject *module,
                     PyObject *args)
 {
+  TwPyHooks hooks = { NULL, };
+
   if (tw_py_hooks.objects != NULL)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "configure() runs once");
-      return NULL;
-    }
-  if (!PyArg_ParseTuple (args, "O!OOOOOO!", &PyDict_Type, &tw_py_hooks.objects, &tw_py_hooks.setup,
-                         &tw_py_hooks.input, &tw_py_hooks.process, &tw_py_hooks.error, &tw_py_hooks.forget,
-                         &PyType_Type, &tw_py_hooks.variant_class))
+    return PyErr_Format (PyExc_RuntimeError, "configure() runs once");
+  if (!PyArg_ParseTuple (args, "O!OOOOOO!", &PyDict_Type, &hooks.objects, &hooks.setup,
+                         &hooks.input, &hooks.process, &hooks.error, &hooks.forget,
+                         &PyType_Type, &hooks.variant_class))
     return NULL;
-  tw_py_hooks.failed_keys = PySet_New (NULL);
-  if (tw_py_hooks.failed_keys == NULL)
+  hooks.failed_keys = PySet_New (NULL);
+  if (hooks.failed_keys == NULL)
     return NULL;
-  Py_INCREF (tw_py_hooks.objects);
-  Py_INCREF (tw_py_hooks.setup);
-  Py_INCREF (tw_py_hooks.input);
-  Py_INCREF (tw_py_hooks.process);
-  Py_INCREF (tw_py_hooks.error);
-  Py_INCREF (tw_py_hooks.forget);
-  Py_INCREF (tw_py_hooks.variant_class);
+  Py_INCREF (hooks.objects);
+  Py_INCREF (hooks.setup);
+  Py_INCREF (hooks.input);
+  Py_INCREF (hooks.process);
+  Py_INCREF (hooks.error);
+  Py_INCREF (hooks.forget);
+  Py_INCREF (hooks.variant_class);
+  tw_py_hooks = hooks;
   Py_RETURN_NONE;
 }
 
@@ -340,7 +342,7 @@ future_result (PyObject *future_obj,
 /* The methods ----------------------------------------------------------- */
 
 /* What the methods fall back on, set once by install(). */
-static PyObject *fast_troupes;    /* hash(troupe) -> tracking list, of the troupes to submit to here */
+static PyObject *fast_troupes;    /* hash(troupe) -> tracking list, of the troupes to take */
 static PyObject *slow_submit;     /* Troupe.submit() in Python */
 static PyObject *continuations;   /* not empty while result() may have to run a main context */
 static PyObject *slow_result;     /* Future.result() in Python */
@@ -454,18 +456,18 @@ static PyObject *
 speedups_install (PyObject *module,
                   PyObject *args)
 {
-  PyObject *submit, *result;
+  PyObject *troupes, *submit, *pending, *result, *timed_out_exception;
 
   if (fast_troupes != NULL || tw_py_hooks.objects == NULL)
     return PyErr_Format (PyExc_RuntimeError, "install() runs once, after configure()");
-  if (!PyArg_ParseTuple (args, "O!OO!OO", &PyDict_Type, &fast_troupes, &slow_submit,
-                         &PyDict_Type, &continuations, &slow_result, &timed_out_hook))
+  if (!PyArg_ParseTuple (args, "O!OO!OO", &PyDict_Type, &troupes, &submit,
+                         &PyDict_Type, &pending, &result, &timed_out_exception))
     return NULL;
-  Py_INCREF (fast_troupes);
-  Py_INCREF (slow_submit);
-  Py_INCREF (continuations);
-  Py_INCREF (slow_result);
-  Py_INCREF (timed_out_hook);
+  fast_troupes = Py_NewRef (troupes);
+  slow_submit = Py_NewRef (submit);
+  continuations = Py_NewRef (pending);
+  slow_result = Py_NewRef (result);
+  timed_out_hook = Py_NewRef (timed_out_exception);
 
   submit = new_method (&submit_method_def, module, slow_submit, "submit($self, value)");
   result = new_method (&result_method_def, module, slow_result, "result($self, timeout=None)");
@@ -502,8 +504,7 @@ speedups_drain (PyObject *module,
 
 static PyMethodDef speedups_methods[] = {
   { "configure", speedups_configure, METH_VARARGS,
-    "configure(objects, tw_py_hooks.setup, tw_py_hooks.input, tw_py_hooks.process, tw_py_hooks.error, tw_py_hooks.forget, "
-    "tw_py_hooks.variant_class)" },
+    "configure(objects, setup, input, process, error, forget, variant_class)" },
   { "install", speedups_install, METH_VARARGS,
     "install(fast_troupes, slow_submit, continuations, slow_result, timed_out)\n"
     "-> (Troupe.submit, Future.result)" },
