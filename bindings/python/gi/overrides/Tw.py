@@ -833,8 +833,8 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         return Tw.Future.first(_futures_list(futures))
 
 
-Troupe.submit, Future.result = _tw_fast.methods(Troupe.submit, Future.result, _continuations,
-                                                _timed_out)
+Troupe.submit, Future.result = _tw_fast.methods(Troupe, Troupe.submit, Future, Future.result,
+                                                _continuations, _timed_out)
 Future = override(Future)
 __all__.append('Future')
 

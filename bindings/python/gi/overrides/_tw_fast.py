@@ -130,7 +130,7 @@ def _forget(key, troupes=_fast_troupes):
     troupes.pop(key, None)
 
 
-def methods(submit, result, continuations, timed_out):
+def methods(troupe_class, submit, future_class, result, continuations, timed_out):
     """Troupe.submit() and Future.result(): the C ones when built, which
     fall back on @submit and @result, else these.
 
@@ -143,4 +143,5 @@ def methods(submit, result, continuations, timed_out):
     """
     if _c is None:
         return submit, result
-    return _c.install(_fast_troupes, submit, continuations, result, timed_out)
+    return _c.install(_fast_troupes, troupe_class, submit, continuations, future_class, result,
+                      timed_out)

@@ -36,6 +36,7 @@
 #include <pygobject.h>
 
 #include <math.h>
+#include <string.h>
 
 static GQuark task_quark;
 
@@ -348,9 +349,30 @@ static PyObject *continuations;   /* not empty while result() may have to run a 
 static PyObject *slow_result;     /* Future.result() in Python */
 static PyObject *timed_out_hook;  /* (timeout) -> the exception of a result() that timed out */
 
+/* slow(self, *args, **kwargs), from a method's vectorcall arguments. */
+static PyObject *
+call_slow (PyObject        *slow,
+           PyObject        *self,
+           PyObject *const *args,
+           Py_ssize_t       nargs,
+           PyObject        *kwnames)
+{
+  Py_ssize_t n = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE (kwnames));
+  PyObject *small[8];
+  PyObject **stack = n < (Py_ssize_t) G_N_ELEMENTS (small) ? small : g_new (PyObject *, n + 1);
+  PyObject *result;
+
+  stack[0] = self;
+  memcpy (stack + 1, args, n * sizeof (PyObject *));
+  result = PyObject_Vectorcall (slow, stack, nargs + 1, kwnames);
+  if (stack != small)
+    g_free (stack);
+  return result;
+}
+
 /* Troupe.submit(self, value): submit_tracked() for the troupes enabled. */
 static PyObject *
-troupe_submit_method (PyObject        *module,
+troupe_submit_method (PyObject        *self,
                       PyObject *const *args,
                       Py_ssize_t       nargs,
                       PyObject        *kwnames)
@@ -358,9 +380,9 @@ troupe_submit_method (PyObject        *module,
   PyObject *key, *tracked = NULL, *future;
   Py_hash_t hash;
 
-  if (nargs == 2 && kwnames == NULL)
+  if (nargs == 1 && kwnames == NULL)
     {
-      if ((hash = PyObject_Hash (args[0])) == -1 || (key = PyLong_FromSsize_t (hash)) == NULL)
+      if ((hash = PyObject_Hash (self)) == -1 || (key = PyLong_FromSsize_t (hash)) == NULL)
         return NULL;
       tracked = PyDict_GetItemWithError (fast_troupes, key);
       Py_DECREF (key);
@@ -370,19 +392,19 @@ troupe_submit_method (PyObject        *module,
   if (tracked != NULL)
     {
       Py_INCREF (tracked);
-      future = submit_tracked (args[0], args[1], tracked);
+      future = submit_tracked (self, args[0], tracked);
       Py_DECREF (tracked);
       if (future != not_fast)
         return future;
       Py_DECREF (future);
     }
-  return PyObject_Vectorcall (slow_submit, args, nargs, kwnames);
+  return call_slow (slow_submit, self, args, nargs, kwnames);
 }
 
 /* Future.result(self, timeout=None): future_result(), unless Python
  * continuations are pending (result() may have to run them). */
 static PyObject *
-future_result_method (PyObject        *module,
+future_result_method (PyObject        *self,
                       PyObject *const *args,
                       Py_ssize_t       nargs,
                       PyObject        *kwnames)
@@ -390,18 +412,18 @@ future_result_method (PyObject        *module,
   Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE (kwnames);
   PyObject *timeout = Py_None, *value, *exc;
 
-  if (nkw == 1 && nargs == 1 &&
+  if (nkw == 1 && nargs == 0 &&
       PyUnicode_CompareWithASCIIString (PyTuple_GET_ITEM (kwnames, 0), "timeout") == 0)
-    timeout = args[1];
-  else if (nkw != 0 || nargs < 1 || nargs > 2)
-    return PyObject_Vectorcall (slow_result, args, nargs, kwnames);
-  else if (nargs == 2)
-    timeout = args[1];
+    timeout = args[0];
+  else if (nkw != 0 || nargs > 1)
+    return call_slow (slow_result, self, args, nargs, kwnames);
+  else if (nargs == 1)
+    timeout = args[0];
 
   if (PyDict_Size (continuations) != 0)
-    return PyObject_Vectorcall (slow_result, args, nargs, kwnames);
+    return call_slow (slow_result, self, args, nargs, kwnames);
 
-  value = future_result (args[0], timeout);
+  value = future_result (self, timeout);
   if (value == timed_out)
     {
       Py_DECREF (value);
@@ -414,7 +436,7 @@ future_result_method (PyObject        *module,
   if (value != not_fast)
     return value;
   Py_DECREF (value);
-  return PyObject_Vectorcall (slow_result, args, nargs, kwnames);
+  return call_slow (slow_result, self, args, nargs, kwnames);
 }
 
 static PyMethodDef submit_method_def = {
@@ -426,16 +448,16 @@ static PyMethodDef result_method_def = {
   METH_FASTCALL | METH_KEYWORDS, NULL
 };
 
-/* An instance method of @def, documented as @slow is, with the text
- * signature @signature. */
+/* A method of @klass, as a built-in method is (Python calls it without
+ * making a bound method), documented as @slow is, with the text signature
+ * @signature. */
 static PyObject *
 new_method (PyMethodDef *def,
-            PyObject    *module,
+            PyObject    *klass,
             PyObject    *slow,
             const char  *signature)
 {
   PyObject *doc = PyObject_GetAttrString (slow, "__doc__");
-  PyObject *func;
 
   if (doc == NULL)
     return NULL;
@@ -443,25 +465,23 @@ new_method (PyMethodDef *def,
   def->ml_doc = g_strdup_printf ("%s\n--\n\n%s", signature,
                                  PyUnicode_Check (doc) ? PyUnicode_AsUTF8 (doc) : "");
   Py_DECREF (doc);
-  func = PyCFunction_New (def, module);
-  if (func == NULL)
-    return NULL;
-  Py_SETREF (func, PyInstanceMethod_New (func));
-  return func;
+  return PyDescr_NewMethod ((PyTypeObject *) klass, def);
 }
 
-/* install(fast_troupes, slow_submit, continuations, slow_result,
- * timed_out): the C Troupe.submit() and Future.result(). */
+/* install(fast_troupes, Troupe, slow_submit, continuations, Future,
+ * slow_result, timed_out): the C Troupe.submit() and Future.result(). */
 static PyObject *
 speedups_install (PyObject *module,
                   PyObject *args)
 {
-  PyObject *troupes, *submit, *pending, *result, *timed_out_exception;
+  PyObject *troupes, *troupe_class, *submit, *pending, *future_class, *result;
+  PyObject *timed_out_exception;
 
   if (fast_troupes != NULL || tw_py_hooks.objects == NULL)
     return PyErr_Format (PyExc_RuntimeError, "install() runs once, after configure()");
-  if (!PyArg_ParseTuple (args, "O!OO!OO", &PyDict_Type, &troupes, &submit,
-                         &PyDict_Type, &pending, &result, &timed_out_exception))
+  if (!PyArg_ParseTuple (args, "O!O!OO!O!OO", &PyDict_Type, &troupes, &PyType_Type,
+                         &troupe_class, &submit, &PyDict_Type, &pending, &PyType_Type,
+                         &future_class, &result, &timed_out_exception))
     return NULL;
   fast_troupes = Py_NewRef (troupes);
   slow_submit = Py_NewRef (submit);
@@ -469,8 +489,9 @@ speedups_install (PyObject *module,
   slow_result = Py_NewRef (result);
   timed_out_hook = Py_NewRef (timed_out_exception);
 
-  submit = new_method (&submit_method_def, module, slow_submit, "submit($self, value)");
-  result = new_method (&result_method_def, module, slow_result, "result($self, timeout=None)");
+  submit = new_method (&submit_method_def, troupe_class, slow_submit, "submit($self, value)");
+  result = new_method (&result_method_def, future_class, slow_result,
+                       "result($self, timeout=None)");
   if (submit == NULL || result == NULL)
     {
       Py_XDECREF (submit);
@@ -506,7 +527,8 @@ static PyMethodDef speedups_methods[] = {
   { "configure", speedups_configure, METH_VARARGS,
     "configure(objects, setup, input, process, error, forget, variant_class)" },
   { "install", speedups_install, METH_VARARGS,
-    "install(fast_troupes, slow_submit, continuations, slow_result, timed_out)\n"
+    "install(fast_troupes, Troupe, slow_submit, continuations, Future, slow_result, "
+    "timed_out)\n"
     "-> (Troupe.submit, Future.result)" },
   { "current_cancellable", speedups_current_cancellable, METH_NOARGS,
     "current_cancellable() -> Gio.Cancellable or None" },
