@@ -287,8 +287,8 @@ class _PyFuncWorker(Worker):
 # Troupes -----------------------------------------------------------------
 
 # [Python values?, thread-only function target, mode once fixed by the
-# first submit, runs the C worker of _tw_fast.py?] of the troupes made by Troupe(), by hash() (their
-# address), while they live.
+# first submit, runs the C worker of _tw_fast.py?] of the troupes made by
+# Troupe(), by hash() (their address), while they live.
 _troupes = {}
 _NOT_MADE_BY_TROUPE = (False, None, None, False)
 _PROCESS = Tw.TroupeMode.PROCESS
