@@ -9,6 +9,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import importlib.machinery
 import json
 import os
 import runpy
@@ -25,6 +26,11 @@ import taptest
 BUILD_ROOT = os.environ['TW_BUILD_ROOT']
 SITE_DIR_SCRIPT = os.path.join(os.environ['TW_SOURCE_ROOT'], 'bindings', 'python', 'site-dir.py')
 TIMEOUT = 60
+# The override's C extension, installed next to it when it was built.
+SPEEDUPS = '_tw_speedups' + importlib.machinery.EXTENSION_SUFFIXES[0]
+if not os.path.exists(os.path.join(BUILD_ROOT, 'bindings', 'python', 'gi', 'overrides',
+                                   SPEEDUPS)):
+    SPEEDUPS = None
 
 
 def clean_env(**variables):
@@ -92,7 +98,10 @@ class Installed(unittest.TestCase):
 
     def test_override_files(self):
         overrides = self.staged(os.path.join(self.site_dir, 'gi', 'overrides'))
-        self.assertEqual(sorted(os.listdir(overrides)), ['Tw.py', '_tw_future.py', '_tw_values.py', '_tw_workers.py'])
+        expected = ['Tw.py', '_tw_fast.py', '_tw_future.py', '_tw_values.py', '_tw_workers.py']
+        if SPEEDUPS:
+            expected.append(SPEEDUPS)
+        self.assertEqual(sorted(os.listdir(overrides)), sorted(expected))
         self.assertEqual(os.path.basename(self.site_dir).split('-')[1], 'packages')
 
     def test_site_dir_is_searched(self):
@@ -131,9 +140,14 @@ class Installed(unittest.TestCase):
             'from gi.repository import Tw\n'
             'with Tw.Troupe(func=abs, n_workers=1) as troupe:\n'
             '    print(troupe.submit(-3).result(30))\n'
-            'print(sys.modules["gi.overrides.Tw"].__file__)\n', env)
+            'print(sys.modules["gi.overrides.Tw"].__file__)\n'
+            'print(getattr(sys.modules["gi.overrides._tw_fast"]._c, "__file__", None))\n', env)
+        overrides = self.staged(os.path.join(self.site_dir, 'gi', 'overrides'))
+        # The extension is loaded from next to the override, unless hidden.
+        loaded = SPEEDUPS if os.environ.get('TW_PYTHON_SPEEDUPS') != '0' else None
         self.assertEqual(out.split('\n'), [
-            '3', self.staged(os.path.join(self.site_dir, 'gi', 'overrides', 'Tw.py')), ''])
+            '3', os.path.join(overrides, 'Tw.py'),
+            str(loaded and os.path.join(overrides, SPEEDUPS)), ''])
 
 
 taptest.main(__name__)

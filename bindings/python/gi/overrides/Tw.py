@@ -71,6 +71,17 @@ subclass crosses by its GType name, so define it at module level before
 worker types of the typelibs imported before it (C workers), as
 ``g_type_ensure()`` does in C.
 
+Speed
+-----
+With the override's C extension ``_tw_speedups`` installed next to it
+(meson builds it when the headers of Python and PyGObject are there), a
+thread troupe of a function runs the function on a C worker whose
+threads each keep one Python thread state from start to end (so
+``threading.local()`` data lasts from task to task, as in a
+``ThreadPoolExecutor``), and ``submit()`` and ``result()`` keep the GIL
+unless they must block. ``TW_PYTHON_SPEEDUPS=0`` in the environment
+turns it off.
+
 Composing
 ---------
 ``troupe.map(iterable, chunksize=None, timeout=None)`` works like
@@ -132,15 +143,15 @@ import time
 from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
-from . import _tw_future
+from . import _tw_fast, _tw_future
 from gi.repository import GLib, GObject, Gio
 from . import _tw_values as _values
 from ._tw_values import RemoteTraceback, from_variant, to_variant
 from ._tw_workers import (
     _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
     _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
-    _resolve, _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
-    _converter, _mode_value, current_cancellable)
+    _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
+    _converter, _find_func, _mode_value, current_cancellable)
 
 Tw = get_introspection_module('Tw')
 
@@ -267,18 +278,7 @@ class _PyFuncWorker(Worker):
                                                GObject.ParamFlags.CONSTRUCT_ONLY))
 
     def do_setup(self, cancellable):
-        func = _registry.get(self.target)
-        if func is None and '#' in self.target:
-            raise _process_mode_error(self.target)
-        if func is None:
-            try:
-                func = _resolve(self.target)
-            except (ImportError, AttributeError) as exc:
-                raise GLib.Error(
-                    'The worker process found no function %s (%s): define it at '
-                    'module level, before Tw.init()' % (self.target, exc),
-                    GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
-        self._tw_func = func
+        self._tw_func = _find_func(self.target)
 
     def work(self, value):
         return self._tw_func(value)
@@ -287,10 +287,10 @@ class _PyFuncWorker(Worker):
 # Troupes -----------------------------------------------------------------
 
 # [Python values?, thread-only function target, mode once fixed by the
-# first submit] of the troupes made by Troupe(), by hash() (their
-# address), while they live.
+# first submit, runs the C worker of _tw_fast.py?] of the troupes made by
+# Troupe(), by hash() (their address), while they live.
 _troupes = {}
-_NOT_MADE_BY_TROUPE = (False, None, None)
+_NOT_MADE_BY_TROUPE = (False, None, None, False)
 _PROCESS = Tw.TroupeMode.PROCESS
 _get_mode = Tw.Troupe.get_mode
 _submit = Tw.Troupe.submit
@@ -337,7 +337,7 @@ class Troupe(Tw.Troupe):
         if (func is None) == (worker is None) and 'func_name' not in properties:
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
-        forget = kwargs_key = None
+        forget = kwargs_key = fast_type = None
         python_values = False
 
         if func is not None:
@@ -349,7 +349,8 @@ class Troupe(Tw.Troupe):
                 if mode == Tw.TroupeMode.PROCESS:
                     _forget_target(target)
                     raise _process_mode_error(target)
-            properties['worker_type'] = _PyFuncWorker.__gtype__
+            fast_type = _tw_fast.func_worker_type(mode)
+            properties['worker_type'] = fast_type or _PyFuncWorker.__gtype__
             properties['worker_properties'] = GLib.Variant(
                 'a{sv}', {'target': GLib.Variant('s', target)})
             python_values = True
@@ -367,7 +368,7 @@ class Troupe(Tw.Troupe):
         # Not attributes: those would tie the wrapper to the troupe, and
         # dropping it would then drain the troupe with the GIL held.
         key = hash(self)
-        _troupes[key] = [python_values, forget, None]
+        _troupes[key] = [python_values, forget, None, fast_type is not None]
         self.weak_ref(_forget_troupe, key, forget, kwargs_key)
 
     def _python_values(self):
@@ -394,6 +395,8 @@ class Troupe(Tw.Troupe):
         # The mode can no longer change: later submits need not ask.
         info = _troupes.get(hash(self))
         if info is not None:
+            if info[2] is None and info[3] and mode == Tw.TroupeMode.THREAD:
+                _tw_fast.enable(self)
             info[2] = mode
         return future
 
@@ -560,6 +563,7 @@ class Troupe(Tw.Troupe):
         KeyboardInterrupt. @wait may also be a Tw.ShutdownMode, as in C:
         ``shutdown(Tw.ShutdownMode.CANCEL_PENDING)``.
         """
+        _tw_fast.disable(self)
         if isinstance(wait, Tw.ShutdownMode):
             mode, wait = wait, True
         elif cancel_futures:
@@ -578,6 +582,7 @@ class Troupe(Tw.Troupe):
         if exc_type is None:
             self.shutdown(wait=True)
         else:
+            _tw_fast.disable(self)
             _tw_future.abort(self)
         return False
 
@@ -828,6 +833,8 @@ class Future(_tw_future.FutureMixin, Tw.Future, concurrent.futures.Future):
         return Tw.Future.first(_futures_list(futures))
 
 
+Troupe.submit, Future.result = _tw_fast.methods(Troupe, Troupe.submit, Future, Future.result,
+                                                _continuations, _timed_out)
 Future = override(Future)
 __all__.append('Future')
 

@@ -126,7 +126,8 @@ def _slices(timeout):
     seconds (None: no limit), each with whether it is the last one: in the
     main thread none is longer than _SLICE, so signal handlers run."""
     main = threading.current_thread() is threading.main_thread()
-    deadline = None if timeout is None else time.monotonic() + timeout
+    # Past a million years (and for inf), no limit, as _tw_speedups.c says.
+    deadline = None if timeout is None or timeout >= 3.2e13 else time.monotonic() + timeout
     limit = int(_SLICE * 1000000)
     while True:
         usec = -1
@@ -505,8 +506,24 @@ def track(troupe, *futures):
         submitted.extend(weakref.ref(f) for f in futures)
         # Drop settled and dead ones now and then: at most twice what is live.
         if len(submitted) > 2 * submitted[0] + 64:
-            submitted[1:] = [r for r in submitted[1:] if _pending(r) is not None]
-            submitted[0] = len(submitted) - 1
+            _prune_locked(submitted)
+
+
+def _prune_locked(submitted):
+    """Drops the settled and dead futures of a list of _submitted."""
+    if _pruner:
+        _pruner[0](submitted)
+        return
+    submitted[1:] = [r for r in submitted[1:] if _pending(r) is not None]
+    submitted[0] = len(submitted) - 1
+
+
+# _tw_fast.py's C pruner, which the C submit() calls too.
+_pruner = []
+
+
+def set_pruner(pruner):
+    _pruner[:] = [pruner]
 
 
 def _pending(ref):

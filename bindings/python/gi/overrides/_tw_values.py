@@ -183,7 +183,15 @@ def own_raised(key, future):
     """Makes @future, the task of the owned_ref_frame() of @key, the owner
     of the exception the task raises, until it is finalized."""
     _owned[key] = weakref.ref(future)
-    future.weak_ref(forget_raised, key)
+    if _forget_hook:
+        _forget_hook[0](future, key)
+    else:
+        future.weak_ref(forget_raised, key)
+
+
+# The C extension's own(), whose forget_raised() call runs with no exception
+# set (see _tw_fast.py).
+_forget_hook = []
 
 
 def forget_raised(key, raised=_raised, owned=_owned, taken=_taken):

@@ -64,7 +64,14 @@ def current_cancellable():
     Long Python work can poll ``Tw.current_cancellable().is_cancelled()``.
     Returns None outside a task.
     """
-    return getattr(_current, 'cancellable', None)
+    cancellable = getattr(_current, 'cancellable', None)
+    if cancellable is None and _native_cancellable:
+        cancellable = _native_cancellable[0]()
+    return cancellable
+
+
+# current_cancellable() of the C worker of _tw_fast.py, when it is built.
+_native_cancellable = []
 
 
 def _run_guarded(func, cancellable, *args):
@@ -99,11 +106,15 @@ def _guard_do_call(do_call):
 
 
 def _work_frame(worker, input):
-    """Runs worker.work() on the value of @input, and frames its output the
-    way the input came: by reference in thread mode, pickled otherwise."""
-    tag, payload = _values.parse_frame(input)
+    """Runs worker.work() on the value of @input, as work_frame() does."""
     # A function troupe's worker calls the function itself.
-    work = worker.__dict__.get('_tw_func') or worker.work
+    return work_frame(worker.__dict__.get('_tw_func') or worker.work, input)
+
+
+def work_frame(work, input):
+    """Runs work() on the value of @input, and frames its output the way
+    the input came: by reference in thread mode, pickled otherwise."""
+    tag, payload = _values.parse_frame(input)
     if tag == _PICKLE:
         return _value_variant(work(_loads(payload)))
     if tag is None:
@@ -272,6 +283,23 @@ def _target_for(func):
 def _forget_target(key):
     with _registry_lock:
         _registry.pop(key, None)
+
+
+def _find_func(target):
+    """The callable that a troupe named @target: registered in this
+    process, or found by module and qualified name in a worker process."""
+    func = _registry.get(target)
+    if func is None and '#' in target:
+        raise _process_mode_error(target)
+    if func is None:
+        try:
+            func = _resolve(target)
+        except (ImportError, AttributeError) as exc:
+            raise GLib.Error(
+                'The worker process found no function %s (%s): define it at '
+                'module level, before Tw.init()' % (target, exc),
+                GLib.quark_to_string(Tw.error_quark()), int(Tw.Error.UNKNOWN_FUNC)) from None
+    return func
 
 
 def _process_mode_error(target):

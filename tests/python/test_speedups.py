@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+# test_speedups.py: the override's optional C extension (issue 12, item
+# 10): in use when built, hidden by TW_PYTHON_SPEEDUPS=0, and the paths of
+# its C worker that the other tests do not take
+#
+# Copyright 2026 The tiny-worker developers
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import gc
+import importlib.machinery
+import os
+import sys
+import threading
+import time
+import unittest
+
+import taptest
+from gi.repository import GLib, Tw
+
+TIMEOUT = 30
+BUILT = os.path.exists(os.path.join(
+    os.environ['TW_BUILD_ROOT'], 'bindings', 'python', 'gi', 'overrides',
+    '_tw_speedups' + importlib.machinery.EXTENSION_SUFFIXES[0]))
+HIDDEN = os.environ.get('TW_PYTHON_SPEEDUPS') == '0'
+
+local = threading.local()
+
+
+class Overdrawn(ValueError):
+    def __init__(self, amount, limit):
+        super().__init__('%d is over %d' % (amount, limit))
+        self.amount = amount
+
+
+def square(x):
+    if x < 0:
+        raise Overdrawn(-x, 0)
+    return x * x
+
+
+def where(_value):
+    return os.getpid(), threading.get_ident()
+
+
+def count_calls(_value):
+    local.calls = getattr(local, 'calls', 0) + 1
+    return local.calls
+
+
+def cancellable_of_task(_value):
+    return Tw.current_cancellable()
+
+
+class Speedups(unittest.TestCase):
+
+    def test_used_when_built_and_not_hidden(self):
+        fast = sys.modules['gi.overrides._tw_fast']
+        self.assertEqual(fast._c is not None, BUILT and not HIDDEN)
+        troupe = Tw.Troupe(func=square, n_workers=1)
+        self.assertEqual(troupe.props.worker_type.name,
+                         'TwPyCallWorker' if fast._c is not None else 'TwPyFuncWorker')
+        # Process troupes keep the Python worker either way.
+        process = Tw.Troupe(func=square, n_workers=1, mode='process')
+        self.assertEqual(process.props.worker_type.name, 'TwPyFuncWorker')
+        troupe.shutdown()
+        process.shutdown()
+
+    def test_values_of_every_kind(self):
+        lock = threading.Lock()
+        with Tw.Troupe(func=lambda value: value, n_workers=2) as troupe:
+            for value in (lock, None, 7, 2.5, 2 ** 70, 'text', [1, (2, 3)]):
+                self.assertIs(troupe.submit(value).result(TIMEOUT), value)
+            # A GLib.Variant, and a chained future, go the Python way in.
+            self.assertEqual(troupe.submit(GLib.Variant('s', 'plain')).result(TIMEOUT), 'plain')
+            chained = troupe.submit(troupe.submit(lock))
+            self.assertIs(chained.result(TIMEOUT), lock)
+
+    def test_exception_is_the_same_object(self):
+        with Tw.Troupe(func=square, n_workers=2) as troupe:
+            futures = [troupe.submit(-i) for i in range(1, 4)]
+            for i, future in enumerate(futures, 1):
+                with self.assertRaises(Overdrawn) as caught:
+                    future.result(TIMEOUT)
+                self.assertEqual(caught.exception.amount, i)
+                self.assertIs(future.exception(TIMEOUT), caught.exception)
+
+    def test_exceptions_are_released(self):
+        # Of tasks on values submitted here, and on values that another
+        # task returned, read or not.
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        with Tw.Troupe(func=lambda value: value, n_workers=1) as same, \
+                Tw.Troupe(func=square, n_workers=2) as squares:
+            unread = [squares.submit(-i) for i in range(1, 4)]
+            chained = squares.submit(same.submit(-4))
+            with self.assertRaises(Overdrawn) as caught:
+                chained.result(TIMEOUT)
+            self.assertEqual(caught.exception.amount, 4)
+        self.assertEqual(len(set(raised) - before), 3)
+        del unread, chained, caught
+        gc.collect()
+        self.assertEqual(set(raised) - before, set())
+
+    def test_timed_out_result_can_wait_again(self):
+        event = threading.Event()
+        with Tw.Troupe(func=lambda value: event.wait(TIMEOUT) and value, n_workers=1) as troupe:
+            future = troupe.submit('done')
+            with self.assertRaises(TimeoutError):
+                future.result(0.05)
+            with self.assertRaises(ValueError):
+                future.result(float('nan'))
+            event.set()
+            # inf (or any time too long to count in µs) waits for ever.
+            self.assertEqual(future.result(float('inf')), 'done')
+
+    def test_runs_on_worker_threads(self):
+        with Tw.Troupe(func=where, n_workers=2) as troupe:
+            places = {troupe.submit(i).result(TIMEOUT) for i in range(20)}
+        self.assertEqual({pid for pid, _ in places}, {os.getpid()})
+        self.assertNotIn(threading.get_ident(), {thread for _, thread in places})
+
+    @unittest.skipIf(not BUILT or HIDDEN, 'the Python worker makes a thread state per task')
+    def test_thread_state_lasts_from_setup_to_teardown(self):
+        # As in a ThreadPoolExecutor, a worker thread's threading.local()
+        # keeps what earlier tasks left there.
+        with Tw.Troupe(func=count_calls, n_workers=1) as troupe:
+            self.assertEqual([troupe.submit(i).result(TIMEOUT) for i in range(5)],
+                             [1, 2, 3, 4, 5])
+
+    @unittest.skipIf(not BUILT or HIDDEN, 'PyGObject drops the GIL in every call')
+    def test_submit_and_settled_result_keep_the_gil(self):
+        # Another Python thread gets the GIL only when this one drops it
+        # or has held it for the switch interval.
+        ran = []
+        stop = threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                ran.append(None)
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1.0)
+        spinner = threading.Thread(target=spin)
+        try:
+            with Tw.Troupe(func=square, n_workers=1) as troupe:
+                settled = [troupe.submit(i) for i in range(20)]
+                self.assertEqual(settled[-1].result(TIMEOUT), 19 * 19)
+                spinner.start()
+                while not ran:
+                    time.sleep(0.001)
+                before = len(ran)
+                values = [future.result() for future in settled]
+                futures = [troupe.submit(i) for i in range(20)]
+                self.assertEqual(len(ran), before)
+                stop.set()
+        finally:
+            stop.set()
+            sys.setswitchinterval(interval)
+            if spinner.is_alive():
+                spinner.join()
+        self.assertEqual(values, [i * i for i in range(20)])
+        self.assertEqual([future.result(TIMEOUT) for future in futures], values)
+
+    def test_current_cancellable_is_the_tasks(self):
+        with Tw.Troupe(func=cancellable_of_task, n_workers=1) as troupe:
+            cancellable = troupe.submit(0).result(TIMEOUT)
+        self.assertIsNotNone(cancellable)
+        self.assertFalse(cancellable.is_cancelled())
+        self.assertIsNone(Tw.current_cancellable())
+
+    def test_switched_to_process_mode(self):
+        # The C worker of a thread troupe, in worker processes.
+        troupe = Tw.Troupe(func=square, n_workers=1)
+        troupe.set_mode(Tw.TroupeMode.PROCESS)
+        self.assertEqual(troupe.submit(12).result(TIMEOUT), 144)
+        self.assertEqual(troupe.submit(2 ** 70).result(TIMEOUT), 2 ** 140)
+        with self.assertRaises(Overdrawn) as caught:
+            troupe.submit(-5).result(TIMEOUT)
+        self.assertEqual(caught.exception.amount, 5)
+        self.assertEqual(sorted(troupe.map([3, 1, 2], chunksize=2)), [1, 4, 9])
+        troupe.shutdown()
+
+
+Tw.init()
+taptest.main(__name__)
