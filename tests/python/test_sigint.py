@@ -65,6 +65,18 @@ def child_wait(troupe, how, futures):
         pass   # leaving the with block drains
 
 
+def worker_pids(troupe, n):
+    """The pids of the troupe's n worker processes. A worker that starts
+    late leaves both warm-up tasks to the other, so warm up until each
+    has answered."""
+    pids = set()
+    deadline = time.monotonic() + TIMEOUT
+    while len(pids) < n and time.monotonic() < deadline:
+        warm = [troupe.submit(0.2) for _ in range(n)]
+        pids.update(future.result() for future in warm)
+    return pids
+
+
 def child(mode, how):
     """The program under test: prints its worker pids and 'ready', then
     waits; prints 'interrupted' as KeyboardInterrupt goes by."""
@@ -72,8 +84,8 @@ def child(mode, how):
     func = nap if mode == 'process' else poll
     try:
         with Tw.Troupe(func=func, mode=mode, n_workers=2) as troupe:
-            warm = [troupe.submit(0.2) for _ in range(2)]
-            print('pids', *sorted({future.result() for future in warm}), flush=True)
+            print('pids', *sorted(worker_pids(troupe, 1 if mode == 'thread' else 2)),
+                  flush=True)
             futures = [troupe.submit(TIMEOUT) for _ in range(4)]
             while sum(future.running() for future in futures) < 2:
                 time.sleep(0.005)
