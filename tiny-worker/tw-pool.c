@@ -859,14 +859,6 @@ tw_pool_is_cancelling (TwPool *self)
   return g_atomic_int_get (&self->cancelling);
 }
 
-/* Kept for runners that count their finished tasks: a task stops
- * counting as running as it settles, so there is nothing left to do. */
-void
-tw_pool_report_finished (TwPool *self,
-                         guint   n_finished)
-{
-}
-
 static void
 tw_pool_cancel_queue (GQueue *queue)
 {
