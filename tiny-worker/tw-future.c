@@ -105,6 +105,21 @@ tw_future_state_is_settled (TwFutureState state)
   return state >= TW_FUTURE_STATE_SUCCEEDED;
 }
 
+/* state changes under the lock, and is also read without it (see
+ * tw_future_wait()): a byte is not something g_atomic_int_*() handles. */
+static inline void
+tw_future_store_state (TwFuture      *self,
+                       TwFutureState  state)
+{
+  __atomic_store_n (&self->state, (guint8)state, __ATOMIC_RELEASE);
+}
+
+static inline TwFutureState
+tw_future_load_state (TwFuture *self)
+{
+  return __atomic_load_n (&self->state, __ATOMIC_ACQUIRE);
+}
+
 static void
 tw_future_finalize (GObject *object)
 {
@@ -310,15 +325,9 @@ tw_future_new_for_error (GError *error)
 TwFutureState
 tw_future_get_state (TwFuture *self)
 {
-  TwFutureState state;
-
   g_return_val_if_fail (TW_IS_FUTURE (self), TW_FUTURE_STATE_PENDING);
 
-  g_mutex_lock (&self->lock);
-  state = self->state;
-  g_mutex_unlock (&self->lock);
-
-  return state;
+  return tw_future_load_state (self);
 }
 
 /**
@@ -365,6 +374,12 @@ tw_future_is_settled_locked (gpointer data)
   return tw_future_state_is_settled (self->state);
 }
 
+static gboolean
+tw_future_is_settled_atomic (gpointer data)
+{
+  return tw_future_state_is_settled (tw_future_load_state (data));
+}
+
 /**
  * tw_future_wait:
  * @self: a #TwFuture
@@ -395,6 +410,11 @@ tw_future_wait (TwFuture  *self,
 
   g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* A task that ends within microseconds is not worth a sleep. */
+  if (timeout_usec != 0)
+    tw_spin_until (tw_future_is_settled_atomic, self,
+                   timeout_usec < 0 ? TW_SPIN_USEC : MIN (timeout_usec, TW_SPIN_USEC));
 
   g_mutex_lock (&self->lock);
 
@@ -662,7 +682,7 @@ tw_future_start (TwFuture     *self,
   started = self->state == TW_FUTURE_STATE_PENDING;
   if (started)
     {
-      self->state = TW_FUTURE_STATE_RUNNING;
+      tw_future_store_state (self, TW_FUTURE_STATE_RUNNING);
       self->cancellable = cancellable;
     }
   g_mutex_unlock (&self->lock);
@@ -776,7 +796,7 @@ tw_future_settle_locked (TwFuture *self,
   else
     state = TW_FUTURE_STATE_FAILED;
 
-  self->state = state;
+  tw_future_store_state (self, state);
   self->value = value;
   self->error = error;
   self->cancellable = NULL;
