@@ -53,36 +53,53 @@
  * future was created.
  */
 
-typedef struct
+typedef struct _TwDependent TwDependent;
+
+struct _TwDependent
 {
+  TwDependent           *next;
   TwFutureDependentFunc  func;
   gpointer               user_data;
-} TwDependent;
+};
+
+/* What few futures use, kept out of TwFuture so that a pending task takes
+ * less memory: allocated on first use, under the future's lock. */
+typedef struct
+{
+  /* Read-only after construction. */
+  GMainContext  *context;          /* where notify is emitted, if not the global default */
+
+  /* Protected by the future's lock. */
+  GCond          cond;             /* broadcast when the future settles */
+  GSList        *waiters;          /* TwWaiter: async waits still to answer */
+  gdouble        progress;         /* reported by the worker, 0 to 1 */
+  char          *progress_message; /* reported by the worker, or NULL */
+} TwFutureExtra;
 
 struct _TwFuture
 {
   GObject        parent_instance;
 
-  /* Read-only after construction. */
-  GMainContext  *context;      /* where notify is emitted */
-
-  /* Protected by lock. value and error never change once state is settled. */
+  /* Protected by lock. The outcome never changes once state is settled. */
   GMutex         lock;
-  GCond          cond;         /* broadcast when the future settles */
   guint          n_blocked;    /* threads blocked in tw_future_wait() */
-  /* Bytes rather than ints, so that a pending task takes less memory. */
-  guint8         state;        /* TwFutureState */
+  guint8         state;        /* TwFutureState; also read atomically */
   guint8         cancel_requested; /* tw_future_cancel() was called while RUNNING */
   guint8         notify_pending;   /* property ids (as bits) to notify */
-  GVariant      *value;        /* the output, when SUCCEEDED */
-  GError        *error;        /* the failure, when FAILED or CANCELLED */
-  GSList        *waiters;      /* TwWaiter: async waits still to answer */
-  GSList        *dependents;   /* TwDependent: internal callbacks on settle */
+  union {
+    GVariant    *value;        /* the output, when SUCCEEDED */
+    GError      *error;        /* the failure, when FAILED or CANCELLED */
+  } outcome;
+  TwDependent   *dependents;   /* internal callbacks on settle, newest first */
   GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
   TwFutureOwner *owner;        /* the owner's record of this task, until settled */
-  gdouble        progress;         /* reported by the worker, 0 to 1 */
-  char          *progress_message; /* reported by the worker, or NULL */
+  TwFutureExtra *extra;        /* or NULL */
 };
+
+/* A slice size class: a million pending tasks hold a million of these. */
+#if GLIB_SIZEOF_VOID_P == 8
+G_STATIC_ASSERT (sizeof (TwFuture) == 80);
+#endif
 
 enum {
   PROP_0,
@@ -120,22 +137,45 @@ tw_future_load_state (TwFuture *self)
   return __atomic_load_n (&self->state, __ATOMIC_ACQUIRE);
 }
 
+/* Called with the lock held, or before the future is shared. */
+static TwFutureExtra *
+tw_future_ensure_extra (TwFuture *self)
+{
+  if (self->extra == NULL)
+    {
+      self->extra = g_new0 (TwFutureExtra, 1);
+      g_cond_init (&self->extra->cond);
+    }
+
+  return self->extra;
+}
+
+static void
+tw_future_extra_free (TwFutureExtra *extra)
+{
+  g_assert (extra->waiters == NULL);
+
+  g_clear_pointer (&extra->progress_message, g_free);
+  g_clear_pointer (&extra->context, g_main_context_unref);
+  g_cond_clear (&extra->cond);
+  g_free (extra);
+}
+
 static void
 tw_future_finalize (GObject *object)
 {
   TwFuture *self = (TwFuture *)object;
 
-  g_assert (self->waiters == NULL);
   g_assert (self->dependents == NULL);
   /* The owner's task record keeps a reference until the future settles. */
   g_assert (self->owner == NULL);
 
-  g_clear_pointer (&self->value, g_variant_unref);
-  g_clear_error (&self->error);
-  g_clear_pointer (&self->progress_message, g_free);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  if (self->state == TW_FUTURE_STATE_SUCCEEDED)
+    g_variant_unref (self->outcome.value);
+  else if (tw_future_state_is_settled (self->state))
+    g_error_free (self->outcome.error);
+  g_clear_pointer (&self->extra, tw_future_extra_free);
   g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (tw_future_parent_class)->finalize (object);
 }
@@ -234,10 +274,13 @@ tw_future_class_init (TwFutureClass *klass)
 static void
 tw_future_init (TwFuture *self)
 {
+  /* NULL when it is the global default, as in most futures. */
+  GMainContext *context = g_main_context_get_thread_default ();
+
   g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
   self->state = TW_FUTURE_STATE_PENDING;
-  self->context = g_main_context_ref_thread_default ();
+  if (context != NULL)
+    tw_future_ensure_extra (self)->context = g_main_context_ref (context);
 }
 
 TwFuture *
@@ -278,7 +321,7 @@ tw_future_new_for_value (GVariant *value)
 
   self = g_object_new (TW_TYPE_FUTURE, NULL);
   self->state = TW_FUTURE_STATE_SUCCEEDED;
-  self->value = g_variant_ref_sink (value);
+  self->outcome.value = g_variant_ref_sink (value);
 
   return self;
 }
@@ -306,7 +349,7 @@ tw_future_new_for_error (GError *error)
   self->state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
               ? TW_FUTURE_STATE_CANCELLED
               : TW_FUTURE_STATE_FAILED;
-  self->error = error;
+  self->outcome.error = error;
 
   return self;
 }
@@ -357,11 +400,11 @@ tw_future_dup_outcome_locked (TwFuture  *self,
 {
   g_assert (tw_future_state_is_settled (self->state));
 
-  if (self->value != NULL)
-    return g_variant_ref (self->value);
+  if (self->state == TW_FUTURE_STATE_SUCCEEDED)
+    return g_variant_ref (self->outcome.value);
 
   if (error != NULL)
-    *error = g_error_copy (self->error);
+    *error = g_error_copy (self->outcome.error);
 
   return NULL;
 }
@@ -418,7 +461,8 @@ tw_future_wait (TwFuture  *self,
 
   g_mutex_lock (&self->lock);
 
-  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
+  if (tw_future_state_is_settled (self->state) ||
+      tw_wait_blocking (&tw_future_ensure_extra (self)->cond, &self->lock, &self->n_blocked,
                         tw_future_is_settled_locked, self, timeout_usec,
                         "The task did not finish", error))
     ret = tw_future_dup_outcome_locked (self, error);
@@ -452,7 +496,7 @@ tw_future_remove_waiter (TwWaiter *waiter,
 {
   TwFuture *self = owner;
 
-  self->waiters = g_slist_remove (self->waiters, waiter);
+  self->extra->waiters = g_slist_remove (self->extra->waiters, waiter);
 }
 
 /**
@@ -495,7 +539,11 @@ tw_future_wait_async (TwFuture            *self,
   g_mutex_lock (&self->lock);
   settled = tw_future_state_is_settled (self->state);
   if (!settled)
-    self->waiters = g_slist_prepend (self->waiters, tw_waiter_ref (waiter));
+    {
+      TwFutureExtra *extra = tw_future_ensure_extra (self);
+
+      extra->waiters = g_slist_prepend (extra->waiters, tw_waiter_ref (waiter));
+    }
   g_mutex_unlock (&self->lock);
 
   if (settled)
@@ -560,6 +608,7 @@ static void
 tw_future_schedule_notify (TwFuture *self,
                            guint     prop_id)
 {
+  GMainContext *context;
   GSource *source;
   gboolean schedule;
 
@@ -571,6 +620,7 @@ tw_future_schedule_notify (TwFuture *self,
   g_mutex_lock (&self->lock);
   schedule = self->notify_pending == 0;
   self->notify_pending |= 1u << prop_id;
+  context = self->extra != NULL ? self->extra->context : NULL;
   g_mutex_unlock (&self->lock);
 
   if (!schedule)
@@ -581,7 +631,7 @@ tw_future_schedule_notify (TwFuture *self,
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, tw_future_notify_cb,
                          g_object_ref (self), g_object_unref);
-  g_source_attach (source, self->context);
+  g_source_attach (source, context);
   g_source_unref (source);
 }
 
@@ -603,7 +653,7 @@ tw_future_get_progress (TwFuture *self)
   g_return_val_if_fail (TW_IS_FUTURE (self), 0.0);
 
   g_mutex_lock (&self->lock);
-  progress = self->progress;
+  progress = self->extra != NULL ? self->extra->progress : 0.0;
   g_mutex_unlock (&self->lock);
 
   return progress;
@@ -628,7 +678,7 @@ tw_future_dup_progress_message (TwFuture *self)
   g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
 
   g_mutex_lock (&self->lock);
-  message = g_strdup (self->progress_message);
+  message = self->extra != NULL ? g_strdup (self->extra->progress_message) : NULL;
   g_mutex_unlock (&self->lock);
 
   return message;
@@ -640,6 +690,7 @@ tw_future_set_progress (TwFuture   *self,
                         gdouble     fraction,
                         const char *message)
 {
+  TwFutureExtra *extra;
   gboolean message_changed;
 
   /* It may come from another process: NaN becomes 0. */
@@ -651,12 +702,13 @@ tw_future_set_progress (TwFuture   *self,
       g_mutex_unlock (&self->lock);
       return;
     }
-  self->progress = fraction;
-  message_changed = g_strcmp0 (message, self->progress_message) != 0;
+  extra = tw_future_ensure_extra (self);
+  extra->progress = fraction;
+  message_changed = g_strcmp0 (message, extra->progress_message) != 0;
   if (message_changed)
     {
-      g_free (self->progress_message);
-      self->progress_message = g_strdup (message);
+      g_free (extra->progress_message);
+      extra->progress_message = g_strdup (message);
     }
   g_mutex_unlock (&self->lock);
 
@@ -751,23 +803,39 @@ tw_future_finish_settling (gpointer data)
 {
   TwFuture *self = data;
   TwFutureOwner *owner;
-  GSList *waiters;
-  GSList *dependents;
+  GSList *waiters = NULL;
+  TwDependent *newest;
+  TwDependent *dependents = NULL;
 
   g_mutex_lock (&self->lock);
   owner = g_steal_pointer (&self->owner);
-  waiters = g_steal_pointer (&self->waiters);
-  /* They were prepended: run them in the order they were added. */
-  dependents = g_slist_reverse (g_steal_pointer (&self->dependents));
+  if (self->extra != NULL)
+    waiters = g_steal_pointer (&self->extra->waiters);
+  newest = g_steal_pointer (&self->dependents);
   g_mutex_unlock (&self->lock);
 
   for (const GSList *l = waiters; l != NULL; l = l->next)
     tw_future_return_task (self, ((TwWaiter *)l->data)->task);
   g_slist_free_full (waiters, tw_waiter_answered);
 
-  for (const GSList *l = dependents; l != NULL; l = l->next)
-    ((TwDependent *)l->data)->func (self, ((TwDependent *)l->data)->user_data);
-  g_slist_free_full (dependents, g_free);
+  /* They were prepended: run them in the order they were added. */
+  while (newest != NULL)
+    {
+      TwDependent *next = newest->next;
+
+      newest->next = dependents;
+      dependents = newest;
+      newest = next;
+    }
+
+  while (dependents != NULL)
+    {
+      TwDependent *next = dependents->next;
+
+      dependents->func (self, dependents->user_data);
+      g_free (dependents);
+      dependents = next;
+    }
 
   tw_future_schedule_notify (self, PROP_STATE);
   if (owner != NULL)
@@ -796,9 +864,12 @@ tw_future_settle_locked (TwFuture *self,
   else
     state = TW_FUTURE_STATE_FAILED;
 
+  if (value != NULL)
+    self->outcome.value = value;
+  else
+    self->outcome.error = error;
+  /* After the outcome: tw_future_is_done() reads state without the lock. */
   tw_future_store_state (self, state);
-  self->value = value;
-  self->error = error;
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
@@ -806,12 +877,13 @@ tw_future_settle_locked (TwFuture *self,
     self->owner->funcs->count (self->owner, state);
 
   /* Whatever the waiters' cancellables do now, they are answered below. */
-  for (const GSList *l = self->waiters; l != NULL; l = l->next)
-    ((TwWaiter *)l->data)->done = TRUE;
+  if (self->extra != NULL)
+    for (const GSList *l = self->extra->waiters; l != NULL; l = l->next)
+      ((TwWaiter *)l->data)->done = TRUE;
 
   /* A broadcast is a syscall even when nobody waits: skip it then. */
   if (self->n_blocked > 0)
-    g_cond_broadcast (&self->cond);
+    g_cond_broadcast (&self->extra->cond);
   g_mutex_unlock (&self->lock);
 
   /* A dependent that settles a future (a chained task whose input failed)
@@ -910,39 +982,47 @@ tw_future_add_dependent (TwFuture              *self,
                          TwFutureDependentFunc  func,
                          gpointer               user_data)
 {
+  TwDependent *dependent = g_new (TwDependent, 1);
   gboolean settled;
+
+  dependent->func = func;
+  dependent->user_data = user_data;
 
   g_mutex_lock (&self->lock);
   settled = tw_future_state_is_settled (self->state);
   if (!settled)
     {
-      TwDependent *dependent = g_new (TwDependent, 1);
-
-      dependent->func = func;
-      dependent->user_data = user_data;
-      self->dependents = g_slist_prepend (self->dependents, dependent);
+      dependent->next = self->dependents;
+      self->dependents = g_steal_pointer (&dependent);
     }
   g_mutex_unlock (&self->lock);
 
   if (settled)
-    func (self, user_data);
+    {
+      g_free (dependent);
+      func (self, user_data);
+    }
 }
 
 /* Only valid once the future has settled: value and error never change then. */
 GVariant *
 tw_future_peek_value (TwFuture *self)
 {
-  g_assert (tw_future_is_done (self));
+  TwFutureState state = tw_future_load_state (self);
 
-  return self->value;
+  g_assert (tw_future_state_is_settled (state));
+
+  return state == TW_FUTURE_STATE_SUCCEEDED ? self->outcome.value : NULL;
 }
 
 GError *
 tw_future_dup_error (TwFuture *self)
 {
-  g_assert (tw_future_is_done (self));
+  TwFutureState state = tw_future_load_state (self);
 
-  return self->error ? g_error_copy (self->error) : NULL;
+  g_assert (tw_future_state_is_settled (state));
+
+  return state != TW_FUTURE_STATE_SUCCEEDED ? g_error_copy (self->outcome.error) : NULL;
 }
 
 /**
