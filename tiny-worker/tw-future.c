@@ -795,28 +795,28 @@ tw_future_set_cancellable (TwFuture     *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Answers the async waiters, runs the dependents, schedules the notify
- * and tells the owner, with no lock held, and drops @data, a reference
- * on the settled future. */
-static void
-tw_future_finish_settling (gpointer data)
+/* What is left to do once a future has settled, taken from it under its
+ * lock as it settles, so that finishing takes the lock no more. */
+typedef struct
 {
-  TwFuture *self = data;
+  TwFuture      *future;      /* a reference */
   TwFutureOwner *owner;
-  GSList *waiters = NULL;
-  TwDependent *newest;
+  GSList        *waiters;     /* TwWaiter, already marked done */
+  TwDependent   *dependents;  /* newest first */
+} TwSettling;
+
+/* Answers the async waiters, runs the dependents, schedules the notify
+ * and tells the owner, with no lock held, and drops the reference. */
+static void
+tw_future_finish_settling (TwSettling *settling)
+{
+  TwFuture *self = settling->future;
+  TwDependent *newest = settling->dependents;
   TwDependent *dependents = NULL;
 
-  g_mutex_lock (&self->lock);
-  owner = g_steal_pointer (&self->owner);
-  if (self->extra != NULL)
-    waiters = g_steal_pointer (&self->extra->waiters);
-  newest = g_steal_pointer (&self->dependents);
-  g_mutex_unlock (&self->lock);
-
-  for (const GSList *l = waiters; l != NULL; l = l->next)
+  for (const GSList *l = settling->waiters; l != NULL; l = l->next)
     tw_future_return_task (self, ((TwWaiter *)l->data)->task);
-  g_slist_free_full (waiters, tw_waiter_answered);
+  g_slist_free_full (settling->waiters, tw_waiter_answered);
 
   /* They were prepended: run them in the order they were added. */
   while (newest != NULL)
@@ -838,9 +838,16 @@ tw_future_finish_settling (gpointer data)
     }
 
   tw_future_schedule_notify (self, PROP_STATE);
-  if (owner != NULL)
-    owner->funcs->settled (owner);
+  if (settling->owner != NULL)
+    settling->owner->funcs->settled (settling->owner);
   g_object_unref (self);
+}
+
+static void
+tw_future_finish_deferred (gpointer data)
+{
+  tw_future_finish_settling (data);
+  g_free (data);
 }
 
 /* Called with the lock held, on a future that has not settled; releases
@@ -852,6 +859,7 @@ tw_future_settle_locked (TwFuture *self,
                          GError   *error,
                          gboolean *cancel_requested)
 {
+  TwSettling settling = { NULL, };
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
@@ -878,8 +886,14 @@ tw_future_settle_locked (TwFuture *self,
 
   /* Whatever the waiters' cancellables do now, they are answered below. */
   if (self->extra != NULL)
-    for (const GSList *l = self->extra->waiters; l != NULL; l = l->next)
-      ((TwWaiter *)l->data)->done = TRUE;
+    {
+      settling.waiters = g_steal_pointer (&self->extra->waiters);
+      for (const GSList *l = settling.waiters; l != NULL; l = l->next)
+        ((TwWaiter *)l->data)->done = TRUE;
+    }
+  settling.future = g_object_ref (self);
+  settling.owner = g_steal_pointer (&self->owner);
+  settling.dependents = g_steal_pointer (&self->dependents);
 
   /* A broadcast is a syscall even when nobody waits: skip it then. */
   if (self->n_blocked > 0)
@@ -891,11 +905,11 @@ tw_future_settle_locked (TwFuture *self,
    * thread runs: a chain of any length settles in constant stack. */
   if (!tw_defer_begin ())
     {
-      tw_defer_push (tw_future_finish_settling, g_object_ref (self));
+      tw_defer_push (tw_future_finish_deferred, g_memdup2 (&settling, sizeof settling));
       return;
     }
 
-  tw_future_finish_settling (g_object_ref (self));
+  tw_future_finish_settling (&settling);
   tw_defer_end ();
 }
 
