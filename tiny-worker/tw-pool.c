@@ -755,38 +755,6 @@ tw_pool_get_counters (TwPool *self,
   g_mutex_unlock (&self->lock);
 }
 
-typedef struct
-{
-  TwPool *pool;
-  gint    wake_seq;
-} TwPoolSpin;
-
-static gboolean
-tw_pool_spin_done (gpointer data)
-{
-  TwPoolSpin *spin = data;
-
-  return g_atomic_int_get (&spin->pool->wake_seq) != spin->wake_seq;
-}
-
-/* Called with the lock held by a thread that found no task: polls for one
- * for a moment before it sleeps, unlocked. One thread at a time does, so
- * that idle threads do not keep the submitting one off the CPU. */
-static void
-tw_pool_spin_locked (TwPool *self)
-{
-  TwPoolSpin spin = { self, g_atomic_int_get (&self->wake_seq) };
-
-  if (self->n_spinning > 0)
-    return;
-
-  self->n_spinning++;
-  g_mutex_unlock (&self->lock);
-  tw_spin_until (tw_pool_spin_done, &spin, TW_SPIN_USEC);
-  g_mutex_lock (&self->lock);
-  self->n_spinning--;
-}
-
 /*
  * tw_pool_pop_task:
  * @n_finished: unused: a task stops counting as running as it settles
@@ -809,8 +777,10 @@ tw_pool_pop_task (TwPool         *self,
 
   g_mutex_lock (&self->lock);
 
+  /* Polls a moment before it sleeps, one thread at a time, so that idle
+   * threads do not keep the submitting one off the CPU. */
   if (take == NULL && self->queue.length == 0 && !self->stopping)
-    tw_pool_spin_locked (self);
+    tw_spin_for_change (&self->lock, &self->n_spinning, &self->wake_seq);
 
   while (take == NULL && self->queue.length == 0 && !self->stopping)
     {

@@ -84,5 +84,8 @@ gboolean  tw_wait_blocking             (GCond              *cond,
 gboolean  tw_spin_until                (TwWaitReadyFunc     ready,
                                         gpointer            data,
                                         gint64              max_usec);
+void      tw_spin_for_change           (GMutex             *lock,
+                                        guint              *n_spinning,
+                                        const gint         *seq);
 
 G_END_DECLS

@@ -204,6 +204,48 @@ tw_spin_until (TwWaitReadyFunc ready,
   return done;
 }
 
+typedef struct
+{
+  const gint *seq;
+  gint        seen;
+} TwSpinSeq;
+
+static gboolean
+tw_spin_seq_changed (gpointer data)
+{
+  TwSpinSeq *spin = data;
+
+  return g_atomic_int_get (spin->seq) != spin->seen;
+}
+
+/*
+ * tw_spin_for_change:
+ * @lock: the owner's lock, held by the caller
+ * @n_spinning: the owner's count of threads in here, protected by @lock
+ * @seq: changed under @lock, and read atomically, when the caller should
+ *   look again
+ *
+ * For a thread about to sleep until another changes @seq: unless one of
+ * the owner's threads polls already, polls @seq with @lock released, for
+ * up to %TW_SPIN_USEC. Returns with @lock held; the caller looks again.
+ */
+void
+tw_spin_for_change (GMutex     *lock,
+                    guint      *n_spinning,
+                    const gint *seq)
+{
+  TwSpinSeq spin = { seq, g_atomic_int_get (seq) };
+
+  if (*n_spinning > 0)
+    return;
+
+  (*n_spinning)++;
+  g_mutex_unlock (lock);
+  tw_spin_until (tw_spin_seq_changed, &spin, TW_SPIN_USEC);
+  g_mutex_lock (lock);
+  (*n_spinning)--;
+}
+
 /*
  * tw_wait_blocking:
  * @lock: the owner's lock, held by the caller
