@@ -26,14 +26,18 @@
  * the waits as it settles.
  */
 
-/* Called with the lock held; returns a new reference, or NULL with @error set. */
+/* Returns a new reference, or NULL with @error set. Only once settled,
+ * and then with or without the lock: the outcome never changes once
+ * settled, and it was written before the state was. */
 static GVariant *
-tw_future_dup_outcome_locked (TwFuture  *self,
-                              GError   **error)
+tw_future_dup_outcome (TwFuture  *self,
+                       GError   **error)
 {
-  g_assert (tw_future_state_is_settled (self->state));
+  TwFutureState state = tw_future_load_state (self);
 
-  if (self->state == TW_FUTURE_STATE_SUCCEEDED)
+  g_assert (tw_future_state_is_settled (state));
+
+  if (state == TW_FUTURE_STATE_SUCCEEDED)
     return g_variant_ref (self->outcome.value);
 
   if (error != NULL)
@@ -88,17 +92,16 @@ tw_future_wait (TwFuture  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   /* A task that ends within microseconds is not worth a sleep. */
-  if (timeout_usec != 0)
-    tw_spin_until (tw_future_is_settled_atomic, self,
-                   timeout_usec < 0 ? TW_SPIN_USEC : MIN (timeout_usec, TW_SPIN_USEC));
+  if (tw_spin_until (tw_future_is_settled_atomic, self,
+                     timeout_usec < 0 ? TW_SPIN_USEC : MIN (timeout_usec, TW_SPIN_USEC)))
+    return tw_future_dup_outcome (self, error);
 
   g_mutex_lock (&self->lock);
 
-  if (tw_future_state_is_settled (self->state) ||
-      tw_wait_blocking (&tw_future_ensure_extra (self)->cond, &self->lock, &self->n_blocked,
+  if (tw_wait_blocking (&tw_future_ensure_extra (self)->cond, &self->lock, &self->n_blocked,
                         tw_future_is_settled_locked, self, timeout_usec,
                         "The task did not finish", error))
-    ret = tw_future_dup_outcome_locked (self, error);
+    ret = tw_future_dup_outcome (self, error);
 
   g_mutex_unlock (&self->lock);
 
@@ -110,11 +113,7 @@ tw_future_return_task (TwFuture *self,
                        GTask    *task)
 {
   GError *error = NULL;
-  GVariant *value;
-
-  g_mutex_lock (&self->lock);
-  value = tw_future_dup_outcome_locked (self, &error);
-  g_mutex_unlock (&self->lock);
+  GVariant *value = tw_future_dup_outcome (self, &error);
 
   if (value != NULL)
     g_task_return_pointer (task, value, (GDestroyNotify)g_variant_unref);
