@@ -17,6 +17,12 @@
 
 #include "config.h"
 
+#include <string.h>
+#ifdef __linux__
+# include <sys/syscall.h>
+# include <unistd.h>
+#endif
+
 #include "tw-test-util.h"
 
 /* Returns a copy of its input that shares no memory with it, so a value
@@ -273,6 +279,100 @@ test_future_wait_timeout (void)
   tw_test_gate_open (&gate);
   value = tw_test_wait_value (future);
   g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "later");
+
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  tw_test_gate_clear (&gate);
+}
+
+typedef struct
+{
+  TwFuture *future;
+  gint      tid;      /* atomic: the thread's id, once it is about to wait */
+  gint64    value;
+} BlockedWait;
+
+static gpointer
+blocked_wait_thread (gpointer data)
+{
+  BlockedWait *wait = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+#ifdef __linux__
+  g_atomic_int_set (&wait->tid, (gint)syscall (SYS_gettid));
+#else
+  g_atomic_int_set (&wait->tid, 1);
+#endif
+  value = tw_future_wait (wait->future, -1, &error);
+  g_assert_no_error (error);
+  wait->value = g_variant_get_int64 (value);
+
+  return NULL;
+}
+
+/* Whether the thread sleeps, as one blocked on a condition does rather
+ * than one that polls; elsewhere than on Linux, we cannot tell. */
+static gboolean
+thread_sleeps (gint tid)
+{
+#ifdef __linux__
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/stat", tid);
+  g_autofree char *stat = NULL;
+  const char *end_of_name;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+
+  /* "tid (name) S ...", where the name may hold spaces and parentheses. */
+  end_of_name = strrchr (stat, ')');
+
+  return end_of_name != NULL && g_str_has_prefix (end_of_name, ") S");
+#else
+  return tid != 0;
+#endif
+}
+
+static void
+test_future_wait_many_blocked (void)
+{
+  g_autoptr(TwTroupe) troupe = NULL;
+  g_autoptr(TwFuture) future = NULL;
+  BlockedWait waits[4];
+  GThread *threads[G_N_ELEMENTS (waits)];
+  TwTestGate gate;
+  guint n_asleep = 0;
+
+  g_test_summary ("Threads that sleep in tw_future_wait() on one future, past their "
+                  "first moments of polling, all wake with its value when it settles");
+
+  tw_test_gate_init (&gate);
+  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_submit (troupe, g_variant_new_int64 (42));
+  tw_test_gate_wait_entered (&gate, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (waits); i++)
+    {
+      waits[i] = (BlockedWait) { future, 0, 0 };
+      threads[i] = g_thread_new ("test-blocked-wait", blocked_wait_thread, &waits[i]);
+    }
+
+  while (n_asleep < G_N_ELEMENTS (waits))
+    {
+      n_asleep = 0;
+      for (guint i = 0; i < G_N_ELEMENTS (waits); i++)
+        n_asleep += thread_sleeps (g_atomic_int_get (&waits[i].tid));
+      g_thread_yield ();
+    }
+
+  g_assert_cmpint (tw_future_get_state (future), ==, TW_FUTURE_STATE_RUNNING);
+  tw_test_gate_open (&gate);
+
+  for (guint i = 0; i < G_N_ELEMENTS (waits); i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpint (waits[i].value, ==, 42);
+    }
 
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
   tw_test_gate_clear (&gate);
@@ -591,6 +691,7 @@ main (int   argc,
   g_test_add_func ("/future/new-for-value-succeeds-at-once", test_future_new_for_value);
   g_test_add_func ("/future/new-for-error-fails-or-cancels-at-once", test_future_new_for_error);
   g_test_add_func ("/future/wait/times-out-and-leaves-the-task-alone", test_future_wait_timeout);
+  g_test_add_func ("/future/wait/wakes-every-sleeping-thread", test_future_wait_many_blocked);
   g_test_add_func ("/future/cancel/queued-task-settles-at-once-and-never-runs",
                    test_future_cancel_queued);
   g_test_add_func ("/future/cancel/running-task-sees-its-cancellable", test_future_cancel_running);

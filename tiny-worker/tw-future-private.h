@@ -103,4 +103,80 @@ GError   *tw_future_dup_error       (TwFuture                 *self);
 gboolean  tw_futures_are_valid      (TwFuture * const         *futures,
                                      guint                     n_futures);
 
+/* The struct and what follows are for tw-future.c and tw-future-wait.c
+ * only: the other files use the functions above. */
+
+typedef struct _TwDependent TwDependent;
+
+struct _TwDependent
+{
+  TwDependent           *next;
+  TwFutureDependentFunc  func;
+  gpointer               user_data;
+};
+
+/* What few futures use, kept out of TwFuture so that a pending task takes
+ * less memory: allocated on first use, under the future's lock. */
+typedef struct
+{
+  /* Read-only after construction. */
+  GMainContext  *context;          /* where notify is emitted, if not the global default */
+
+  /* Protected by the future's lock. */
+  GCond          cond;             /* broadcast when the future settles */
+  GSList        *waiters;          /* TwWaiter: async waits still to answer */
+  gdouble        progress;         /* reported by the worker, 0 to 1 */
+  char          *progress_message; /* reported by the worker, or NULL */
+} TwFutureExtra;
+
+struct _TwFuture
+{
+  GObject        parent_instance;
+
+  /* Protected by lock. The outcome never changes once state is settled. */
+  GMutex         lock;
+  guint          n_blocked;    /* threads blocked in tw_future_wait() */
+  guint8         state;        /* TwFutureState; also read atomically */
+  guint8         cancel_requested; /* tw_future_cancel() was called while RUNNING */
+  guint8         notify_pending;   /* property ids (as bits) to notify */
+  union {
+    GVariant    *value;        /* the output, when SUCCEEDED */
+    GError      *error;        /* the failure, when FAILED or CANCELLED */
+  } outcome;
+  TwDependent   *dependents;   /* internal callbacks on settle, newest first */
+  GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
+  TwFutureOwner *owner;        /* the owner's record of this task, until settled */
+  TwFutureExtra *extra;        /* or NULL */
+};
+
+/* A slice size class: a million pending tasks hold a million of these. */
+#if GLIB_SIZEOF_VOID_P == 8
+G_STATIC_ASSERT (sizeof (TwFuture) == 80);
+#endif
+
+static inline gboolean
+tw_future_state_is_settled (TwFutureState state)
+{
+  return state >= TW_FUTURE_STATE_SUCCEEDED;
+}
+
+/* state changes under the lock, and is also read without it (see
+ * tw_future_wait()): a byte is not something g_atomic_int_*() handles. */
+static inline void
+tw_future_store_state (TwFuture      *self,
+                       TwFutureState  state)
+{
+  __atomic_store_n (&self->state, (guint8)state, __ATOMIC_RELEASE);
+}
+
+static inline TwFutureState
+tw_future_load_state (TwFuture *self)
+{
+  return __atomic_load_n (&self->state, __ATOMIC_ACQUIRE);
+}
+
+TwFutureExtra *tw_future_ensure_extra (TwFuture *self);
+void           tw_future_return_task  (TwFuture *self,
+                                       GTask    *task);
+
 G_END_DECLS

@@ -53,37 +53,6 @@
  * future was created.
  */
 
-typedef struct
-{
-  TwFutureDependentFunc  func;
-  gpointer               user_data;
-} TwDependent;
-
-struct _TwFuture
-{
-  GObject        parent_instance;
-
-  /* Read-only after construction. */
-  GMainContext  *context;      /* where notify is emitted */
-
-  /* Protected by lock. value and error never change once state is settled. */
-  GMutex         lock;
-  GCond          cond;         /* broadcast when the future settles */
-  guint          n_blocked;    /* threads blocked in tw_future_wait() */
-  /* Bytes rather than ints, so that a pending task takes less memory. */
-  guint8         state;        /* TwFutureState */
-  guint8         cancel_requested; /* tw_future_cancel() was called while RUNNING */
-  guint8         notify_pending;   /* property ids (as bits) to notify */
-  GVariant      *value;        /* the output, when SUCCEEDED */
-  GError        *error;        /* the failure, when FAILED or CANCELLED */
-  GSList        *waiters;      /* TwWaiter: async waits still to answer */
-  GSList        *dependents;   /* TwDependent: internal callbacks on settle */
-  GCancellable  *cancellable;  /* the worker's cancellable, while RUNNING */
-  TwFutureOwner *owner;        /* the owner's record of this task, until settled */
-  gdouble        progress;         /* reported by the worker, 0 to 1 */
-  char          *progress_message; /* reported by the worker, or NULL */
-};
-
 enum {
   PROP_0,
   PROP_STATE,
@@ -99,10 +68,28 @@ G_STATIC_ASSERT (N_PROPS <= 8);  /* notify_pending is a byte */
 
 G_DEFINE_FINAL_TYPE (TwFuture, tw_future, G_TYPE_OBJECT)
 
-static inline gboolean
-tw_future_state_is_settled (TwFutureState state)
+/* Called with the lock held, or before the future is shared. */
+TwFutureExtra *
+tw_future_ensure_extra (TwFuture *self)
 {
-  return state >= TW_FUTURE_STATE_SUCCEEDED;
+  if (self->extra == NULL)
+    {
+      self->extra = g_new0 (TwFutureExtra, 1);
+      g_cond_init (&self->extra->cond);
+    }
+
+  return self->extra;
+}
+
+static void
+tw_future_extra_free (TwFutureExtra *extra)
+{
+  g_assert (extra->waiters == NULL);
+
+  g_clear_pointer (&extra->progress_message, g_free);
+  g_clear_pointer (&extra->context, g_main_context_unref);
+  g_cond_clear (&extra->cond);
+  g_free (extra);
 }
 
 static void
@@ -110,17 +97,16 @@ tw_future_finalize (GObject *object)
 {
   TwFuture *self = (TwFuture *)object;
 
-  g_assert (self->waiters == NULL);
   g_assert (self->dependents == NULL);
   /* The owner's task record keeps a reference until the future settles. */
   g_assert (self->owner == NULL);
 
-  g_clear_pointer (&self->value, g_variant_unref);
-  g_clear_error (&self->error);
-  g_clear_pointer (&self->progress_message, g_free);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  if (self->state == TW_FUTURE_STATE_SUCCEEDED)
+    g_variant_unref (self->outcome.value);
+  else if (tw_future_state_is_settled (self->state))
+    g_error_free (self->outcome.error);
+  g_clear_pointer (&self->extra, tw_future_extra_free);
   g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (tw_future_parent_class)->finalize (object);
 }
@@ -219,10 +205,13 @@ tw_future_class_init (TwFutureClass *klass)
 static void
 tw_future_init (TwFuture *self)
 {
+  /* NULL when it is the global default, as in most futures. */
+  GMainContext *context = g_main_context_get_thread_default ();
+
   g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
   self->state = TW_FUTURE_STATE_PENDING;
-  self->context = g_main_context_ref_thread_default ();
+  if (context != NULL)
+    tw_future_ensure_extra (self)->context = g_main_context_ref (context);
 }
 
 TwFuture *
@@ -263,7 +252,7 @@ tw_future_new_for_value (GVariant *value)
 
   self = g_object_new (TW_TYPE_FUTURE, NULL);
   self->state = TW_FUTURE_STATE_SUCCEEDED;
-  self->value = g_variant_ref_sink (value);
+  self->outcome.value = g_variant_ref_sink (value);
 
   return self;
 }
@@ -291,7 +280,7 @@ tw_future_new_for_error (GError *error)
   self->state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
               ? TW_FUTURE_STATE_CANCELLED
               : TW_FUTURE_STATE_FAILED;
-  self->error = error;
+  self->outcome.error = error;
 
   return self;
 }
@@ -310,15 +299,9 @@ tw_future_new_for_error (GError *error)
 TwFutureState
 tw_future_get_state (TwFuture *self)
 {
-  TwFutureState state;
-
   g_return_val_if_fail (TW_IS_FUTURE (self), TW_FUTURE_STATE_PENDING);
 
-  g_mutex_lock (&self->lock);
-  state = self->state;
-  g_mutex_unlock (&self->lock);
-
-  return state;
+  return tw_future_load_state (self);
 }
 
 /**
@@ -339,177 +322,6 @@ tw_future_is_done (TwFuture *self)
   g_return_val_if_fail (TW_IS_FUTURE (self), FALSE);
 
   return tw_future_state_is_settled (tw_future_get_state (self));
-}
-
-/* Called with the lock held; returns a new reference, or NULL with @error set. */
-static GVariant *
-tw_future_dup_outcome_locked (TwFuture  *self,
-                              GError   **error)
-{
-  g_assert (tw_future_state_is_settled (self->state));
-
-  if (self->value != NULL)
-    return g_variant_ref (self->value);
-
-  if (error != NULL)
-    *error = g_error_copy (self->error);
-
-  return NULL;
-}
-
-static gboolean
-tw_future_is_settled_locked (gpointer data)
-{
-  TwFuture *self = data;
-
-  return tw_future_state_is_settled (self->state);
-}
-
-/**
- * tw_future_wait:
- * @self: a #TwFuture
- * @timeout_usec: how long to wait at most, in microseconds, or -1 to wait
- *   until the task settles
- * @error: return location for a #GError
- *
- * Blocks the calling thread until the task settles, or until
- * @timeout_usec microseconds have passed. A wait that times out fails
- * with %G_IO_ERROR_TIMED_OUT and leaves the task alone: wait again later.
- *
- * This does not iterate any main context, so do not call it from a
- * thread whose main loop must keep running; use tw_future_wait_async()
- * there.
- *
- * Returns: (transfer full): the task's output, or %NULL with @error set
- *   to the task's error (a copy with the same domain, code and message),
- *   or to %G_IO_ERROR_TIMED_OUT
- *
- * Since: 1.0
- */
-GVariant *
-tw_future_wait (TwFuture  *self,
-                gint64     timeout_usec,
-                GError   **error)
-{
-  GVariant *ret = NULL;
-
-  g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  g_mutex_lock (&self->lock);
-
-  if (tw_wait_blocking (&self->cond, &self->lock, &self->n_blocked,
-                        tw_future_is_settled_locked, self, timeout_usec,
-                        "The task did not finish", error))
-    ret = tw_future_dup_outcome_locked (self, error);
-
-  g_mutex_unlock (&self->lock);
-
-  return ret;
-}
-
-static void
-tw_future_return_task (TwFuture *self,
-                       GTask    *task)
-{
-  GError *error = NULL;
-  GVariant *value;
-
-  g_mutex_lock (&self->lock);
-  value = tw_future_dup_outcome_locked (self, &error);
-  g_mutex_unlock (&self->lock);
-
-  if (value != NULL)
-    g_task_return_pointer (task, value, (GDestroyNotify)g_variant_unref);
-  else
-    g_task_return_error (task, error);
-}
-
-/* The wait is abandoned, not the task. */
-static void
-tw_future_remove_waiter (TwWaiter *waiter,
-                         gpointer  owner)
-{
-  TwFuture *self = owner;
-
-  self->waiters = g_slist_remove (self->waiters, waiter);
-}
-
-/**
- * tw_future_wait_async:
- * @self: a #TwFuture
- * @cancellable: (nullable): a #GCancellable to abandon the wait
- * @callback: (scope async) (nullable): called when the task settles
- * @user_data: (closure): data for @callback
- *
- * Waits for the task to settle without blocking. @callback runs in the
- * thread-default #GMainContext of the calling thread; call
- * tw_future_wait_finish() from it to get the outcome.
- *
- * Cancelling @cancellable abandons this wait only (it fails with
- * %G_IO_ERROR_CANCELLED); to cancel the task itself, use
- * tw_future_cancel().
- *
- * Since: 1.0
- */
-void
-tw_future_wait_async (TwFuture            *self,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  TwWaiter *waiter;
-  gboolean settled;
-
-  g_return_if_fail (TW_IS_FUTURE (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tw_future_wait_async);
-  g_task_set_name (task, "[tw] wait for future");
-
-  waiter = tw_waiter_new (task, &self->lock, tw_future_remove_waiter, self,
-                          "The wait was cancelled");
-
-  g_mutex_lock (&self->lock);
-  settled = tw_future_state_is_settled (self->state);
-  if (!settled)
-    self->waiters = g_slist_prepend (self->waiters, tw_waiter_ref (waiter));
-  g_mutex_unlock (&self->lock);
-
-  if (settled)
-    tw_future_return_task (self, task);
-  else
-    tw_waiter_watch_cancellable (waiter);
-
-  tw_waiter_unref (waiter);
-}
-
-/**
- * tw_future_wait_finish:
- * @self: a #TwFuture
- * @result: the #GAsyncResult given to the callback of
- *   tw_future_wait_async()
- * @error: return location for a #GError
- *
- * Completes tw_future_wait_async().
- *
- * Returns: (transfer full): the task's output, or %NULL with @error set to
- *   the task's error, or to %G_IO_ERROR_CANCELLED if the wait was cancelled
- *
- * Since: 1.0
- */
-GVariant *
-tw_future_wait_finish (TwFuture      *self,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tw_future_wait_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static gboolean
@@ -540,6 +352,7 @@ static void
 tw_future_schedule_notify (TwFuture *self,
                            guint     prop_id)
 {
+  GMainContext *context;
   GSource *source;
   gboolean schedule;
 
@@ -551,6 +364,7 @@ tw_future_schedule_notify (TwFuture *self,
   g_mutex_lock (&self->lock);
   schedule = self->notify_pending == 0;
   self->notify_pending |= 1u << prop_id;
+  context = self->extra != NULL ? self->extra->context : NULL;
   g_mutex_unlock (&self->lock);
 
   if (!schedule)
@@ -561,7 +375,7 @@ tw_future_schedule_notify (TwFuture *self,
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, tw_future_notify_cb,
                          g_object_ref (self), g_object_unref);
-  g_source_attach (source, self->context);
+  g_source_attach (source, context);
   g_source_unref (source);
 }
 
@@ -583,7 +397,7 @@ tw_future_get_progress (TwFuture *self)
   g_return_val_if_fail (TW_IS_FUTURE (self), 0.0);
 
   g_mutex_lock (&self->lock);
-  progress = self->progress;
+  progress = self->extra != NULL ? self->extra->progress : 0.0;
   g_mutex_unlock (&self->lock);
 
   return progress;
@@ -608,7 +422,7 @@ tw_future_dup_progress_message (TwFuture *self)
   g_return_val_if_fail (TW_IS_FUTURE (self), NULL);
 
   g_mutex_lock (&self->lock);
-  message = g_strdup (self->progress_message);
+  message = self->extra != NULL ? g_strdup (self->extra->progress_message) : NULL;
   g_mutex_unlock (&self->lock);
 
   return message;
@@ -620,6 +434,7 @@ tw_future_set_progress (TwFuture   *self,
                         gdouble     fraction,
                         const char *message)
 {
+  TwFutureExtra *extra;
   gboolean message_changed;
 
   /* It may come from another process: NaN becomes 0. */
@@ -631,12 +446,13 @@ tw_future_set_progress (TwFuture   *self,
       g_mutex_unlock (&self->lock);
       return;
     }
-  self->progress = fraction;
-  message_changed = g_strcmp0 (message, self->progress_message) != 0;
+  extra = tw_future_ensure_extra (self);
+  extra->progress = fraction;
+  message_changed = g_strcmp0 (message, extra->progress_message) != 0;
   if (message_changed)
     {
-      g_free (self->progress_message);
-      self->progress_message = g_strdup (message);
+      g_free (extra->progress_message);
+      extra->progress_message = g_strdup (message);
     }
   g_mutex_unlock (&self->lock);
 
@@ -662,7 +478,7 @@ tw_future_start (TwFuture     *self,
   started = self->state == TW_FUTURE_STATE_PENDING;
   if (started)
     {
-      self->state = TW_FUTURE_STATE_RUNNING;
+      tw_future_store_state (self, TW_FUTURE_STATE_RUNNING);
       self->cancellable = cancellable;
     }
   g_mutex_unlock (&self->lock);
@@ -723,36 +539,59 @@ tw_future_set_cancellable (TwFuture     *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Answers the async waiters, runs the dependents, schedules the notify
- * and tells the owner, with no lock held, and drops @data, a reference
- * on the settled future. */
-static void
-tw_future_finish_settling (gpointer data)
+/* What is left to do once a future has settled, taken from it under its
+ * lock as it settles, so that finishing takes the lock no more. */
+typedef struct
 {
-  TwFuture *self = data;
+  TwFuture      *future;      /* a reference */
   TwFutureOwner *owner;
-  GSList *waiters;
-  GSList *dependents;
+  GSList        *waiters;     /* TwWaiter, already marked done */
+  TwDependent   *dependents;  /* newest first */
+} TwSettling;
 
-  g_mutex_lock (&self->lock);
-  owner = g_steal_pointer (&self->owner);
-  waiters = g_steal_pointer (&self->waiters);
-  /* They were prepended: run them in the order they were added. */
-  dependents = g_slist_reverse (g_steal_pointer (&self->dependents));
-  g_mutex_unlock (&self->lock);
+/* Answers the async waiters, runs the dependents, schedules the notify
+ * and tells the owner, with no lock held, and drops the reference. */
+static void
+tw_future_finish_settling (TwSettling *settling)
+{
+  TwFuture *self = settling->future;
+  TwDependent *newest = settling->dependents;
+  TwDependent *dependents = NULL;
 
-  for (const GSList *l = waiters; l != NULL; l = l->next)
+  for (const GSList *l = settling->waiters; l != NULL; l = l->next)
     tw_future_return_task (self, ((TwWaiter *)l->data)->task);
-  g_slist_free_full (waiters, tw_waiter_answered);
+  g_slist_free_full (settling->waiters, tw_waiter_answered);
 
-  for (const GSList *l = dependents; l != NULL; l = l->next)
-    ((TwDependent *)l->data)->func (self, ((TwDependent *)l->data)->user_data);
-  g_slist_free_full (dependents, g_free);
+  /* They were prepended: run them in the order they were added. */
+  while (newest != NULL)
+    {
+      TwDependent *next = newest->next;
+
+      newest->next = dependents;
+      dependents = newest;
+      newest = next;
+    }
+
+  while (dependents != NULL)
+    {
+      TwDependent *next = dependents->next;
+
+      dependents->func (self, dependents->user_data);
+      g_free (dependents);
+      dependents = next;
+    }
 
   tw_future_schedule_notify (self, PROP_STATE);
-  if (owner != NULL)
-    owner->funcs->settled (owner);
+  if (settling->owner != NULL)
+    settling->owner->funcs->settled (settling->owner);
   g_object_unref (self);
+}
+
+static void
+tw_future_finish_deferred (gpointer data)
+{
+  tw_future_finish_settling (data);
+  g_free (data);
 }
 
 /* Called with the lock held, on a future that has not settled; releases
@@ -764,6 +603,7 @@ tw_future_settle_locked (TwFuture *self,
                          GError   *error,
                          gboolean *cancel_requested)
 {
+  TwSettling settling = { NULL, };
   TwFutureState state;
 
   g_assert ((value == NULL) != (error == NULL));
@@ -776,9 +616,12 @@ tw_future_settle_locked (TwFuture *self,
   else
     state = TW_FUTURE_STATE_FAILED;
 
-  self->state = state;
-  self->value = value;
-  self->error = error;
+  if (value != NULL)
+    self->outcome.value = value;
+  else
+    self->outcome.error = error;
+  /* After the outcome: tw_future_is_done() reads state without the lock. */
+  tw_future_store_state (self, state);
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
@@ -786,12 +629,19 @@ tw_future_settle_locked (TwFuture *self,
     self->owner->funcs->count (self->owner, state);
 
   /* Whatever the waiters' cancellables do now, they are answered below. */
-  for (const GSList *l = self->waiters; l != NULL; l = l->next)
-    ((TwWaiter *)l->data)->done = TRUE;
+  if (self->extra != NULL)
+    {
+      settling.waiters = g_steal_pointer (&self->extra->waiters);
+      for (const GSList *l = settling.waiters; l != NULL; l = l->next)
+        ((TwWaiter *)l->data)->done = TRUE;
+    }
+  settling.future = g_object_ref (self);
+  settling.owner = g_steal_pointer (&self->owner);
+  settling.dependents = g_steal_pointer (&self->dependents);
 
   /* A broadcast is a syscall even when nobody waits: skip it then. */
   if (self->n_blocked > 0)
-    g_cond_broadcast (&self->cond);
+    g_cond_broadcast (&self->extra->cond);
   g_mutex_unlock (&self->lock);
 
   /* A dependent that settles a future (a chained task whose input failed)
@@ -799,11 +649,11 @@ tw_future_settle_locked (TwFuture *self,
    * thread runs: a chain of any length settles in constant stack. */
   if (!tw_defer_begin ())
     {
-      tw_defer_push (tw_future_finish_settling, g_object_ref (self));
+      tw_defer_push (tw_future_finish_deferred, g_memdup2 (&settling, sizeof settling));
       return;
     }
 
-  tw_future_finish_settling (g_object_ref (self));
+  tw_future_finish_settling (&settling);
   tw_defer_end ();
 }
 
@@ -890,39 +740,47 @@ tw_future_add_dependent (TwFuture              *self,
                          TwFutureDependentFunc  func,
                          gpointer               user_data)
 {
+  TwDependent *dependent = g_new (TwDependent, 1);
   gboolean settled;
+
+  dependent->func = func;
+  dependent->user_data = user_data;
 
   g_mutex_lock (&self->lock);
   settled = tw_future_state_is_settled (self->state);
   if (!settled)
     {
-      TwDependent *dependent = g_new (TwDependent, 1);
-
-      dependent->func = func;
-      dependent->user_data = user_data;
-      self->dependents = g_slist_prepend (self->dependents, dependent);
+      dependent->next = self->dependents;
+      self->dependents = g_steal_pointer (&dependent);
     }
   g_mutex_unlock (&self->lock);
 
   if (settled)
-    func (self, user_data);
+    {
+      g_free (dependent);
+      func (self, user_data);
+    }
 }
 
 /* Only valid once the future has settled: value and error never change then. */
 GVariant *
 tw_future_peek_value (TwFuture *self)
 {
-  g_assert (tw_future_is_done (self));
+  TwFutureState state = tw_future_load_state (self);
 
-  return self->value;
+  g_assert (tw_future_state_is_settled (state));
+
+  return state == TW_FUTURE_STATE_SUCCEEDED ? self->outcome.value : NULL;
 }
 
 GError *
 tw_future_dup_error (TwFuture *self)
 {
-  g_assert (tw_future_is_done (self));
+  TwFutureState state = tw_future_load_state (self);
 
-  return self->error ? g_error_copy (self->error) : NULL;
+  g_assert (tw_future_state_is_settled (state));
+
+  return state != TW_FUTURE_STATE_SUCCEEDED ? g_error_copy (self->outcome.error) : NULL;
 }
 
 /**

@@ -97,8 +97,6 @@ void      tw_pool_watch            (TwPool             *self,
 gboolean  tw_pool_should_retry     (TwPool             *self,
                                     const GError       *error,
                                     guint               attempt);
-void      tw_pool_report_finished  (TwPool             *self,
-                                    guint               n_finished);
 void      tw_pool_forget_owner     (TwPool             *self);
 void      tw_pool_shutdown         (TwPool             *self,
                                     TwShutdownMode      mode);

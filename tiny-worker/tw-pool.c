@@ -74,6 +74,7 @@ struct _TwPool
   GPtrArray          *threads;       /* GThread, until joined */
   guint               n_idle;        /* threads waiting on work_cond */
   guint               n_woken;       /* of those, signalled and not yet running */
+  guint               n_spinning;    /* threads polling wake_seq before they sleep */
   guint               closing : 1;   /* submits fail from now on */
   guint               stopping : 1;  /* threads exit once the queue is empty */
   guint               stopped : 1;   /* the threads were joined */
@@ -83,6 +84,10 @@ struct _TwPool
   /* Read-only once a task is queued (see tw_pool_set_limits()). */
   TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
+
+  /* Changed under lock, read atomically by spinning threads: bumped when
+   * a task is queued or the threads must stop. */
+  gint                wake_seq;
 
   /* Protected by lock: records taken from free_tasks in one go. */
   gpointer            taken_tasks;   /* TwPoolTask, linked by link.next */
@@ -263,6 +268,12 @@ tw_pool_forget_owner (TwPool *self)
   tw_notifier_forget_owner (self->notifier);
 }
 
+static void
+tw_pool_bump_wake_seq_locked (TwPool *self)
+{
+  g_atomic_int_set (&self->wake_seq, g_atomic_int_get (&self->wake_seq) + 1);
+}
+
 /* Takes @input (owned) and a new reference on the task's future.
  * Returns whether an idle thread must be woken: the caller signals
  * work_cond, best after releasing the lock, which the woken thread
@@ -275,11 +286,12 @@ tw_pool_enqueue_locked (TwPool     *self,
   task->input = input;
   task->place = TW_POOL_TASK_QUEUED;
   g_queue_push_tail_link (&self->queue, &task->link);
+  tw_pool_bump_wake_seq_locked (self);
 
-  /* While a woken thread has not taken its task yet, it is the one that
-   * wakes the next (tw_pool_pop_task()): a burst of submits then costs
-   * the submitting thread one wake-up, not one each. */
-  if (self->n_woken > 0 || self->n_idle == 0)
+  /* While a woken or spinning thread has not taken its task yet, it is
+   * the one that wakes the next (tw_pool_pop_task()): a burst of submits
+   * then costs the submitting thread one wake-up at most, not one each. */
+  if (self->n_woken > 0 || self->n_spinning > 0 || self->n_idle == 0)
     return FALSE;
 
   self->n_woken++;
@@ -291,7 +303,8 @@ tw_pool_enqueue_locked (TwPool     *self,
 static gboolean
 tw_pool_wake_next_locked (TwPool *self)
 {
-  if (self->queue.length <= self->n_woken || self->n_idle <= self->n_woken)
+  if (self->queue.length <= self->n_woken + self->n_spinning ||
+      self->n_idle <= self->n_woken)
     return FALSE;
 
   self->n_woken++;
@@ -340,6 +353,11 @@ tw_pool_take_free_task_locked (TwPool *self)
   task = self->taken_tasks;
   if (task != NULL)
     self->taken_tasks = task->link.next;
+
+  /* A pool thread freed it last: fetch the next one's cache line now
+   * rather than stall on it at the next submit. */
+  if (self->taken_tasks != NULL)
+    __builtin_prefetch (self->taken_tasks, 1);
 
   return task;
 }
@@ -712,6 +730,7 @@ tw_pool_task_settled (TwFutureOwner *owner)
       if (self->closing && self->detached)
         {
           self->stopping = TRUE;
+          tw_pool_bump_wake_seq_locked (self);
           g_cond_broadcast (&self->work_cond);
           g_cancellable_cancel (self->stop);
           if (self->watchdog != NULL)
@@ -762,6 +781,11 @@ tw_pool_pop_task (TwPool         *self,
   gboolean wake = FALSE;
 
   g_mutex_lock (&self->lock);
+
+  /* Polls a moment before it sleeps, one thread at a time, so that idle
+   * threads do not keep the submitting one off the CPU. */
+  if (take == NULL && self->queue.length == 0 && !self->stopping)
+    tw_spin_for_change (&self->lock, &self->n_spinning, &self->wake_seq);
 
   while (take == NULL && self->queue.length == 0 && !self->stopping)
     {
@@ -859,14 +883,6 @@ tw_pool_is_cancelling (TwPool *self)
   return g_atomic_int_get (&self->cancelling);
 }
 
-/* Kept for runners that count their finished tasks: a task stops
- * counting as running as it settles, so there is nothing left to do. */
-void
-tw_pool_report_finished (TwPool *self,
-                         guint   n_finished)
-{
-}
-
 static void
 tw_pool_cancel_queue (GQueue *queue)
 {
@@ -911,6 +927,7 @@ tw_pool_join_threads (TwPool *self)
     g_cond_wait (&self->idle_cond, &self->lock);
 
   self->stopping = TRUE;
+  tw_pool_bump_wake_seq_locked (self);
   g_cond_broadcast (&self->work_cond);
   g_cancellable_cancel (self->stop);
   threads = g_steal_pointer (&self->threads);

@@ -719,8 +719,6 @@ tw_process_serve (TwPool   *pool,
   if (server.wake_fd >= 0)
     close (server.wake_fd);
   g_byte_array_unref (server.out);
-
-  tw_pool_report_finished (pool, server.n_finished);
 }
 
 const TwPoolRunner tw_process_runner = {

@@ -39,6 +39,16 @@ typedef struct
   TwFuture               *current;      /* the running task, for its progress */
 } TwThreadRunner;
 
+/* Both modes take and give the same values: none nested deeper than a
+ * worker process can read. A basic value, the common case, is not nested
+ * at all: it needs no walk of its type. */
+static gboolean
+tw_thread_runner_check_value (GVariant  *value,
+                              GError   **error)
+{
+  return !g_variant_is_container (value) || tw_wire_check_depth (value, error);
+}
+
 static void
 tw_thread_runner_progress_cb (gdouble     fraction,
                               const char *message,
@@ -78,7 +88,7 @@ tw_thread_runner_run (TwThreadRunner   *self,
           self->current = NULL;
 
           /* What a worker process could not send fails here too. */
-          if (result != NULL && !tw_wire_check_depth (result, &error))
+          if (result != NULL && !tw_thread_runner_check_value (result, &error))
             g_clear_pointer (&result, g_variant_unref);
         }
 
@@ -134,9 +144,7 @@ tw_thread_runner_serve (TwPool   *pool,
   g_object_unref (self.cancellable);
 }
 
-/* Both modes take and give the same values: none nested deeper than a
- * worker process can read. */
 const TwPoolRunner tw_thread_runner = {
-  .check_input = tw_wire_check_depth,
+  .check_input = tw_thread_runner_check_value,
   .serve = tw_thread_runner_serve,
 };

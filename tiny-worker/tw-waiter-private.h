@@ -77,4 +77,15 @@ gboolean  tw_wait_blocking             (GCond              *cond,
                                         const char         *what,
                                         GError            **error);
 
+/* How long a thread polls before it sleeps: about a cross-CPU wake-up on
+ * a virtual machine, so that a short gap costs no futex wait and wake. */
+#define TW_SPIN_USEC 20
+
+gboolean  tw_spin_until                (TwWaitReadyFunc     ready,
+                                        gpointer            data,
+                                        gint64              max_usec);
+void      tw_spin_for_change           (GMutex             *lock,
+                                        guint              *n_spinning,
+                                        const gint         *seq);
+
 G_END_DECLS

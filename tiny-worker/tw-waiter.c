@@ -133,6 +133,119 @@ tw_waiter_answered (gpointer data)
   tw_waiter_unref (self);
 }
 
+static inline void
+tw_cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
+/*
+ * tw_spin_until:
+ * @ready: checked without any lock, so it may only read atomically
+ *
+ * Polls @ready for up to @max_usec, and says whether it became true. A
+ * thread that is about to sleep until another one acts calls it first:
+ * when the other acts within microseconds, nobody pays for a futex wait
+ * and wake, which on a virtual machine takes tens of microseconds. The
+ * poll yields the CPU every microsecond or two, in case the thread we wait
+ * for shares it, and at most one thread per CPU polls; the others, and
+ * all of them in a process that may run on one CPU only, check once.
+ */
+gboolean
+tw_spin_until (TwWaitReadyFunc ready,
+               gpointer        data,
+               gint64          max_usec)
+{
+  static gsize n_cpus;
+  static gint n_spinning;
+  gint64 deadline = 0;
+  gboolean done;
+
+  if (g_once_init_enter (&n_cpus))
+    g_once_init_leave (&n_cpus, MAX (g_get_num_processors (), 1));
+
+  done = ready (data);
+  if (done || max_usec <= 0)
+    return done;
+
+  /* On one CPU, the thread we wait for runs only once we stop. */
+  if (n_cpus < 2 || (gsize)g_atomic_int_add (&n_spinning, 1) >= n_cpus)
+    {
+      if (n_cpus >= 2)
+        g_atomic_int_add (&n_spinning, -1);
+      return FALSE;
+    }
+
+  for (guint i = 1; !done; i++)
+    {
+      tw_cpu_relax ();
+      done = ready (data);
+
+      /* Reading the clock every time would slow the polling down. The
+       * thread we wait for may share our CPU: let it run. */
+      if (!done && i % 64 == 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          if (deadline == 0)
+            deadline = now + max_usec;
+          else if (now >= deadline)
+            break;
+          g_thread_yield ();
+        }
+    }
+
+  g_atomic_int_add (&n_spinning, -1);
+
+  return done;
+}
+
+typedef struct
+{
+  const gint *seq;
+  gint        seen;
+} TwSpinSeq;
+
+static gboolean
+tw_spin_seq_changed (gpointer data)
+{
+  TwSpinSeq *spin = data;
+
+  return g_atomic_int_get (spin->seq) != spin->seen;
+}
+
+/*
+ * tw_spin_for_change:
+ * @lock: the owner's lock, held by the caller
+ * @n_spinning: the owner's count of threads in here, protected by @lock
+ * @seq: changed under @lock, and read atomically, when the caller should
+ *   look again
+ *
+ * For a thread about to sleep until another changes @seq: unless one of
+ * the owner's threads polls already, polls @seq with @lock released, for
+ * up to %TW_SPIN_USEC. Returns with @lock held; the caller looks again.
+ */
+void
+tw_spin_for_change (GMutex     *lock,
+                    guint      *n_spinning,
+                    const gint *seq)
+{
+  TwSpinSeq spin = { seq, g_atomic_int_get (seq) };
+
+  if (*n_spinning > 0)
+    return;
+
+  (*n_spinning)++;
+  g_mutex_unlock (lock);
+  tw_spin_until (tw_spin_seq_changed, &spin, TW_SPIN_USEC);
+  g_mutex_lock (lock);
+  (*n_spinning)--;
+}
+
 /*
  * tw_wait_blocking:
  * @lock: the owner's lock, held by the caller
