@@ -72,6 +72,7 @@ typedef struct
   guint64        current_id;   /* the task the serving thread is running, or 0 */
   GCancellable  *cancellable;  /* that task's cancellable */
   GHashTable    *cancelled;    /* ids cancelled before they started */
+  gboolean       nudged;       /* a NOP was sent for the partial frame read */
 } TwProcessChild;
 
 static void
@@ -112,15 +113,23 @@ tw_process_child_take_frames (TwProcessChild *child)
 
   while (!child->ended && tw_wire_take (&child->reader, &frame, &error))
     {
+      child->nudged = FALSE;
       if (frame.kind == TW_WIRE_QUIT)
         child->ended = TRUE;
-      else if (frame.kind != TW_WIRE_CANCEL)
+      else if (frame.kind == TW_WIRE_CANCEL)
+        {
+          GCancellable *running = tw_process_child_cancel_locked (child, frame.id);
+
+          if (cancel == NULL)
+            cancel = running;
+          else
+            g_clear_object (&running);  /* the same task, cancelled twice */
+        }
+      else if (frame.kind != TW_WIRE_NOP)
         {
           g_queue_push_tail (&child->frames, g_memdup2 (&frame, sizeof frame));
           continue;
         }
-      else if (cancel == NULL)
-        cancel = tw_process_child_cancel_locked (child, frame.id);
       tw_wire_frame_clear (&frame);
     }
 
@@ -169,8 +178,19 @@ tw_process_child_next (TwProcessChild *child)
   g_mutex_lock (&child->lock);
   while (child->frames.length == 0 && !child->ended)
     {
+      GCancellable *cancel;
+
+      /* The rest of a frame may be held back by a relay, until we answer
+       * (see tw_wire_nudge()); no task runs, so stdout is ours. */
+      if (child->newline && !child->nudged &&
+          child->reader.buffer->len > child->reader.offset)
+        {
+          tw_wire_nudge (child->out_fd, TRUE);
+          child->nudged = TRUE;
+        }
+
       /* No task runs: there is no cancellable to get back. */
-      GCancellable *cancel = tw_process_child_read (child, TRUE);
+      cancel = tw_process_child_read (child, TRUE);
 
       g_clear_object (&cancel);
     }

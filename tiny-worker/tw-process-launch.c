@@ -521,6 +521,7 @@ tw_process_worker_launch (TwProcessConfig  *config,
     }
 
   worker->reader.newline = TRUE;  /* the worker speaks over its stdout */
+  worker->reader.nudge_fd = to_child;  /* through a relay such as srun */
   worker->stderr_fd = stderr_fd;
   g_unix_set_fd_nonblocking (stderr_fd, TRUE, NULL);
   g_mutex_init (&worker->stderr_lock);

@@ -44,6 +44,7 @@ typedef enum
   TW_WIRE_CHUNK,           /* an array of inputs to run one by one; answered by av */
   TW_WIRE_CANCEL,          /* () */
   TW_WIRE_QUIT,            /* () */
+  TW_WIRE_NOP,             /* (): ignored, either way; see tw_wire_nudge() */
   /* child to parent */
   TW_WIRE_READY = 16,      /* (ut): version, pid */
   TW_WIRE_SETUP_FAILED,    /* (sis): the setup error */
@@ -61,6 +62,9 @@ typedef struct
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
   gboolean    poll_first;  /* wait before reading: nothing is expected yet */
+  int         nudge_fd;    /* through a relay: the peer's input, or -1; see tw_wire_nudge() */
+  gboolean    unanswered;  /* bytes were read since the owner last wrote to the peer */
+  gboolean    nudged;      /* a NOP went for the frame being read */
 } TwWireReader;
 
 typedef struct
@@ -100,6 +104,8 @@ gboolean  tw_wire_write         (int             fd,
                                  GVariant       *payload,
                                  int             pid_fd,
                                  GError        **error);
+void      tw_wire_nudge         (int             fd,
+                                 gboolean        newline);
 void      tw_wire_frame_clear   (TwWireFrame    *frame);
 GVariant *tw_wire_error_to_variant   (const GError *error);
 GError   *tw_wire_error_from_variant (GVariant     *variant);

@@ -42,6 +42,9 @@ tw_wire_reader_init (TwWireReader *reader,
   reader->offset = 0;
   reader->newline = FALSE;
   reader->poll_first = FALSE;
+  reader->nudge_fd = -1;
+  reader->unanswered = FALSE;
+  reader->nudged = FALSE;
 }
 
 void
@@ -165,6 +168,18 @@ tw_wire_fill (TwWireReader  *reader,
         }
       skip_read = FALSE;
 
+      /* About to wait for the rest of a frame: a relay may keep it back
+       * until what it passed on is answered; once a frame is enough, as
+       * it then passes on all it kept. A read that only looks (a
+       * deadline of 0) leaves answering to its caller. */
+      if (reader->nudge_fd >= 0 && reader->unanswered && !reader->nudged &&
+          deadline != 0 && reader->buffer->len > reader->offset)
+        {
+          tw_wire_nudge (reader->nudge_fd, FALSE);
+          reader->unanswered = FALSE;
+          reader->nudged = TRUE;
+        }
+
       if (peer_gone)
         {
           /* It died, and what it wrote before is read: a descendant that
@@ -204,6 +219,7 @@ tw_wire_fill (TwWireReader  *reader,
     }
 
   tw_wire_feed (reader, chunk, n);
+  reader->unanswered = TRUE;
 
   return TRUE;
 }
@@ -279,6 +295,7 @@ tw_wire_take (TwWireReader  *reader,
     return FALSE;
 
   reader->offset += 4 + length + reader->newline;
+  reader->nudged = FALSE;
 
   return TRUE;
 }
@@ -334,6 +351,20 @@ tw_wire_read (TwWireReader  *reader,
   return TRUE;
 }
 
+/* A write to a dead peer raised SIGPIPE, blocked in this thread: it
+ * must not be delivered once unblocked. */
+static void
+tw_wire_discard_sigpipe (void)
+{
+  sigset_t pipe_set;
+  struct timespec zero = { 0, 0 };
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  while (sigtimedwait (&pipe_set, NULL, &zero) == SIGPIPE)
+    ;
+}
+
 /* Writes all of @data. SIGPIPE is blocked in the threads that write to
  * worker processes, so a dead peer gives EPIPE, whose pending signal is
  * then discarded. */
@@ -371,15 +402,7 @@ tw_wire_write_all (int            fd,
           int saved_errno = errno;
 
           if (saved_errno == EPIPE)
-            {
-              sigset_t pipe_set;
-              struct timespec zero = { 0, 0 };
-
-              sigemptyset (&pipe_set);
-              sigaddset (&pipe_set, SIGPIPE);
-              while (sigtimedwait (&pipe_set, NULL, &zero) == SIGPIPE)
-                ;
-            }
+            tw_wire_discard_sigpipe ();
 
           g_set_error (error, G_IO_ERROR,
                        saved_errno == EPIPE ? G_IO_ERROR_CONNECTION_CLOSED
@@ -394,6 +417,34 @@ tw_wire_write_all (int            fd,
     }
 
   return TRUE;
+}
+
+/*
+ * tw_wire_nudge:
+ *
+ * Writes a NOP frame to @fd, if there is room, for a peer behind a relay
+ * that keeps small messages back until the last is acknowledged (Nagle's
+ * algorithm): srun and slurmstepd do, and their peer acknowledges only
+ * with data or after 40 ms. A side that read bytes and now waits for more
+ * sends one, which carries the acknowledgement back. The peer ignores it.
+ */
+void
+tw_wire_nudge (int      fd,
+               gboolean newline)
+{
+  g_autoptr(GByteArray) out = g_byte_array_sized_new (32);
+  gssize n;
+
+  tw_wire_append (out, TW_WIRE_NOP, 0, g_variant_new ("()"), NULL);
+  if (newline)
+    tw_wire_end_line (out);
+
+  /* Less than PIPE_BUF: all of it or nothing. A full pipe needs no nudge. */
+  do
+    n = write (fd, out->data, out->len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EPIPE)
+    tw_wire_discard_sigpipe ();
 }
 
 /*
