@@ -65,6 +65,9 @@ typedef struct
   guint      attempt;      /* how many times it failed and was retried */
   guint      requeued;     /* how many workers broke the protocol while it was
                             * the head, blaming another task */
+  gboolean   progressed;   /* the child said it runs it (STARTED, PROGRESS) */
+  gboolean   survived;     /* a child died while it was the head, with no
+                            * sign that it had started it */
 } TwInFlight;
 
 typedef struct
@@ -290,6 +293,8 @@ tw_process_server_worker_failed (TwProcessServer *server,
     ;  /* It died between tasks: nobody to blame. */
   else if (innocent && head->requeued < MAX_REQUEUES)
     head->requeued++;  /* It goes to the next worker. */
+  else if (crashed && !head->progressed && !head->survived && head->cancel_time == 0)
+    head->survived = TRUE;  /* The child may have died of the task before: once more. */
   else if (crashed)
     g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
                  "The worker process %s while running the task", how);
@@ -584,6 +589,12 @@ tw_process_server_answer (TwProcessServer  *server,
   if (frame->kind == TW_WIRE_NOP)
     return TRUE;
 
+  if (frame->kind == TW_WIRE_STARTED)
+    {
+      head->progressed |= frame->id == head->id;
+      return TRUE;
+    }
+
   /* Progress of the running task, not an answer. */
   if (frame->kind == TW_WIRE_PROGRESS && frame->id == head->id &&
       g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(ds)")))
@@ -592,6 +603,7 @@ tw_process_server_answer (TwProcessServer  *server,
       gdouble fraction;
 
       g_variant_get (frame->payload, "(d&s)", &fraction, &message);
+      head->progressed = TRUE;
       if (!head->settled)
         tw_future_set_progress (head->future, fraction, *message ? message : NULL);
       return TRUE;

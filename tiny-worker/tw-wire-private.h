@@ -51,6 +51,7 @@ typedef enum
   TW_WIRE_RESULT,          /* the output value */
   TW_WIRE_ERROR,           /* (sis): the task's error */
   TW_WIRE_PROGRESS,        /* (ds): fraction and message ("" for none) */
+  TW_WIRE_STARTED,         /* (): the task has run for a while */
 } TwWireKind;
 
 typedef struct
