@@ -58,6 +58,7 @@ typedef struct
 {
   int         fd;
   int         pid_fd;      /* a pidfd of the peer, or -1: its death ends reads */
+  GPid        pid;         /* the peer, a child; without a pidfd, polled for */
   int         wake_fd;     /* an eventfd written when the cancellable fires, or -1 */
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tw-error.h"
@@ -37,6 +38,7 @@ tw_wire_reader_init (TwWireReader *reader,
 {
   reader->fd = fd;
   reader->pid_fd = -1;
+  reader->pid = 0;
   reader->wake_fd = -1;
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
@@ -91,14 +93,32 @@ tw_wire_wake (int wake_fd)
 
 /* Without a wake fd, a cancellable is looked at this often. */
 #define POLL_SLICE_MSEC 20
+/* Without a pidfd, whether the peer lives is looked at this often. */
+#define PID_SLICE_MSEC  250
+
+/* Whether child @pid has exited (not reaping it) or is no child of ours. */
+static gboolean
+tw_wire_pid_exited (GPid pid)
+{
+  siginfo_t info = { 0, };
+  int ret;
+
+  do
+    ret = waitid (P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT);
+  while (ret < 0 && errno == EINTR);
+
+  return ret < 0 || info.si_pid == pid;
+}
 
 /* Waits until @fd is ready for @events. Returns 1 when ready, 0 when
- * @deadline passed, 2 when the peer behind @pid_fd is gone, and -1 with
- * @error set when @cancellable fired (it wakes @wake_fd). */
+ * @deadline passed, 2 when the peer behind @pid_fd (or, without one,
+ * child @pid if not 0) is gone, and -1 with @error set when @cancellable
+ * fired (it wakes @wake_fd). */
 static int
 tw_wire_poll (int            fd,
               short          events,
               int            pid_fd,
+              GPid           pid,
               int            wake_fd,
               GCancellable  *cancellable,
               gint64         deadline,
@@ -120,6 +140,13 @@ tw_wire_poll (int            fd,
         timeout = (int)MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000);
       if (cancellable != NULL && wake_fd < 0 && (timeout < 0 || timeout > POLL_SLICE_MSEC))
         timeout = POLL_SLICE_MSEC;
+      if (pid_fd < 0 && pid > 0)
+        {
+          if (tw_wire_pid_exited (pid))
+            return 2;
+          if (timeout < 0 || timeout > PID_SLICE_MSEC)
+            timeout = PID_SLICE_MSEC;
+        }
 
       ret = poll (fds, G_N_ELEMENTS (fds), timeout);
       if (ret < 0 && errno == EINTR)
@@ -189,7 +216,7 @@ tw_wire_fill (TwWireReader  *reader,
           return FALSE;
         }
 
-      ready = tw_wire_poll (reader->fd, POLLIN, reader->pid_fd, reader->wake_fd,
+      ready = tw_wire_poll (reader->fd, POLLIN, reader->pid_fd, reader->pid, reader->wake_fd,
                             cancellable, deadline, error);
       if (ready < 0)
         return FALSE;
@@ -388,7 +415,7 @@ tw_wire_write_all (int            fd,
       /* A full pipe: wait for room, or for the reader's death. */
       if (n < 0 && errno == EAGAIN)
         {
-          if (tw_wire_poll (fd, POLLOUT, pid_fd, -1, NULL, -1, NULL) == 2)
+          if (tw_wire_poll (fd, POLLOUT, pid_fd, 0, -1, NULL, -1, NULL) == 2)
             {
               g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
                                    "The worker process exited");

@@ -279,6 +279,20 @@ test_faults_launcher_background (void)
   g_assert_cmpint (g_get_monotonic_time () - start, <, REPORT_BOUND_USEC);
 }
 
+/* Where pidfd_open() fails (an old kernel, a seccomp filter), the death
+ * of a worker whose pipes a descendant holds is seen by polling it, and
+ * a launched worker's stderr thread ends once the launcher is reaped. */
+static void
+test_faults_no_pidfd (gconstpointer data)
+{
+  g_setenv ("TW_TEST_NO_PIDFD", "1", TRUE);
+  if (g_str_equal (data, "launcher"))
+    test_faults_launcher_background ();
+  else
+    test_faults_grandchild (data);
+  g_unsetenv ("TW_TEST_NO_PIDFD");
+}
+
 /* @depth variants around an int32. */
 static GVariant *
 new_nested_variant (guint depth)
@@ -566,6 +580,9 @@ main (int   argc,
       }
   g_test_add_data_func ("/Tw/Faults/grandchild/system", "system", test_faults_grandchild);
   g_test_add_data_func ("/Tw/Faults/grandchild/fork", "fork", test_faults_grandchild);
+  g_test_add_data_func ("/Tw/Faults/no-pidfd/grandchild", "fork", test_faults_no_pidfd);
+  g_test_add_data_func ("/Tw/Faults/no-pidfd/launcher-background", "launcher",
+                        test_faults_no_pidfd);
   g_test_add_func ("/Tw/Faults/launcher-background", test_faults_launcher_background);
   g_test_add_func ("/Tw/Faults/no-tw-init", test_faults_no_tw_init);
   g_test_add_data_func ("/Tw/Faults/deep-values/thread",
