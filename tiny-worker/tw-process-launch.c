@@ -219,12 +219,14 @@ tw_process_reap (TwProcessWorker *worker,
 
 #define STDERR_TAIL_SIZE 2048
 #define STDERR_SLICE_MSEC 100
+#define STDERR_DRAIN_MSEC 200
 
 /* Copies a launched worker's stderr to ours, keeping its tail for error
  * messages: a launcher that fails says why there. It ends at the end of
  * the pipe, or once the launched process is gone and what it wrote is
- * read: a background process it left may hold the pipe for long. Without
- * a pidfd, it looks every STDERR_SLICE_MSEC whether it has been reaped. */
+ * read: a background process it left may hold the pipe for long, and
+ * write on, for at most STDERR_DRAIN_MSEC more. Without a pidfd, it looks
+ * every STDERR_SLICE_MSEC whether the launched process has been reaped. */
 static gpointer
 tw_process_stderr_thread (gpointer data)
 {
@@ -232,6 +234,7 @@ tw_process_stderr_thread (gpointer data)
   struct pollfd fds[2] = { { .fd = worker->stderr_fd, .events = POLLIN },
                            { .fd = worker->reader.pid_fd, .events = POLLIN } };
   char buffer[4096];
+  gint64 gone_time = 0;
   gssize n;
   G_GNUC_UNUSED gssize written;
 
@@ -239,16 +242,20 @@ tw_process_stderr_thread (gpointer data)
     {
       if (poll (fds, 2, fds[1].fd >= 0 ? -1 : STDERR_SLICE_MSEC) < 0 && errno != EINTR)
         break;
+      if (gone_time == 0 && (fds[1].revents != 0 || g_atomic_int_get (&worker->reaped)))
+        gone_time = g_get_monotonic_time ();
 
       n = read (worker->stderr_fd, buffer, sizeof buffer);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
         break;
       if (n < 0)
         {
-          if (fds[1].revents != 0 || g_atomic_int_get (&worker->reaped))
+          if (gone_time != 0)
             break;
           continue;
         }
+      if (gone_time != 0 && g_get_monotonic_time () - gone_time > STDERR_DRAIN_MSEC * 1000)
+        break;
 
       written = write (STDERR_FILENO, buffer, n);
       g_mutex_lock (&worker->stderr_lock);
