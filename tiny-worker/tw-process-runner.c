@@ -33,7 +33,9 @@
  * trip: trivial tasks travel in batches, and a worker behind srun or ssh
  * still has work while the next batch travels, while long tasks are not
  * hoarded by one worker (at least two are in flight, so the round trip is
- * hidden). A lone task is sent at once.
+ * hidden). A lone task is sent at once. Through a launcher, the thread
+ * writes only when it would wait, once, with a NOP if it has no task to
+ * send: see tw_process_server_read_ready().
  */
 
 #define PIPELINE_USEC  500
