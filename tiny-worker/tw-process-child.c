@@ -54,7 +54,8 @@ typedef struct
   int            out_fd;
   gboolean       newline;      /* end every frame with a newline (on stdout) */
 
-  /* Serving thread only. */
+  /* Serving thread only, with out_lock held while writing. */
+  GMutex         out_lock;     /* one writer at a time on out_fd */
   GByteArray    *out;          /* the answer being sent */
   guint64        serving_id;   /* the task being run, for its progress */
 
@@ -72,6 +73,7 @@ typedef struct
   guint64        current_id;   /* the task the serving thread is running, or 0 */
   GCancellable  *cancellable;  /* that task's cancellable */
   GHashTable    *cancelled;    /* ids cancelled before they started */
+  gboolean       nudged;       /* a NOP was sent for the partial frame read */
 } TwProcessChild;
 
 static void
@@ -112,15 +114,23 @@ tw_process_child_take_frames (TwProcessChild *child)
 
   while (!child->ended && tw_wire_take (&child->reader, &frame, &error))
     {
+      child->nudged = FALSE;
       if (frame.kind == TW_WIRE_QUIT)
         child->ended = TRUE;
-      else if (frame.kind != TW_WIRE_CANCEL)
+      else if (frame.kind == TW_WIRE_CANCEL)
+        {
+          GCancellable *running = tw_process_child_cancel_locked (child, frame.id);
+
+          if (cancel == NULL)
+            cancel = running;
+          else
+            g_clear_object (&running);  /* the same task, cancelled twice */
+        }
+      else if (frame.kind != TW_WIRE_NOP)
         {
           g_queue_push_tail (&child->frames, g_memdup2 (&frame, sizeof frame));
           continue;
         }
-      else if (cancel == NULL)
-        cancel = tw_process_child_cancel_locked (child, frame.id);
       tw_wire_frame_clear (&frame);
     }
 
@@ -169,8 +179,21 @@ tw_process_child_next (TwProcessChild *child)
   g_mutex_lock (&child->lock);
   while (child->frames.length == 0 && !child->ended)
     {
+      GCancellable *cancel;
+
+      /* The rest of a frame may be held back by a relay, until we answer
+       * (see tw_wire_nudge()); no task runs, so stdout is ours. */
+      if (child->newline && !child->nudged &&
+          child->reader.buffer->len > child->reader.offset)
+        {
+          g_mutex_lock (&child->out_lock);
+          tw_wire_nudge (child->out_fd, TRUE);
+          g_mutex_unlock (&child->out_lock);
+          child->nudged = TRUE;
+        }
+
       /* No task runs: there is no cancellable to get back. */
-      GCancellable *cancel = tw_process_child_read (child, TRUE);
+      cancel = tw_process_child_read (child, TRUE);
 
       g_clear_object (&cancel);
     }
@@ -180,7 +203,35 @@ tw_process_child_next (TwProcessChild *child)
   return frame;
 }
 
+/* Tells the parent that task @id runs, so that a crash from now on is
+ * blamed on it, not on a task that went before. Only if no other frame
+ * is being written and the pipe has room: it must never block the
+ * watcher, which drains a parent that writes. Called with the lock held. */
+static void
+tw_process_child_announce (TwProcessChild *child,
+                           guint64         id)
+{
+  struct pollfd pfd = { .fd = child->out_fd, .events = POLLOUT };
+  g_autoptr(GByteArray) out = NULL;
+  G_GNUC_UNUSED gssize n;
+
+  if (!g_mutex_trylock (&child->out_lock))
+    return;
+
+  if (poll (&pfd, 1, 0) == 1 && pfd.revents == POLLOUT)
+    {
+      out = g_byte_array_new ();
+      tw_wire_append (out, TW_WIRE_STARTED, id, g_variant_new ("()"), NULL);
+      if (child->newline)
+        tw_wire_end_line (out);
+      /* Less than PIPE_BUF, and there is room: it does not block. */
+      n = write (child->out_fd, out->data, out->len);
+    }
+  g_mutex_unlock (&child->out_lock);
+}
+
 /* Waits on the cond until the running task has run for WATCH_USEC, then
+ * announces it and
  * polls in_fd for the frames sent meanwhile, CANCEL above all. A task
  * that ends, or a busy stream of short ones, never needs it; the watcher
  * sleeps once no task started for a whole period. */
@@ -189,6 +240,7 @@ tw_process_child_watcher_thread (gpointer data)
 {
   TwProcessChild *child = data;
   guint seen = 0;
+  guint announced = 0;
 
   g_mutex_lock (&child->lock);
   while (!child->quit)
@@ -211,6 +263,12 @@ tw_process_child_watcher_thread (gpointer data)
                                  g_get_monotonic_time () + WATCH_USEC);
             }
           continue;
+        }
+
+      if (announced != seen && child->current_id != 0)
+        {
+          tw_process_child_announce (child, child->current_id);
+          announced = seen;
         }
 
       g_mutex_unlock (&child->lock);
@@ -297,7 +355,12 @@ tw_process_child_setup (GVariant  *hello,
 static gboolean
 tw_process_child_flush (TwProcessChild *child)
 {
-  if (tw_wire_flush (child->out_fd, child->out, -1, NULL))
+  gboolean written;
+
+  g_mutex_lock (&child->out_lock);
+  written = tw_wire_flush (child->out_fd, child->out, -1, NULL);
+  g_mutex_unlock (&child->out_lock);
+  if (written)
     return TRUE;
 
   g_byte_array_set_size (child->out, 0);
@@ -564,6 +627,7 @@ tw_process_child_main (void)
   child.out = g_byte_array_new ();
   child.cancelled = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_mutex_init (&child.lock);
+  g_mutex_init (&child.out_lock);
   g_cond_init (&child.cond);
 
   status = tw_process_child_serve (&child);
@@ -573,6 +637,7 @@ tw_process_child_main (void)
   g_byte_array_unref (child.out);
   g_hash_table_unref (child.cancelled);
   g_mutex_clear (&child.lock);
+  g_mutex_clear (&child.out_lock);
   g_cond_clear (&child.cond);
 
   return status;

@@ -187,6 +187,7 @@ tw_process_try_reap (TwProcessWorker *worker,
 
   worker->wait_status = ret == worker->pid ? status : -1;
   worker->pid = 0;
+  g_atomic_int_set (&worker->reaped, TRUE);
 
   return TRUE;
 }
@@ -217,11 +218,15 @@ tw_process_reap (TwProcessWorker *worker,
 }
 
 #define STDERR_TAIL_SIZE 2048
+#define STDERR_SLICE_MSEC 100
+#define STDERR_DRAIN_MSEC 200
 
 /* Copies a launched worker's stderr to ours, keeping its tail for error
  * messages: a launcher that fails says why there. It ends at the end of
  * the pipe, or once the launched process is gone and what it wrote is
- * read: a background process it left may hold the pipe for long. */
+ * read: a background process it left may hold the pipe for long, and
+ * write on, for at most STDERR_DRAIN_MSEC more. Without a pidfd, it looks
+ * every STDERR_SLICE_MSEC whether the launched process has been reaped. */
 static gpointer
 tw_process_stderr_thread (gpointer data)
 {
@@ -229,23 +234,28 @@ tw_process_stderr_thread (gpointer data)
   struct pollfd fds[2] = { { .fd = worker->stderr_fd, .events = POLLIN },
                            { .fd = worker->reader.pid_fd, .events = POLLIN } };
   char buffer[4096];
+  gint64 gone_time = 0;
   gssize n;
   G_GNUC_UNUSED gssize written;
 
   for (;;)
     {
-      if (poll (fds, 2, -1) < 0 && errno != EINTR)
+      if (poll (fds, 2, fds[1].fd >= 0 ? -1 : STDERR_SLICE_MSEC) < 0 && errno != EINTR)
         break;
+      if (gone_time == 0 && (fds[1].revents != 0 || g_atomic_int_get (&worker->reaped)))
+        gone_time = g_get_monotonic_time ();
 
       n = read (worker->stderr_fd, buffer, sizeof buffer);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
         break;
       if (n < 0)
         {
-          if (fds[1].revents != 0)
+          if (gone_time != 0)
             break;
           continue;
         }
+      if (gone_time != 0 && g_get_monotonic_time () - gone_time > STDERR_DRAIN_MSEC * 1000)
+        break;
 
       written = write (STDERR_FILENO, buffer, n);
       g_mutex_lock (&worker->stderr_lock);
@@ -408,10 +418,15 @@ tw_process_worker_wrap (GPid       pid,
   g_unix_set_fd_nonblocking (to_child, TRUE, NULL);
   g_unix_set_fd_nonblocking (from_child, TRUE, NULL);
 
-  worker->reader.pid_fd = syscall (SYS_pidfd_open, pid, 0);
+  worker->reader.pid = pid;
+  /* The test suite checks the fallback for when there are no pidfds. */
+  if (G_UNLIKELY (g_getenv ("TW_TEST_NO_PIDFD") != NULL))
+    errno = ENOSYS;
+  else
+    worker->reader.pid_fd = syscall (SYS_pidfd_open, pid, 0);
   saved_errno = errno;
-  /* Without pidfds (an old kernel, a seccomp filter), the end of the
-   * pipe is all there is; only a lack of fds fails the start. */
+  /* Without pidfds (an old kernel, a seccomp filter), the reader polls
+   * whether the child exited; only a lack of fds fails the start. */
   if (worker->reader.pid_fd < 0 && (saved_errno == EMFILE || saved_errno == ENFILE))
     {
       tw_process_set_start_error (error, saved_errno, "pidfd_open", retry_later);
@@ -521,6 +536,7 @@ tw_process_worker_launch (TwProcessConfig  *config,
     }
 
   worker->reader.newline = TRUE;  /* the worker speaks over its stdout */
+  worker->reader.nudge_fd = to_child;  /* through a relay such as srun */
   worker->stderr_fd = stderr_fd;
   g_unix_set_fd_nonblocking (stderr_fd, TRUE, NULL);
   g_mutex_init (&worker->stderr_lock);

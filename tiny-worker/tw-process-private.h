@@ -75,6 +75,7 @@ typedef struct
   TwWireReader   reader;            /* on the child's output, with its pidfd; non-blocking */
   guint64        last_id;           /* the id of the last task sent */
   gboolean       dead;              /* exited or killed, and reaped */
+  gint           reaped;            /* atomic: pid is 0; ends the stderr thread */
   gboolean       broken_pipe;       /* writing failed: only read what is left */
 } TwProcessWorker;
 

@@ -33,7 +33,9 @@
  * trip: trivial tasks travel in batches, and a worker behind srun or ssh
  * still has work while the next batch travels, while long tasks are not
  * hoarded by one worker (at least two are in flight, so the round trip is
- * hidden). A lone task is sent at once.
+ * hidden). A lone task is sent at once. Through a launcher, the thread
+ * writes only when it would wait, once, with a NOP if it has no task to
+ * send: see tw_process_server_read_ready().
  */
 
 #define PIPELINE_USEC  500
@@ -65,6 +67,9 @@ typedef struct
   guint      attempt;      /* how many times it failed and was retried */
   guint      requeued;     /* how many workers broke the protocol while it was
                             * the head, blaming another task */
+  gboolean   progressed;   /* the child said it runs it (STARTED, PROGRESS) */
+  gboolean   survived;     /* a child died while it was the head, with no
+                            * sign that it had started it */
 } TwInFlight;
 
 typedef struct
@@ -83,6 +88,7 @@ typedef struct
   gint64            service_usec;  /* moving average of the time per task */
   gint64            round_trip_usec; /* of a task sent to an idle child, averaged */
   guint             n_finished;    /* settled tasks not yet told to the pool */
+  gboolean          relayed;       /* workers are started by a launcher */
 } TwProcessServer;
 
 static void
@@ -147,8 +153,9 @@ static gboolean
 tw_process_server_fill (TwProcessServer *server)
 {
   /* Refill once half the pipeline has drained, so that tasks travel in
-   * batches rather than one write each. */
-  if (server->in_flight.length > server->depth / 2)
+   * batches rather than one write each. Through a launcher, they are
+   * sent only when this thread would wait: take them at any time. */
+  if (!server->relayed && server->in_flight.length > server->depth / 2)
     return TRUE;
 
   while (server->in_flight.length < server->depth)
@@ -288,6 +295,8 @@ tw_process_server_worker_failed (TwProcessServer *server,
     ;  /* It died between tasks: nobody to blame. */
   else if (innocent && head->requeued < MAX_REQUEUES)
     head->requeued++;  /* It goes to the next worker. */
+  else if (crashed && !head->progressed && !head->survived && head->cancel_time == 0)
+    head->survived = TRUE;  /* The child may have died of the task before: once more. */
   else if (crashed)
     g_set_error (&error, TW_ERROR, TW_ERROR_WORKER_CRASHED,
                  "The worker process %s while running the task", how);
@@ -392,15 +401,15 @@ tw_process_server_send (TwProcessServer  *server,
   GList *first_new = NULL;
   guint length;
 
-  for (GList *l = server->in_flight.head; l != NULL; l = l->next)
+  /* The tasks not sent yet are the last ones. */
+  for (GList *l = server->in_flight.tail; l != NULL && ((TwInFlight *)l->data)->id == 0;
+       l = l->prev)
+    first_new = l;
+
+  for (GList *l = first_new; l != NULL; l = l->next)
     {
       TwInFlight *task = l->data;
 
-      if (task->id != 0)
-        continue;
-
-      if (first_new == NULL)
-        first_new = l;
       task->id = ++*last_id;
       task->sent_time = 0;
       if (!tw_wire_append (server->out,
@@ -408,6 +417,11 @@ tw_process_server_send (TwProcessServer  *server,
                            task->id, task->input, error))
         return FALSE;
     }
+
+  /* A relay that keeps back what follows an unacknowledged message needs
+   * a reply to what it passed on (see tw_wire_nudge()). */
+  if (server->out->len == 0 && server->relayed && server->worker->reader.unanswered)
+    tw_wire_append (server->out, TW_WIRE_NOP, 0, g_variant_new ("()"), NULL);
 
   if (server->out->len == 0)
     return TRUE;
@@ -421,6 +435,7 @@ tw_process_server_send (TwProcessServer  *server,
   length = server->out->len;
   if (tw_wire_flush (server->worker->to_child, server->out, server->worker->reader.pid_fd, error))
     {
+      server->worker->reader.unanswered = FALSE;
       tw_process_server_start_head (server);
       return TRUE;
     }
@@ -575,6 +590,15 @@ tw_process_server_answer (TwProcessServer  *server,
   gint64 head_sent;
   gint64 now;
 
+  if (frame->kind == TW_WIRE_NOP)
+    return TRUE;
+
+  if (frame->kind == TW_WIRE_STARTED)
+    {
+      head->progressed |= frame->id == head->id;
+      return TRUE;
+    }
+
   /* Progress of the running task, not an answer. */
   if (frame->kind == TW_WIRE_PROGRESS && frame->id == head->id &&
       g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(ds)")))
@@ -583,6 +607,7 @@ tw_process_server_answer (TwProcessServer  *server,
       gdouble fraction;
 
       g_variant_get (frame->payload, "(d&s)", &fraction, &message);
+      head->progressed = TRUE;
       if (!head->settled)
         tw_future_set_progress (head->future, fraction, *message ? message : NULL);
       return TRUE;
@@ -628,6 +653,51 @@ tw_process_server_answer (TwProcessServer  *server,
   return TRUE;
 }
 
+/* Acts on a frame read from the child. */
+static void
+tw_process_server_handle (TwProcessServer *server,
+                          TwWireFrame     *frame)
+{
+  GError *error = NULL;
+  gboolean innocent = FALSE;
+
+  if (!tw_process_server_answer (server, frame, &innocent, &error))
+    tw_process_server_worker_failed (server, error, innocent);
+  tw_wire_frame_clear (frame);
+}
+
+/* Through a launcher, this thread writes only when it would wait for
+ * the child, having read all there is: a relay such as srun, with
+ * Nagle's algorithm on both of its sockets, passes one message at a time
+ * each way, and a second write would wait 40 ms for an acknowledgement.
+ * Returns TRUE when a frame was there, or the child failed. */
+static gboolean
+tw_process_server_read_ready (TwProcessServer *server)
+{
+  TwInFlight *head = g_queue_peek_head (&server->in_flight);
+  GError *error = NULL;
+  TwWireFrame frame;
+
+  if (!server->relayed || head->id == 0 || server->worker->broken_pipe)
+    return FALSE;
+
+  server->worker->reader.poll_first = FALSE;
+  if (tw_wire_read (&server->worker->reader, NULL, 0, &frame, &error))
+    {
+      tw_process_server_handle (server, &frame);
+      return TRUE;
+    }
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      tw_process_server_worker_failed (server, error, FALSE);
+      return TRUE;
+    }
+  g_error_free (error);
+
+  return FALSE;
+}
+
 /* Sends what is unsent and waits for one answer, or for a cancellation. */
 static void
 tw_process_server_pump (TwProcessServer *server)
@@ -636,9 +706,9 @@ tw_process_server_pump (TwProcessServer *server)
   GError *error = NULL;
   TwWireFrame frame;
   gint64 deadline = -1;
-  gboolean innocent = FALSE;
 
   if (!tw_process_server_ensure_worker (server) ||
+      tw_process_server_read_ready (server) ||
       !tw_process_server_send_or_drain (server))
     return;
 
@@ -650,11 +720,7 @@ tw_process_server_pump (TwProcessServer *server)
   server->worker->reader.poll_first = head->sent_time == server->last_answer &&
                                       server->in_flight.length == 1;
   if (tw_wire_read (&server->worker->reader, server->cancellable, deadline, &frame, &error))
-    {
-      if (!tw_process_server_answer (server, &frame, &innocent, &error))
-        tw_process_server_worker_failed (server, error, innocent);
-      tw_wire_frame_clear (&frame);
-    }
+    tw_process_server_handle (server, &frame);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_clear_error (&error);
@@ -679,6 +745,8 @@ tw_process_serve (TwPool   *pool,
     .out = g_byte_array_new (),
     .depth = 2,
   };
+
+  server.relayed = server.config->launcher != NULL;
 
   /* Writing to a worker process that died must fail with EPIPE, not kill
    * the application (see tw-wire.c). Only this thread talks to children;

@@ -44,23 +44,29 @@ typedef enum
   TW_WIRE_CHUNK,           /* an array of inputs to run one by one; answered by an array */
   TW_WIRE_CANCEL,          /* () */
   TW_WIRE_QUIT,            /* () */
+  TW_WIRE_NOP,             /* (): ignored, either way; see tw_wire_nudge() */
   /* child to parent */
   TW_WIRE_READY = 16,      /* (ut): version, pid */
   TW_WIRE_SETUP_FAILED,    /* (sis): the setup error */
   TW_WIRE_RESULT,          /* the output value */
   TW_WIRE_ERROR,           /* (sis): the task's error */
   TW_WIRE_PROGRESS,        /* (ds): fraction and message ("" for none) */
+  TW_WIRE_STARTED,         /* (): the task has run for a while */
 } TwWireKind;
 
 typedef struct
 {
   int         fd;
   int         pid_fd;      /* a pidfd of the peer, or -1: its death ends reads */
+  GPid        pid;         /* the peer, a child; without a pidfd, polled for */
   int         wake_fd;     /* an eventfd written when the cancellable fires, or -1 */
   GByteArray *buffer;      /* bytes read */
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
   gboolean    poll_first;  /* wait before reading: nothing is expected yet */
+  int         nudge_fd;    /* through a relay: the peer's input, or -1; see tw_wire_nudge() */
+  gboolean    unanswered;  /* bytes were read since the owner last wrote to the peer */
+  gboolean    nudged;      /* a NOP went for the frame being read */
 } TwWireReader;
 
 typedef struct
@@ -100,6 +106,8 @@ gboolean  tw_wire_write         (int             fd,
                                  GVariant       *payload,
                                  int             pid_fd,
                                  GError        **error);
+void      tw_wire_nudge         (int             fd,
+                                 gboolean        newline);
 void      tw_wire_frame_clear   (TwWireFrame    *frame);
 GVariant *tw_wire_error_to_variant   (const GError *error);
 GError   *tw_wire_error_from_variant (GVariant     *variant);

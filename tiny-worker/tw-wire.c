@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tw-error.h"
@@ -37,11 +38,15 @@ tw_wire_reader_init (TwWireReader *reader,
 {
   reader->fd = fd;
   reader->pid_fd = -1;
+  reader->pid = 0;
   reader->wake_fd = -1;
   reader->buffer = g_byte_array_new ();
   reader->offset = 0;
   reader->newline = FALSE;
   reader->poll_first = FALSE;
+  reader->nudge_fd = -1;
+  reader->unanswered = FALSE;
+  reader->nudged = FALSE;
 }
 
 void
@@ -88,14 +93,32 @@ tw_wire_wake (int wake_fd)
 
 /* Without a wake fd, a cancellable is looked at this often. */
 #define POLL_SLICE_MSEC 20
+/* Without a pidfd, whether the peer lives is looked at this often. */
+#define PID_SLICE_MSEC  250
+
+/* Whether child @pid has exited (not reaping it) or is no child of ours. */
+static gboolean
+tw_wire_pid_exited (GPid pid)
+{
+  siginfo_t info = { 0, };
+  int ret;
+
+  do
+    ret = waitid (P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT);
+  while (ret < 0 && errno == EINTR);
+
+  return ret < 0 || info.si_pid == pid;
+}
 
 /* Waits until @fd is ready for @events. Returns 1 when ready, 0 when
- * @deadline passed, 2 when the peer behind @pid_fd is gone, and -1 with
- * @error set when @cancellable fired (it wakes @wake_fd). */
+ * @deadline passed, 2 when the peer behind @pid_fd (or, without one,
+ * child @pid if not 0) is gone, and -1 with @error set when @cancellable
+ * fired (it wakes @wake_fd). */
 static int
 tw_wire_poll (int            fd,
               short          events,
               int            pid_fd,
+              GPid           pid,
               int            wake_fd,
               GCancellable  *cancellable,
               gint64         deadline,
@@ -117,6 +140,13 @@ tw_wire_poll (int            fd,
         timeout = (int)MAX (0, (deadline - g_get_monotonic_time () + 999) / 1000);
       if (cancellable != NULL && wake_fd < 0 && (timeout < 0 || timeout > POLL_SLICE_MSEC))
         timeout = POLL_SLICE_MSEC;
+      if (pid_fd < 0 && pid > 0)
+        {
+          if (tw_wire_pid_exited (pid))
+            return 2;
+          if (timeout < 0 || timeout > PID_SLICE_MSEC)
+            timeout = PID_SLICE_MSEC;
+        }
 
       ret = poll (fds, G_N_ELEMENTS (fds), timeout);
       if (ret < 0 && errno == EINTR)
@@ -165,6 +195,18 @@ tw_wire_fill (TwWireReader  *reader,
         }
       skip_read = FALSE;
 
+      /* About to wait for the rest of a frame: a relay may keep it back
+       * until what it passed on is answered; once a frame is enough, as
+       * it then passes on all it kept. A read that only looks (a
+       * deadline of 0) leaves answering to its caller. */
+      if (reader->nudge_fd >= 0 && reader->unanswered && !reader->nudged &&
+          deadline != 0 && reader->buffer->len > reader->offset)
+        {
+          tw_wire_nudge (reader->nudge_fd, FALSE);
+          reader->unanswered = FALSE;
+          reader->nudged = TRUE;
+        }
+
       if (peer_gone)
         {
           /* It died, and what it wrote before is read: a descendant that
@@ -174,7 +216,7 @@ tw_wire_fill (TwWireReader  *reader,
           return FALSE;
         }
 
-      ready = tw_wire_poll (reader->fd, POLLIN, reader->pid_fd, reader->wake_fd,
+      ready = tw_wire_poll (reader->fd, POLLIN, reader->pid_fd, reader->pid, reader->wake_fd,
                             cancellable, deadline, error);
       if (ready < 0)
         return FALSE;
@@ -204,6 +246,7 @@ tw_wire_fill (TwWireReader  *reader,
     }
 
   tw_wire_feed (reader, chunk, n);
+  reader->unanswered = TRUE;
 
   return TRUE;
 }
@@ -279,6 +322,7 @@ tw_wire_take (TwWireReader  *reader,
     return FALSE;
 
   reader->offset += 4 + length + reader->newline;
+  reader->nudged = FALSE;
 
   return TRUE;
 }
@@ -334,6 +378,20 @@ tw_wire_read (TwWireReader  *reader,
   return TRUE;
 }
 
+/* A write to a dead peer raised SIGPIPE, blocked in this thread: it
+ * must not be delivered once unblocked. */
+static void
+tw_wire_discard_sigpipe (void)
+{
+  sigset_t pipe_set;
+  struct timespec zero = { 0, 0 };
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  while (sigtimedwait (&pipe_set, NULL, &zero) == SIGPIPE)
+    ;
+}
+
 /* Writes all of @data. SIGPIPE is blocked in the threads that write to
  * worker processes, so a dead peer gives EPIPE, whose pending signal is
  * then discarded. */
@@ -357,7 +415,7 @@ tw_wire_write_all (int            fd,
       /* A full pipe: wait for room, or for the reader's death. */
       if (n < 0 && errno == EAGAIN)
         {
-          if (tw_wire_poll (fd, POLLOUT, pid_fd, -1, NULL, -1, NULL) == 2)
+          if (tw_wire_poll (fd, POLLOUT, pid_fd, 0, -1, NULL, -1, NULL) == 2)
             {
               g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
                                    "The worker process exited");
@@ -371,15 +429,7 @@ tw_wire_write_all (int            fd,
           int saved_errno = errno;
 
           if (saved_errno == EPIPE)
-            {
-              sigset_t pipe_set;
-              struct timespec zero = { 0, 0 };
-
-              sigemptyset (&pipe_set);
-              sigaddset (&pipe_set, SIGPIPE);
-              while (sigtimedwait (&pipe_set, NULL, &zero) == SIGPIPE)
-                ;
-            }
+            tw_wire_discard_sigpipe ();
 
           g_set_error (error, G_IO_ERROR,
                        saved_errno == EPIPE ? G_IO_ERROR_CONNECTION_CLOSED
@@ -394,6 +444,34 @@ tw_wire_write_all (int            fd,
     }
 
   return TRUE;
+}
+
+/*
+ * tw_wire_nudge:
+ *
+ * Writes a NOP frame to @fd, if there is room, for a peer behind a relay
+ * that keeps small messages back until the last is acknowledged (Nagle's
+ * algorithm): srun and slurmstepd do, and their peer acknowledges only
+ * with data or after 40 ms. A side that read bytes and now waits for more
+ * sends one, which carries the acknowledgement back. The peer ignores it.
+ */
+void
+tw_wire_nudge (int      fd,
+               gboolean newline)
+{
+  g_autoptr(GByteArray) out = g_byte_array_sized_new (32);
+  gssize n;
+
+  tw_wire_append (out, TW_WIRE_NOP, 0, g_variant_new ("()"), NULL);
+  if (newline)
+    tw_wire_end_line (out);
+
+  /* Less than PIPE_BUF: all of it or nothing. A full pipe needs no nudge. */
+  do
+    n = write (fd, out->data, out->len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EPIPE)
+    tw_wire_discard_sigpipe ();
 }
 
 /*

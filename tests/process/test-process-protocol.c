@@ -358,6 +358,28 @@ test_process_fake (gconstpointer data)
   tw_test_assert_no_children ();
 }
 
+/* Issue #15 and #14: NOP frames carry a relay's acknowledgement, and
+ * STARTED says which task a crash is to be blamed on; neither answers. */
+static void
+test_process_fake_chatty (void)
+{
+  g_autoptr(TwTroupe) troupe = new_troupe_for_fake ("chatty", NULL);
+
+  g_test_summary ("A worker may send NOP and STARTED frames, for any task, before "
+                  "its answers; the troupe takes the answers that follow");
+
+  for (gint64 i = 0; i < 3; i++)
+    {
+      g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int64 (i));
+      g_autoptr(GVariant) value = tw_test_wait_value (future);
+
+      g_assert_cmpint (g_variant_get_int64 (value), ==, i);
+    }
+
+  shutdown_bounded (troupe, TW_SHUTDOWN_MODE_DRAIN, BOUNDED_USEC);
+  tw_test_assert_no_children ();
+}
+
 static void
 test_process_fake_ok (void)
 {
@@ -536,6 +558,7 @@ main (int   argc,
   tw_test_add_kind_test ("/process/protocol/runs-over-stdin-and-stdout",
                          test_process_stdio_transport);
   g_test_add_func ("/process/protocol/fake-worker-can-speak-it", test_process_fake_ok);
+  g_test_add_func ("/process/protocol/nop-and-started-are-not-answers", test_process_fake_chatty);
   for (guint i = 0; i < G_N_ELEMENTS (fake_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/process/protocol/attack/%s-fails-the-task",

@@ -48,6 +48,8 @@
 #define WIRE_SETUP_FAILED  17
 #define WIRE_RESULT        18
 #define WIRE_ERROR         19
+#define WIRE_STARTED       21
+#define WIRE_NOP           6
 
 static int in_fd = -1;
 static int out_fd = -1;
@@ -339,7 +341,19 @@ answer_task (const char *mode,
   else if (g_str_equal (mode, "half-frame"))
     write_half_frame ();
   else if (g_str_equal (mode, "crash-then-silent"))
-    _exit (1);
+    {
+      /* Said to run it: the task, not the next worker, is to blame. */
+      write_frame (WIRE_STARTED, id, g_variant_new ("()"));
+      _exit (1);
+    }
+  else if (g_str_equal (mode, "chatty"))
+    {
+      /* Frames the troupe ignores, then the answer. */
+      write_frame (WIRE_NOP, 0, g_variant_new ("()"));
+      write_frame (WIRE_STARTED, id + 1000, g_variant_new ("()"));
+      write_frame (WIRE_STARTED, id, g_variant_new ("()"));
+      return;
+    }
   else if (g_str_equal (mode, "ok"))
     {
       /* A correct worker: echo. Used to check the fake itself. */
