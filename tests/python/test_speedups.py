@@ -7,6 +7,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import concurrent.futures
 import gc
 import importlib.machinery
 import os
@@ -50,6 +51,22 @@ def count_calls(_value):
 
 def cancellable_of_task(_value):
     return Tw.current_cancellable()
+
+
+def until_cancelled(_value):
+    cancellable = Tw.current_cancellable()
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        cancellable.set_error_if_cancelled()
+        time.sleep(0.005)
+    return 'never cancelled'
+
+
+def wait_until_running(future):
+    deadline = time.monotonic() + TIMEOUT
+    while future.get_state() == Tw.FutureState.PENDING and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return future.get_state()
 
 
 class Speedups(unittest.TestCase):
@@ -168,6 +185,36 @@ class Speedups(unittest.TestCase):
         self.assertIsNotNone(cancellable)
         self.assertFalse(cancellable.is_cancelled())
         self.assertIsNone(Tw.current_cancellable())
+
+    def test_exception_in_with_cancels_every_task(self):
+        # The C submit() tracks its futures itself: the running tasks, the
+        # queued ones and the settled one, submitted after the first.
+        with self.assertRaises(KeyError):
+            with Tw.Troupe(func=until_cancelled, n_workers=2) as troupe:
+                first = troupe.submit(0)
+                futures = [troupe.submit(i) for i in range(1, 6)]
+                self.assertEqual(wait_until_running(futures[0]), Tw.FutureState.RUNNING)
+                self.assertEqual(wait_until_running(first), Tw.FutureState.RUNNING)
+                raise KeyError('out')
+        self.assertEqual([future.cancelled() for future in [first] + futures], [True] * 6)
+        with self.assertRaises(Exception) as caught:
+            futures[0].result(TIMEOUT)
+        self.assertIsInstance(caught.exception, concurrent.futures.CancelledError)
+
+    @unittest.skipIf(not BUILT or HIDDEN, 'no C tracking without the extension')
+    def test_tracking_keeps_no_future(self):
+        fast = sys.modules['gi.overrides._tw_fast']
+        with Tw.Troupe(func=square, n_workers=2) as troupe:
+            futures = [troupe.submit(i) for i in range(100)]
+            finalized = []
+            for future in futures:
+                future.weak_ref(finalized.append, None)
+            self.assertEqual([future.result(TIMEOUT) for future in futures],
+                             [i * i for i in range(100)])
+            self.assertEqual(fast._c.pending_futures(troupe), [])
+            del futures, future
+            gc.collect()
+            self.assertEqual(len(finalized), 100)
 
     def test_switched_to_process_mode(self):
         # The C worker of a thread troupe, in worker processes.

@@ -91,6 +91,7 @@ if _c is not None:
                  _task_failed, _values.forget_raised, GLib.Variant)
     # Pruned without dropping the GIL, so the C submit() can append meanwhile.
     _tw_future.set_pruner(_c.prune)
+    _tw_future._native_pending.append(_c.pending_futures)
     _workers._native_cancellable.append(_c.current_cancellable)
     _values._forget_hook.append(_c.own)
     # PyGObject often drops a wrapper's last reference without the GIL, so the
@@ -99,9 +100,9 @@ if _c is not None:
     gc.callbacks.append(_c.drain)
 
 
-# The tracking lists (see _tw_future.track()) of the troupes whose
-# submit() is the C one, by hash(), from their first submit in thread
-# mode until they shut down.
+# The troupes whose submit() is the C one, by hash(), from their first
+# submit in thread mode until they shut down; it tracks their futures for
+# pending_futures().
 _fast_troupes = {}
 
 
@@ -116,7 +117,7 @@ def enable(troupe):
     """Makes the C submit() @troupe's, now that it runs in thread mode."""
     key = hash(troupe)
     if key not in _fast_troupes:
-        _fast_troupes[key] = _tw_future._submitted_list(troupe)
+        _fast_troupes[key] = True
         troupe.weak_ref(_forget, key)
 
 

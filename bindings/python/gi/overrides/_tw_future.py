@@ -526,6 +526,11 @@ def set_pruner(pruner):
     _pruner[:] = [pruner]
 
 
+# _tw_fast.py's pending_futures(troupe), for the futures of the C submit(),
+# which tracks them itself.
+_native_pending = []
+
+
 def _pending(ref):
     future = ref()
     return future if future is not None and not future.is_done() else None
@@ -583,6 +588,9 @@ def abort(troupe):
         time.sleep(0.001)
     with _submitted_lock:
         refs = _submitted.get(hash(troupe), [0])[1:]
-    for future in filter(None, map(_pending, refs)):
+    futures = list(filter(None, map(_pending, refs)))
+    for pending_futures in _native_pending:
+        futures.extend(pending_futures(troupe))
+    for future in futures:
         Tw.Future.cancel(future)
     thread.join()

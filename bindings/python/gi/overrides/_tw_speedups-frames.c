@@ -49,6 +49,10 @@ drop_key (TwPyPending *pending)
   PyObject *type, *value, *tb, *key;
   int discarded;
 
+  /* Most tasks succeed: then their keys name nothing to drop. */
+  if (pending->kind == TW_PY_KEY_TASK && PySet_GET_SIZE (tw_py_hooks.failed_keys) == 0)
+    return;
+
   PyErr_Fetch (&type, &value, &tb);
   key = PyLong_FromUnsignedLongLong (pending->key);
   if (key != NULL && pending->kind == TW_PY_KEY_OBJECT)

@@ -39,6 +39,7 @@
 #include <string.h>
 
 static GQuark task_quark;
+static GQuark tracked_quark;
 
 /* What result() returns instead of a value: the Python code takes over. */
 static PyObject *not_fast;
@@ -142,31 +143,115 @@ speedups_prune (PyObject *module,
   Py_RETURN_NONE;
 }
 
-/* Appends a weak reference to @future to @tracked, pruned now and then
- * to at most twice what is live, as _tw_future.track() does; 0, or -1
- * with an exception. */
-static int
-track (PyObject *tracked,
-       PyObject *future)
+/* A task of the C submit(), from its submit until its future goes: the
+ * override keeps the task's exception under its key until then, and
+ * abort() finds its future here to cancel it. */
+typedef struct _TwPyTask TwPyTask;
+struct _TwPyTask
 {
-  PyObject *ref;
-  long count;
-  int appended;
+  TwPyPending  pending;   /* first: freed as a TwPyPending */
+  TwPyTask    *prev;      /* the others under tasks_lock */
+  TwPyTask    *next;
+  TwFuture    *future;    /* unowned: it owns this */
+  TwTroupe    *troupe;    /* unowned, only compared */
+};
 
-  ref = PyWeakref_NewRef (future, NULL);
-  if (ref == NULL)
-    return -1;
-  appended = PyList_Append (tracked, ref);
-  Py_DECREF (ref);
-  if (appended < 0)
-    return -1;
+static GMutex tasks_lock;
+static TwPyTask *tasks;   /* under tasks_lock: the tasks whose futures live */
 
-  count = PyLong_AsLong (PyList_GET_ITEM (tracked, 0));
-  if (count == -1 && PyErr_Occurred ())
-    return -1;
-  if (PyList_GET_SIZE (tracked) <= 2 * count + 64)
-    return 0;
-  return prune (tracked);
+/* The destroy notify of @data, a TwPyTask, which its future runs when it
+ * is finalized, in any thread. */
+static void
+task_gone (gpointer data)
+{
+  TwPyTask *task = data;
+
+  g_mutex_lock (&tasks_lock);
+  if (task->prev != NULL)
+    task->prev->next = task->next;
+  else
+    tasks = task->next;
+  if (task->next != NULL)
+    task->next->prev = task->prev;
+  g_mutex_unlock (&tasks_lock);
+  tw_py_release_pending (&task->pending);
+}
+
+/* Tracks @future, a task of @troupe whose input frame has @key. */
+static void
+task_add (TwTroupe *troupe,
+          TwFuture *future,
+          guint64   key)
+{
+  TwPyTask *task = g_new (TwPyTask, 1);
+
+  task->pending.key = key;
+  task->pending.kind = TW_PY_KEY_TASK;
+  task->future = future;
+  task->troupe = troupe;
+  task->prev = NULL;
+  g_mutex_lock (&tasks_lock);
+  task->next = tasks;
+  if (tasks != NULL)
+    tasks->prev = task;
+  tasks = task;
+  g_mutex_unlock (&tasks_lock);
+  g_object_set_qdata_full (G_OBJECT (future), tracked_quark, task, task_gone);
+}
+
+/* A new reference to @object, or NULL if it is being finalized. With
+ * tasks_lock held, a tracked future's memory outlives the lock, but not
+ * its fields once its reference count is 0. Only from 2 up, which a
+ * pending future has (its caller's and its troupe's), so that no toggle
+ * reference ever changes hands here. */
+static gpointer
+try_ref (GObject *object)
+{
+  gint count;
+
+  do
+    {
+      count = g_atomic_int_get ((gint *) &object->ref_count);
+      if (count < 2)
+        return NULL;
+    }
+  while (!g_atomic_int_compare_and_exchange ((gint *) &object->ref_count, count, count + 1));
+  return object;
+}
+
+/* pending_futures(troupe): the futures of the C submit() of @troupe that
+ * have not settled and that someone holds, for abort() to cancel. */
+static PyObject *
+speedups_pending_futures (PyObject *module,
+                          PyObject *troupe_obj)
+{
+  g_autoptr(GPtrArray) alive = g_ptr_array_new_with_free_func (g_object_unref);
+  TwTroupe *troupe;
+  PyObject *list, *wrapper;
+
+  if ((troupe = gobject_arg (troupe_obj, TW_TYPE_TROUPE, "Tw.Troupe")) == NULL)
+    return NULL;
+  g_mutex_lock (&tasks_lock);
+  for (TwPyTask *task = tasks; task != NULL; task = task->next)
+    {
+      gpointer future = task->troupe == troupe ? try_ref (G_OBJECT (task->future)) : NULL;
+
+      if (future != NULL)
+        g_ptr_array_add (alive, future);
+    }
+  g_mutex_unlock (&tasks_lock);
+
+  list = PyList_New (0);
+  for (guint i = 0; list != NULL && i < alive->len; i++)
+    {
+      if (tw_future_is_done (g_ptr_array_index (alive, i)))
+        continue;
+      wrapper = pygobject_new (g_ptr_array_index (alive, i));
+      if (wrapper == NULL || PyList_Append (list, wrapper) < 0)
+        Py_CLEAR (list);
+      Py_XDECREF (wrapper);
+    }
+  return list;
 }
 
 static gboolean
@@ -211,13 +296,11 @@ speedups_own (PyObject *module,
 }
 
 /* A tw_troupe_submit() of a frame naming @value, without dropping the GIL
- * (unless max-queued may make it block), tracked in the list @tracked;
- * NOT_FAST for a GLib.Variant or a Tw.Future, which the Python code
- * submits. */
+ * (unless max-queued may make it block), tracked for abort(); NOT_FAST
+ * for a GLib.Variant or a Tw.Future, which the Python code submits. */
 static PyObject *
 submit_tracked (PyObject *troupe_obj,
-                PyObject *value,
-                PyObject *tracked)
+                PyObject *value)
 {
   TwTroupe *troupe;
   TwFuture *future;
@@ -227,8 +310,6 @@ submit_tracked (PyObject *troupe_obj,
 
   if ((troupe = gobject_arg (troupe_obj, TW_TYPE_TROUPE, "Tw.Troupe")) == NULL)
     return NULL;
-  if (!PyList_CheckExact (tracked) || PyList_GET_SIZE (tracked) < 1)
-    return PyErr_Format (PyExc_TypeError, "submit(): no tracking list");
   if (!is_fast_value (value))
     return Py_NewRef (not_fast);
 
@@ -248,14 +329,9 @@ submit_tracked (PyObject *troupe_obj,
       Py_END_ALLOW_THREADS
     }
 
-  /* The override keeps the task's exception under its key until this
-   * future is gone. */
-  forget_with (future, key, TW_PY_KEY_TASK);
-
+  task_add (troupe, future, key);
   wrapper = pygobject_new (G_OBJECT (future));
   g_object_unref (future);
-  if (wrapper != NULL && track (tracked, wrapper) < 0)
-    Py_CLEAR (wrapper);
   return wrapper;
 }
 
@@ -343,7 +419,7 @@ future_result (PyObject *future_obj,
 /* The methods ----------------------------------------------------------- */
 
 /* What the methods fall back on, set once by install(). */
-static PyObject *fast_troupes;    /* hash(troupe) -> tracking list, of the troupes to take */
+static PyObject *fast_troupes;    /* hash(troupe) -> True, for the troupes to take */
 static PyObject *slow_submit;     /* Troupe.submit() in Python */
 static PyObject *continuations;   /* not empty while result() may have to run a main context */
 static PyObject *slow_result;     /* Future.result() in Python */
@@ -377,23 +453,21 @@ troupe_submit_method (PyObject        *self,
                       Py_ssize_t       nargs,
                       PyObject        *kwnames)
 {
-  PyObject *key, *tracked = NULL, *future;
+  PyObject *key, *enabled = NULL, *future;
   Py_hash_t hash;
 
   if (nargs == 1 && kwnames == NULL)
     {
       if ((hash = PyObject_Hash (self)) == -1 || (key = PyLong_FromSsize_t (hash)) == NULL)
         return NULL;
-      tracked = PyDict_GetItemWithError (fast_troupes, key);
+      enabled = PyDict_GetItemWithError (fast_troupes, key);
       Py_DECREF (key);
-      if (tracked == NULL && PyErr_Occurred ())
+      if (enabled == NULL && PyErr_Occurred ())
         return NULL;
     }
-  if (tracked != NULL)
+  if (enabled != NULL)
     {
-      Py_INCREF (tracked);
-      future = submit_tracked (self, args[0], tracked);
-      Py_DECREF (tracked);
+      future = submit_tracked (self, args[0]);
       if (future != not_fast)
         return future;
       Py_DECREF (future);
@@ -534,6 +608,8 @@ static PyMethodDef speedups_methods[] = {
     "current_cancellable() -> Gio.Cancellable or None" },
   { "own", speedups_own, METH_VARARGS,
     "own(future, key): calls the forget hook for key once future is finalized" },
+  { "pending_futures", speedups_pending_futures, METH_O,
+    "pending_futures(troupe): the unsettled futures of the C submit() of troupe" },
   { "prune", speedups_prune, METH_O,
     "prune(tracked): drops the entries of dead and settled futures" },
   { "drain", speedups_drain, METH_VARARGS,
@@ -564,6 +640,7 @@ PyInit__tw_speedups (void)
     return NULL;
 
   task_quark = g_quark_from_static_string ("tw-python-task-key");
+  tracked_quark = g_quark_from_static_string ("tw-python-tracked-task");
   not_fast = PyObject_CallNoArgs ((PyObject *) &PyBaseObject_Type);
   timed_out = PyObject_CallNoArgs ((PyObject *) &PyBaseObject_Type);
   if (not_fast == NULL || timed_out == NULL ||
