@@ -89,7 +89,7 @@ def _task_failed(key, exc, owned):
 if _c is not None:
     _c.configure(_values._objects, _setup, _input_value, _process_call,
                  _task_failed, _values.forget_raised, GLib.Variant)
-    # Pruned without dropping the GIL, so the C submit() can append meanwhile.
+    # Pruned in C, which asks each future without dropping the GIL.
     _tw_future.set_pruner(_c.prune)
     _tw_future._native_pending.append(_c.pending_futures)
     _workers._native_cancellable.append(_c.current_cancellable)
