@@ -357,7 +357,9 @@ tw_future_notify_cb (gpointer user_data)
 /* Emits notify for @prop_id in the future's own context. Only futures
  * that somebody watches get a source, so a program that never runs a
  * main loop does not accumulate one per task; changes coalesce until the
- * source runs. */
+ * source runs. Any notify handler counts, with or without a detail:
+ * g_signal_has_handler_pending() with the property's detail would miss
+ * a plain "notify" handler. */
 static void
 tw_future_schedule_notify (TwFuture *self,
                            guint     prop_id)
@@ -366,9 +368,8 @@ tw_future_schedule_notify (TwFuture *self,
   GSource *source;
   gboolean schedule;
 
-  if (!g_signal_has_handler_pending (self, notify_signal_id,
-                                     g_param_spec_get_name_quark (properties [prop_id]),
-                                     FALSE))
+  if (g_signal_handler_find (self, G_SIGNAL_MATCH_ID, notify_signal_id, 0,
+                             NULL, NULL, NULL) == 0)
     return;
 
   g_mutex_lock (&self->lock);
