@@ -241,6 +241,78 @@ test_future_new_for_error (void)
   g_assert_cmpstr (error->message, ==, "gone");
 }
 
+/* Lifetime ------------------------------------------------------------------ */
+
+typedef struct
+{
+  gint handler_destroyed;
+  gint weak_notified;
+  gint data_destroyed;
+} LastUnrefInfo;
+
+static void
+never_notified_cb (GObject    *object,
+                   GParamSpec *pspec,
+                   gpointer    user_data)
+{
+  g_assert_not_reached ();
+}
+
+static void
+handler_destroyed_cb (gpointer  data,
+                      GClosure *closure)
+{
+  LastUnrefInfo *info = data;
+
+  g_atomic_int_inc (&info->handler_destroyed);
+}
+
+static void
+weak_notify_cb (gpointer  data,
+                GObject  *where_the_object_was)
+{
+  LastUnrefInfo *info = data;
+
+  g_atomic_int_inc (&info->weak_notified);
+}
+
+static void
+data_destroyed_cb (gpointer data)
+{
+  LastUnrefInfo *info = data;
+
+  g_atomic_int_inc (&info->data_destroyed);
+}
+
+static void
+test_future_last_unref_releases_everything (void)
+{
+  LastUnrefInfo info = { 0, };
+  TwFuture *future = tw_future_new_for_value (g_variant_new_int32 (5));
+  gpointer pointer = future;
+  GWeakRef weak;
+
+  g_test_summary ("Dropping a future's last reference destroys its signal handlers, "
+                  "notifies its weak references and frees its data, although TwFuture "
+                  "leaves that to g_object_unref() rather than to GObject's dispose");
+
+  g_signal_connect_data (future, "notify::state", G_CALLBACK (never_notified_cb),
+                         &info, handler_destroyed_cb, 0);
+  g_object_weak_ref (G_OBJECT (future), weak_notify_cb, &info);
+  g_object_add_weak_pointer (G_OBJECT (future), &pointer);
+  g_weak_ref_init (&weak, future);
+  g_object_set_data_full (G_OBJECT (future), "tw-test", &info, data_destroyed_cb);
+
+  g_object_unref (future);
+
+  g_assert_cmpint (g_atomic_int_get (&info.handler_destroyed), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&info.weak_notified), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&info.data_destroyed), ==, 1);
+  g_assert_null (pointer);
+  g_assert_null (g_weak_ref_get (&weak));
+  g_weak_ref_clear (&weak);
+}
+
 /* Blocking waits ------------------------------------------------------------ */
 
 static void
@@ -690,6 +762,8 @@ main (int   argc,
   g_test_add_func ("/future/value-keeps-its-exact-bits", test_future_round_trip_exact);
   g_test_add_func ("/future/new-for-value-succeeds-at-once", test_future_new_for_value);
   g_test_add_func ("/future/new-for-error-fails-or-cancels-at-once", test_future_new_for_error);
+  g_test_add_func ("/future/last-unref-releases-everything",
+                   test_future_last_unref_releases_everything);
   g_test_add_func ("/future/wait/times-out-and-leaves-the-task-alone", test_future_wait_timeout);
   g_test_add_func ("/future/wait/wakes-every-sleeping-thread", test_future_wait_many_blocked);
   g_test_add_func ("/future/cancel/queued-task-settles-at-once-and-never-runs",

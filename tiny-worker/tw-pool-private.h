@@ -84,7 +84,6 @@ void      tw_pool_set_max_queued   (TwPool             *self,
 TwFuture *tw_pool_submit_future    (TwPool             *self,
                                     TwFuture           *input);
 gboolean  tw_pool_pop_task         (TwPool             *self,
-                                    guint               n_finished,
                                     TwPoolTakeFunc      take,
                                     TwPoolItem         *item);
 gboolean  tw_pool_is_cancelling    (TwPool             *self);

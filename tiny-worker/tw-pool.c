@@ -762,7 +762,6 @@ tw_pool_get_counters (TwPool *self,
 
 /*
  * tw_pool_pop_task:
- * @n_finished: unused: a task stops counting as running as it settles
  * @take: (nullable): whether to take a task now, for a thread that has
  *   tasks in flight already; %NULL to wait for one
  * @item: (out): the task
@@ -772,7 +771,6 @@ tw_pool_get_counters (TwPool *self,
  */
 gboolean
 tw_pool_pop_task (TwPool         *self,
-                  guint           n_finished,
                   TwPoolTakeFunc  take,
                   TwPoolItem     *item)
 {

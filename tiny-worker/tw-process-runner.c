@@ -87,7 +87,6 @@ typedef struct
   gint64            last_answer;   /* when the head of in_flight became the head */
   gint64            service_usec;  /* moving average of the time per task */
   gint64            round_trip_usec; /* of a task sent to an idle child, averaged */
-  guint             n_finished;    /* settled tasks not yet told to the pool */
   gboolean          relayed;       /* workers are started by a launcher */
 } TwProcessServer;
 
@@ -107,7 +106,6 @@ tw_in_flight_settle (TwProcessServer *server,
   g_object_unref (task->future);
   g_variant_unref (task->input);
   g_free (task);
-  server->n_finished++;
 }
 
 static void
@@ -164,13 +162,8 @@ tw_process_server_fill (TwProcessServer *server)
       TwInFlight *task;
       TwPoolItem item;
 
-      if (!tw_pool_pop_task (server->pool, server->n_finished,
-                             block ? NULL : tw_process_server_may_take, &item))
-        {
-          server->n_finished = 0;
-          return !block;
-        }
-      server->n_finished = 0;
+      if (!tw_pool_pop_task (server->pool, block ? NULL : tw_process_server_may_take, &item))
+        return !block;
 
       /* It stays pending until the child gets to it. */
       if (!tw_future_dispatch (item.future, server->cancellable))
@@ -178,7 +171,6 @@ tw_process_server_fill (TwProcessServer *server)
           /* Cancelled after it was popped. */
           g_object_unref (item.future);
           g_variant_unref (item.input);
-          server->n_finished++;
           continue;
         }
 

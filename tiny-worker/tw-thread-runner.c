@@ -120,7 +120,7 @@ tw_thread_runner_serve (TwPool   *pool,
   if (self.worker == NULL)
     g_clear_error (&setup_error);  /* retried, and reported, with the first task */
 
-  while (tw_pool_pop_task (pool, 0, NULL, &item))
+  while (tw_pool_pop_task (pool, NULL, &item))
     {
       gboolean cancel_requested = FALSE;
 
