@@ -92,15 +92,6 @@ tw_future_extra_free (TwFutureExtra *extra)
   g_free (extra);
 }
 
-/* A future holds no reference to other objects, and g_object_unref()
- * destroys the signal handlers, closures and weak references right after
- * dispose() anyway: GObject's own dispose would do all of that twice,
- * one global signal lock and three qdata look-ups per future more. */
-static void
-tw_future_dispose (GObject *object)
-{
-}
-
 static void
 tw_future_finalize (GObject *object)
 {
@@ -152,7 +143,6 @@ tw_future_class_init (TwFutureClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->dispose = tw_future_dispose;
   object_class->finalize = tw_future_finalize;
   object_class->get_property = tw_future_get_property;
 
