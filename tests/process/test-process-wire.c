@@ -41,7 +41,7 @@
 
 #define TIMEOUT_USEC (30 * G_USEC_PER_SEC)
 
-/* The frame's (utv) bytes for @payload, which is sunk. */
+/* The frame's (utv) bytes for @payload, sunk if floating. */
 static GBytes *
 frame_bytes (TwWireKind  kind,
              guint64     id,
@@ -230,7 +230,7 @@ test_wire_as_glib (void)
           array = g_variant_ref_sink (g_variant_new_strv ((const char *[]) { "a", "bc" }, 2));
         else
           array = random_array (element_types[t], g_rand_int_range (rand, 0, 9), rand);
-        bytes = frame_bytes (TW_WIRE_RESULT, round, g_variant_ref (array));
+        bytes = frame_bytes (TW_WIRE_RESULT, round, array);
         g_byte_array_append (frame, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 
         /* The first round of each type unchanged, then up to three mutations. */
@@ -315,7 +315,7 @@ test_wire_large_frames (gconstpointer data)
   g_ptr_array_add (payloads, random_array ("(xi)", 30000, rand));
   g_ptr_array_add (payloads, random_array ("b", 100000, rand));
   for (guint i = 0; i < payloads->len; i++)
-    g_ptr_array_add (frames, frame_bytes (TW_WIRE_RESULT, i, g_variant_ref (payloads->pdata[i])));
+    g_ptr_array_add (frames, frame_bytes (TW_WIRE_RESULT, i, payloads->pdata[i]));
 
   /* Then the booleans again, with a 2 among them at the end. */
   {
