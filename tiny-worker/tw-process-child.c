@@ -42,7 +42,6 @@
  */
 
 #define WATCH_USEC    1000
-#define READ_SIZE     65536
 /* The watcher's poll ends when a frame or the end of the pipe comes; this
  * bounds it otherwise, so that the serving thread can join the watcher. */
 #define QUIT_POLL_MSEC  100
@@ -60,7 +59,8 @@ typedef struct
   guint64        serving_id;   /* the task being run, for its progress */
 
   /* Protected by lock. Only one thread reads in_fd at a time: the
-   * serving thread between tasks, the watcher while one is busy. */
+   * serving thread between tasks (into the reader, with the lock
+   * dropped), the watcher while one is busy. */
   GMutex         lock;
   GCond          cond;         /* wakes the watcher */
   TwWireReader   reader;
@@ -145,27 +145,22 @@ tw_process_child_take_frames (TwProcessChild *child)
 
 /* Reads once from in_fd, which must be this thread's to read, and takes
  * the frames. Called with the lock held; drops it while reading when
- * @unlocked, as the read may block. */
+ * @unlocked, as the read may block: the reader is then this thread's
+ * alone, as no other reads. */
 static GCancellable *
 tw_process_child_read (TwProcessChild *child,
                        gboolean        unlocked)
 {
-  guint8 *chunk = g_malloc (READ_SIZE);
   gssize n;
 
   if (unlocked)
     g_mutex_unlock (&child->lock);
-  do
-    n = read (child->in_fd, chunk, READ_SIZE);
-  while (n < 0 && errno == EINTR);
+  n = tw_wire_reader_read (&child->reader);
   if (unlocked)
     g_mutex_lock (&child->lock);
 
   if (n <= 0)
     child->ended = TRUE;
-  else
-    tw_wire_feed (&child->reader, chunk, n);
-  g_free (chunk);
 
   return tw_process_child_take_frames (child);
 }

@@ -60,7 +60,7 @@ typedef struct
   int         pid_fd;      /* a pidfd of the peer, or -1: its death ends reads */
   GPid        pid;         /* the peer, a child; without a pidfd, polled for */
   int         wake_fd;     /* an eventfd written when the cancellable fires, or -1 */
-  GByteArray *buffer;      /* bytes read */
+  GByteArray *buffer;      /* bytes read, after a few bytes of lead; see tw_wire_reader_read() */
   gsize       offset;      /* where the unconsumed ones start */
   gboolean    newline;     /* every frame is followed by a newline */
   gboolean    poll_first;  /* wait before reading: nothing is expected yet */
@@ -87,9 +87,7 @@ gboolean  tw_wire_read          (TwWireReader   *reader,
 gboolean  tw_wire_take          (TwWireReader   *reader,
                                  TwWireFrame    *frame,
                                  GError        **error);
-void      tw_wire_feed          (TwWireReader   *reader,
-                                 const guint8   *data,
-                                 gsize           size);
+gssize    tw_wire_reader_read   (TwWireReader   *reader);
 void      tw_wire_end_line      (GByteArray     *out);
 gboolean  tw_wire_append        (GByteArray     *out,
                                  TwWireKind      kind,

@@ -32,6 +32,16 @@
  * are bounded, frames must be in normal form and of the frame type, and
  * payload types are checked by the caller for each kind. */
 
+/* Unread bytes start this far into the buffer, which malloc aligns to
+ * 8 bytes or more: the body of a frame there, after its 4-byte length,
+ * is then aligned as GVariant needs, and can be taken without a copy. */
+#define LEAD       4
+/* How much one read asks for at least. */
+#define READ_SIZE  65536
+/* A frame at least this long is handed over in the buffer it was read
+ * into, rather than copied out of it. */
+#define TAKE_MIN   65536
+
 void
 tw_wire_reader_init (TwWireReader *reader,
                      int           fd)
@@ -40,8 +50,9 @@ tw_wire_reader_init (TwWireReader *reader,
   reader->pid_fd = -1;
   reader->pid = 0;
   reader->wake_fd = -1;
-  reader->buffer = g_byte_array_new ();
-  reader->offset = 0;
+  reader->buffer = g_byte_array_sized_new (LEAD);
+  g_byte_array_set_size (reader->buffer, LEAD);
+  reader->offset = LEAD;
   reader->newline = FALSE;
   reader->poll_first = FALSE;
   reader->nudge_fd = -1;
@@ -165,6 +176,62 @@ tw_wire_poll (int            fd,
     }
 }
 
+/* How many bytes the frame being read still lacks, once its length is
+ * known; 0 before. */
+static gsize
+tw_wire_missing (TwWireReader *reader)
+{
+  gsize available = reader->buffer->len - reader->offset;
+  gsize total;
+  guint32 length;
+
+  if (available < 4)
+    return 0;
+
+  memcpy (&length, reader->buffer->data + reader->offset, 4);
+  total = 4 + (gsize)MIN (GUINT32_FROM_LE (length), TW_WIRE_MAX_FRAME) + reader->newline;
+
+  return total > available ? total - available : 0;
+}
+
+/*
+ * tw_wire_reader_read:
+ *
+ * Reads once from the reader's fd, straight into its buffer: the unread
+ * bytes move to its start first, so that a large frame ends up aligned
+ * and whole in one allocation, which tw_wire_take() hands over as it is.
+ * The room asked for grows with what the frame lacks, but never past
+ * twice what came of it already: a length alone allocates nothing.
+ * Returns what read() returned, with errno set.
+ */
+gssize
+tw_wire_reader_read (TwWireReader *reader)
+{
+  GByteArray *buffer = reader->buffer;
+  gsize unread = buffer->len - reader->offset;
+  gsize room = MAX (READ_SIZE, MIN (tw_wire_missing (reader), unread));
+  gsize start = LEAD + unread;
+  int saved_errno;
+  gssize n;
+
+  if (reader->offset > LEAD)
+    {
+      memmove (buffer->data + LEAD, buffer->data + reader->offset, unread);
+      reader->offset = LEAD;
+    }
+  g_byte_array_set_size (buffer, start + room);
+
+  do
+    n = read (reader->fd, buffer->data + start, room);
+  while (n < 0 && errno == EINTR);
+
+  saved_errno = errno;
+  g_byte_array_set_size (buffer, start + MAX (n, 0));
+  errno = saved_errno;
+
+  return n;
+}
+
 /* Reads what is there, waiting first only if nothing is: the parent's
  * ends are non-blocking, so a busy pipe costs no poll() per read. With
  * reader->poll_first, the caller expects nothing yet, and the read that
@@ -175,7 +242,6 @@ tw_wire_fill (TwWireReader  *reader,
               gint64         deadline,
               GError       **error)
 {
-  guint8 chunk[65536];
   gboolean peer_gone = FALSE;
   gboolean skip_read = reader->poll_first;
   gssize n = -1;
@@ -186,10 +252,7 @@ tw_wire_fill (TwWireReader  *reader,
 
       if (!skip_read)
         {
-          do
-            n = read (reader->fd, chunk, sizeof chunk);
-          while (n < 0 && errno == EINTR);
-
+          n = tw_wire_reader_read (reader);
           if (n >= 0 || errno != EAGAIN)
             break;
         }
@@ -245,24 +308,101 @@ tw_wire_fill (TwWireReader  *reader,
       return FALSE;
     }
 
-  tw_wire_feed (reader, chunk, n);
   reader->unanswered = TRUE;
 
   return TRUE;
 }
 
+/* The size of a value of the fixed-size type at *type, moving *type past
+ * it, if every value of that type is in normal form; 0 otherwise. That
+ * holds for the integers and doubles, and for tuples of them with no
+ * padding, which must be zeros; not for booleans (0 or 1 only), nor for
+ * the unit tuple (one zero byte). Handles are left to GLib. */
+static gsize
+tw_wire_plain_size (const char **type,
+                    gsize       *alignment)
+{
+  gsize size = 0;
+  gsize member_alignment;
+  gsize member_size;
+
+  *alignment = 1;
+  switch (*(*type)++)
+    {
+    case 'y': return 1;
+    case 'n': case 'q': *alignment = 2; return 2;
+    case 'i': case 'u': *alignment = 4; return 4;
+    case 'x': case 't': case 'd': *alignment = 8; return 8;
+    case '(': break;
+    default: return 0;
+    }
+
+  while (**type != ')')
+    {
+      member_size = tw_wire_plain_size (type, &member_alignment);
+      if (member_size == 0 || size % member_alignment != 0)
+        return 0;
+      size += member_size;
+      *alignment = MAX (*alignment, member_alignment);
+    }
+  (*type)++;
+
+  return size % *alignment == 0 ? size : 0;
+}
+
+/* Whether the frame @data of @size bytes is in normal form as GLib would
+ * find it, without walking its elements: a frame whose payload is an
+ * array of a type of tw_wire_plain_size() and a whole number of its
+ * elements, with the frame's padding zero. Such are the large frames, a
+ * map's chunks and their answers; anything else is left to GLib. */
 static gboolean
-tw_wire_parse (const guint8  *data,
-               gsize          size,
+tw_wire_is_plain_array (const guint8 *data,
+                        gsize         size)
+{
+  char type[32];
+  const char *p = type + 1;
+  gsize alignment;
+  gsize element_size;
+  gsize lowest;
+  gsize nul;
+  gsize i;
+
+  /* (utv): the u, 4 bytes of padding, the t, then the v: its value, a
+   * nul byte and the value's type string, at most 31 bytes here. */
+  if (size < 16 + 3 || memcmp (data + 4, "\0\0\0\0", 4) != 0)
+    return FALSE;
+  lowest = size - MIN (size - 16, sizeof type);
+  for (nul = size - 1; nul > lowest && data[nul] != '\0'; nul--)
+    ;
+  if (data[nul] != '\0' || size - nul - 1 >= sizeof type)
+    return FALSE;
+
+  memcpy (type, data + nul + 1, size - nul - 1);
+  type[size - nul - 1] = '\0';
+  for (i = 0; type[i] != '\0'; i++)
+    if (strchr ("a()ynqiuxtd", type[i]) == NULL)
+      return FALSE;
+  if (type[0] != 'a' || !g_variant_type_string_is_valid (type))
+    return FALSE;
+
+  element_size = tw_wire_plain_size (&p, &alignment);
+
+  return element_size > 0 && *p == '\0' && (nul - 16) % element_size == 0;
+}
+
+static gboolean
+tw_wire_parse (GBytes        *bytes,
                TwWireFrame   *frame,
                GError       **error)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
   g_autoptr(GVariant) variant = NULL;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  gboolean plain = tw_wire_is_plain_array (data, size);
   guint32 kind;
 
-  variant = g_variant_new_from_bytes (G_VARIANT_TYPE (TW_WIRE_FRAME_TYPE), bytes, FALSE);
-  if (!g_variant_is_normal_form (variant))
+  variant = g_variant_new_from_bytes (G_VARIANT_TYPE (TW_WIRE_FRAME_TYPE), bytes, plain);
+  if (!plain && !g_variant_is_normal_form (variant))
     {
       g_set_error_literal (error, TW_ERROR, TW_ERROR_PROTOCOL,
                            "The worker process sent a frame that is not a valid "
@@ -276,19 +416,48 @@ tw_wire_parse (const guint8  *data,
   return TRUE;
 }
 
+/* Consumes the frame of @length bytes at the reader's offset and returns
+ * its body: a large one, aligned by tw_wire_reader_read(), in the buffer
+ * it was read into, which the bytes after it leave for a new one. */
+static GBytes *
+tw_wire_take_bytes (TwWireReader *reader,
+                    gsize         length)
+{
+  GByteArray *buffer = reader->buffer;
+  gsize start = reader->offset + 4;
+  gsize end = start + length + reader->newline;
+  guint8 *data;
+
+  reader->offset = end;
+  if (length < TAKE_MIN || ((guintptr)(buffer->data + start) & 7) != 0)
+    return g_bytes_new (buffer->data + start, length);
+
+  reader->buffer = g_byte_array_sized_new (LEAD + READ_SIZE);
+  g_byte_array_set_size (reader->buffer, LEAD);
+  g_byte_array_append (reader->buffer, buffer->data + end, buffer->len - end);
+  reader->offset = LEAD;
+
+  /* Give back the room the frame did not use; malloc keeps the start
+   * aligned if this moves it. */
+  data = g_realloc (g_byte_array_free (buffer, FALSE), end);
+
+  return g_bytes_new_with_free_func (data + start, length, g_free, data);
+}
+
 /*
  * tw_wire_take:
  *
  * Takes one frame from the bytes @reader holds, without reading. Returns
  * %TRUE with @frame set; %FALSE with @error set for a bad frame (see
- * tw_wire_read()); %FALSE with @error unset when the frame is not all
- * there yet.
+ * tw_wire_read()), which is consumed; %FALSE with @error unset when the
+ * frame is not all there yet.
  */
 gboolean
 tw_wire_take (TwWireReader  *reader,
               TwWireFrame   *frame,
               GError       **error)
 {
+  g_autoptr(GBytes) bytes = NULL;
   gsize available = reader->buffer->len - reader->offset;
   guint32 length;
 
@@ -318,31 +487,10 @@ tw_wire_take (TwWireReader  *reader,
       return FALSE;
     }
 
-  if (!tw_wire_parse (reader->buffer->data + reader->offset + 4, length, frame, error))
-    return FALSE;
-
-  reader->offset += 4 + length + reader->newline;
   reader->nudged = FALSE;
+  bytes = tw_wire_take_bytes (reader, length);
 
-  return TRUE;
-}
-
-/*
- * tw_wire_feed:
- *
- * Adds @size bytes that the caller read from the reader's fd itself.
- */
-void
-tw_wire_feed (TwWireReader *reader,
-              const guint8 *data,
-              gsize         size)
-{
-  if (reader->offset > 0)
-    {
-      g_byte_array_remove_range (reader->buffer, 0, reader->offset);
-      reader->offset = 0;
-    }
-  g_byte_array_append (reader->buffer, data, size);
+  return tw_wire_parse (bytes, frame, error);
 }
 
 /*
@@ -716,8 +864,17 @@ gboolean
 tw_wire_check_value (GVariant  *value,
                      GError   **error)
 {
+  const char *type = g_variant_get_type_string (value);
   gboolean handle = FALSE;
-  guint depth = tw_wire_depth (value, 0, &handle);
+  guint depth;
+
+  /* A basic value other than a handle, such as each output of a map,
+   * needs no walk. */
+  if (type[1] == '\0' && type[0] != 'h' && type[0] != 'v' &&
+      g_variant_get_size (value) <= TW_WIRE_MAX_FRAME - 64)
+    return TRUE;
+
+  depth = tw_wire_depth (value, 0, &handle);
 
   if (handle)
     {

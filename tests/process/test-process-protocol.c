@@ -383,18 +383,25 @@ test_process_fake_chatty (void)
 static void
 test_process_fake_ok (void)
 {
-  g_autoptr(TwTroupe) troupe = new_troupe_for_fake ("ok", NULL);
+  g_autofree char *dir = tw_test_make_temp_dir ("process");
+  g_autofree char *state = g_build_filename (dir, "state", NULL);
+  g_autoptr(TwTroupe) troupe = new_troupe_for_fake ("ok", state);
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GVariant) value = NULL;
+  g_autofree char *seen = NULL;
 
   g_test_summary ("The fake worker speaks the protocol correctly when asked to, so "
-                  "the other fake tests break it on purpose only");
+                  "the other fake tests break it on purpose only; it knows QUIT "
+                  "by the library's own frame kinds");
 
   future = tw_troupe_submit (troupe, g_variant_new_int64 (12));
   value = tw_test_wait_value (future);
   g_assert_cmpint (g_variant_get_int64 (value), ==, 12);
 
   tw_test_shutdown_and_check (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_true (g_file_get_contents (state, &seen, NULL, NULL));
+  g_assert_cmpstr (seen, ==, "quit");
+  tw_test_remove_dir (dir);
 }
 
 static void

@@ -22,6 +22,8 @@
  * writes frames from the protocol description (a little-endian guint32
  * length, then a "(utv)" GVariant in normal form), not from the library's
  * code, so a change of the wire format shows up here as a test failure.
+ * Only the frame kinds and the version come from the library's private
+ * header, so that they cannot fall behind the library's.
  *
  * Usage: tw-fake-worker MODE [STATE-FILE]; see answer_hello() and
  * answer_task() for the modes. Modes ending in "-hello" misbehave in
@@ -38,18 +40,7 @@
 
 #include <glib.h>
 
-/* The protocol, as the "Process mode" page of the reference describes it. */
-#define WIRE_VERSION       1
-#define WIRE_HELLO         1
-#define WIRE_TASK          2
-#define WIRE_CANCEL        3
-#define WIRE_QUIT          4
-#define WIRE_READY         16
-#define WIRE_SETUP_FAILED  17
-#define WIRE_RESULT        18
-#define WIRE_ERROR         19
-#define WIRE_STARTED       21
-#define WIRE_NOP           6
+#include "tw-wire-private.h"
 
 static int in_fd = -1;
 static int out_fd = -1;
@@ -231,7 +222,7 @@ write_oversized (void)
 static void
 write_not_normal (guint64 id)
 {
-  g_autoptr(GBytes) bytes = frame_bytes (WIRE_RESULT, id, g_variant_new_int32 (7));
+  g_autoptr(GBytes) bytes = frame_bytes (TW_WIRE_RESULT, id, g_variant_new_int32 (7));
   g_autoptr(GVariant) check = NULL;
   gsize size;
   guint8 *data = g_bytes_unref_to_data (g_steal_pointer (&bytes), &size);
@@ -269,7 +260,7 @@ close_pipes (void)
 static void
 write_ready (guint32 version)
 {
-  write_frame (WIRE_READY, 0, g_variant_new ("(ut)", version, (guint64)getpid ()));
+  write_frame (TW_WIRE_READY, 0, g_variant_new ("(ut)", version, (guint64)getpid ()));
 }
 
 /* Misbehaves in answer to HELLO, for the modes ending in "-hello". */
@@ -285,13 +276,13 @@ answer_hello (const char *mode)
   else if (g_str_equal (mode, "not-normal-hello"))
     write_not_normal (0);
   else if (g_str_equal (mode, "wrong-version-hello"))
-    write_ready (WIRE_VERSION + 1000);
+    write_ready (TW_WIRE_VERSION + 1000);
   else if (g_str_equal (mode, "wrong-type-hello"))
-    write_frame (WIRE_READY, 0, g_variant_new_string ("ready, sort of"));
+    write_frame (TW_WIRE_READY, 0, g_variant_new_string ("ready, sort of"));
   else if (g_str_equal (mode, "wrong-kind-hello"))
-    write_frame (WIRE_RESULT, 0, g_variant_new_int64 (1));
+    write_frame (TW_WIRE_RESULT, 0, g_variant_new_int64 (1));
   else if (g_str_equal (mode, "setup-failed-version-hello"))
-    write_frame (WIRE_SETUP_FAILED, 0,
+    write_frame (TW_WIRE_SETUP_FAILED, 0,
                  g_variant_new ("(sis)", "tw-error-quark", 6,
                                 "The troupe speaks protocol version 1, but this worker "
                                 "program speaks version 1001"));
@@ -326,11 +317,11 @@ answer_task (const char *mode,
   else if (g_str_equal (mode, "not-normal"))
     write_not_normal (id);
   else if (g_str_equal (mode, "wrong-id"))
-    write_frame (WIRE_RESULT, id + 1000, g_variant_new_int64 (1));
+    write_frame (TW_WIRE_RESULT, id + 1000, g_variant_new_int64 (1));
   else if (g_str_equal (mode, "wrong-kind"))
-    write_ready (WIRE_VERSION);
+    write_ready (TW_WIRE_VERSION);
   else if (g_str_equal (mode, "bad-error"))
-    write_frame (WIRE_ERROR, id, g_variant_new_string ("an error, but not (sis)"));
+    write_frame (TW_WIRE_ERROR, id, g_variant_new_string ("an error, but not (sis)"));
   else if (g_str_equal (mode, "close-exit"))
     {
       close_pipes ();
@@ -343,15 +334,15 @@ answer_task (const char *mode,
   else if (g_str_equal (mode, "crash-then-silent"))
     {
       /* Said to run it: the task, not the next worker, is to blame. */
-      write_frame (WIRE_STARTED, id, g_variant_new ("()"));
+      write_frame (TW_WIRE_STARTED, id, g_variant_new ("()"));
       _exit (1);
     }
   else if (g_str_equal (mode, "chatty"))
     {
       /* Frames the troupe ignores, then the answer. */
-      write_frame (WIRE_NOP, 0, g_variant_new ("()"));
-      write_frame (WIRE_STARTED, id + 1000, g_variant_new ("()"));
-      write_frame (WIRE_STARTED, id, g_variant_new ("()"));
+      write_frame (TW_WIRE_NOP, 0, g_variant_new ("()"));
+      write_frame (TW_WIRE_STARTED, id + 1000, g_variant_new ("()"));
+      write_frame (TW_WIRE_STARTED, id, g_variant_new ("()"));
       return;
     }
   else if (g_str_equal (mode, "ok"))
@@ -394,7 +385,7 @@ main (int   argc,
 
   if (!read_frame (&kind, &id, &payload))
     return 0;
-  if (kind != WIRE_HELLO)
+  if (kind != TW_WIRE_HELLO)
     return 95;
   g_variant_unref (payload);
 
@@ -412,20 +403,23 @@ main (int   argc,
       g_file_set_contents (argv[2], "started", -1, NULL);
     }
 
-  write_ready (WIRE_VERSION);
+  write_ready (TW_WIRE_VERSION);
 
   while (read_frame (&kind, &id, &payload))
     {
-      if (kind == WIRE_QUIT)
+      if (kind == TW_WIRE_QUIT)
         {
+          /* Tells the test that QUIT came, not only the end of the pipe. */
+          if (g_str_equal (mode, "ok") && argc >= 3)
+            g_file_set_contents (argv[2], "quit", -1, NULL);
           g_variant_unref (payload);
           break;
         }
 
-      if (kind == WIRE_TASK)
+      if (kind == TW_WIRE_TASK)
         {
           answer_task (mode, id);
-          write_frame (WIRE_RESULT, id, payload);
+          write_frame (TW_WIRE_RESULT, id, payload);
         }
 
       g_variant_unref (payload);
