@@ -224,6 +224,9 @@ proc_wchan_names_pipe_write (void)
   return named;
 }
 
+/* The answer the after-result stage sends before dying. */
+#define AFTER_RESULT_SIZE 4096
+
 /* Why a stage cannot be tested here, or NULL. */
 static const char *
 stage_skip_reason (const char *stage)
@@ -289,11 +292,13 @@ test_faults_crash (gconstpointer data)
     }
   else if (g_str_equal (stage, "after-result"))
     {
-      /* Both in the pipeline of the one worker. */
+      /* Both in the pipeline of the one worker. The worker dies once it
+       * wrote more than the answer's payload: the small frames it may
+       * write first (STARTED) stay far below 4 KiB. */
       tw_troupe_set_n_workers (troupe, 1);
-      first = tw_troupe_submit (troupe, g_variant_new_int32 (16));
+      first = tw_troupe_submit (troupe, g_variant_new_int32 (AFTER_RESULT_SIZE));
       next = tw_troupe_submit (troupe, new_small_input ());
-      expect_bytes (first, 16);
+      expect_bytes (first, AFTER_RESULT_SIZE);
     }
   else
     {
