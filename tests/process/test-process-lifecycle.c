@@ -405,6 +405,30 @@ test_process_unknown_in_child (gconstpointer data)
 
 #define LONG_TASK_MSEC 600
 
+/* Runs short tasks until each of the troupe's two workers has answered
+ * one: then both are started and idle. A worker that starts late leaves
+ * both tasks of a round to the other. */
+static void
+wait_until_both_workers_answered (TwTroupe   *troupe,
+                                  const char *dir)
+{
+  g_autofree char *pid_file = g_build_filename (dir, "warm.pid", NULL);
+  gint64 deadline = g_get_monotonic_time () + TW_TEST_TIMEOUT_USEC;
+  gint64 pids[2] = { 0, 0 };
+
+  while (pids[0] == pids[1] && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(TwFuture) first = tw_troupe_submit (troupe, g_variant_new ("(ts)", (guint64)50,
+                                                                         pid_file));
+      g_autoptr(TwFuture) second = tw_troupe_submit (troupe, g_variant_new ("(ts)", (guint64)50,
+                                                                          pid_file));
+
+      pids[0] = tw_test_wait_int64 (first);
+      pids[1] = tw_test_wait_int64 (second);
+    }
+  g_assert_cmpint (pids[0], !=, pids[1]);
+}
+
 static void
 test_process_parallel (gconstpointer data)
 {
@@ -418,6 +442,7 @@ test_process_parallel (gconstpointer data)
   g_test_summary ("Two long tasks on a troupe of two idle workers run at the same "
                   "time, one on each worker process");
 
+  wait_until_both_workers_answered (troupe, dir);
   start = g_get_monotonic_time ();
   for (guint i = 0; i < 2; i++)
     {
