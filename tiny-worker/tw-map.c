@@ -35,6 +35,8 @@
  */
 
 #define CHUNKS_PER_WORKER 16
+/* Chunks queued or in flight at a time, per worker, besides one. */
+#define CHUNKS_AHEAD_PER_WORKER 3
 
 /* Whether every chunk's outputs are an array of the same type other
  * than `av`, as a chunk function may return. */
@@ -374,18 +376,6 @@ tw_map_chunks_settled_cb (TwFuture *all,
   g_free (join);
 }
 
-/* Cancelling the output cancels the chunks. */
-static void
-tw_map_output_settled_cb (TwFuture *output,
-                          gpointer  user_data)
-{
-  g_autoptr(GPtrArray) chunks = user_data;
-
-  if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
-    for (guint i = 0; i < chunks->len; i++)
-      tw_future_cancel (chunks->pdata[i]);
-}
-
 /* The inputs of one chunk: a slice of @inputs, of the same type. */
 static GVariant *
 tw_map_new_chunk_input (GVariant *inputs,
@@ -438,6 +428,156 @@ tw_map_runs_chunk_func (TwTroupe *troupe)
          chunk_func != NULL;
 }
 
+/*
+ * The chunks are cut at once but submitted a few at a time, each as one
+ * before it finishes: a worker process takes from the queue as many
+ * tasks as its pipeline holds, so with every chunk queued at the start
+ * one worker could take most of them and leave the other idle for the
+ * rest of the map. Enough stay queued for each worker to take its next
+ * chunk while it runs one (see tw_process_server_may_take()). The join
+ * sees a future per chunk, settled as its task settles.
+ */
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  TwPool          *pool;
+  GPtrArray       *slots;    /* TwFuture per chunk, for the join */
+  GMutex           lock;
+  GPtrArray       *inputs;   /* each chunk's input, until submitted */
+  GPtrArray       *running;  /* the pool's futures of those submitted */
+  guint            next;     /* the next chunk to submit */
+  gboolean         stopped;  /* the output settled: submit no more */
+} TwMapFeed;
+
+typedef struct
+{
+  TwMapFeed *feed;
+  guint      index;
+} TwMapFeedSlot;
+
+static TwMapFeed *
+tw_map_feed_ref (TwMapFeed *feed)
+{
+  g_atomic_ref_count_inc (&feed->ref_count);
+
+  return feed;
+}
+
+static void
+tw_map_feed_unref (TwMapFeed *feed)
+{
+  if (!g_atomic_ref_count_dec (&feed->ref_count))
+    return;
+
+  tw_pool_unref (feed->pool);
+  g_ptr_array_unref (feed->slots);
+  g_ptr_array_unref (feed->inputs);
+  g_ptr_array_unref (feed->running);
+  g_mutex_clear (&feed->lock);
+  g_free (feed);
+}
+
+/* A chunk's input, or %NULL once submitted. */
+static void
+tw_map_feed_input_free (gpointer input)
+{
+  if (input != NULL)
+    g_variant_unref (input);
+}
+
+static void tw_map_feed_submit_next (TwMapFeed *feed);
+
+/* Settles the chunk's slot as its task settled, after submitting the
+ * next chunk if this one succeeded. */
+static void
+tw_map_feed_chunk_settled_cb (TwFuture *chunk,
+                              gpointer  user_data)
+{
+  TwMapFeedSlot *slot = user_data;
+  TwMapFeed *feed = slot->feed;
+  GVariant *value = tw_future_peek_value (chunk);
+
+  if (value != NULL)
+    tw_map_feed_submit_next (feed);
+  tw_future_settle (feed->slots->pdata[slot->index], value ? g_variant_ref (value) : NULL,
+                    value ? NULL : tw_future_dup_error (chunk));
+
+  tw_map_feed_unref (feed);
+  g_free (slot);
+}
+
+/* Submits the next chunk, if any is left and the map goes on. */
+static void
+tw_map_feed_submit_next (TwMapFeed *feed)
+{
+  TwMapFeedSlot *slot;
+  GVariant *input;
+  TwFuture *chunk;
+  gboolean stopped;
+  guint index;
+
+  g_mutex_lock (&feed->lock);
+  index = feed->next;
+  if (feed->stopped || index == feed->inputs->len)
+    {
+      g_mutex_unlock (&feed->lock);
+      return;
+    }
+  feed->next++;
+  input = g_steal_pointer (&feed->inputs->pdata[index]);
+  g_mutex_unlock (&feed->lock);
+
+  chunk = tw_pool_submit (feed->pool, input, TRUE);
+
+  g_mutex_lock (&feed->lock);
+  g_ptr_array_add (feed->running, g_object_ref (chunk));
+  stopped = feed->stopped;
+  g_mutex_unlock (&feed->lock);
+
+  /* Stopped while it was being submitted. */
+  if (stopped)
+    tw_future_cancel (chunk);
+
+  slot = g_new (TwMapFeedSlot, 1);
+  slot->feed = tw_map_feed_ref (feed);
+  slot->index = index;
+  tw_future_add_dependent (chunk, tw_map_feed_chunk_settled_cb, slot);
+  g_object_unref (chunk);
+}
+
+/* Once the output settles, no more chunks are submitted, and the slots
+ * of those never submitted settle as cancelled, so that the join is
+ * released. Cancelling the output cancels the chunks submitted. */
+static void
+tw_map_output_settled_cb (TwFuture *output,
+                          gpointer  user_data)
+{
+  TwMapFeed *feed = user_data;
+  g_autoptr(GPtrArray) running = NULL;
+  guint first, last;
+
+  g_mutex_lock (&feed->lock);
+  feed->stopped = TRUE;
+  first = feed->next;
+  last = feed->inputs->len;
+  feed->next = last;
+  running = g_ptr_array_new_full (feed->running->len, g_object_unref);
+  for (guint i = 0; i < feed->running->len; i++)
+    g_ptr_array_add (running, g_object_ref (feed->running->pdata[i]));
+  g_mutex_unlock (&feed->lock);
+
+  for (guint i = first; i < last; i++)
+    tw_future_settle (feed->slots->pdata[i], NULL,
+                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                           "The map stopped before this chunk was sent"));
+
+  if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
+    for (guint i = 0; i < running->len; i++)
+      tw_future_cancel (running->pdata[i]);
+
+  tw_map_feed_unref (feed);
+}
+
 /* Consumes @inputs. The chunks are gathered as tw_future_allv() does. */
 static TwFuture *
 tw_map_start (TwPool             *pool,
@@ -449,29 +589,37 @@ tw_map_start (TwPool             *pool,
   guint n_inputs = g_variant_n_children (inputs);
   guint n_chunks = MAX (1, MIN (n_inputs, n_workers * CHUNKS_PER_WORKER));
   guint chunk_size = MAX (1, (n_inputs + n_chunks - 1) / n_chunks);
-  GPtrArray *chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  TwMapFeed *feed = g_new0 (TwMapFeed, 1);
   TwFuture *output = tw_future_new ();
   TwMapJoin *join = g_new0 (TwMapJoin, 1);
   TwFuture *all;
 
+  g_atomic_ref_count_init (&feed->ref_count);
+  g_mutex_init (&feed->lock);
+  feed->pool = tw_pool_ref (pool);
+  feed->slots = g_ptr_array_new_with_free_func (g_object_unref);
+  feed->inputs = g_ptr_array_new_with_free_func (tw_map_feed_input_free);
+  feed->running = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
     {
       guint length = MIN (chunk_size, n_inputs - offset);
-      GVariant *chunk = tw_map_new_chunk_input (inputs, offset, length);
 
-      g_ptr_array_add (chunks, tw_pool_submit (pool, chunk, TRUE));
+      g_ptr_array_add (feed->inputs, tw_map_new_chunk_input (inputs, offset, length));
+      g_ptr_array_add (feed->slots, tw_future_new ());
     }
+  g_variant_unref (inputs);
 
-  all = tw_future_allv ((TwFuture **)chunks->pdata, chunks->len);
+  all = tw_future_allv ((TwFuture **)feed->slots->pdata, feed->slots->len);
   join->output = g_object_ref (output);
   join->output_type = g_variant_type_copy (output_type);
   join->keep_type = keep_type;
   tw_future_add_dependent (all, tw_map_chunks_settled_cb, join);
   g_object_unref (all);
+  tw_future_add_dependent (output, tw_map_output_settled_cb, tw_map_feed_ref (feed));
 
-  /* After the chunks are all in the array, which this may free at once. */
-  tw_future_add_dependent (output, tw_map_output_settled_cb, chunks);
-  g_variant_unref (inputs);
+  for (guint i = 0; i < CHUNKS_AHEAD_PER_WORKER * n_workers + 1; i++)
+    tw_map_feed_submit_next (feed);
+  tw_map_feed_unref (feed);
 
   return output;
 }
