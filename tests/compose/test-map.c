@@ -24,6 +24,22 @@ square_less_7 (GVariant      *input,
   return g_variant_new_int64 (i * i - 7);
 }
 
+/* i (int64) -> i (int64), but fails at 0 */
+static GVariant *
+fail_at_0 (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  if (g_variant_get_int64 (input) == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "zero");
+      return NULL;
+    }
+
+  return g_variant_ref (input);
+}
+
 /* i (int64) -> i / 4 (double) */
 static GVariant *
 quarter (GVariant      *input,
@@ -400,6 +416,29 @@ test_map_indefinite_type (void)
 }
 
 static void
+test_map_failure_stops_chunks (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = map_troupe_new ("fail-at-0", GPOINTER_TO_INT (data));
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A map submits its chunks a few at a time (four for one worker), and "
+                  "none after one has failed");
+
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
+  error = tw_test_wait_error (future);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, "zero");
+
+  /* The first chunk failed; the three queued behind it still ran, of
+   * sixteen. */
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, 1);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 4);
+}
+
+static void
 add_both_modes (const char    *path,
                 GTestDataFunc  func)
 {
@@ -416,6 +455,7 @@ main (int   argc,
 {
   tw_register_func ("square-less-7", square_less_7, NULL, NULL);
   tw_register_func ("quarter", quarter, NULL, NULL);
+  tw_register_func ("fail-at-0", fail_at_0, NULL, NULL);
   tw_register_func ("repeat-x", repeat_x, NULL, NULL);
   tw_register_func ("mostly-int64", mostly_int64, NULL, NULL);
   tw_register_chunk_func ("square-less-7-chunk", square_less_7_chunk, NULL, NULL);
@@ -435,6 +475,7 @@ main (int   argc,
   add_both_modes ("/map/full/chunk-function-of-another-type-fails-it",
                   test_map_chunk_func_mismatch);
   add_both_modes ("/map/full/of-nothing-is-an-empty-array", test_map_empty);
+  add_both_modes ("/map/a-failure-sends-no-more-chunks", test_map_failure_stops_chunks);
   g_test_add_func ("/map/full/indefinite-type-is-a-programmer-error", test_map_indefinite_type);
 
   return g_test_run ();
