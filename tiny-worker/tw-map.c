@@ -571,9 +571,11 @@ tw_map_output_settled_cb (TwFuture *output,
                       g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                            "The map stopped before this chunk was sent"));
 
+  /* The last first, so that a worker freed by cancelling its chunk does
+   * not start one about to be cancelled. */
   if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
-    for (guint i = 0; i < running->len; i++)
-      tw_future_cancel (running->pdata[i]);
+    for (guint i = running->len; i > 0; i--)
+      tw_future_cancel (running->pdata[i - 1]);
 
   tw_map_feed_unref (feed);
 }
