@@ -660,8 +660,10 @@ tw_map (TwTroupe           *self,
  * a chunk is one message each way. Each input is still a separate call
  * of the worker.
  *
- * Cancelling the returned future cancels the chunks that have not
- * finished.
+ * The chunks are queued a few per worker at a time, so that the workers
+ * share them to the end. Cancelling the returned future cancels the
+ * chunks that have not finished; once it has failed, the chunks not yet
+ * queued never run.
  *
  * With a function registered by tw_register_chunk_func(), each chunk is
  * one call of it instead, and when every chunk's outputs are an array of
