@@ -429,31 +429,24 @@ tw_map_runs_chunk_func (TwTroupe *troupe)
 }
 
 /*
- * The chunks are cut at once but submitted a few at a time, each as one
- * before it finishes: a worker process takes from the queue as many
+ * The chunks are cut and submitted at once, but each waits in the pool's
+ * waiting list (holding no worker, as a task chained to a future does)
+ * until its gate opens: a worker process takes from the queue as many
  * tasks as its pipeline holds, so with every chunk queued at the start
  * one worker could take most of them and leave the other idle for the
- * rest of the map. Enough stay queued for each worker to take its next
- * chunk while it runs one (see tw_process_server_may_take()). The join
- * sees a future per chunk, settled as its task settles.
+ * rest of the map. A few gates per worker open at the start, and each
+ * chunk that succeeds opens the next, so that each worker can take its
+ * next chunk while it runs one (see tw_process_server_may_take()).
  */
 typedef struct
 {
   gatomicrefcount  ref_count;
-  TwPool          *pool;
-  GPtrArray       *slots;    /* TwFuture per chunk, for the join */
+  GPtrArray       *chunks;   /* the pool's TwFuture per chunk */
+  GPtrArray       *gates;    /* TwFuture per chunk, settled with its input */
   GMutex           lock;
-  GPtrArray       *inputs;   /* each chunk's input, until submitted */
-  GPtrArray       *running;  /* the pool's futures of those submitted */
-  guint            next;     /* the next chunk to submit */
-  gboolean         stopped;  /* the output settled: submit no more */
+  GPtrArray       *inputs;   /* each chunk's input, until its gate opens */
+  guint            next;     /* the next gate to open */
 } TwMapFeed;
-
-typedef struct
-{
-  TwMapFeed *feed;
-  guint      index;
-} TwMapFeedSlot;
 
 static TwMapFeed *
 tw_map_feed_ref (TwMapFeed *feed)
@@ -469,15 +462,14 @@ tw_map_feed_unref (TwMapFeed *feed)
   if (!g_atomic_ref_count_dec (&feed->ref_count))
     return;
 
-  tw_pool_unref (feed->pool);
-  g_ptr_array_unref (feed->slots);
+  g_ptr_array_unref (feed->chunks);
+  g_ptr_array_unref (feed->gates);
   g_ptr_array_unref (feed->inputs);
-  g_ptr_array_unref (feed->running);
   g_mutex_clear (&feed->lock);
   g_free (feed);
 }
 
-/* A chunk's input, or %NULL once submitted. */
+/* A chunk's input, or %NULL once its gate opened. */
 static void
 tw_map_feed_input_free (gpointer input)
 {
@@ -485,40 +477,16 @@ tw_map_feed_input_free (gpointer input)
     g_variant_unref (input);
 }
 
-static void tw_map_feed_submit_next (TwMapFeed *feed);
-
-/* Settles the chunk's slot as its task settled, after submitting the
- * next chunk if this one succeeded. */
+/* Queues the next chunk, if any is left and the map goes on. */
 static void
-tw_map_feed_chunk_settled_cb (TwFuture *chunk,
-                              gpointer  user_data)
+tw_map_feed_open_next (TwMapFeed *feed)
 {
-  TwMapFeedSlot *slot = user_data;
-  TwMapFeed *feed = slot->feed;
-  GVariant *value = tw_future_peek_value (chunk);
-
-  if (value != NULL)
-    tw_map_feed_submit_next (feed);
-  tw_future_settle (feed->slots->pdata[slot->index], value ? g_variant_ref (value) : NULL,
-                    value ? NULL : tw_future_dup_error (chunk));
-
-  tw_map_feed_unref (feed);
-  g_free (slot);
-}
-
-/* Submits the next chunk, if any is left and the map goes on. */
-static void
-tw_map_feed_submit_next (TwMapFeed *feed)
-{
-  TwMapFeedSlot *slot;
   GVariant *input;
-  TwFuture *chunk;
-  gboolean stopped;
   guint index;
 
   g_mutex_lock (&feed->lock);
   index = feed->next;
-  if (feed->stopped || index == feed->inputs->len)
+  if (index == feed->inputs->len)
     {
       g_mutex_unlock (&feed->lock);
       return;
@@ -527,55 +495,45 @@ tw_map_feed_submit_next (TwMapFeed *feed)
   input = g_steal_pointer (&feed->inputs->pdata[index]);
   g_mutex_unlock (&feed->lock);
 
-  chunk = tw_pool_submit (feed->pool, input, TRUE);
-
-  g_mutex_lock (&feed->lock);
-  g_ptr_array_add (feed->running, g_object_ref (chunk));
-  stopped = feed->stopped;
-  g_mutex_unlock (&feed->lock);
-
-  /* Stopped while it was being submitted. */
-  if (stopped)
-    tw_future_cancel (chunk);
-
-  slot = g_new (TwMapFeedSlot, 1);
-  slot->feed = tw_map_feed_ref (feed);
-  slot->index = index;
-  tw_future_add_dependent (chunk, tw_map_feed_chunk_settled_cb, slot);
-  g_object_unref (chunk);
+  tw_future_settle (feed->gates->pdata[index], input, NULL);
 }
 
-/* Once the output settles, no more chunks are submitted, and the slots
- * of those never submitted settle as cancelled, so that the join is
- * released. Cancelling the output cancels the chunks submitted. */
+static void
+tw_map_feed_chunk_settled_cb (TwFuture *chunk,
+                              gpointer  user_data)
+{
+  TwMapFeed *feed = user_data;
+
+  if (tw_future_peek_value (chunk) != NULL)
+    tw_map_feed_open_next (feed);
+  tw_map_feed_unref (feed);
+}
+
+/* Once the output has failed or was cancelled, the chunks that have not
+ * finished are cancelled, the last first, so that a worker freed by
+ * cancelling its chunk does not start one about to be cancelled; the
+ * gates still closed are then settled too, to release the pool. */
 static void
 tw_map_output_settled_cb (TwFuture *output,
                           gpointer  user_data)
 {
   TwMapFeed *feed = user_data;
-  g_autoptr(GPtrArray) running = NULL;
   guint first, last;
 
   g_mutex_lock (&feed->lock);
-  feed->stopped = TRUE;
   first = feed->next;
   last = feed->inputs->len;
   feed->next = last;
-  running = g_ptr_array_new_full (feed->running->len, g_object_unref);
-  for (guint i = 0; i < feed->running->len; i++)
-    g_ptr_array_add (running, g_object_ref (feed->running->pdata[i]));
   g_mutex_unlock (&feed->lock);
 
-  for (guint i = first; i < last; i++)
-    tw_future_settle (feed->slots->pdata[i], NULL,
-                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                           "The map stopped before this chunk was sent"));
+  if (tw_future_get_state (output) != TW_FUTURE_STATE_SUCCEEDED)
+    for (guint i = feed->chunks->len; i > 0; i--)
+      tw_future_cancel (feed->chunks->pdata[i - 1]);
 
-  /* The last first, so that a worker freed by cancelling its chunk does
-   * not start one about to be cancelled. */
-  if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
-    for (guint i = running->len; i > 0; i--)
-      tw_future_cancel (running->pdata[i - 1]);
+  for (guint i = first; i < last; i++)
+    tw_future_settle (feed->gates->pdata[i], NULL,
+                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                           "The map stopped before this chunk was queued"));
 
   tw_map_feed_unref (feed);
 }
@@ -598,29 +556,35 @@ tw_map_start (TwPool             *pool,
 
   g_atomic_ref_count_init (&feed->ref_count);
   g_mutex_init (&feed->lock);
-  feed->pool = tw_pool_ref (pool);
-  feed->slots = g_ptr_array_new_with_free_func (g_object_unref);
+  feed->chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  feed->gates = g_ptr_array_new_with_free_func (g_object_unref);
   feed->inputs = g_ptr_array_new_with_free_func (tw_map_feed_input_free);
-  feed->running = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
     {
       guint length = MIN (chunk_size, n_inputs - offset);
+      TwFuture *gate = tw_future_new ();
 
       g_ptr_array_add (feed->inputs, tw_map_new_chunk_input (inputs, offset, length));
-      g_ptr_array_add (feed->slots, tw_future_new ());
+      g_ptr_array_add (feed->gates, gate);
+      g_ptr_array_add (feed->chunks, tw_pool_submit_future (pool, gate, TRUE));
     }
   g_variant_unref (inputs);
 
-  all = tw_future_allv ((TwFuture **)feed->slots->pdata, feed->slots->len);
+  all = tw_future_allv ((TwFuture **)feed->chunks->pdata, feed->chunks->len);
   join->output = g_object_ref (output);
   join->output_type = g_variant_type_copy (output_type);
   join->keep_type = keep_type;
   tw_future_add_dependent (all, tw_map_chunks_settled_cb, join);
   g_object_unref (all);
+
+  for (guint i = 0; i < feed->chunks->len; i++)
+    tw_future_add_dependent (feed->chunks->pdata[i], tw_map_feed_chunk_settled_cb,
+                             tw_map_feed_ref (feed));
+  /* After the chunks are all in the array; this may run at once. */
   tw_future_add_dependent (output, tw_map_output_settled_cb, tw_map_feed_ref (feed));
 
   for (guint i = 0; i < CHUNKS_AHEAD_PER_WORKER * n_workers + 1; i++)
-    tw_map_feed_submit_next (feed);
+    tw_map_feed_open_next (feed);
   tw_map_feed_unref (feed);
 
   return output;
@@ -661,9 +625,8 @@ tw_map (TwTroupe           *self,
  * of the worker.
  *
  * The chunks are queued a few per worker at a time, so that the workers
- * share them to the end. Cancelling the returned future cancels the
- * chunks that have not finished; once it has failed, the chunks not yet
- * queued never run.
+ * share them to the end. Cancelling the returned future, or its failing,
+ * cancels the chunks that have not finished.
  *
  * With a function registered by tw_register_chunk_func(), each chunk is
  * one call of it instead, and when every chunk's outputs are an array of

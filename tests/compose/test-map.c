@@ -460,8 +460,8 @@ test_map_failure_stops_chunks (gconstpointer data)
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_test_summary ("A map submits its chunks a few at a time (four for one worker), and "
-                  "none after one has failed");
+  g_test_summary ("A map queues its chunks a few at a time (four for one worker), and "
+                  "cancels those not queued yet once one has failed");
 
   tw_troupe_set_n_workers (troupe, 1);
   future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
@@ -469,11 +469,12 @@ test_map_failure_stops_chunks (gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_assert_cmpstr (error->message, ==, "zero");
 
-  /* The first chunk failed; the three queued behind it still ran, of
-   * sixteen. */
+  /* The first of sixteen chunks failed; at least the twelve not queued
+   * yet were cancelled (in process mode the next may have run). */
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 16);
   g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, 1);
-  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 4);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), >=, 12);
 }
 
 static void
@@ -483,8 +484,8 @@ test_map_cancel_stops_chunks (void)
   g_autoptr(TwFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_test_summary ("Cancelling a map cancels its running and queued chunks and sends "
-                  "no more");
+  g_test_summary ("Cancelling a map cancels its running chunk before it goes on, and "
+                  "all the others");
 
   tw_troupe_set_n_workers (troupe, 1);
   future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
@@ -497,11 +498,35 @@ test_map_cancel_stops_chunks (void)
   error = tw_test_wait_error (future);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  /* The running chunk stopped after its first input, the three queued
-   * were cancelled, and the other twelve were never sent. */
+  /* The running chunk stopped after its first input, and the fifteen
+   * others were cancelled before they started. */
   tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 4);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 16);
   g_assert_cmpint (g_atomic_int_get (&n_gated_calls), ==, 1);
+}
+
+static void
+test_map_drain_and_max_queued (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = map_troupe_new ("square-less-7", GPOINTER_TO_INT (data));
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+  const gint64 *outputs;
+  gsize n;
+
+  g_test_summary ("A map queues its later chunks past the max-queued limit, and a "
+                  "draining shutdown finishes them");
+
+  tw_troupe_set_max_queued (troupe, 1);
+  future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+
+  value = tw_test_wait_value (future);
+  outputs = g_variant_get_fixed_array (value, &n, sizeof (gint64));
+  g_assert_cmpuint (n, ==, N_INPUTS);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpint (outputs[i], ==, (gint64)i * (gint64)i - 7);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 32);
 }
 
 static void
@@ -543,6 +568,7 @@ main (int   argc,
                   test_map_chunk_func_mismatch);
   add_both_modes ("/map/full/of-nothing-is-an-empty-array", test_map_empty);
   add_both_modes ("/map/a-failure-sends-no-more-chunks", test_map_failure_stops_chunks);
+  add_both_modes ("/map/drains-past-max-queued", test_map_drain_and_max_queued);
   g_test_add_func ("/map/cancelling-sends-no-more-chunks/thread", test_map_cancel_stops_chunks);
   g_test_add_func ("/map/full/indefinite-type-is-a-programmer-error", test_map_indefinite_type);
 
