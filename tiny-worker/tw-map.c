@@ -35,6 +35,8 @@
  */
 
 #define CHUNKS_PER_WORKER 16
+/* Chunks queued or in flight at a time, per worker, besides one. */
+#define CHUNKS_AHEAD_PER_WORKER 3
 
 /* Whether every chunk's outputs are an array of the same type other
  * than `av`, as a chunk function may return. */
@@ -374,18 +376,6 @@ tw_map_chunks_settled_cb (TwFuture *all,
   g_free (join);
 }
 
-/* Cancelling the output cancels the chunks. */
-static void
-tw_map_output_settled_cb (TwFuture *output,
-                          gpointer  user_data)
-{
-  g_autoptr(GPtrArray) chunks = user_data;
-
-  if (tw_future_get_state (output) == TW_FUTURE_STATE_CANCELLED)
-    for (guint i = 0; i < chunks->len; i++)
-      tw_future_cancel (chunks->pdata[i]);
-}
-
 /* The inputs of one chunk: a slice of @inputs, of the same type. */
 static GVariant *
 tw_map_new_chunk_input (GVariant *inputs,
@@ -438,6 +428,116 @@ tw_map_runs_chunk_func (TwTroupe *troupe)
          chunk_func != NULL;
 }
 
+/*
+ * The chunks are cut and submitted at once, but each waits in the pool's
+ * waiting list (holding no worker, as a task chained to a future does)
+ * until its gate opens: a worker process takes from the queue as many
+ * tasks as its pipeline holds, so with every chunk queued at the start
+ * one worker could take most of them and leave the other idle for the
+ * rest of the map. A few gates per worker open at the start, and each
+ * chunk that succeeds opens the next, so that each worker can take its
+ * next chunk while it runs one (see tw_process_server_may_take()).
+ */
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  GPtrArray       *chunks;   /* the pool's TwFuture per chunk */
+  GPtrArray       *gates;    /* TwFuture per chunk, settled with its input */
+  GMutex           lock;
+  GPtrArray       *inputs;   /* each chunk's input, until its gate opens */
+  guint            next;     /* the next gate to open */
+} TwMapFeed;
+
+static TwMapFeed *
+tw_map_feed_ref (TwMapFeed *feed)
+{
+  g_atomic_ref_count_inc (&feed->ref_count);
+
+  return feed;
+}
+
+static void
+tw_map_feed_unref (TwMapFeed *feed)
+{
+  if (!g_atomic_ref_count_dec (&feed->ref_count))
+    return;
+
+  g_ptr_array_unref (feed->chunks);
+  g_ptr_array_unref (feed->gates);
+  g_ptr_array_unref (feed->inputs);
+  g_mutex_clear (&feed->lock);
+  g_free (feed);
+}
+
+/* A chunk's input, or %NULL once its gate opened. */
+static void
+tw_map_feed_input_free (gpointer input)
+{
+  if (input != NULL)
+    g_variant_unref (input);
+}
+
+/* Queues the next chunk, if any is left and the map goes on. */
+static void
+tw_map_feed_open_next (TwMapFeed *feed)
+{
+  GVariant *input;
+  guint index;
+
+  g_mutex_lock (&feed->lock);
+  index = feed->next;
+  if (index == feed->inputs->len)
+    {
+      g_mutex_unlock (&feed->lock);
+      return;
+    }
+  feed->next++;
+  input = g_steal_pointer (&feed->inputs->pdata[index]);
+  g_mutex_unlock (&feed->lock);
+
+  tw_future_settle (feed->gates->pdata[index], input, NULL);
+}
+
+static void
+tw_map_feed_chunk_settled_cb (TwFuture *chunk,
+                              gpointer  user_data)
+{
+  TwMapFeed *feed = user_data;
+
+  if (tw_future_peek_value (chunk) != NULL)
+    tw_map_feed_open_next (feed);
+  tw_map_feed_unref (feed);
+}
+
+/* Once the output has failed or was cancelled, the chunks that have not
+ * finished are cancelled, the last first, so that a worker freed by
+ * cancelling its chunk does not start one about to be cancelled; the
+ * gates still closed are then settled too, to release the pool. */
+static void
+tw_map_output_settled_cb (TwFuture *output,
+                          gpointer  user_data)
+{
+  TwMapFeed *feed = user_data;
+  guint first, last;
+
+  g_mutex_lock (&feed->lock);
+  first = feed->next;
+  last = feed->inputs->len;
+  feed->next = last;
+  g_mutex_unlock (&feed->lock);
+
+  if (tw_future_get_state (output) != TW_FUTURE_STATE_SUCCEEDED)
+    for (guint i = feed->chunks->len; i > 0; i--)
+      tw_future_cancel (feed->chunks->pdata[i - 1]);
+
+  for (guint i = first; i < last; i++)
+    tw_future_settle (feed->gates->pdata[i], NULL,
+                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                           "The map stopped before this chunk was queued"));
+
+  tw_map_feed_unref (feed);
+}
+
 /* Consumes @inputs. The chunks are gathered as tw_future_allv() does. */
 static TwFuture *
 tw_map_start (TwPool             *pool,
@@ -449,29 +549,43 @@ tw_map_start (TwPool             *pool,
   guint n_inputs = g_variant_n_children (inputs);
   guint n_chunks = MAX (1, MIN (n_inputs, n_workers * CHUNKS_PER_WORKER));
   guint chunk_size = MAX (1, (n_inputs + n_chunks - 1) / n_chunks);
-  GPtrArray *chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  TwMapFeed *feed = g_new0 (TwMapFeed, 1);
   TwFuture *output = tw_future_new ();
   TwMapJoin *join = g_new0 (TwMapJoin, 1);
   TwFuture *all;
 
+  g_atomic_ref_count_init (&feed->ref_count);
+  g_mutex_init (&feed->lock);
+  feed->chunks = g_ptr_array_new_with_free_func (g_object_unref);
+  feed->gates = g_ptr_array_new_with_free_func (g_object_unref);
+  feed->inputs = g_ptr_array_new_with_free_func (tw_map_feed_input_free);
   for (guint offset = 0; offset < n_inputs; offset += chunk_size)
     {
       guint length = MIN (chunk_size, n_inputs - offset);
-      GVariant *chunk = tw_map_new_chunk_input (inputs, offset, length);
+      TwFuture *gate = tw_future_new ();
 
-      g_ptr_array_add (chunks, tw_pool_submit (pool, chunk, TRUE));
+      g_ptr_array_add (feed->inputs, tw_map_new_chunk_input (inputs, offset, length));
+      g_ptr_array_add (feed->gates, gate);
+      g_ptr_array_add (feed->chunks, tw_pool_submit_future (pool, gate, TRUE));
     }
+  g_variant_unref (inputs);
 
-  all = tw_future_allv ((TwFuture **)chunks->pdata, chunks->len);
+  all = tw_future_allv ((TwFuture **)feed->chunks->pdata, feed->chunks->len);
   join->output = g_object_ref (output);
   join->output_type = g_variant_type_copy (output_type);
   join->keep_type = keep_type;
   tw_future_add_dependent (all, tw_map_chunks_settled_cb, join);
   g_object_unref (all);
 
-  /* After the chunks are all in the array, which this may free at once. */
-  tw_future_add_dependent (output, tw_map_output_settled_cb, chunks);
-  g_variant_unref (inputs);
+  for (guint i = 0; i < feed->chunks->len; i++)
+    tw_future_add_dependent (feed->chunks->pdata[i], tw_map_feed_chunk_settled_cb,
+                             tw_map_feed_ref (feed));
+  /* After the chunks are all in the array; this may run at once. */
+  tw_future_add_dependent (output, tw_map_output_settled_cb, tw_map_feed_ref (feed));
+
+  for (guint i = 0; i < CHUNKS_AHEAD_PER_WORKER * n_workers + 1; i++)
+    tw_map_feed_open_next (feed);
+  tw_map_feed_unref (feed);
 
   return output;
 }
@@ -510,8 +624,9 @@ tw_map (TwTroupe           *self,
  * a chunk is one message each way. Each input is still a separate call
  * of the worker.
  *
- * Cancelling the returned future cancels the chunks that have not
- * finished.
+ * The chunks are queued a few per worker at a time, so that the workers
+ * share them to the end. Cancelling the returned future, or its failing,
+ * cancels the chunks that have not finished.
  *
  * With a function registered by tw_register_chunk_func(), each chunk is
  * one call of it instead, and when every chunk's outputs are an array of

@@ -82,7 +82,8 @@ void      tw_pool_submit_async     (TwPool             *self,
 void      tw_pool_set_max_queued   (TwPool             *self,
                                     guint               max_queued);
 TwFuture *tw_pool_submit_future    (TwPool             *self,
-                                    TwFuture           *input);
+                                    TwFuture           *input,
+                                    gboolean            chunk);
 gboolean  tw_pool_pop_task         (TwPool             *self,
                                     TwPoolTakeFunc      take,
                                     TwPoolItem         *item);

@@ -636,7 +636,8 @@ tw_pool_input_settled_cb (TwFuture *input,
  */
 TwFuture *
 tw_pool_submit_future (TwPool   *self,
-                       TwFuture *input)
+                       TwFuture *input,
+                       gboolean  chunk)
 {
   TwPoolTask *task;
   TwFuture *future = tw_future_new ();
@@ -652,6 +653,7 @@ tw_pool_submit_future (TwPool   *self,
 
   task = tw_pool_new_task_locked (self, g_object_ref (future));  /* the waiting list's */
   task->place = TW_POOL_TASK_WAITING;
+  task->chunk = chunk;
   g_queue_push_tail_link (&self->waiting, &task->link);
   g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
 

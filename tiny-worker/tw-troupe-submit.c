@@ -169,6 +169,6 @@ tw_troupe_submit_future (TwTroupe *self,
   if (pool == NULL)
     return tw_future_new_for_error (error);
 
-  return tw_pool_submit_future (pool, input);
+  return tw_pool_submit_future (pool, input, FALSE);
 }
 

@@ -326,6 +326,18 @@ tw_worker_factory_new_worker (const TwWorkerFactory  *self,
   return tw_worker_spec_instantiate (self->spec, cancellable, error);
 }
 
+/* Whether @output needs the check: a value of a basic fixed-size type
+ * other than a handle is a few bytes and holds no file descriptor, so
+ * tw_wire_check_value() has nothing to find in it (and would take the
+ * value's lock to size it, for each output of a map). */
+static gboolean
+tw_worker_factory_needs_check (GVariant *output)
+{
+  const GVariantType *type = g_variant_get_type (output);
+
+  return tw_av_fixed_element_size (type) == 0 || g_variant_type_peek_string (type)[0] == 'h';
+}
+
 static GVariant *
 tw_worker_factory_call_one (const TwWorkerFactory  *self,
                             gpointer                worker,
@@ -344,7 +356,8 @@ tw_worker_factory_call_one (const TwWorkerFactory  *self,
       result = tw_check_result (result, local_error, "The task function", error);
     }
 
-  if (result != NULL && self->check != NULL && !self->check (result, error))
+  if (result != NULL && self->check != NULL && tw_worker_factory_needs_check (result) &&
+      !self->check (result, error))
     g_clear_pointer (&result, g_variant_unref);
 
   return result;
@@ -397,7 +410,8 @@ tw_chunk_inputs_next (TwChunkInputs *self)
         return NULL;
       element = g_bytes_new_from_bytes (self->bytes, self->i++ * self->element_size,
                                         self->element_size);
-      return g_variant_ref_sink (g_variant_new_from_bytes (self->type, element, self->trusted));
+      /* Not g_variant_ref_sink(), which takes the value's lock. */
+      return g_variant_take_ref (g_variant_new_from_bytes (self->type, element, self->trusted));
     }
 
   input = g_variant_iter_next_value (&self->iter);

@@ -24,6 +24,60 @@ square_less_7 (GVariant      *input,
   return g_variant_new_int64 (i * i - 7);
 }
 
+/* i (int64) -> i (int64), but fails at 0 */
+static GVariant *
+fail_at_0 (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  if (g_variant_get_int64 (input) == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "zero");
+      return NULL;
+    }
+
+  return g_variant_ref (input);
+}
+
+static GMutex gate_lock;
+static GCond gate_cond;
+static gboolean gate_reached;
+static gint n_gated_calls;
+
+static void
+gate_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_mutex_lock (&gate_lock);
+  g_cond_broadcast (&gate_cond);
+  g_mutex_unlock (&gate_lock);
+}
+
+/* i (int64) -> i (int64), but at 0 waits to be cancelled first */
+static GVariant *
+wait_at_0 (GVariant      *input,
+           GCancellable  *cancellable,
+           gpointer       user_data,
+           GError       **error)
+{
+  g_atomic_int_inc (&n_gated_calls);
+  if (g_variant_get_int64 (input) == 0)
+    {
+      gulong id = g_cancellable_connect (cancellable, G_CALLBACK (gate_cancelled_cb), NULL, NULL);
+
+      g_mutex_lock (&gate_lock);
+      gate_reached = TRUE;
+      g_cond_broadcast (&gate_cond);
+      while (!g_cancellable_is_cancelled (cancellable))
+        g_cond_wait (&gate_cond, &gate_lock);
+      g_mutex_unlock (&gate_lock);
+      g_cancellable_disconnect (cancellable, id);
+    }
+
+  return g_variant_ref (input);
+}
+
 /* i (int64) -> i / 4 (double) */
 static GVariant *
 quarter (GVariant      *input,
@@ -400,6 +454,82 @@ test_map_indefinite_type (void)
 }
 
 static void
+test_map_failure_stops_chunks (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = map_troupe_new ("fail-at-0", GPOINTER_TO_INT (data));
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A map queues its chunks a few at a time (four for one worker), and "
+                  "cancels those not queued yet once one has failed");
+
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
+  error = tw_test_wait_error (future);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, "zero");
+
+  /* The first of sixteen chunks failed; at least the twelve not queued
+   * yet were cancelled (in process mode the next may have run). */
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 16);
+  g_assert_cmpuint (tw_troupe_get_n_failed (troupe), ==, 1);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), >=, 12);
+}
+
+static void
+test_map_cancel_stops_chunks (void)
+{
+  g_autoptr(TwTroupe) troupe = map_troupe_new ("wait-at-0", TW_TROUPE_MODE_THREAD);
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Cancelling a map cancels its running chunk before it goes on, and "
+                  "all the others");
+
+  tw_troupe_set_n_workers (troupe, 1);
+  future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
+  g_mutex_lock (&gate_lock);
+  while (!gate_reached)
+    g_cond_wait (&gate_cond, &gate_lock);
+  g_mutex_unlock (&gate_lock);
+
+  tw_future_cancel (future);
+  error = tw_test_wait_error (future);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The running chunk stopped after its first input, and the fifteen
+   * others were cancelled before they started. */
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+  g_assert_cmpuint (tw_troupe_get_n_cancelled (troupe), ==, 16);
+  g_assert_cmpint (g_atomic_int_get (&n_gated_calls), ==, 1);
+}
+
+static void
+test_map_drain_and_max_queued (gconstpointer data)
+{
+  g_autoptr(TwTroupe) troupe = map_troupe_new ("square-less-7", GPOINTER_TO_INT (data));
+  g_autoptr(TwFuture) future = NULL;
+  g_autoptr(GVariant) value = NULL;
+  const gint64 *outputs;
+  gsize n;
+
+  g_test_summary ("A map queues its later chunks past the max-queued limit, and a "
+                  "draining shutdown finishes them");
+
+  tw_troupe_set_max_queued (troupe, 1);
+  future = tw_troupe_map_full (troupe, map_inputs (), G_VARIANT_TYPE_INT64);
+  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
+
+  value = tw_test_wait_value (future);
+  outputs = g_variant_get_fixed_array (value, &n, sizeof (gint64));
+  g_assert_cmpuint (n, ==, N_INPUTS);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpint (outputs[i], ==, (gint64)i * (gint64)i - 7);
+  g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 32);
+}
+
+static void
 add_both_modes (const char    *path,
                 GTestDataFunc  func)
 {
@@ -416,6 +546,8 @@ main (int   argc,
 {
   tw_register_func ("square-less-7", square_less_7, NULL, NULL);
   tw_register_func ("quarter", quarter, NULL, NULL);
+  tw_register_func ("fail-at-0", fail_at_0, NULL, NULL);
+  tw_register_func ("wait-at-0", wait_at_0, NULL, NULL);
   tw_register_func ("repeat-x", repeat_x, NULL, NULL);
   tw_register_func ("mostly-int64", mostly_int64, NULL, NULL);
   tw_register_chunk_func ("square-less-7-chunk", square_less_7_chunk, NULL, NULL);
@@ -435,6 +567,9 @@ main (int   argc,
   add_both_modes ("/map/full/chunk-function-of-another-type-fails-it",
                   test_map_chunk_func_mismatch);
   add_both_modes ("/map/full/of-nothing-is-an-empty-array", test_map_empty);
+  add_both_modes ("/map/a-failure-sends-no-more-chunks", test_map_failure_stops_chunks);
+  add_both_modes ("/map/drains-past-max-queued", test_map_drain_and_max_queued);
+  g_test_add_func ("/map/cancelling-sends-no-more-chunks/thread", test_map_cancel_stops_chunks);
   g_test_add_func ("/map/full/indefinite-type-is-a-programmer-error", test_map_indefinite_type);
 
   return g_test_run ();
