@@ -45,7 +45,9 @@ G_BEGIN_DECLS
  *   instantiable or it has no property of a given name, or a given value
  *   does not fit the property
  * @TW_ERROR_INVALID_RESULT: the worker broke its contract: it returned %NULL
- *   without setting an error, or returned a value and also set an error
+ *   without setting an error, or returned a value and also set an error; a
+ *   #TwChunkFunc returned an array of the wrong length or type; or an output
+ *   of tw_troupe_map_full() is not of the type its caller asked for
  * @TW_ERROR_WORKER_CRASHED: the worker process died while it ran the task
  * @TW_ERROR_UNSERIALIZABLE: the value cannot cross a process boundary
  * @TW_ERROR_PROTOCOL: a worker process sent data that breaks the protocol
