@@ -146,17 +146,37 @@ tw_process_config_free (gpointer data)
   g_free (config);
 }
 
+/*
+ * tw_process_fill_blocked_signals:
+ * @set: the set to fill
+ *
+ * The signals a process runner's thread blocks: SIGPIPE, so that writing
+ * to a dead worker fails with EPIPE, and the asynchronous signals a
+ * program handles, so that the kernel gives them to one of the program's
+ * own threads (Python, for one, is only woken from a wait in its main
+ * thread). Async-signal-safe.
+ */
+void
+tw_process_fill_blocked_signals (sigset_t *set)
+{
+  static const int signals[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+                                 SIGUSR2, SIGCHLD, SIGALRM, SIGWINCH };
+
+  sigemptyset (set);
+  for (gsize i = 0; i < G_N_ELEMENTS (signals); i++)
+    sigaddset (set, signals[i]);
+}
+
 static void
 tw_process_child_setup (gpointer user_data)
 {
   TwProcessConfig *config = user_data;
-  sigset_t pipe_set;
+  sigset_t blocked;
 
   /* Only async-signal-safe calls here: this runs between fork and exec.
-   * The process runner blocks SIGPIPE; the worker must not inherit that. */
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_UNBLOCK, &pipe_set, NULL);
+   * The worker must not inherit what the process runner blocks. */
+  tw_process_fill_blocked_signals (&blocked);
+  pthread_sigmask (SIG_UNBLOCK, &blocked, NULL);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 
   /* With a launcher, prlimit on the command line sets them instead. */

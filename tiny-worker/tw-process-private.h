@@ -22,6 +22,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <signal.h>
 
 #include "tw-pool-private.h"
 #include "tw-wire-private.h"
@@ -86,6 +87,7 @@ TwProcessConfig *tw_process_config_new          (const TwProcessOptions *options
                                                  GVariant               *hello);
 void             tw_process_config_free         (gpointer                config);
 gboolean         tw_process_config_has_live_workers (TwProcessConfig    *config);
+void             tw_process_fill_blocked_signals (sigset_t              *set);
 TwProcessWorker *tw_process_worker_new          (TwProcessConfig        *config,
                                                  GCancellable           *cancellable,
                                                  int                     wake_fd,

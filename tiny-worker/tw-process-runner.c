@@ -727,7 +727,7 @@ tw_process_serve (TwPool   *pool,
                   gpointer  data)
 {
   GCancellable *stop = tw_pool_get_stop_cancellable (pool);
-  sigset_t pipe_set;
+  sigset_t blocked;
   gulong stop_handler = 0;
   TwProcessServer server = {
     .pool = pool,
@@ -741,11 +741,11 @@ tw_process_serve (TwPool   *pool,
   server.relayed = server.config->launcher != NULL;
 
   /* Writing to a worker process that died must fail with EPIPE, not kill
-   * the application (see tw-wire.c). Only this thread talks to children;
-   * thread-mode workers run user code with SIGPIPE as the program set it. */
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
+   * the application (see tw-wire.c), and the program's signals go to its
+   * own threads. Only this thread talks to children; thread-mode workers
+   * run user code with the signal mask the program set. */
+  tw_process_fill_blocked_signals (&blocked);
+  pthread_sigmask (SIG_BLOCK, &blocked, NULL);
 
   tw_process_server_new_cancellable (&server);
   if (server.wake_fd >= 0)

@@ -32,6 +32,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <tiny-worker.h>
@@ -257,6 +259,62 @@ test_process_no_leaks (gconstpointer data)
 
   tw_test_assert_no_children ();
   g_assert_cmpuint (fds_after, ==, fds_before);
+}
+
+/* The SigBlk mask of /proc/@path/status. */
+static guint64
+read_blocked_signals (const char *path)
+{
+  g_autofree char *status_path = g_build_filename (path, "status", NULL);
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (status_path, &status, NULL, NULL));
+  line = strstr (status, "\nSigBlk:");
+  g_assert_nonnull (line);
+
+  return g_ascii_strtoull (line + strlen ("\nSigBlk:"), NULL, 16);
+}
+
+#define SIGNAL_BIT(signo) (G_GUINT64_CONSTANT (1) << ((signo) - 1))
+
+static void
+test_process_signal_mask (void)
+{
+  g_autoptr(TwTroupe) troupe = tw_test_process_troupe_new ("pid", TW_TEST_WORKER_SELF, 1);
+  g_autoptr(TwFuture) future = tw_troupe_submit (troupe, g_variant_new_int32 (0));
+  g_autofree char *worker_path = NULL;
+  g_autoptr(GDir) tasks = NULL;
+  guint64 main_mask = read_blocked_signals ("/proc/self");
+  guint n_blocking = 0;
+  const char *tid;
+
+  g_test_summary ("A process runner's thread leaves SIGINT and the other signals a "
+                  "program handles to the program's threads; its workers do not "
+                  "inherit that");
+
+  worker_path = g_strdup_printf ("/proc/%" G_GINT64_FORMAT, tw_test_wait_int64 (future));
+  g_assert_cmpuint (read_blocked_signals (worker_path), ==, main_mask);
+  g_assert_cmpuint (main_mask & SIGNAL_BIT (SIGINT), ==, 0);
+
+  tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  g_assert_nonnull (tasks);
+  while ((tid = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree char *task_path = g_build_filename ("/proc/self/task", tid, NULL);
+      g_autofree char *comm_path = g_build_filename (task_path, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (!g_file_get_contents (comm_path, &comm, NULL, NULL) ||
+          !g_str_has_prefix (comm, "tw-worker-"))
+        continue;
+      g_assert_cmpuint (read_blocked_signals (task_path) & SIGNAL_BIT (SIGINT), !=, 0);
+      g_assert_cmpuint (read_blocked_signals (task_path) & SIGNAL_BIT (SIGTERM), !=, 0);
+      n_blocking++;
+    }
+  g_assert_cmpuint (n_blocking, ==, 1);
+
+  tw_test_shutdown_and_check (troupe, TW_SHUTDOWN_MODE_DRAIN);
 }
 
 static void
@@ -508,6 +566,8 @@ main (int   argc,
                          test_process_no_leaks);
   tw_test_add_kind_test ("/process/lifecycle/workers-inherit-only-their-fds",
                          test_process_inherited_fds);
+  g_test_add_func ("/process/lifecycle/runner-leaves-signals-to-the-program",
+                   test_process_signal_mask);
   g_test_add_func ("/process/lifecycle/anonymous-func-not-supported",
                    test_process_anonymous_func);
   tw_test_add_kind_test ("/process/lifecycle/unregistered-in-worker-fails-task",
