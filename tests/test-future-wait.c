@@ -415,9 +415,13 @@ test_future_notify_state (void)
   tw_test_gate_clear (&gate);
 }
 
+/* Connects @data, "notify::state" or plain "notify", to a task's future
+ * and checks that the state change reaches it, in the creator's context
+ * only. */
 static void
-test_future_notify_state_main (void)
+test_future_notify_state_main (gconstpointer data)
 {
+  const char *signal = data;
   g_autoptr(TwTroupe) troupe = NULL;
   g_autoptr(TwFuture) first = NULL;
   g_autoptr(TwFuture) second = NULL;
@@ -434,7 +438,7 @@ test_future_notify_state_main (void)
   second = tw_troupe_submit (troupe, g_variant_new_int32 (2));
 
   record.expected_thread = g_thread_self ();
-  g_signal_connect (second, "notify::state", G_CALLBACK (state_notify_cb), &record);
+  g_signal_connect (second, signal, G_CALLBACK (state_notify_cb), &record);
 
   /* Wait without a main loop: the future settles, notify waits for the
    * context. */
@@ -442,43 +446,6 @@ test_future_notify_state_main (void)
   value = tw_test_wait_value (second);
   g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
   g_assert_cmpint (record.n_notifies, ==, 0);
-
-  tw_test_iterate_until (NULL, &record.settled);
-  g_assert_cmpint (record.n_wrong_thread, ==, 0);
-  g_assert_cmpint (record.last_state, ==, TW_FUTURE_STATE_SUCCEEDED);
-  g_signal_handlers_disconnect_by_data (second, &record);
-
-  tw_troupe_shutdown (troupe, TW_SHUTDOWN_MODE_DRAIN);
-  tw_test_gate_clear (&gate);
-}
-
-static void
-test_future_notify_plain (void)
-{
-  g_autoptr(TwTroupe) troupe = NULL;
-  g_autoptr(TwFuture) first = NULL;
-  g_autoptr(TwFuture) second = NULL;
-  g_autoptr(GVariant) value = NULL;
-  NotifyRecord record = { 0 };
-  TwTestGate gate;
-
-  g_test_summary ("A handler of plain notify, with no detail, sees the state change "
-                  "like a handler of notify::state");
-
-  tw_test_gate_init (&gate);
-  troupe = tw_troupe_new_for_func (tw_test_gated_echo_func, &gate, NULL);
-  tw_troupe_set_n_workers (troupe, 1);
-
-  first = tw_troupe_submit (troupe, g_variant_new_int32 (1));
-  tw_test_gate_wait_entered (&gate, 1);
-  second = tw_troupe_submit (troupe, g_variant_new_int32 (2));
-
-  record.expected_thread = g_thread_self ();
-  g_signal_connect (second, "notify", G_CALLBACK (state_notify_cb), &record);
-
-  tw_test_gate_open (&gate);
-  value = tw_test_wait_value (second);
-  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
 
   tw_test_iterate_until (NULL, &record.settled);
   g_assert_cmpint (record.n_notifies, >=, 1);
@@ -585,10 +552,10 @@ main (int   argc,
                    test_future_wait_async_cancelled_while_waiting);
   g_test_add_func ("/future/notify-state/emitted-in-the-creators-context",
                    test_future_notify_state);
-  g_test_add_func ("/future/notify-state/waits-for-the-creators-context",
-                   test_future_notify_state_main);
-  g_test_add_func ("/future/notify-state/reaches-a-plain-notify-handler",
-                   test_future_notify_plain);
+  g_test_add_data_func ("/future/notify-state/waits-for-the-creators-context",
+                        "notify::state", test_future_notify_state_main);
+  g_test_add_data_func ("/future/notify-state/reaches-a-plain-notify-handler",
+                        "notify", test_future_notify_state_main);
   g_test_add_func ("/future/finalized-once-the-caller-drops-it", test_future_finalize);
   g_test_add_func ("/future/unwaited-finalized-once-its-task-ends", test_future_finalize_unwaited);
 
