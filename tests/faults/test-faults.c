@@ -655,7 +655,9 @@ test_faults_lifecycles (gconstpointer data)
   g_test_message ("%u lifecycles in %" G_GINT64_FORMAT " ms", n,
                   (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpuint (count_open_fds (), ==, n_fds);
-  g_assert_cmpuint (tw_test_wait_for_n_threads (n_threads), ==, n_threads);
+  /* The count taken after the first troupe may include one of its joined
+   * threads still listed in /proc: none may be left beyond it. */
+  g_assert_cmpuint (tw_test_wait_for_n_threads (n_threads), <=, n_threads);
   g_assert_cmpuint (count_children (), ==, 0);
   n_tasks += n;
 }
