@@ -621,13 +621,14 @@ tw_future_settle_locked (TwFuture *self,
     self->outcome.value = value;
   else
     self->outcome.error = error;
+  /* Counted first, so a waiter that sees the state unlocked sees the count. */
+  if (self->owner != NULL)
+    self->owner->funcs->count (self->owner, state);
   /* After the outcome: tw_future_is_done() reads state without the lock. */
   tw_future_store_state (self, state);
   self->cancellable = NULL;
   if (cancel_requested != NULL)
     *cancel_requested = self->cancel_requested;
-  if (self->owner != NULL)
-    self->owner->funcs->count (self->owner, state);
 
   /* Whatever the waiters' cancellables do now, they are answered below. */
   if (self->extra != NULL)
