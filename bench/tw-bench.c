@@ -29,7 +29,8 @@
 #define CASES "thread-throughput thread-latency process-throughput process-map " \
               "process-map-typed process-map-chunk process-latency thread-map thread-map-chunk all " \
               "launched-throughput " \
-              "process-startup scaling-thread scaling-process memory chain chain-callbacks"
+              "process-startup scaling-thread scaling-process memory chain chain-callbacks " \
+              "thread-floor chain-floor"
 
 static GVariant *
 square (GVariant      *input,
@@ -187,6 +188,78 @@ run_throughput (const BenchOptions *options,
   end = bench_now_ns ();
 
   bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (futures);
+}
+
+/* Case 1's floor: only what the API makes per task, on one thread with no
+ * pool: the caller's input, the worker's output, a #TwFuture holding it
+ * (tw_future_new_for_value(), one g_object_new() like a submit's), then
+ * the caller's wait and unrefs. Queues, locks and wake-ups come on top. */
+static void
+run_thread_floor (const BenchOptions *options)
+{
+  TwFuture **futures = g_new (TwFuture *, options->n);
+  gint64 sum = 0;
+  gint64 start, end;
+
+  start = bench_now_ns ();
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      g_autoptr(GVariant) input = g_variant_ref_sink (g_variant_new_int64 (i));
+
+      futures[i] = tw_future_new_for_value (square (input, NULL, NULL, NULL));
+    }
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      GVariant *value = wait_or_die (futures[i]);
+
+      sum += g_variant_get_int64 (value);
+      g_variant_unref (value);
+      g_object_unref (futures[i]);
+    }
+
+  end = bench_now_ns ();
+
+  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (futures);
+}
+
+/* Case 8's floor, likewise: per link, the input, the square and its
+ * future, the half and its future. */
+static void
+run_chain_floor (const BenchOptions *options)
+{
+  TwFuture **futures = g_new (TwFuture *, options->n);
+  gint64 sum = 0;
+  gint64 start, end;
+
+  start = bench_now_ns ();
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      g_autoptr(GVariant) input = g_variant_ref_sink (g_variant_new_int64 (i));
+      g_autoptr(TwFuture) squared = tw_future_new_for_value (square (input, NULL, NULL, NULL));
+      g_autoptr(GVariant) square_value = wait_or_die (squared);
+
+      futures[i] = tw_future_new_for_value (halve (square_value, NULL, NULL, NULL));
+    }
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      GVariant *value = wait_or_die (futures[i]);
+
+      sum += (gint64)(2 * g_variant_get_double (value));
+      g_variant_unref (value);
+      g_object_unref (futures[i]);
+    }
+
+  end = bench_now_ns ();
+
+  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of halves");
   bench_report_per_op (options, start, end);
   g_free (futures);
 }
@@ -588,6 +661,10 @@ main (int   argc,
     run_chain (&options);
   else if (g_str_equal (options.name, "chain-callbacks"))
     run_chain_callbacks (&options);
+  else if (g_str_equal (options.name, "thread-floor"))
+    run_thread_floor (&options);
+  else if (g_str_equal (options.name, "chain-floor"))
+    run_chain_floor (&options);
   else
     {
       g_printerr ("Unknown case “%s”; cases: %s\n", options.name, CASES);

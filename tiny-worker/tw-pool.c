@@ -85,8 +85,8 @@ struct _TwPool
   TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
   guint               max_retries;   /* extra attempts for a failed task */
 
-  /* Changed under lock, read atomically by spinning threads: bumped when
-   * a task is queued or the threads must stop. */
+  /* Atomic: bumped once a task is queued or the threads must stop, for
+   * polling threads to look again. */
   gint                wake_seq;
 
   /* Protected by lock: records taken from free_tasks in one go. */
@@ -268,16 +268,18 @@ tw_pool_forget_owner (TwPool *self)
   tw_notifier_forget_owner (self->notifier);
 }
 
+/* Best called after releasing the lock: a polling thread that sees the
+ * change takes the lock at once, and should not find it held. */
 static void
-tw_pool_bump_wake_seq_locked (TwPool *self)
+tw_pool_bump_wake_seq (TwPool *self)
 {
-  g_atomic_int_set (&self->wake_seq, g_atomic_int_get (&self->wake_seq) + 1);
+  g_atomic_int_inc (&self->wake_seq);
 }
 
 /* Takes @input (owned) and a new reference on the task's future.
- * Returns whether an idle thread must be woken: the caller signals
- * work_cond, best after releasing the lock, which the woken thread
- * would otherwise find taken. */
+ * Returns whether an idle thread must be woken. The caller then bumps
+ * wake_seq and, if so, signals work_cond, both best after releasing the
+ * lock, which the thread that wakes would otherwise find taken. */
 static gboolean
 tw_pool_enqueue_locked (TwPool     *self,
                         TwPoolTask *task,
@@ -286,7 +288,6 @@ tw_pool_enqueue_locked (TwPool     *self,
   task->input = input;
   task->place = TW_POOL_TASK_QUEUED;
   g_queue_push_tail_link (&self->queue, &task->link);
-  tw_pool_bump_wake_seq_locked (self);
 
   /* While a woken or spinning thread has not taken its task yet, it is
    * the one that wakes the next (tw_pool_pop_task()): a burst of submits
@@ -426,7 +427,7 @@ tw_pool_submit (TwPool   *self,
     }
 
   future = tw_future_new ();
-  g_mutex_lock (&self->lock);
+  tw_mutex_lock_polling (&self->lock);
 
   while (!self->closing && !tw_pool_has_room_locked (self))
     {
@@ -449,6 +450,7 @@ tw_pool_submit (TwPool   *self,
 
   g_mutex_unlock (&self->lock);
 
+  tw_pool_bump_wake_seq (self);
   if (wake)
     g_cond_signal (&self->work_cond);
   tw_pool_schedule_notify (self);
@@ -491,6 +493,7 @@ tw_pool_make_room_locked (TwPool *self,
           blocked->future = g_object_ref (task->link.data);
           if (tw_pool_enqueue_locked (self, task, g_steal_pointer (&blocked->input)))
             g_cond_signal (&self->work_cond);
+          tw_pool_bump_wake_seq (self);
         }
       g_queue_push_tail (answered, blocked);
     }
@@ -602,12 +605,14 @@ tw_pool_input_settled_cb (TwFuture *input,
     value = NULL;
 
   /* Not in the waiting list any more if it was cancelled meanwhile. */
-  g_mutex_lock (&self->lock);
+  tw_mutex_lock_polling (&self->lock);
   removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
   if (removed && value != NULL)
     wake = tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
 
+  if (removed && value != NULL)
+    tw_pool_bump_wake_seq (self);
   if (wake)
     g_cond_signal (&self->work_cond);
 
@@ -642,7 +647,7 @@ tw_pool_submit_future (TwPool   *self,
   TwPoolTask *task;
   TwFuture *future = tw_future_new ();
 
-  g_mutex_lock (&self->lock);
+  tw_mutex_lock_polling (&self->lock);
 
   if (self->closing)
     {
@@ -732,7 +737,7 @@ tw_pool_task_settled (TwFutureOwner *owner)
       if (self->closing && self->detached)
         {
           self->stopping = TRUE;
-          tw_pool_bump_wake_seq_locked (self);
+          tw_pool_bump_wake_seq (self);
           g_cond_broadcast (&self->work_cond);
           g_cancellable_cancel (self->stop);
           if (self->watchdog != NULL)
@@ -780,7 +785,7 @@ tw_pool_pop_task (TwPool         *self,
   TwPoolTask *task = NULL;
   gboolean wake = FALSE;
 
-  g_mutex_lock (&self->lock);
+  tw_mutex_lock_polling (&self->lock);
 
   /* Polls a moment before it sleeps, one thread at a time, so that idle
    * threads do not keep the submitting one off the CPU. */
@@ -927,7 +932,7 @@ tw_pool_join_threads (TwPool *self)
     g_cond_wait (&self->idle_cond, &self->lock);
 
   self->stopping = TRUE;
-  tw_pool_bump_wake_seq_locked (self);
+  tw_pool_bump_wake_seq (self);
   g_cond_broadcast (&self->work_cond);
   g_cancellable_cancel (self->stop);
   threads = g_steal_pointer (&self->threads);

@@ -81,6 +81,7 @@ gboolean  tw_wait_blocking             (GCond              *cond,
  * a virtual machine, so that a short gap costs no futex wait and wake. */
 #define TW_SPIN_USEC 20
 
+void      tw_mutex_lock_polling        (GMutex             *lock);
 gboolean  tw_spin_until                (TwWaitReadyFunc     ready,
                                         gpointer            data,
                                         gint64              max_usec);

@@ -133,6 +133,20 @@ tw_waiter_answered (gpointer data)
   tw_waiter_unref (self);
 }
 
+/* How many times a thread tries a taken lock before it sleeps on it. */
+#define TW_LOCK_POLLS 64
+
+static gsize
+tw_n_cpus (void)
+{
+  static gsize n_cpus;
+
+  if (g_once_init_enter (&n_cpus))
+    g_once_init_leave (&n_cpus, MAX (g_get_num_processors (), 1));
+
+  return n_cpus;
+}
+
 static inline void
 tw_cpu_relax (void)
 {
@@ -141,6 +155,28 @@ tw_cpu_relax (void)
 #elif defined(__aarch64__)
   __asm__ __volatile__ ("yield");
 #endif
+}
+
+/*
+ * tw_mutex_lock_polling:
+ *
+ * Takes @lock, trying it for a moment first if another thread holds it,
+ * as an adaptive mutex does: the locks this is for are held for a few
+ * dozen instructions, and a contended GMutex costs the thread that waits
+ * a futex wait and the one that unlocks a futex wake. With one CPU, the
+ * holder runs only once we sleep.
+ */
+void
+tw_mutex_lock_polling (GMutex *lock)
+{
+  for (guint i = 0; i < TW_LOCK_POLLS && tw_n_cpus () > 1; i++)
+    {
+      if (g_mutex_trylock (lock))
+        return;
+      tw_cpu_relax ();
+    }
+
+  g_mutex_lock (lock);
 }
 
 /*
@@ -160,13 +196,10 @@ tw_spin_until (TwWaitReadyFunc ready,
                gpointer        data,
                gint64          max_usec)
 {
-  static gsize n_cpus;
   static gint n_spinning;
+  gsize n_cpus = tw_n_cpus ();
   gint64 deadline = 0;
   gboolean done;
-
-  if (g_once_init_enter (&n_cpus))
-    g_once_init_leave (&n_cpus, MAX (g_get_num_processors (), 1));
 
   done = ready (data);
   if (done || max_usec <= 0)
@@ -242,7 +275,7 @@ tw_spin_for_change (GMutex     *lock,
   (*n_spinning)++;
   g_mutex_unlock (lock);
   tw_spin_until (tw_spin_seq_changed, &spin, TW_SPIN_USEC);
-  g_mutex_lock (lock);
+  tw_mutex_lock_polling (lock);
   (*n_spinning)--;
 }
 
