@@ -255,12 +255,6 @@ tw_pool_unref (TwPool *self)
   g_free (self);
 }
 
-static void
-tw_pool_schedule_notify (TwPool *self)
-{
-  tw_notifier_schedule (self->notifier);
-}
-
 /* Called when the owner goes: nobody is left to notify. */
 void
 tw_pool_forget_owner (TwPool *self)
@@ -453,7 +447,7 @@ tw_pool_submit (TwPool   *self,
   tw_pool_bump_wake_seq (self);
   if (wake)
     g_cond_signal (&self->work_cond);
-  tw_pool_schedule_notify (self);
+  tw_notifier_schedule (self->notifier);
 
   return future;
 }
@@ -547,7 +541,7 @@ tw_pool_submit_async (TwPool   *self,
 
   tw_pool_answer_blocked (&answered);
   if (admitted)
-    tw_pool_schedule_notify (self);
+    tw_notifier_schedule (self->notifier);
 
   /* Whether or not it got in: watching an answered waiter does nothing. */
   tw_waiter_watch_cancellable (blocked);
@@ -626,7 +620,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   else
     g_clear_error (&error);
 
-  tw_pool_schedule_notify (self);
+  tw_notifier_schedule (self->notifier);
   tw_pool_task_unref (task);
 }
 
@@ -746,7 +740,7 @@ tw_pool_task_settled (TwFutureOwner *owner)
       g_mutex_unlock (&self->lock);
     }
 
-  tw_pool_schedule_notify (self);
+  tw_notifier_schedule (self->notifier);
   tw_pool_task_unref (task);
 }
 
@@ -828,7 +822,7 @@ tw_pool_pop_task (TwPool         *self,
   if (answered.length > 0)
     tw_pool_answer_blocked (&answered);
   if (task != NULL)
-    tw_pool_schedule_notify (self);
+    tw_notifier_schedule (self->notifier);
 
   return task != NULL;
 }
@@ -994,7 +988,7 @@ tw_pool_shutdown (TwPool         *self,
 
   tw_pool_answer_blocked (&answered);
   tw_pool_cancel_queue (&doomed);
-  tw_pool_schedule_notify (self);
+  tw_notifier_schedule (self->notifier);
 
   if (!own_thread)
     tw_pool_join_threads (self);
