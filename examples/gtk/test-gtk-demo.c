@@ -604,9 +604,9 @@ main (int   argc,
   tw_init ();
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/Tw/GtkDemo/tile-function", test_gtk_demo_tile_function);
-  g_test_add_func ("/Tw/GtkDemo/tile-progress", test_gtk_demo_tile_progress);
-  g_test_add_func ("/Tw/GtkDemo/self-test", test_gtk_demo_self_test);
+  g_test_add_func ("/gtk-demo/tile-function", test_gtk_demo_tile_function);
+  g_test_add_func ("/gtk-demo/tile-progress", test_gtk_demo_tile_progress);
+  g_test_add_func ("/gtk-demo/self-test", test_gtk_demo_self_test);
 
   return g_test_run ();
 }

@@ -90,7 +90,7 @@ void test_vapi_worker_async () {
 
 int main (string[] args) {
     GLib.Test.init (ref args);
-    GLib.Test.add_func ("/Tw/Vapi/func", test_vapi_func);
-    GLib.Test.add_func ("/Tw/Vapi/worker-async", test_vapi_worker_async);
+    GLib.Test.add_func ("/vapi/func", test_vapi_func);
+    GLib.Test.add_func ("/vapi/worker-async", test_vapi_worker_async);
     return GLib.Test.run ();
 }

@@ -307,15 +307,15 @@ main (int   argc,
 
   for (guint i = 0; i < G_N_ELEMENTS (hostile_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/Tw/Faults/hostile/%s", hostile_cases[i].mode);
+      g_autofree char *path = g_strdup_printf ("/faults/hostile/%s", hostile_cases[i].mode);
 
       g_test_add_data_func (path, &hostile_cases[i], test_faults_hostile);
     }
-  g_test_add_func ("/Tw/Faults/hostile/new-domains", test_faults_new_domains);
-  g_test_add_func ("/Tw/Faults/hostile/fuzz", test_faults_fuzz);
-  g_test_add_data_func ("/Tw/Faults/concurrency/thread",
+  g_test_add_func ("/faults/hostile/new-domains", test_faults_new_domains);
+  g_test_add_func ("/faults/hostile/fuzz", test_faults_fuzz);
+  g_test_add_data_func ("/faults/concurrency/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_concurrency);
-  g_test_add_data_func ("/Tw/Faults/concurrency/process",
+  g_test_add_data_func ("/faults/concurrency/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_concurrency);
 
   return g_test_run ();

@@ -679,34 +679,34 @@ main (int   argc,
     for (guint j = 0; j < G_N_ELEMENTS (crash_stages); j++)
       {
         CrashCase *crash = &crash_cases[i * G_N_ELEMENTS (crash_stages) + j];
-        g_autofree char *path = g_strdup_printf ("/Tw/Faults/crash/%s/%s",
+        g_autofree char *path = g_strdup_printf ("/faults/crash/%s/%s",
                                                  crash_kinds[i].kind, crash_stages[j]);
 
         crash->kind = &crash_kinds[i];
         crash->stage = crash_stages[j];
         g_test_add_data_func (path, crash, test_faults_crash);
       }
-  g_test_add_data_func ("/Tw/Faults/grandchild/system", "system", test_faults_grandchild);
-  g_test_add_data_func ("/Tw/Faults/grandchild/fork", "fork", test_faults_grandchild);
-  g_test_add_data_func ("/Tw/Faults/no-pidfd/grandchild", "fork", test_faults_no_pidfd);
-  g_test_add_data_func ("/Tw/Faults/no-pidfd/launcher-background", "launcher",
+  g_test_add_data_func ("/faults/grandchild/system", "system", test_faults_grandchild);
+  g_test_add_data_func ("/faults/grandchild/fork", "fork", test_faults_grandchild);
+  g_test_add_data_func ("/faults/no-pidfd/grandchild", "fork", test_faults_no_pidfd);
+  g_test_add_data_func ("/faults/no-pidfd/launcher-background", "launcher",
                         test_faults_no_pidfd);
-  g_test_add_func ("/Tw/Faults/launcher-background", test_faults_launcher_background);
-  g_test_add_func ("/Tw/Faults/no-tw-init", test_faults_no_tw_init);
-  g_test_add_data_func ("/Tw/Faults/deep-values/thread",
+  g_test_add_func ("/faults/launcher-background", test_faults_launcher_background);
+  g_test_add_func ("/faults/no-tw-init", test_faults_no_tw_init);
+  g_test_add_data_func ("/faults/deep-values/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
-  g_test_add_data_func ("/Tw/Faults/deep-values/process",
+  g_test_add_data_func ("/faults/deep-values/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_values);
-  g_test_add_data_func ("/Tw/Faults/deep-outputs/thread",
+  g_test_add_data_func ("/faults/deep-outputs/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_outputs);
-  g_test_add_data_func ("/Tw/Faults/deep-outputs/process",
+  g_test_add_data_func ("/faults/deep-outputs/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_outputs);
-  g_test_add_data_func ("/Tw/Faults/lifecycles/thread",
+  g_test_add_data_func ("/faults/lifecycles/thread",
                         GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_lifecycles);
-  g_test_add_data_func ("/Tw/Faults/lifecycles/process",
+  g_test_add_data_func ("/faults/lifecycles/process",
                         GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_lifecycles);
-  g_test_add_data_func ("/Tw/Faults/fds/some", "some", test_faults_fds);
-  g_test_add_data_func ("/Tw/Faults/fds/none", "none", test_faults_fds);
+  g_test_add_data_func ("/faults/fds/some", "some", test_faults_fds);
+  g_test_add_data_func ("/faults/fds/none", "none", test_faults_fds);
 
   ret = g_test_run ();
   if (!g_test_subprocess ())
