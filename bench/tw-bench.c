@@ -144,6 +144,37 @@ wait_or_die (TwFuture *future)
   return value;
 }
 
+/* Ends a run of the cases that submit N futures: waits for each in order
+ * and drops it, stops the clock, checks the sum of the int64 outputs, or
+ * of twice the double ones (halves, exact below 2^53), and reports. */
+static void
+finish_run (const BenchOptions  *options,
+            TwFuture           **futures,
+            gint64               start,
+            gboolean             halves)
+{
+  gint64 sum = 0;
+  gint64 end;
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      GVariant *value = wait_or_die (futures[i]);
+
+      if (halves)
+        sum += (gint64)(2 * g_variant_get_double (value));
+      else
+        sum += g_variant_get_int64 (value);
+      g_variant_unref (value);
+      g_object_unref (futures[i]);
+    }
+
+  end = bench_now_ns ();
+  bench_check (sum == bench_expected_sum_of_squares (options->n),
+               halves ? "sum of halves" : "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (futures);
+}
+
 /* Starts the workers (threads or processes) before the clock does. */
 static void
 warm_up (TwTroupe *troupe,
@@ -166,8 +197,7 @@ run_throughput (const BenchOptions *options,
 {
   g_autoptr(TwTroupe) troupe = troupe_new ("square", mode, options->workers);
   TwFuture **futures = g_new (TwFuture *, options->n);
-  gint64 sum = 0;
-  gint64 start, end;
+  gint64 start;
 
   warm_up (troupe, 4 * options->workers, 1);
 
@@ -176,20 +206,7 @@ run_throughput (const BenchOptions *options,
   for (guint64 i = 0; i < options->n; i++)
     futures[i] = tw_troupe_submit (troupe, g_variant_new_int64 (i));
 
-  for (guint64 i = 0; i < options->n; i++)
-    {
-      GVariant *value = wait_or_die (futures[i]);
-
-      sum += g_variant_get_int64 (value);
-      g_variant_unref (value);
-      g_object_unref (futures[i]);
-    }
-
-  end = bench_now_ns ();
-
-  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
-  bench_report_per_op (options, start, end);
-  g_free (futures);
+  finish_run (options, futures, start, FALSE);
 }
 
 /* Case 1's floor: only what the API makes per task, on one thread with no
@@ -200,8 +217,7 @@ static void
 run_thread_floor (const BenchOptions *options)
 {
   TwFuture **futures = g_new (TwFuture *, options->n);
-  gint64 sum = 0;
-  gint64 start, end;
+  gint64 start;
 
   start = bench_now_ns ();
 
@@ -212,20 +228,7 @@ run_thread_floor (const BenchOptions *options)
       futures[i] = tw_future_new_for_value (square (input, NULL, NULL, NULL));
     }
 
-  for (guint64 i = 0; i < options->n; i++)
-    {
-      GVariant *value = wait_or_die (futures[i]);
-
-      sum += g_variant_get_int64 (value);
-      g_variant_unref (value);
-      g_object_unref (futures[i]);
-    }
-
-  end = bench_now_ns ();
-
-  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of squares");
-  bench_report_per_op (options, start, end);
-  g_free (futures);
+  finish_run (options, futures, start, FALSE);
 }
 
 /* Case 8's floor, likewise: per link, the input, the square and its
@@ -234,8 +237,7 @@ static void
 run_chain_floor (const BenchOptions *options)
 {
   TwFuture **futures = g_new (TwFuture *, options->n);
-  gint64 sum = 0;
-  gint64 start, end;
+  gint64 start;
 
   start = bench_now_ns ();
 
@@ -248,20 +250,7 @@ run_chain_floor (const BenchOptions *options)
       futures[i] = tw_future_new_for_value (halve (square_value, NULL, NULL, NULL));
     }
 
-  for (guint64 i = 0; i < options->n; i++)
-    {
-      GVariant *value = wait_or_die (futures[i]);
-
-      sum += (gint64)(2 * g_variant_get_double (value));
-      g_variant_unref (value);
-      g_object_unref (futures[i]);
-    }
-
-  end = bench_now_ns ();
-
-  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of halves");
-  bench_report_per_op (options, start, end);
-  g_free (futures);
+  finish_run (options, futures, start, TRUE);
 }
 
 /* Case 3, map: the same n inputs as one tw_troupe_map() of an "ax"; the
@@ -468,8 +457,7 @@ run_chain (const BenchOptions *options)
   g_autoptr(TwTroupe) squarer = troupe_new ("square", TW_TROUPE_MODE_THREAD, options->workers);
   g_autoptr(TwTroupe) halver = troupe_new ("halve", TW_TROUPE_MODE_THREAD, options->workers);
   TwFuture **futures = g_new (TwFuture *, options->n);
-  gint64 sum = 0;
-  gint64 start, end;
+  gint64 start;
 
   warm_up (squarer, 4 * options->workers, 1);
   warm_up (halver, 4 * options->workers, 1);
@@ -483,20 +471,7 @@ run_chain (const BenchOptions *options)
       futures[i] = tw_troupe_submit_future (halver, squared);
     }
 
-  for (guint64 i = 0; i < options->n; i++)
-    {
-      GVariant *value = wait_or_die (futures[i]);
-
-      sum += (gint64)(2 * g_variant_get_double (value));  /* exact below 2^53 */
-      g_variant_unref (value);
-      g_object_unref (futures[i]);
-    }
-
-  end = bench_now_ns ();
-
-  bench_check (sum == bench_expected_sum_of_squares (options->n), "sum of halves");
-  bench_report_per_op (options, start, end);
-  g_free (futures);
+  finish_run (options, futures, start, TRUE);
 }
 
 typedef struct
