@@ -151,17 +151,20 @@ def calibrate_spin(opts):
     report(opts, int(probe * opts['n'] / 1e6 / statistics.median(samples)), 'iterations', 0)
 
 
-def tw_troupe(opts, mode):
-    troupe = Tw.Troupe(func=square, n_workers=opts['workers'], mode=mode)
+def tw_troupe(opts, mode, worker=False):
+    if worker:
+        troupe = Tw.Troupe(worker=SquareWorker, n_workers=opts['workers'], mode=mode)
+    else:
+        troupe = Tw.Troupe(func=square, n_workers=opts['workers'], mode=mode)
     # Warm up as the baselines do, with enough work that every worker
     # (process) has started before the clock.
     check(sum(troupe.map(range(200000))) == expected_sum(200000), 'warm-up')
     return troupe
 
 
-def tw_throughput(opts, mode):
+def tw_throughput(opts, mode, worker=False):
     n = opts['n']
-    with tw_troupe(opts, mode) as troupe:
+    with tw_troupe(opts, mode, worker) as troupe:
         start = time.perf_counter()
         futures = [troupe.submit(i) for i in range(n)]
         total = sum(f.result() for f in futures)
@@ -172,6 +175,10 @@ def tw_throughput(opts, mode):
 
 def tw_thread_throughput(opts):
     tw_throughput(opts, 'thread')
+
+
+def tw_thread_worker_throughput(opts):
+    tw_throughput(opts, 'thread', worker=True)
 
 
 def tw_process_throughput(opts):
@@ -198,6 +205,7 @@ CASES = {
     'ppe-scaling': ppe_scaling,
     'calibrate-spin': calibrate_spin,
     'tw-thread-throughput': tw_thread_throughput,
+    'tw-thread-worker-throughput': tw_thread_worker_throughput,
     'tw-process-throughput': tw_process_throughput,
     'tw-process-map': tw_process_map,
 }
@@ -208,6 +216,11 @@ if len(sys.argv) > 1 and sys.argv[1].startswith('tw-'):
     import gi
     gi.require_version('Tw', '1')
     from gi.repository import Tw
+
+    class SquareWorker(Tw.Worker):
+        def work(self, x):
+            return x * x
+
     Tw.init()
 
 

@@ -72,6 +72,49 @@ def started(future):
     return wait_for(lambda: future.get_state() != Tw.FutureState.PENDING)
 
 
+class Ledger(Tw.Worker):
+    """A worker class with state, set up in its thread."""
+
+    torn_down = []
+
+    def __init__(self, limit=100):
+        super().__init__()
+        self.limit = limit
+        self.calls = 0
+        self.setup_thread = None
+
+    def do_setup(self, cancellable):
+        self.setup_thread = threading.get_ident()
+
+    def work(self, value):
+        self.calls += 1
+        local.calls = getattr(local, 'calls', 0) + 1
+        if value == 'where':
+            return self.setup_thread, threading.get_ident(), self.calls, local.calls
+        if value == 'cancellable':
+            return Tw.current_cancellable()
+        if isinstance(value, int) and value > self.limit:
+            raise Overdrawn(value, self.limit)
+        return value
+
+    def do_teardown(self):
+        type(self).torn_down.append(threading.get_ident())
+
+
+class SameLedger(Ledger):
+    """Inherits everything."""
+
+
+class LoudLedger(Ledger):
+    def work(self, value):
+        return 'loud', super().work(value)
+
+
+class RawWorker(Tw.Worker):
+    def do_call(self, input, cancellable):
+        return input
+
+
 class Speedups(unittest.TestCase):
 
     def test_used_when_built_and_not_hidden(self):
@@ -222,6 +265,74 @@ class Speedups(unittest.TestCase):
                 gc.collect()
                 time.sleep(0.01)
             self.assertEqual(len(finalized), 100)
+
+    def test_worker_class_on_the_c_path(self):
+        fast = sys.modules['gi.overrides._tw_fast']
+        on_c_path = fast._c is not None
+        for cls in (Ledger, SameLedger, LoudLedger):
+            self.assertEqual(fast.patch_worker_class(cls.__gtype__, Tw.TroupeMode.THREAD),
+                             on_c_path)
+            self.assertFalse(fast.patch_worker_class(cls.__gtype__, Tw.TroupeMode.PROCESS))
+        # Not a class whose do_call() takes GLib.Variant values.
+        self.assertFalse(fast.patch_worker_class(RawWorker.__gtype__, Tw.TroupeMode.THREAD))
+        with Tw.Troupe(worker=RawWorker, n_workers=1) as troupe:
+            self.assertEqual(troupe.submit(GLib.Variant('s', 'raw')).result(TIMEOUT), 'raw')
+
+    def test_worker_class_values_and_exceptions(self):
+        lock = threading.Lock()
+        for cls, wrap in ((Ledger, lambda v: v), (SameLedger, lambda v: v),
+                          (LoudLedger, lambda v: ('loud', v))):
+            with Tw.Troupe(worker=cls, worker_kwargs={'limit': 10}, n_workers=2) as troupe:
+                for value in (lock, None, 7, 2.5, 'text', [1, (2, 3)]):
+                    result = troupe.submit(value).result(TIMEOUT)
+                    self.assertEqual(result, wrap(value))
+                    self.assertIs(result if cls is not LoudLedger else result[1], value)
+                futures = [troupe.submit(11 + i) for i in range(3)]
+                for i, future in enumerate(futures):
+                    with self.assertRaises(Overdrawn) as caught:
+                        future.result(TIMEOUT)
+                    self.assertEqual(caught.exception.amount, 11 + i)
+                    self.assertIs(future.exception(TIMEOUT), caught.exception)
+                self.assertEqual(list(troupe.map([1, 2, 3], chunksize=2)),
+                                 [wrap(1), wrap(2), wrap(3)])
+                cancellable = troupe.submit('cancellable').result(TIMEOUT)
+                self.assertIsNotNone(cancellable if cls is not LoudLedger else cancellable[1])
+
+    def test_worker_class_exceptions_are_released(self):
+        raised = sys.modules['gi.overrides._tw_values']._raised
+        before = set(raised)
+        with Tw.Troupe(worker=Ledger, worker_kwargs={'limit': 0}, n_workers=2) as troupe:
+            unread = [troupe.submit(i) for i in range(1, 4)]
+            with self.assertRaises(Overdrawn):
+                troupe.submit(4).result(TIMEOUT)
+        self.assertEqual(len(set(raised) - before), 3)
+        del unread
+        gc.collect()
+        self.assertEqual(set(raised) - before, set())
+
+    def test_worker_class_set_up_and_torn_down_in_its_thread(self):
+        Ledger.torn_down.clear()
+        with Tw.Troupe(worker=Ledger, worker_kwargs={'limit': 0}, n_workers=1) as troupe:
+            places = [troupe.submit('where').result(TIMEOUT) for _ in range(4)]
+        setup_thread, thread = places[0][:2]
+        self.assertNotEqual(thread, threading.get_ident())
+        self.assertEqual([place[:3] for place in places],
+                         [(setup_thread, thread, i) for i in range(1, 5)])
+        self.assertEqual(Ledger.torn_down, [thread])
+        if BUILT and not HIDDEN:
+            # As in a ThreadPoolExecutor, threading.local() keeps what
+            # earlier tasks left there (PyGObject makes a thread state per call).
+            self.assertEqual([place[3] for place in places], [1, 2, 3, 4])
+
+    def test_worker_class_switched_to_process_mode(self):
+        # The class's own call runs in worker processes, where values are pickled.
+        troupe = Tw.Troupe(worker=Ledger, n_workers=1)
+        troupe.set_mode(Tw.TroupeMode.PROCESS)
+        self.assertEqual(troupe.submit(12).result(TIMEOUT), 12)
+        with self.assertRaises(Overdrawn) as caught:
+            troupe.submit(101).result(TIMEOUT)
+        self.assertEqual(caught.exception.amount, 101)
+        troupe.shutdown()
 
     def test_switched_to_process_mode(self):
         # The C worker of a thread troupe, in worker processes.

@@ -287,7 +287,7 @@ class _PyFuncWorker(Worker):
 # Troupes -----------------------------------------------------------------
 
 # [Python values?, thread-only function target, mode once fixed by the
-# first submit, runs the C worker of _tw_fast.py?] of the troupes made by
+# first submit, runs on the C path of _tw_fast.py?] of the troupes made by
 # Troupe(), by hash() (their address), while they live.
 _troupes = {}
 _NOT_MADE_BY_TROUPE = (False, None, None, False)
@@ -338,7 +338,7 @@ class Troupe(Tw.Troupe):
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
         forget = kwargs_key = fast_type = None
-        python_values = False
+        python_values = fast = False
 
         if func is not None:
             if not callable(func):
@@ -362,13 +362,14 @@ class Troupe(Tw.Troupe):
             properties['worker_properties'], kwargs_key = _worker_properties(
                 worker_type, worker_kwargs, mode)
             python_values = getattr(worker_type.pytype, '_tw_python_values', False)
+            fast = python_values and _tw_fast.patch_worker_class(worker_type, mode)
 
         super().__init__(mode=mode, n_workers=n_workers, **properties)
 
         # Not attributes: those would tie the wrapper to the troupe, and
         # dropping it would then drain the troupe with the GIL held.
         key = hash(self)
-        _troupes[key] = [python_values, forget, None, fast_type is not None]
+        _troupes[key] = [python_values, forget, None, fast_type is not None or fast]
         self.weak_ref(_forget_troupe, key, forget, kwargs_key)
 
     def _python_values(self):

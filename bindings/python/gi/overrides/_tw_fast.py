@@ -88,7 +88,8 @@ def _task_failed(key, exc, owned):
 
 if _c is not None:
     _c.configure(_values._objects, _setup, _input_value, _process_call,
-                 _task_failed, _values.forget_raised, GLib.Variant)
+                 _task_failed, _values.forget_raised, GLib.Variant,
+                 _workers._in_worker_process)
     # Pruned in C, which asks each future without dropping the GIL.
     _tw_future.set_pruner(_c.prune)
     _tw_future._native_pending.append(_c.pending_futures)
@@ -111,6 +112,18 @@ def func_worker_type(mode):
     if _c is None or mode != Tw.TroupeMode.THREAD:
         return None
     return GObject.type_from_name(_c.WORKER_TYPE)
+
+
+def patch_worker_class(worker_type, mode):
+    """Whether a troupe in @mode of the Tw.Worker subclass @worker_type runs
+    its work() on the C path (see _tw_speedups-classes.c), which this gives
+    the class if it is a Python one whose do_call() runs work()."""
+    if _c is None or mode != Tw.TroupeMode.THREAD:
+        return False
+    cls = worker_type.pytype
+    if cls is None or getattr(cls, 'do_call', None) is not _workers._do_call_from_work:
+        return False
+    return _c.patch_worker_class(worker_type)
 
 
 def enable(troupe):

@@ -43,8 +43,8 @@ static GPrivate current_cancellable;
  * as tw_py_hooks.error makes it: it keeps an exception of a task passed by
  * reference under the key of the task's input frame, @key (0: none),
  * which the future of submit() owns if it is a TASK_KEY. */
-static GError *
-error_from_exception (guint64 key)
+GError *
+tw_py_error_from_exception (guint64 key)
 {
   PyObject *type, *exc, *tb, *py_key, *parts = NULL;
   const char *domain, *message;
@@ -166,11 +166,12 @@ process_call (TwPyCallWorker *self,
   return result;
 }
 
-/* A task in this process: its value passed by reference, and back. */
-static GVariant *
-thread_call (TwPyCallWorker *self,
-             GVariant       *input,
-             guint64        *key)
+/* A task in this process, run by @func: its value passed by reference,
+ * and back. Sets *@key to the key of the input frame, if it has one. */
+GVariant *
+tw_py_thread_call (PyObject *func,
+                   GVariant *input,
+                   guint64  *key)
 {
   GVariant *output = NULL;
   PyObject *value, *result = NULL;
@@ -178,7 +179,7 @@ thread_call (TwPyCallWorker *self,
 
   value = input_value (input, key, &chunk);
   if (value != NULL)
-    result = call_func (self->func, value, chunk);
+    result = call_func (func, value, chunk);
   if (result != NULL)
     output = tw_py_ref_frame_new (result, FALSE, NULL);
   Py_XDECREF (value);
@@ -203,9 +204,9 @@ tw_py_call_worker_call (TwWorker      *worker,
   if (self->in_worker_process)
     output = process_call (self, input);
   else
-    output = thread_call (self, input, &key);
+    output = tw_py_thread_call (self->func, input, &key);
   if (output == NULL)
-    g_propagate_error (error, error_from_exception (key));
+    g_propagate_error (error, tw_py_error_from_exception (key));
 
   g_private_set (&current_cancellable, NULL);
   self->thread_state = PyEval_SaveThread ();
@@ -233,7 +234,7 @@ tw_py_call_worker_setup (TwWorker      *worker,
   Py_XDECREF (setup);
   if (self->func == NULL)
     {
-      g_propagate_error (error, error_from_exception (0));
+      g_propagate_error (error, tw_py_error_from_exception (0));
       PyGILState_Release (self->gil_state);
       return FALSE;
     }
@@ -332,4 +333,11 @@ GCancellable *
 tw_py_call_worker_current_cancellable (void)
 {
   return g_private_get (&current_cancellable);
+}
+
+/* Sets it, around a task run by another worker of this module. */
+void
+tw_py_set_current_cancellable (GCancellable *cancellable)
+{
+  g_private_set (&current_cancellable, cancellable);
 }

@@ -62,8 +62,8 @@ gobject_arg (PyObject   *arg,
   return pygobject_get (arg);
 }
 
-/* configure(objects, setup, input, process, error, forget, variant_class):
- * the members of tw_py_hooks but failed_keys, once. */
+/* configure(objects, setup, input, process, error, forget, variant_class,
+ * in_worker_process): the members of tw_py_hooks but failed_keys, once. */
 static PyObject *
 speedups_configure (PyObject *module,
                     PyObject *args)
@@ -72,9 +72,9 @@ speedups_configure (PyObject *module,
 
   if (tw_py_hooks.objects != NULL)
     return PyErr_Format (PyExc_RuntimeError, "configure() runs once");
-  if (!PyArg_ParseTuple (args, "O!OOOOOO!", &PyDict_Type, &hooks.objects, &hooks.setup,
+  if (!PyArg_ParseTuple (args, "O!OOOOOO!O", &PyDict_Type, &hooks.objects, &hooks.setup,
                          &hooks.input, &hooks.process, &hooks.error, &hooks.forget,
-                         &PyType_Type, &hooks.variant_class))
+                         &PyType_Type, &hooks.variant_class, &hooks.in_worker_process))
     return NULL;
   hooks.failed_keys = PySet_New (NULL);
   if (hooks.failed_keys == NULL)
@@ -86,6 +86,7 @@ speedups_configure (PyObject *module,
   Py_INCREF (hooks.error);
   Py_INCREF (hooks.forget);
   Py_INCREF (hooks.variant_class);
+  Py_INCREF (hooks.in_worker_process);
   tw_py_hooks = hooks;
   Py_RETURN_NONE;
 }
@@ -597,9 +598,27 @@ speedups_drain (PyObject *module,
   Py_RETURN_NONE;
 }
 
+/* patch_worker_class(gtype): whether the Tw.Worker subclass @gtype, whose
+ * do_call() runs work(), now runs it on the C path in thread mode. */
+static PyObject *
+speedups_patch_worker_class (PyObject *module,
+                             PyObject *arg)
+{
+  GType type = pyg_type_from_object (arg);
+
+  if (type == 0)
+    return NULL;
+  if (tw_py_hooks.objects == NULL)
+    return PyErr_Format (PyExc_RuntimeError, "configure() first");
+  return PyBool_FromLong (tw_py_patch_worker_class (type));
+}
+
 static PyMethodDef speedups_methods[] = {
   { "configure", speedups_configure, METH_VARARGS,
-    "configure(objects, setup, input, process, error, forget, variant_class)" },
+    "configure(objects, setup, input, process, error, forget, variant_class, "
+    "in_worker_process)" },
+  { "patch_worker_class", speedups_patch_worker_class, METH_O,
+    "patch_worker_class(gtype) -> whether its work() now runs on the C path" },
   { "install", speedups_install, METH_VARARGS,
     "install(fast_troupes, Troupe, slow_submit, continuations, Future, slow_result, "
     "timed_out)\n"

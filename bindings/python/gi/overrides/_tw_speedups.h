@@ -34,6 +34,7 @@ typedef struct
   PyObject *forget;         /* (key) -> None, once a failed task's future is gone */
   PyObject *variant_class;  /* GLib.Variant, which submit() leaves to Python */
   PyObject *failed_keys;    /* task keys passed to error, until forgotten */
+  PyObject *in_worker_process;  /* () -> whether this is a worker process */
 } TwPyHooks;
 
 extern TwPyHooks tw_py_hooks;
@@ -76,5 +77,12 @@ PyObject *tw_py_lookup_key      (guint64   key);
 G_DECLARE_FINAL_TYPE (TwPyCallWorker, tw_py_call_worker, TW_PY, CALL_WORKER, TwWorker)
 
 GCancellable *tw_py_call_worker_current_cancellable (void);
+void          tw_py_set_current_cancellable         (GCancellable *cancellable);
+GError       *tw_py_error_from_exception            (guint64       key);
+GVariant     *tw_py_thread_call                     (PyObject     *func,
+                                                     GVariant     *input,
+                                                     guint64      *key);
+
+gboolean      tw_py_patch_worker_class              (GType         type);
 
 G_END_DECLS
