@@ -110,6 +110,15 @@ class SetupRaisesGError(Tw.Worker):
         return value
 
 
+class Scaled(Tw.Worker):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def work(self, value):
+        return value * self.factor
+
+
 class SetupFalse(Tw.Worker):
     def do_setup(self, cancellable):
         return False
@@ -370,6 +379,19 @@ class ProcessErrors(Errors, unittest.TestCase):
             troupe.submit(1)
         self.assertIn('cannot run in process mode', str(caught.exception))
         troupe.shutdown(Tw.ShutdownMode.DRAIN)
+
+    def test_thread_mode_worker_kwargs_refused_at_submit(self):
+        # Kept by reference in this process, which a worker process cannot read.
+        troupe = Tw.Troupe(worker=Scaled, worker_kwargs={'factor': 3}, n_workers=1)
+        troupe.props.mode = Tw.TroupeMode.PROCESS
+        with self.assertRaises(ValueError) as caught:
+            troupe.submit(1)
+        self.assertIn('worker_kwargs', str(caught.exception))
+        self.assertIn('mode="process"', str(caught.exception))
+        troupe.shutdown(Tw.ShutdownMode.DRAIN)
+        with Tw.Troupe(worker=Scaled, worker_kwargs={'factor': 3}, n_workers=1,
+                       mode=self.mode) as troupe:
+            self.assertEqual(troupe.submit(2).result(TIMEOUT), 6)
 
     def test_raw_new_for_func_not_supported(self):
         troupe = Tw.Troupe.new_for_func(raw_raises)

@@ -134,6 +134,7 @@ callback)`` calls back, in the main context, once there is room.
 """
 
 import concurrent.futures
+import functools
 import itertools
 import signal
 import sys
@@ -149,7 +150,8 @@ from . import _tw_values as _values
 from ._tw_values import RemoteTraceback, from_variant, to_variant
 from ._tw_workers import (
     _do_call_from_work, _defer_init, _forget_target, _guard_do_call, _guard_do_setup,
-    _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error, _registry,
+    _guard_do_teardown, _has_gobject, _error_from_exception, _process_mode_error,
+    _kwargs_process_mode_error, _registry,
     _run_guarded, _target_for, _worker_kwargs, _worker_process, _worker_properties,
     _converter, _find_func, _mode_value, current_cancellable)
 
@@ -286,7 +288,8 @@ class _PyFuncWorker(Worker):
 
 # Troupes -----------------------------------------------------------------
 
-# [Python values?, thread-only function target, mode once fixed by the
+# [Python values?, the error of a submit in process mode (a function or
+# worker_kwargs that stay in this process) or None, mode once fixed by the
 # first submit, runs on the C path of _tw_fast.py?] of the troupes made by
 # Troupe(), by hash() (their address), while they live.
 _troupes = {}
@@ -337,7 +340,7 @@ class Troupe(Tw.Troupe):
         if (func is None) == (worker is None) and 'func_name' not in properties:
             raise TypeError('Tw.Troupe() takes either func= or worker=')
         mode = _mode_value(mode)
-        forget = kwargs_key = fast_type = None
+        forget = kwargs_key = fast_type = thread_only = None
         python_values = fast = False
 
         if func is not None:
@@ -346,6 +349,7 @@ class Troupe(Tw.Troupe):
             target, crosses = _target_for(func)
             if not crosses:
                 forget = target
+                thread_only = functools.partial(_process_mode_error, target)
                 if mode == Tw.TroupeMode.PROCESS:
                     _forget_target(target)
                     raise _process_mode_error(target)
@@ -363,13 +367,15 @@ class Troupe(Tw.Troupe):
                 worker_type, worker_kwargs, mode)
             python_values = getattr(worker_type.pytype, '_tw_python_values', False)
             fast = python_values and _tw_fast.patch_worker_class(worker_type, mode)
+            if kwargs_key is not None:
+                thread_only = functools.partial(_kwargs_process_mode_error, worker_type)
 
         super().__init__(mode=mode, n_workers=n_workers, **properties)
 
         # Not attributes: those would tie the wrapper to the troupe, and
         # dropping it would then drain the troupe with the GIL held.
         key = hash(self)
-        _troupes[key] = [python_values, forget, None, fast_type is not None or fast]
+        _troupes[key] = [python_values, thread_only, None, fast_type is not None or fast]
         self.weak_ref(_forget_troupe, key, forget, kwargs_key)
 
     def _python_values(self):
@@ -389,7 +395,7 @@ class Troupe(Tw.Troupe):
             return info[2]
         mode = _get_mode(self)
         if info[1] is not None and mode == _PROCESS:
-            raise _process_mode_error(info[1])
+            raise info[1]()
         return mode
 
     def _submitted(self, future, mode):

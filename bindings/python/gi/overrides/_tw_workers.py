@@ -310,6 +310,12 @@ def _process_mode_error(target):
                       'bound method) before Tw.init()' % name)
 
 
+def _kwargs_process_mode_error(worker_type):
+    return ValueError('%s cannot run in process mode with these worker_kwargs: a troupe made '
+                      'in thread mode keeps them by reference; pass mode="process" to '
+                      'Tw.Troupe() to pickle them for worker processes' % worker_type.name)
+
+
 def _property_variant(pspec, value):
     """Converts a worker_kwargs value for the property @pspec describes."""
     if isinstance(value, GLib.Variant):
