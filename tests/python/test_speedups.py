@@ -17,7 +17,7 @@ import time
 import unittest
 
 import taptest
-from gi.repository import GLib, Tw
+from gi.repository import Gio, GLib, Tw
 
 TIMEOUT = 30
 BUILT = os.path.exists(os.path.join(
@@ -112,6 +112,15 @@ class LoudLedger(Ledger):
 
 class RawWorker(Tw.Worker):
     def do_call(self, input, cancellable):
+        value = input.unpack()
+        if isinstance(value, int) and value < 0:
+            raise Overdrawn(-value, 0)
+        if value == 'gerror':
+            raise GLib.Error('no such thing', GLib.quark_to_string(Gio.io_error_quark()),
+                             Gio.IOErrorEnum.NOT_FOUND)
+        if value == 'cancellable':
+            return GLib.Variant('b', isinstance(cancellable, Gio.Cancellable)
+                                and cancellable is Tw.current_cancellable())
         return input
 
 
@@ -273,10 +282,25 @@ class Speedups(unittest.TestCase):
             self.assertEqual(fast.patch_worker_class(cls.__gtype__, Tw.TroupeMode.THREAD),
                              on_c_path)
             self.assertFalse(fast.patch_worker_class(cls.__gtype__, Tw.TroupeMode.PROCESS))
-        # Not a class whose do_call() takes GLib.Variant values.
-        self.assertFalse(fast.patch_worker_class(RawWorker.__gtype__, Tw.TroupeMode.THREAD))
-        with Tw.Troupe(worker=RawWorker, n_workers=1) as troupe:
+        # A raw do_call() of GLib.Variant values too.
+        self.assertEqual(fast.patch_worker_class(RawWorker.__gtype__, Tw.TroupeMode.THREAD),
+                         on_c_path)
+        # Not a C worker class.
+        self.assertFalse(fast.patch_worker_class(Tw.Worker.__gtype__, Tw.TroupeMode.THREAD))
+
+    def test_raw_worker_class(self):
+        with Tw.Troupe(worker=RawWorker, n_workers=2) as troupe:
             self.assertEqual(troupe.submit(GLib.Variant('s', 'raw')).result(TIMEOUT), 'raw')
+            self.assertEqual(troupe.submit(GLib.Variant('ax', [1, 2])).result(TIMEOUT), [1, 2])
+            self.assertEqual(troupe.submit(7).result(TIMEOUT), 7)
+            with self.assertRaises(Overdrawn) as caught:
+                troupe.submit(GLib.Variant('x', -3)).result(TIMEOUT)
+            self.assertEqual(caught.exception.amount, 3)
+            with self.assertRaises(GLib.Error) as caught:
+                troupe.submit(GLib.Variant('s', 'gerror')).result(TIMEOUT)
+            self.assertTrue(caught.exception.matches(Gio.io_error_quark(),
+                                                     Gio.IOErrorEnum.NOT_FOUND))
+            self.assertIs(troupe.submit(GLib.Variant('s', 'cancellable')).result(TIMEOUT), True)
 
     def test_worker_class_values_and_exceptions(self):
         lock = threading.Lock()

@@ -366,7 +366,8 @@ class Troupe(Tw.Troupe):
             properties['worker_properties'], kwargs_key = _worker_properties(
                 worker_type, worker_kwargs, mode)
             python_values = getattr(worker_type.pytype, '_tw_python_values', False)
-            fast = python_values and _tw_fast.patch_worker_class(worker_type, mode)
+            # The C submit() makes the frames of Python values.
+            fast = _tw_fast.patch_worker_class(worker_type, mode) and python_values
             if kwargs_key is not None:
                 thread_only = functools.partial(_kwargs_process_mode_error, worker_type)
 

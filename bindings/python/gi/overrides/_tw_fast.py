@@ -116,14 +116,16 @@ def func_worker_type(mode):
 
 def patch_worker_class(worker_type, mode):
     """Whether a troupe in @mode of the Tw.Worker subclass @worker_type runs
-    its work() on the C path (see _tw_speedups-classes.c), which this gives
-    the class if it is a Python one whose do_call() runs work()."""
-    if _c is None or mode != Tw.TroupeMode.THREAD:
+    its tasks on the C path (see _tw_speedups-classes.c), which this gives
+    the class if it is a Python one with work() or a raw do_call()."""
+    if _c is None or mode != Tw.TroupeMode.THREAD or worker_type.pytype is None:
         return False
-    cls = worker_type.pytype
-    if cls is None or getattr(cls, 'do_call', None) is not _workers._do_call_from_work:
-        return False
-    return _c.patch_worker_class(worker_type)
+    do_call = getattr(worker_type.pytype, 'do_call', None)
+    if do_call is _workers._do_call_from_work:
+        return _c.patch_worker_class(worker_type, False)
+    if getattr(do_call, '_tw_guard', False):
+        return _c.patch_worker_class(worker_type, True)
+    return False
 
 
 def enable(troupe):

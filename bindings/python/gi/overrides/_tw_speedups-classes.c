@@ -49,7 +49,7 @@ typedef struct
 {
   PyGILState_STATE  gil_state;
   PyThreadState    *thread_state;   /* while this thread does not hold the GIL */
-  PyObject         *work;           /* the bound work() */
+  PyObject         *method;         /* the bound work(), or do_call() of a raw class */
 } TwPyWorkerState;
 
 static GQuark funcs_quark;   /* a patched GType's TwPyClassFuncs */
@@ -68,18 +68,25 @@ class_funcs (GType type)
   return funcs;
 }
 
-/* The bound work() of @worker, set up in this thread, which holds the
- * GIL; NULL in a worker process, where values travel pickled. */
+static GVariant *fast_call_raw (TwWorker      *worker,
+                                GVariant      *input,
+                                GCancellable  *cancellable,
+                                GError       **error);
+
+/* The bound method that runs a task of @worker, set up in this thread,
+ * which holds the GIL; NULL in a worker process, where a Python-value
+ * class's values travel pickled. */
 static PyObject *
-thread_mode_work (TwWorker *worker)
+thread_mode_method (TwWorker *worker)
 {
-  PyObject *in_process, *wrapper, *work = NULL;
+  gboolean raw = TW_WORKER_GET_CLASS (worker)->call == fast_call_raw;
+  PyObject *in_process, *wrapper, *method = NULL;
 
   in_process = PyObject_CallNoArgs (tw_py_hooks.in_worker_process);
-  if (in_process != NULL && !PyObject_IsTrue (in_process) &&
+  if (in_process != NULL && (raw || !PyObject_IsTrue (in_process)) &&
       (wrapper = pygobject_new (G_OBJECT (worker))) != NULL)
     {
-      work = PyObject_GetAttrString (wrapper, "work");
+      method = PyObject_GetAttrString (wrapper, raw ? "do_call" : "work");
       Py_DECREF (wrapper);
     }
   Py_XDECREF (in_process);
@@ -87,7 +94,7 @@ thread_mode_work (TwWorker *worker)
   if (PyErr_Occurred ())
     PyErr_WriteUnraisable (tw_py_hooks.in_worker_process);
 
-  return work;
+  return method;
 }
 
 /* The class's own setup (the deferred __init__() and do_setup()), with
@@ -101,7 +108,7 @@ fast_setup (TwWorker      *worker,
   const TwPyClassFuncs *funcs = class_funcs (G_OBJECT_TYPE (worker));
   PyGILState_STATE gil_state = PyGILState_Ensure ();
   TwPyWorkerState *state;
-  PyObject *work;
+  PyObject *method;
 
   if (funcs->setup != NULL && !funcs->setup (worker, cancellable, error))
     {
@@ -109,8 +116,8 @@ fast_setup (TwWorker      *worker,
       return FALSE;
     }
 
-  work = thread_mode_work (worker);
-  if (work == NULL)
+  method = thread_mode_method (worker);
+  if (method == NULL)
     {
       PyGILState_Release (gil_state);
       return TRUE;
@@ -118,7 +125,7 @@ fast_setup (TwWorker      *worker,
 
   state = g_new (TwPyWorkerState, 1);
   state->gil_state = gil_state;
-  state->work = work;
+  state->method = method;
   g_object_set_qdata (G_OBJECT (worker), state_quark, state);
   state->thread_state = PyEval_SaveThread ();
   return TRUE;
@@ -141,11 +148,63 @@ fast_call (TwWorker      *worker,
   tw_py_drain_pending ();
   tw_py_set_current_cancellable (cancellable);
 
-  output = tw_py_thread_call (state->work, input, &key);
+  output = tw_py_thread_call (state->method, input, &key);
   if (output == NULL)
     g_propagate_error (error, tw_py_error_from_exception (key));
 
   tw_py_set_current_cancellable (NULL);
+  state->thread_state = PyEval_SaveThread ();
+  return output;
+}
+
+/* A raw do_call() of GLib.Variant values, as PyGObject would call it. */
+static GVariant *
+call_raw (PyObject      *do_call,
+          GVariant      *input,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  GValue value = G_VALUE_INIT;
+  PyObject *py_input, *py_cancellable, *result = NULL;
+  GVariant *output = NULL;
+
+  g_value_init (&value, G_TYPE_VARIANT);
+  g_value_set_variant (&value, input);
+  py_input = pyg_value_as_pyobject (&value, TRUE);
+  g_value_unset (&value);
+  py_cancellable = cancellable != NULL ? pygobject_new (G_OBJECT (cancellable)) : Py_NewRef (Py_None);
+  if (py_input != NULL && py_cancellable != NULL)
+    result = PyObject_CallFunctionObjArgs (do_call, py_input, py_cancellable, NULL);
+  Py_XDECREF (py_input);
+  Py_XDECREF (py_cancellable);
+
+  g_value_init (&value, G_TYPE_VARIANT);
+  if (result != NULL && pyg_value_from_pyobject (&value, result) == 0)
+    output = g_value_dup_variant (&value);
+  g_value_unset (&value);
+  Py_XDECREF (result);
+
+  /* The override's guard turns every exception into a GLib.Error. */
+  if (output == NULL && !pyg_gerror_exception_check (error))
+    g_propagate_error (error, tw_py_error_from_exception (0));
+  return output;
+}
+
+static GVariant *
+fast_call_raw (TwWorker      *worker,
+               GVariant      *input,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  TwPyWorkerState *state = g_object_get_qdata (G_OBJECT (worker), state_quark);
+  GVariant *output;
+
+  if (state == NULL)
+    return class_funcs (G_OBJECT_TYPE (worker))->call (worker, input, cancellable, error);
+
+  PyEval_RestoreThread (state->thread_state);
+  tw_py_drain_pending ();
+  output = call_raw (state->method, input, cancellable, error);
   state->thread_state = PyEval_SaveThread ();
   return output;
 }
@@ -164,7 +223,7 @@ fast_teardown (TwWorker *worker)
     }
 
   PyEval_RestoreThread (state->thread_state);
-  Py_CLEAR (state->work);
+  Py_CLEAR (state->method);
   if (funcs->teardown != NULL)
     funcs->teardown (worker);
   /* The last inputs that this thread dropped. */
@@ -175,8 +234,8 @@ fast_teardown (TwWorker *worker)
 
 /* Takes the class's function, or the one a patched parent had if the
  * class inherited it from there. */
-#define OWN_FUNC(klass, name, type) \
-  ((klass)->name != fast_##name ? (klass)->name : class_funcs (g_type_parent (type))->name)
+#define OWN_FUNC(klass, name, type, ours) \
+  (!(ours) ? (klass)->name : class_funcs (g_type_parent (type))->name)
 
 /* Gives @type, a Python Tw.Worker subclass whose do_call() is the
  * override's work() runner, the functions above; called with the GIL
@@ -184,7 +243,8 @@ fast_teardown (TwWorker *worker)
  * is torn down with its own teardown, and its tasks take its own call:
  * a troupe that runs already is not disturbed. */
 gboolean
-tw_py_patch_worker_class (GType type)
+tw_py_patch_worker_class (GType    type,
+                          gboolean raw)
 {
   TwWorkerClass *klass;
   TwPyClassFuncs *funcs;
@@ -202,13 +262,14 @@ tw_py_patch_worker_class (GType type)
   /* Kept for good, like the class. */
   klass = g_type_class_ref (type);
   funcs = g_new (TwPyClassFuncs, 1);
-  funcs->setup = OWN_FUNC (klass, setup, type);
-  funcs->call = OWN_FUNC (klass, call, type);
-  funcs->teardown = OWN_FUNC (klass, teardown, type);
+  funcs->setup = OWN_FUNC (klass, setup, type, klass->setup == fast_setup);
+  funcs->call = OWN_FUNC (klass, call, type,
+                          klass->call == fast_call || klass->call == fast_call_raw);
+  funcs->teardown = OWN_FUNC (klass, teardown, type, klass->teardown == fast_teardown);
   g_type_set_qdata (type, funcs_quark, funcs);
 
   g_atomic_pointer_set (&klass->setup, fast_setup);
-  g_atomic_pointer_set (&klass->call, fast_call);
+  g_atomic_pointer_set (&klass->call, raw ? fast_call_raw : fast_call);
   g_atomic_pointer_set (&klass->teardown, fast_teardown);
   return TRUE;
 }

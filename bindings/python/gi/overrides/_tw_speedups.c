@@ -598,27 +598,31 @@ speedups_drain (PyObject *module,
   Py_RETURN_NONE;
 }
 
-/* patch_worker_class(gtype): whether the Tw.Worker subclass @gtype, whose
- * do_call() runs work(), now runs it on the C path in thread mode. */
+/* patch_worker_class(gtype, raw): whether the Tw.Worker subclass @gtype,
+ * whose do_call() runs work() or, if @raw, is the override's guard of the
+ * class's own, now runs it on the C path in thread mode. */
 static PyObject *
 speedups_patch_worker_class (PyObject *module,
-                             PyObject *arg)
+                             PyObject *args)
 {
-  GType type = pyg_type_from_object (arg);
+  PyObject *gtype;
+  GType type;
+  int raw;
 
-  if (type == 0)
+  if (!PyArg_ParseTuple (args, "Op", &gtype, &raw) || (type = pyg_type_from_object (gtype)) == 0)
     return NULL;
   if (tw_py_hooks.objects == NULL)
     return PyErr_Format (PyExc_RuntimeError, "configure() first");
-  return PyBool_FromLong (tw_py_patch_worker_class (type));
+  return PyBool_FromLong (tw_py_patch_worker_class (type, raw));
 }
 
 static PyMethodDef speedups_methods[] = {
   { "configure", speedups_configure, METH_VARARGS,
     "configure(objects, setup, input, process, error, forget, variant_class, "
     "in_worker_process)" },
-  { "patch_worker_class", speedups_patch_worker_class, METH_O,
-    "patch_worker_class(gtype) -> whether its work() now runs on the C path" },
+  { "patch_worker_class", speedups_patch_worker_class, METH_VARARGS,
+    "patch_worker_class(gtype, raw) -> whether its work(), or its raw do_call(), now runs "
+    "on the C path" },
   { "install", speedups_install, METH_VARARGS,
     "install(fast_troupes, Troupe, slow_submit, continuations, Future, slow_result, "
     "timed_out)\n"

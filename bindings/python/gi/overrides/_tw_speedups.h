@@ -83,6 +83,7 @@ GVariant     *tw_py_thread_call                     (PyObject     *func,
                                                      GVariant     *input,
                                                      guint64      *key);
 
-gboolean      tw_py_patch_worker_class              (GType         type);
+gboolean      tw_py_patch_worker_class              (GType         type,
+                                                     gboolean      raw);
 
 G_END_DECLS

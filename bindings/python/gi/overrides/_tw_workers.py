@@ -102,6 +102,7 @@ def _guard_do_call(do_call):
                             cancellable)
     guarded.__name__ = 'do_call'
     guarded.__wrapped__ = do_call
+    guarded._tw_guard = True
     return guarded
 
 
