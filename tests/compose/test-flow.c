@@ -780,41 +780,18 @@ main (int   argc,
                    test_flow_raising_the_bound);
   g_test_add_func ("/flow/max-queued/shutdown-releases-waiting-submits",
                    test_flow_shutdown_releases_blocked_submits);
-  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map);
-  g_test_add_data_func ("/flow/map/gathers-outputs-in-order/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map);
-  g_test_add_data_func ("/flow/map/keeps-mixed-types/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_mixed_types);
-  g_test_add_data_func ("/flow/map/keeps-mixed-types/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_mixed_types);
-  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_error);
-  g_test_add_data_func ("/flow/map/fails-with-a-tasks-error/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_error);
+  tw_test_add_mode_test ("/flow/map/gathers-outputs-in-order", test_flow_map);
+  tw_test_add_mode_test ("/flow/map/keeps-mixed-types", test_flow_map_mixed_types);
+  tw_test_add_mode_test ("/flow/map/fails-with-a-tasks-error", test_flow_map_error);
   g_test_add_func ("/flow/map/of-nothing-is-an-empty-array", test_flow_map_empty);
-  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_unordered);
-  g_test_add_data_func ("/flow/map/unordered-yields-in-settling-order/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_unordered);
+  tw_test_add_mode_test ("/flow/map/unordered-yields-in-settling-order", test_flow_map_unordered);
   g_test_add_func ("/flow/retries-until-success-or-the-limit", test_flow_retries);
   g_test_add_func ("/flow/retries-after-a-worker-crash", test_flow_retry_after_crash);
-  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_task_timeout);
-  g_test_add_data_func ("/flow/task-timeout-cancels-the-task/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_task_timeout);
-  g_test_add_data_func ("/flow/map/output-is-glibs-serialised-form/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_serialised_form);
-  g_test_add_data_func ("/flow/map/output-is-glibs-serialised-form/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_serialised_form);
-  g_test_add_data_func ("/flow/map/keeps-fixed-size-types/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_fixed_types);
-  g_test_add_data_func ("/flow/map/keeps-fixed-size-types/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_fixed_types);
-  g_test_add_data_func ("/flow/map/packs-fixed-size-outputs/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_flow_map_packed_outputs);
-  g_test_add_data_func ("/flow/map/packs-fixed-size-outputs/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_flow_map_packed_outputs);
+  tw_test_add_mode_test ("/flow/task-timeout-cancels-the-task", test_flow_task_timeout);
+  tw_test_add_mode_test ("/flow/map/output-is-glibs-serialised-form",
+                         test_flow_map_serialised_form);
+  tw_test_add_mode_test ("/flow/map/keeps-fixed-size-types", test_flow_map_fixed_types);
+  tw_test_add_mode_test ("/flow/map/packs-fixed-size-outputs", test_flow_map_packed_outputs);
   g_test_add_func ("/flow/n-running-drops-as-tasks-settle/process",
                    test_flow_running_drops_as_tasks_settle);
 

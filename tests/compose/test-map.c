@@ -529,17 +529,6 @@ test_map_drain_and_max_queued (gconstpointer data)
   g_assert_cmpuint (tw_troupe_get_n_completed (troupe), ==, 32);
 }
 
-static void
-add_both_modes (const char    *path,
-                GTestDataFunc  func)
-{
-  g_autofree char *thread = g_strconcat (path, "/thread", NULL);
-  g_autofree char *process = g_strconcat (path, "/process", NULL);
-
-  g_test_add_data_func (thread, GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), func);
-  g_test_add_data_func (process, GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), func);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -557,18 +546,18 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  add_both_modes ("/map/full/int64-outputs-give-an-ax", test_map_int64);
-  add_both_modes ("/map/full/double-outputs-give-an-ad", test_map_double);
-  add_both_modes ("/map/full/string-outputs-give-an-as", test_map_string);
-  add_both_modes ("/map/full/an-output-of-another-type-fails-it", test_map_mismatch);
-  add_both_modes ("/map/full/names-the-first-mismatch-by-index", test_map_mismatch_index);
-  add_both_modes ("/map/full/variant-gives-tw-troupe-maps-av", test_map_variant);
-  add_both_modes ("/map/full/chunk-function-arrays-give-the-type", test_map_chunk_func);
-  add_both_modes ("/map/full/chunk-function-of-another-type-fails-it",
+  tw_test_add_mode_test ("/map/full/int64-outputs-give-an-ax", test_map_int64);
+  tw_test_add_mode_test ("/map/full/double-outputs-give-an-ad", test_map_double);
+  tw_test_add_mode_test ("/map/full/string-outputs-give-an-as", test_map_string);
+  tw_test_add_mode_test ("/map/full/an-output-of-another-type-fails-it", test_map_mismatch);
+  tw_test_add_mode_test ("/map/full/names-the-first-mismatch-by-index", test_map_mismatch_index);
+  tw_test_add_mode_test ("/map/full/variant-gives-tw-troupe-maps-av", test_map_variant);
+  tw_test_add_mode_test ("/map/full/chunk-function-arrays-give-the-type", test_map_chunk_func);
+  tw_test_add_mode_test ("/map/full/chunk-function-of-another-type-fails-it",
                   test_map_chunk_func_mismatch);
-  add_both_modes ("/map/full/of-nothing-is-an-empty-array", test_map_empty);
-  add_both_modes ("/map/a-failure-sends-no-more-chunks", test_map_failure_stops_chunks);
-  add_both_modes ("/map/drains-past-max-queued", test_map_drain_and_max_queued);
+  tw_test_add_mode_test ("/map/full/of-nothing-is-an-empty-array", test_map_empty);
+  tw_test_add_mode_test ("/map/a-failure-sends-no-more-chunks", test_map_failure_stops_chunks);
+  tw_test_add_mode_test ("/map/drains-past-max-queued", test_map_drain_and_max_queued);
   g_test_add_func ("/map/cancelling-sends-no-more-chunks/thread", test_map_cancel_stops_chunks);
   g_test_add_func ("/map/full/indefinite-type-is-a-programmer-error", test_map_indefinite_type);
 

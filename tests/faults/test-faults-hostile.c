@@ -313,10 +313,7 @@ main (int   argc,
     }
   g_test_add_func ("/faults/hostile/new-domains", test_faults_new_domains);
   g_test_add_func ("/faults/hostile/fuzz", test_faults_fuzz);
-  g_test_add_data_func ("/faults/concurrency/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_concurrency);
-  g_test_add_data_func ("/faults/concurrency/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_concurrency);
+  tw_test_add_mode_test ("/faults/concurrency", test_faults_concurrency);
 
   return g_test_run ();
 }

@@ -693,18 +693,9 @@ main (int   argc,
                         test_faults_no_pidfd);
   g_test_add_func ("/faults/launcher-background", test_faults_launcher_background);
   g_test_add_func ("/faults/no-tw-init", test_faults_no_tw_init);
-  g_test_add_data_func ("/faults/deep-values/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_values);
-  g_test_add_data_func ("/faults/deep-values/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_values);
-  g_test_add_data_func ("/faults/deep-outputs/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_deep_outputs);
-  g_test_add_data_func ("/faults/deep-outputs/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_deep_outputs);
-  g_test_add_data_func ("/faults/lifecycles/thread",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), test_faults_lifecycles);
-  g_test_add_data_func ("/faults/lifecycles/process",
-                        GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), test_faults_lifecycles);
+  tw_test_add_mode_test ("/faults/deep-values", test_faults_deep_values);
+  tw_test_add_mode_test ("/faults/deep-outputs", test_faults_deep_outputs);
+  tw_test_add_mode_test ("/faults/lifecycles", test_faults_lifecycles);
   g_test_add_data_func ("/faults/fds/some", "some", test_faults_fds);
   g_test_add_data_func ("/faults/fds/none", "none", test_faults_fds);
 

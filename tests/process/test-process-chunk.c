@@ -257,17 +257,6 @@ test_chunk_errors (gconstpointer data)
   tw_test_shutdown_and_check (fails, TW_SHUTDOWN_MODE_DRAIN);
 }
 
-static void
-add_mode_tests (const char    *name,
-                GTestDataFunc  func)
-{
-  g_autofree char *thread_path = g_strdup_printf ("/process/chunk/%s/thread", name);
-  g_autofree char *process_path = g_strdup_printf ("/process/chunk/%s/process", name);
-
-  g_test_add_data_func (thread_path, GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), func);
-  g_test_add_data_func (process_path, GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), func);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -280,9 +269,9 @@ main (int   argc,
   tw_test_process_serve ();
   tw_test_process_init (&argc, &argv);
 
-  add_mode_tests ("square", test_chunk_square);
-  add_mode_tests ("other-types", test_chunk_other_types);
-  add_mode_tests ("errors", test_chunk_errors);
+  tw_test_add_mode_test ("/process/chunk/square", test_chunk_square);
+  tw_test_add_mode_test ("/process/chunk/other-types", test_chunk_other_types);
+  tw_test_add_mode_test ("/process/chunk/errors", test_chunk_errors);
 
   return g_test_run ();
 }

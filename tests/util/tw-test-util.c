@@ -367,6 +367,17 @@ tw_test_run_loop (GMainLoop *loop)
   g_source_unref (timeout);
 }
 
+void
+tw_test_add_mode_test (const char    *path,
+                       GTestDataFunc  func)
+{
+  g_autofree char *thread = g_strconcat (path, "/thread", NULL);
+  g_autofree char *process = g_strconcat (path, "/process", NULL);
+
+  g_test_add_data_func (thread, GINT_TO_POINTER (TW_TROUPE_MODE_THREAD), func);
+  g_test_add_data_func (process, GINT_TO_POINTER (TW_TROUPE_MODE_PROCESS), func);
+}
+
 guint
 tw_test_count_threads (void)
 {

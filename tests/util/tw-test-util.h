@@ -143,6 +143,11 @@ void      tw_test_iterate_until      (GMainContext  *context,
 /* Runs @loop, failing the test after TW_TEST_TIMEOUT_USEC. */
 void      tw_test_run_loop           (GMainLoop     *loop);
 
+/* Adds @func as @path/thread and @path/process, with the TwTroupeMode as
+ * its data. */
+void      tw_test_add_mode_test      (const char    *path,
+                                      GTestDataFunc  func);
+
 /* The number of threads of this process, from /proc/self/task. */
 guint     tw_test_count_threads      (void);
 /* Waits until the process has @n_threads threads (a joined thread may
