@@ -588,7 +588,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   TwPool *self = task->pool;
   GError *error = NULL;
   GVariant *value;
-  gboolean removed;
+  gboolean removed, queued;
   gboolean wake = FALSE;
 
   value = tw_future_peek_value (input);
@@ -601,11 +601,12 @@ tw_pool_input_settled_cb (TwFuture *input,
   /* Not in the waiting list any more if it was cancelled meanwhile. */
   tw_mutex_lock_polling (&self->lock);
   removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
-  if (removed && value != NULL)
+  queued = removed && value != NULL;
+  if (queued)
     wake = tw_pool_enqueue_locked (self, task, g_variant_ref (value));
   g_mutex_unlock (&self->lock);
 
-  if (removed && value != NULL)
+  if (queued)
     tw_pool_bump_wake_seq (self);
   if (wake)
     g_cond_signal (&self->work_cond);

@@ -169,7 +169,9 @@ tw_cpu_relax (void)
 void
 tw_mutex_lock_polling (GMutex *lock)
 {
-  for (guint i = 0; i < TW_LOCK_POLLS && tw_n_cpus () > 1; i++)
+  guint n_polls = tw_n_cpus () > 1 ? TW_LOCK_POLLS : 0;
+
+  for (guint i = 0; i < n_polls; i++)
     {
       if (g_mutex_trylock (lock))
         return;
@@ -255,7 +257,7 @@ tw_spin_seq_changed (gpointer data)
  * tw_spin_for_change:
  * @lock: the owner's lock, held by the caller
  * @n_spinning: the owner's count of threads in here, protected by @lock
- * @seq: changed under @lock, and read atomically, when the caller should
+ * @seq: changed atomically, with or without @lock, when the caller should
  *   look again
  *
  * For a thread about to sleep until another changes @seq: unless one of

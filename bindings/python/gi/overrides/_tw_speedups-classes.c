@@ -18,13 +18,14 @@
 /* Through PyGObject, a task of a Python Tw.Worker subclass is one vfunc
  * call that takes the GIL, makes and drops a Python thread state and
  * wraps each argument. tw_py_patch_worker_class() gives a subclass that
- * implements work() C setup, call and teardown functions: setup keeps the
- * worker thread's Python thread state until teardown, as the C worker of
- * a function troupe does, and call runs work() on the task's value with
- * that worker's frames and exceptions. The class's own functions, which
- * PyGObject made, still run the deferred __init__(), do_setup() and
- * do_teardown(), and every task in a worker process, where values travel
- * pickled. */
+ * implements work(), or a raw do_call(), C setup, call and teardown
+ * functions: setup keeps the worker thread's Python thread state until
+ * teardown, as the C worker of a function troupe does, and call runs
+ * work() on the task's value with that worker's frames and exceptions,
+ * or do_call() on the task's GLib.Variant. The class's own functions,
+ * which PyGObject made, still run the deferred __init__(), do_setup() and
+ * do_teardown(), and every work() task in a worker process, where values
+ * travel pickled. */
 
 #include "_tw_speedups.h"
 
@@ -42,6 +43,7 @@ typedef struct
                          GCancellable  *cancellable,
                          GError       **error);
   void      (*teardown) (TwWorker      *self);
+  gboolean    raw;      /* do_call() of GLib.Variant values, not work() */
 } TwPyClassFuncs;
 
 /* A thread-mode worker's state from setup to teardown, in its thread. */
@@ -50,6 +52,7 @@ typedef struct
   PyGILState_STATE  gil_state;
   PyThreadState    *thread_state;   /* while this thread does not hold the GIL */
   PyObject         *method;         /* the bound work(), or do_call() of a raw class */
+  gboolean          raw;
 } TwPyWorkerState;
 
 static GQuark funcs_quark;   /* a patched GType's TwPyClassFuncs */
@@ -67,19 +70,13 @@ class_funcs (GType type)
 
   return funcs;
 }
-
-static GVariant *fast_call_raw (TwWorker      *worker,
-                                GVariant      *input,
-                                GCancellable  *cancellable,
-                                GError       **error);
-
 /* The bound method that runs a task of @worker, set up in this thread,
  * which holds the GIL; NULL in a worker process, where a Python-value
  * class's values travel pickled. */
 static PyObject *
-thread_mode_method (TwWorker *worker)
+thread_mode_method (TwWorker *worker,
+                    gboolean  raw)
 {
-  gboolean raw = TW_WORKER_GET_CLASS (worker)->call == fast_call_raw;
   PyObject *in_process, *wrapper, *method = NULL;
 
   in_process = PyObject_CallNoArgs (tw_py_hooks.in_worker_process);
@@ -116,7 +113,7 @@ fast_setup (TwWorker      *worker,
       return FALSE;
     }
 
-  method = thread_mode_method (worker);
+  method = thread_mode_method (worker, funcs->raw);
   if (method == NULL)
     {
       PyGILState_Release (gil_state);
@@ -126,35 +123,10 @@ fast_setup (TwWorker      *worker,
   state = g_new (TwPyWorkerState, 1);
   state->gil_state = gil_state;
   state->method = method;
+  state->raw = funcs->raw;
   g_object_set_qdata (G_OBJECT (worker), state_quark, state);
   state->thread_state = PyEval_SaveThread ();
   return TRUE;
-}
-
-static GVariant *
-fast_call (TwWorker      *worker,
-           GVariant      *input,
-           GCancellable  *cancellable,
-           GError       **error)
-{
-  TwPyWorkerState *state = g_object_get_qdata (G_OBJECT (worker), state_quark);
-  GVariant *output;
-  guint64 key = 0;
-
-  if (state == NULL)
-    return class_funcs (G_OBJECT_TYPE (worker))->call (worker, input, cancellable, error);
-
-  PyEval_RestoreThread (state->thread_state);
-  tw_py_drain_pending ();
-  tw_py_set_current_cancellable (cancellable);
-
-  output = tw_py_thread_call (state->method, input, &key);
-  if (output == NULL)
-    g_propagate_error (error, tw_py_error_from_exception (key));
-
-  tw_py_set_current_cancellable (NULL);
-  state->thread_state = PyEval_SaveThread ();
-  return output;
 }
 
 /* A raw do_call() of GLib.Variant values, as PyGObject would call it. */
@@ -191,20 +163,28 @@ call_raw (PyObject      *do_call,
 }
 
 static GVariant *
-fast_call_raw (TwWorker      *worker,
-               GVariant      *input,
-               GCancellable  *cancellable,
-               GError       **error)
+fast_call (TwWorker      *worker,
+           GVariant      *input,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   TwPyWorkerState *state = g_object_get_qdata (G_OBJECT (worker), state_quark);
   GVariant *output;
+  guint64 key = 0;
 
   if (state == NULL)
     return class_funcs (G_OBJECT_TYPE (worker))->call (worker, input, cancellable, error);
 
   PyEval_RestoreThread (state->thread_state);
   tw_py_drain_pending ();
-  output = call_raw (state->method, input, cancellable, error);
+  tw_py_set_current_cancellable (cancellable);
+
+  if (state->raw)
+    output = call_raw (state->method, input, cancellable, error);
+  else if ((output = tw_py_thread_call (state->method, input, &key)) == NULL)
+    g_propagate_error (error, tw_py_error_from_exception (key));
+
+  tw_py_set_current_cancellable (NULL);
   state->thread_state = PyEval_SaveThread ();
   return output;
 }
@@ -234,12 +214,13 @@ fast_teardown (TwWorker *worker)
 
 /* Takes the class's function, or the one a patched parent had if the
  * class inherited it from there. */
-#define OWN_FUNC(klass, name, type, ours) \
-  (!(ours) ? (klass)->name : class_funcs (g_type_parent (type))->name)
+#define OWN_FUNC(klass, name, type) \
+  ((klass)->name != fast_##name ? (klass)->name : class_funcs (g_type_parent (type))->name)
 
 /* Gives @type, a Python Tw.Worker subclass whose do_call() is the
- * override's work() runner, the functions above; called with the GIL
- * held, once per class. A worker that set up with the class's own setup
+ * override's work() runner or, if @raw, its guard of the class's own
+ * do_call(), the functions above; called with the GIL held, once per
+ * class. A worker that set up with the class's own setup
  * is torn down with its own teardown, and its tasks take its own call:
  * a troupe that runs already is not disturbed. */
 gboolean
@@ -262,14 +243,14 @@ tw_py_patch_worker_class (GType    type,
   /* Kept for good, like the class. */
   klass = g_type_class_ref (type);
   funcs = g_new (TwPyClassFuncs, 1);
-  funcs->setup = OWN_FUNC (klass, setup, type, klass->setup == fast_setup);
-  funcs->call = OWN_FUNC (klass, call, type,
-                          klass->call == fast_call || klass->call == fast_call_raw);
-  funcs->teardown = OWN_FUNC (klass, teardown, type, klass->teardown == fast_teardown);
+  funcs->raw = raw;
+  funcs->setup = OWN_FUNC (klass, setup, type);
+  funcs->call = OWN_FUNC (klass, call, type);
+  funcs->teardown = OWN_FUNC (klass, teardown, type);
   g_type_set_qdata (type, funcs_quark, funcs);
 
   g_atomic_pointer_set (&klass->setup, fast_setup);
-  g_atomic_pointer_set (&klass->call, raw ? fast_call_raw : fast_call);
+  g_atomic_pointer_set (&klass->call, fast_call);
   g_atomic_pointer_set (&klass->teardown, fast_teardown);
   return TRUE;
 }
