@@ -85,13 +85,23 @@ typedef struct
   TwFuture         *input;       /* set once settled */
 } TwContinuation;
 
+/* Before the output settles, so that whoever sees it settled also sees
+ * the callback's data released. */
+static void
+tw_continuation_release_callback (TwContinuation *self)
+{
+  GDestroyNotify destroy = g_steal_pointer (&self->destroy);
+
+  if (destroy != NULL)
+    destroy (self->user_data);
+}
+
 static void
 tw_continuation_free (gpointer data)
 {
   TwContinuation *self = data;
 
-  if (self->destroy != NULL)
-    self->destroy (self->user_data);
+  tw_continuation_release_callback (self);
   g_main_context_unref (self->context);
   g_object_unref (self->output);
   g_clear_object (&self->input);
@@ -133,6 +143,7 @@ tw_continuation_run (gpointer data)
       next = NULL;
     }
 
+  tw_continuation_release_callback (self);
   tw_future_adopt (self->output, next ? next : g_object_ref (self->input));
 
   return G_SOURCE_REMOVE;
@@ -148,6 +159,7 @@ tw_continuation_input_settled_cb (TwFuture *input,
 
   if (!(self->run_on & outcome))
     {
+      tw_continuation_release_callback (self);
       tw_future_adopt (self->output, g_object_ref (input));
       tw_continuation_free (self);
       return;
@@ -193,7 +205,8 @@ tw_future_continue (TwFuture         *self,
  * @callback: (scope notified) (closure user_data) (destroy destroy): called
  *   with @self once it has succeeded
  * @user_data: data for @callback
- * @destroy: (nullable): frees @user_data when @callback is done with it
+ * @destroy: (nullable): frees @user_data when @callback is done with it,
+ *   before the returned future settles
  *
  * Continues @self with @callback once it succeeds. If @self fails, the
  * returned future fails with the same error and @callback is not called.
@@ -226,7 +239,8 @@ tw_future_then (TwFuture         *self,
  * @callback: (scope notified) (closure user_data) (destroy destroy): called
  *   with @self once it has succeeded
  * @user_data: data for @callback
- * @destroy: (nullable): frees @user_data when @callback is done with it
+ * @destroy: (nullable): frees @user_data when @callback is done with it,
+ *   before the returned future settles
  *
  * Does what tw_future_then() does, under a name that JavaScript does not
  * mistake for the then() of a promise.
@@ -251,7 +265,8 @@ tw_future_and_then (TwFuture         *self,
  * @callback: (scope notified) (closure user_data) (destroy destroy): called
  *   with @self once it has failed or been cancelled
  * @user_data: data for @callback
- * @destroy: (nullable): frees @user_data when @callback is done with it
+ * @destroy: (nullable): frees @user_data when @callback is done with it,
+ *   before the returned future settles
  *
  * Continues @self with @callback if it fails, to recover from the error.
  * If @self succeeds, the returned future succeeds with the same value and
@@ -280,7 +295,8 @@ tw_future_catch (TwFuture         *self,
  * @callback: (scope notified) (closure user_data) (destroy destroy): called
  *   with @self once it has settled
  * @user_data: data for @callback
- * @destroy: (nullable): frees @user_data when @callback is done with it
+ * @destroy: (nullable): frees @user_data when @callback is done with it,
+ *   before the returned future settles
  *
  * Continues @self with @callback whatever its outcome.
  *

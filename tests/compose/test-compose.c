@@ -123,7 +123,7 @@ test_compose_then (void)
   g_assert_cmpint (g_variant_get_int64 (value), ==, 100);
   g_assert_cmpint (info.n_calls, ==, 1);
   g_assert_true (info.thread == g_thread_self ());
-  g_assert_cmpint (info.n_destroyed, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&info.n_destroyed), ==, 1);
 }
 
 static void
@@ -141,7 +141,7 @@ test_compose_then_skipped_on_error (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpstr (error->message, ==, "negative: -2");
   g_assert_cmpint (info.n_calls, ==, 0);
-  g_assert_cmpint (info.n_destroyed, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&info.n_destroyed), ==, 1);
   g_assert_cmpint (tw_future_get_state (result), ==, TW_FUTURE_STATE_FAILED);
 }
 
@@ -215,7 +215,7 @@ test_compose_finally (void)
   g_assert_cmpint (g_variant_get_int64 (value), ==, 16);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpint (info.n_calls, ==, 2);
-  g_assert_cmpint (info.n_destroyed, ==, 2);
+  g_assert_cmpint (g_atomic_int_get (&info.n_destroyed), ==, 2);
 }
 
 static void
