@@ -41,6 +41,7 @@
  *
  * A runner (tw-thread-runner.c, tw-process-runner.c) decides how each
  * thread runs the tasks it pops; the pool only queues, counts and stops.
+ * tw-pool-submit.c lets tasks in; this file runs, counts and stops them.
  * Each task has a TwPoolTask record, the owner of its future (see
  * TwFutureOwnerFuncs), which holds its place in a queue.
  *
@@ -49,98 +50,6 @@
  * round. Neither is held while user code runs: a GTask is answered, and
  * the runner's data freed, after the pool's lock is released.
  */
-
-struct _TwPool
-{
-  gatomicrefcount     ref_count;
-
-  /* Read-only after tw_pool_new(). */
-  const TwPoolRunner *runner;
-  gpointer            data;          /* the runner's data, shared by all threads */
-  GDestroyNotify      data_destroy;  /* called once the threads are gone */
-  guint               n_workers;
-  TwNotifier         *notifier;      /* tells the troupe of counter changes */
-
-  /* Protected by lock. */
-  GMutex              lock;
-  GCond               work_cond;     /* a task was queued, or the pool stops */
-  GCond               idle_cond;     /* outstanding reached 0, or the threads were joined */
-  GQueue              queue;         /* TwPoolTask.link ready to run; each holds a ref on its future */
-  GQueue              waiting;       /* TwPoolTask.link chained to an unsettled input; likewise */
-  guint               max_queued;    /* submits wait while queue has this many; 0: never */
-  GCond               space_cond;    /* room in the queue, or closing */
-  guint               n_blocked;     /* submitters waiting on space_cond */
-  GQueue              blocked_async; /* TwWaiter: async submits waiting for room, oldest first */
-  GPtrArray          *threads;       /* GThread, until joined */
-  guint               n_idle;        /* threads waiting on work_cond */
-  guint               n_woken;       /* of those, signalled and not yet running */
-  guint               n_spinning;    /* threads polling wake_seq before they sleep */
-  guint               closing : 1;   /* submits fail from now on */
-  guint               stopping : 1;  /* threads exit once the queue is empty */
-  guint               stopped : 1;   /* the threads were joined */
-  guint               detached : 1;  /* shut down from its own thread: nobody joins */
-  GCancellable       *stop;          /* cancelled when the threads must stop */
-
-  /* Read-only once a task is queued (see tw_pool_set_limits()). */
-  TwWatchdog         *watchdog;      /* cancels tasks that run too long, or NULL */
-  guint               max_retries;   /* extra attempts for a failed task */
-
-  /* Atomic: bumped once a task is queued or the threads must stop, for
-   * polling threads to look again. */
-  gint                wake_seq;
-
-  /* Protected by lock: records taken from free_tasks in one go. */
-  gpointer            taken_tasks;   /* TwPoolTask, linked by link.next */
-
-  /* Atomic, so that settling a task takes no lock. outstanding only
-   * grows under lock, while the pool is not closing. Apart from the
-   * lock's cache line: the threads that settle write them all the time. */
-  char                padding[64];
-  gint                outstanding;   /* tasks submitted and not settled */
-  gint                n_running;     /* popped by a runner and not settled;
-                                      * grows under lock */
-  gint                n_succeeded;
-  gint                n_failed;
-  gint                n_cancelled;
-  gint                cancelling;    /* shut down with CANCEL_PENDING */
-
-  /* Atomic: freed task records, reused so that a task costs no allocation
-   * of its own. Pushed by any thread, emptied only with lock held. */
-  gpointer            free_tasks;    /* TwPoolTask, linked by link.next */
-};
-
-typedef enum
-{
-  TW_POOL_TASK_OUT,       /* taken by a runner, or settled */
-  TW_POOL_TASK_QUEUED,    /* in TwPool.queue */
-  TW_POOL_TASK_WAITING,   /* in TwPool.waiting */
-} TwPoolTaskPlace;
-
-/* The pool's record of one task, and the owner of its future. It lives
- * until the future has settled and, for a chained task, the input has
- * settled too. Kept small: a million pending tasks have a million. */
-typedef struct
-{
-  TwFutureOwner    owner;      /* first: the future sees only this */
-
-  /* Protected by the pool's lock, while the record is in use. */
-  GList            link;       /* data is the future, which owns the record;
-                                * a freed record is linked by next */
-  GVariant        *input;      /* until a worker takes it */
-  guint8           place;      /* TwPoolTaskPlace */
-  guint8           chunk;      /* input is an array to run element by element */
-  guint8           popped;     /* a runner took it: it counts as running */
-
-  /* Set under the future's and the pool's lock as the future is cancelled
-   * in a queue, and read once it has settled. */
-  guint8           unqueued;   /* it left room in the queue */
-
-  gatomicrefcount  ref_count;  /* the future's, and a chained task's input's */
-  TwPool          *pool;       /* owned */
-} TwPoolTask;
-
-#define TW_POOL_TASK_FROM_LINK(l) \
-  ((TwPoolTask *)(gpointer)((char *)(l) - G_STRUCT_OFFSET (TwPoolTask, link)))
 
 static GPrivate current_pool;
 
@@ -264,7 +173,7 @@ tw_pool_forget_owner (TwPool *self)
 
 /* Best called after releasing the lock: a polling thread that sees the
  * change takes the lock at once, and should not find it held. */
-static void
+void
 tw_pool_bump_wake_seq (TwPool *self)
 {
   g_atomic_int_inc (&self->wake_seq);
@@ -274,7 +183,7 @@ tw_pool_bump_wake_seq (TwPool *self)
  * Returns whether an idle thread must be woken. The caller then bumps
  * wake_seq and, if so, signals work_cond, both best after releasing the
  * lock, which the thread that wakes would otherwise find taken. */
-static gboolean
+gboolean
 tw_pool_enqueue_locked (TwPool     *self,
                         TwPoolTask *task,
                         GVariant   *input)
@@ -306,13 +215,13 @@ tw_pool_wake_next_locked (TwPool *self)
   return TRUE;
 }
 
-static gboolean
+gboolean
 tw_pool_has_room_locked (TwPool *self)
 {
   return self->max_queued == 0 || self->queue.length < self->max_queued;
 }
 
-static void
+void
 tw_pool_task_unref (TwPoolTask *task)
 {
   TwPool *self = task->pool;
@@ -370,7 +279,7 @@ static const TwFutureOwnerFuncs tw_pool_task_funcs = {
 /* A new task for @future (made before taking the lock, which it need
  * not cover), whose record the future owns; the caller's reference on
  * @future becomes the queue's. */
-static TwPoolTask *
+TwPoolTask *
 tw_pool_new_task_locked (TwPool   *self,
                          TwFuture *future)
 {
@@ -389,72 +298,16 @@ tw_pool_new_task_locked (TwPool   *self,
   return task;
 }
 
-static TwFuture *
+TwFuture *
 tw_pool_new_shut_down_future (void)
 {
   return tw_future_new_for_error (g_error_new_literal (TW_ERROR, TW_ERROR_SHUT_DOWN,
                                                        "The troupe has been shut down"));
 }
 
-/*
- * tw_pool_submit:
- * @input: (transfer full): the input
- * @chunk: whether @input is an array of inputs to run one by one
- *
- * Returns: (transfer full): the task's future
- */
-TwFuture *
-tw_pool_submit (TwPool   *self,
-                GVariant *input,
-                gboolean  chunk)
-{
-  TwPoolTask *task;
-  TwFuture *future;
-  GError *error = NULL;
-  gboolean wake;
-
-  if (self->runner->check_input != NULL &&
-      !self->runner->check_input (input, &error))
-    {
-      g_variant_unref (input);
-      return tw_future_new_for_error (error);
-    }
-
-  future = tw_future_new ();
-  tw_mutex_lock_polling (&self->lock);
-
-  while (!self->closing && !tw_pool_has_room_locked (self))
-    {
-      self->n_blocked++;
-      g_cond_wait (&self->space_cond, &self->lock);
-      self->n_blocked--;
-    }
-
-  if (self->closing)
-    {
-      g_mutex_unlock (&self->lock);
-      g_variant_unref (input);
-      g_object_unref (future);
-      return tw_pool_new_shut_down_future ();
-    }
-
-  task = tw_pool_new_task_locked (self, g_object_ref (future));
-  task->chunk = chunk;
-  wake = tw_pool_enqueue_locked (self, task, input);
-
-  g_mutex_unlock (&self->lock);
-
-  tw_pool_bump_wake_seq (self);
-  if (wake)
-    g_cond_signal (&self->work_cond);
-  tw_notifier_schedule (self->notifier);
-
-  return future;
-}
-
 /* Answers blocked async submits that got room or were shut out; each
  * takes the queue's reference along. */
-static void
+void
 tw_pool_answer_blocked (GQueue *answered)
 {
   TwWaiter *blocked;
@@ -468,7 +321,7 @@ tw_pool_answer_blocked (GQueue *answered)
 
 /* Lets waiting submits in while there is room: async ones first, in
  * order, then a blocked thread. Shutting out, when closing, likewise. */
-static void
+void
 tw_pool_make_room_locked (TwPool *self,
                           GQueue *answered)
 {
@@ -496,76 +349,9 @@ tw_pool_make_room_locked (TwPool *self,
     g_cond_broadcast (&self->space_cond);
 }
 
-static void
-tw_pool_remove_blocked (TwWaiter *blocked,
-                        gpointer  owner)
-{
-  TwPool *self = owner;
-
-  g_queue_remove (&self->blocked_async, blocked);
-}
-
-/*
- * tw_pool_submit_async:
- * @input: (transfer full): the input
- * @task: returns the task's future once there is room in the queue
- */
-void
-tw_pool_submit_async (TwPool   *self,
-                      GVariant *input,
-                      GTask    *task)
-{
-  GQueue answered = G_QUEUE_INIT;
-  TwWaiter *blocked;
-  GError *error = NULL;
-  gboolean admitted;
-
-  if (self->runner->check_input != NULL &&
-      !self->runner->check_input (input, &error))
-    {
-      g_variant_unref (input);
-      g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
-      return;
-    }
-
-  /* The troupe, the task's source, keeps the pool alive. */
-  blocked = tw_waiter_new (task, &self->lock, tw_pool_remove_blocked, self,
-                           "The submit was cancelled before there was room");
-  blocked->input = input;
-
-  g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->blocked_async, tw_waiter_ref (blocked));
-  tw_pool_make_room_locked (self, &answered);
-  admitted = answered.length > 0;
-  g_mutex_unlock (&self->lock);
-
-  tw_pool_answer_blocked (&answered);
-  if (admitted)
-    tw_notifier_schedule (self->notifier);
-
-  /* Whether or not it got in: watching an answered waiter does nothing. */
-  tw_waiter_watch_cancellable (blocked);
-  tw_waiter_unref (blocked);
-}
-
-/* Sets the bound on queued tasks; a larger one lets waiting submits in. */
-void
-tw_pool_set_max_queued (TwPool *self,
-                        guint   max_queued)
-{
-  GQueue answered = G_QUEUE_INIT;
-
-  g_mutex_lock (&self->lock);
-  self->max_queued = max_queued;
-  tw_pool_make_room_locked (self, &answered);
-  g_mutex_unlock (&self->lock);
-
-  tw_pool_answer_blocked (&answered);
-}
-
 /* Unlinks @task from whichever queue holds it, and says whether it did.
  * The caller then owns the queue's reference on its future. */
-static gboolean
+gboolean
 tw_pool_unlink_locked (TwPool     *self,
                        TwPoolTask *task)
 {
@@ -578,90 +364,6 @@ tw_pool_unlink_locked (TwPool     *self,
   g_clear_pointer (&task->input, g_variant_unref);
 
   return TRUE;
-}
-
-static void
-tw_pool_input_settled_cb (TwFuture *input,
-                          gpointer  user_data)
-{
-  TwPoolTask *task = user_data;
-  TwPool *self = task->pool;
-  GError *error = NULL;
-  GVariant *value;
-  gboolean removed, queued;
-  gboolean wake = FALSE;
-
-  value = tw_future_peek_value (input);
-  if (value == NULL)
-    error = tw_future_dup_error (input);
-  else if (self->runner->check_input != NULL &&
-           !self->runner->check_input (value, &error))
-    value = NULL;
-
-  /* Not in the waiting list any more if it was cancelled meanwhile. */
-  tw_mutex_lock_polling (&self->lock);
-  removed = task->place == TW_POOL_TASK_WAITING && tw_pool_unlink_locked (self, task);
-  queued = removed && value != NULL;
-  if (queued)
-    wake = tw_pool_enqueue_locked (self, task, g_variant_ref (value));
-  g_mutex_unlock (&self->lock);
-
-  if (queued)
-    tw_pool_bump_wake_seq (self);
-  if (wake)
-    g_cond_signal (&self->work_cond);
-
-  if (removed && value == NULL)
-    {
-      TwFuture *future = task->link.data;
-
-      tw_future_settle (future, NULL, error);
-      g_object_unref (future);
-    }
-  else
-    g_clear_error (&error);
-
-  tw_notifier_schedule (self->notifier);
-  tw_pool_task_unref (task);
-}
-
-/*
- * tw_pool_submit_future:
- *
- * Chains a task to @input: it waits in the waiting list, holding no
- * thread, until @input settles, and is then queued with its value, or
- * fails with its error.
- *
- * Returns: (transfer full): the task's future
- */
-TwFuture *
-tw_pool_submit_future (TwPool   *self,
-                       TwFuture *input,
-                       gboolean  chunk)
-{
-  TwPoolTask *task;
-  TwFuture *future = tw_future_new ();
-
-  tw_mutex_lock_polling (&self->lock);
-
-  if (self->closing)
-    {
-      g_mutex_unlock (&self->lock);
-      g_object_unref (future);
-      return tw_pool_new_shut_down_future ();
-    }
-
-  task = tw_pool_new_task_locked (self, g_object_ref (future));  /* the waiting list's */
-  task->place = TW_POOL_TASK_WAITING;
-  task->chunk = chunk;
-  g_queue_push_tail_link (&self->waiting, &task->link);
-  g_atomic_ref_count_inc (&task->ref_count);  /* the input's callback's */
-
-  g_mutex_unlock (&self->lock);
-
-  tw_future_add_dependent (input, tw_pool_input_settled_cb, task);
-
-  return future;
 }
 
 /* Owner hook: removes a task that has not started from the pool's queues.
