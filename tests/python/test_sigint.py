@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -184,6 +185,47 @@ class CtrlC(unittest.TestCase):
 
     def test_process_drain_group(self):
         self.check('process', 'drain', group=True)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt(signum, frame):
+    raise Interrupted()
+
+
+class SignalDuringStdlibWait(unittest.TestCase):
+    """A signal whose C handler ran in another thread, as one that lands
+    just before the main thread blocks in a lock: CPython runs the Python
+    handler once the main thread is back in Python. concurrent.futures'
+    wait() and as_completed() on Tw futures get back there every slice."""
+
+    def check(self, wait):
+        previous = signal.signal(signal.SIGUSR1, interrupt)
+        try:
+            with Tw.Troupe(func=poll, n_workers=1) as troupe:
+                future = troupe.submit(TIMEOUT)
+                while not future.running():
+                    time.sleep(0.005)
+                # The timer's own thread takes the signal.
+                timer = threading.Timer(
+                    0.1, lambda: signal.pthread_kill(threading.get_ident(), signal.SIGUSR1))
+                started = time.monotonic()
+                timer.start()
+                with self.assertRaises(Interrupted):
+                    wait([future])
+                self.assertLess(time.monotonic() - started, 5)
+                timer.join()
+                future.cancel()
+        finally:
+            signal.signal(signal.SIGUSR1, previous)
+
+    def test_wait(self):
+        self.check(concurrent.futures.wait)
+
+    def test_as_completed(self):
+        self.check(lambda futures: list(concurrent.futures.as_completed(futures)))
 
 
 if __name__ == '__main__' and sys.argv[1:2] == ['child']:

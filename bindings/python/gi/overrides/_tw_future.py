@@ -26,7 +26,8 @@ done callback, ``wait()``, ``as_completed()``, asyncio) pay for it;
 ``result()`` blocks in C.
 
 Blocking waits in the main thread return to Python at least every
-``_SLICE`` seconds, so that Ctrl-C raises KeyboardInterrupt promptly. They
+``_SLICE`` seconds, so that Ctrl-C raises KeyboardInterrupt promptly; so
+do ``concurrent.futures.wait()`` and ``as_completed()`` on Tw futures. They
 call tw_future_wait() through ctypes with no GError: when PyGObject turns
 a GError into an exception it runs Python code, and a signal handler that
 raises in there makes it fail with "Converting the GError failed".
@@ -242,6 +243,41 @@ os.register_at_fork(after_in_child=_watcher.forget_after_fork)
 _state_lock = threading.Lock()
 
 
+def _slice_event_wait(event):
+    """Makes @event's wait() return to Python every _SLICE seconds.
+
+    CPython runs a signal handler that lands just before a thread blocks
+    in a lock only once the lock is released: a Ctrl-C that comes as
+    concurrent.futures.wait() or as_completed() starts to block in its
+    waiter's threading.Event would wait for the next task to settle."""
+    if 'wait' in vars(event):
+        return
+    wait = event.wait
+
+    def sliced_wait(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = _SLICE if deadline is None else deadline - time.monotonic()
+            if wait(max(0, min(_SLICE, remaining))):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    event.wait = sliced_wait
+
+
+class _Waiters(list):
+    """A future's concurrent.futures waiters. A waiter that the main
+    thread installs waits in slices (see _slice_event_wait())."""
+
+    def append(self, waiter):
+        event = getattr(waiter, 'event', None)
+        if (isinstance(event, threading.Event) and
+                threading.current_thread() is threading.main_thread()):
+            _slice_event_wait(event)
+        super().append(waiter)
+
+
 class _CfState:
     """What concurrent.futures keeps in a Future, made on first use."""
 
@@ -250,7 +286,7 @@ class _CfState:
     def __init__(self):
         self.condition = threading.Condition()
         self.state = _base.PENDING      # only ever set to a done state here
-        self.waiters = []
+        self.waiters = _Waiters()
         self.callbacks = []
 
 
