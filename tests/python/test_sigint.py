@@ -195,11 +195,12 @@ def interrupt(signum, frame):
     raise Interrupted()
 
 
-class SignalDuringStdlibWait(unittest.TestCase):
+class SignalInAnotherThread(unittest.TestCase):
     """A signal whose C handler ran in another thread, as one that lands
     just before the main thread blocks in a lock: CPython runs the Python
     handler once the main thread is back in Python. concurrent.futures'
-    wait() and as_completed() on Tw futures get back there every slice."""
+    wait() and as_completed() on Tw futures, and a draining shutdown, get
+    back there every slice."""
 
     def check(self, wait):
         previous = signal.signal(signal.SIGUSR1, interrupt)
@@ -214,7 +215,7 @@ class SignalDuringStdlibWait(unittest.TestCase):
                 started = time.monotonic()
                 timer.start()
                 with self.assertRaises(Interrupted):
-                    wait([future])
+                    wait(troupe, future)
                 self.assertLess(time.monotonic() - started, 5)
                 timer.join()
                 future.cancel()
@@ -222,10 +223,13 @@ class SignalDuringStdlibWait(unittest.TestCase):
             signal.signal(signal.SIGUSR1, previous)
 
     def test_wait(self):
-        self.check(concurrent.futures.wait)
+        self.check(lambda troupe, future: concurrent.futures.wait([future]))
 
     def test_as_completed(self):
-        self.check(lambda futures: list(concurrent.futures.as_completed(futures)))
+        self.check(lambda troupe, future: list(concurrent.futures.as_completed([future])))
+
+    def test_drain(self):
+        self.check(lambda troupe, future: troupe.shutdown(wait=True))
 
 
 if __name__ == '__main__' and sys.argv[1:2] == ['child']:

@@ -606,7 +606,9 @@ def shutdown(troupe, mode, wait):
         return
     thread = _shutdown_in_thread(troupe, mode)
     try:
-        thread.join()
+        # In slices, for the reason _slice_event_wait() gives.
+        while thread.is_alive():
+            thread.join(_SLICE)
     except BaseException:
         abort(troupe)
         raise
