@@ -31,11 +31,12 @@ TinyWorker.registerFunc('tw-compose-nap', ms => {
     GLib.usleep(ms * 1000);
     return ms;
 });
-TinyWorker.registerFunc('tw-compose-report-half', message => {
-    // Late enough that the test has connected to notify::progress.
-    GLib.usleep(200000);
+// Reports progress once @gate exists, which the test makes after it has
+// connected to notify::progress.
+TinyWorker.registerFunc('tw-compose-report-half', ([message, gate]) => {
+    while (!GLib.file_test(gate, GLib.FileTest.EXISTS))
+        GLib.usleep(1000);
     TinyWorker.reportProgress(0.5, message);
-    GLib.usleep(300000);
     return 'done';
 });
 TinyWorker.init();
@@ -243,10 +244,15 @@ test('map of a JavaScript function in worker processes', async () => {
 
 test('progress reported by a JavaScript worker process', async () => {
     const troupe = TinyWorker.troupe({func: 'tw-compose-report-half', nWorkers: 1});
-    const future = troupe.submit('halfway');
+    const directory = GLib.dir_make_tmp('tw-gjs-progress-XXXXXX');
+    const gate = GLib.build_filenamev([directory, 'connected']);
+    const future = troupe.submit(['halfway', gate]);
     const seen = [];
     future.connect('notify::progress', f => seen.push([f.progress, f.progress_message]));
+    GLib.file_set_contents(gate, '');
     assertEqual(await future.result(), 'done');
+    GLib.unlink(gate);
+    GLib.rmdir(directory);
     assert(seen.some(([p, m]) => p === 0.5 && m === 'halfway'), JSON.stringify(seen));
     assertEqual([future.progress, future.progress_message], [0.5, 'halfway']);
     await TinyWorker.close(troupe);
