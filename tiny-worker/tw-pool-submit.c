@@ -28,6 +28,15 @@
  * here.
  */
 
+/* Whether the pool's workers can take @input: the runner may refuse it. */
+static gboolean
+tw_pool_accepts_input (TwPool    *self,
+                       GVariant  *input,
+                       GError   **error)
+{
+  return self->runner->check_input == NULL || self->runner->check_input (input, error);
+}
+
 /*
  * tw_pool_submit:
  * @input: (transfer full): the input
@@ -45,8 +54,7 @@ tw_pool_submit (TwPool   *self,
   GError *error = NULL;
   gboolean wake;
 
-  if (self->runner->check_input != NULL &&
-      !self->runner->check_input (input, &error))
+  if (!tw_pool_accepts_input (self, input, &error))
     {
       g_variant_unref (input);
       return tw_future_new_for_error (error);
@@ -108,8 +116,7 @@ tw_pool_submit_async (TwPool   *self,
   GError *error = NULL;
   gboolean admitted;
 
-  if (self->runner->check_input != NULL &&
-      !self->runner->check_input (input, &error))
+  if (!tw_pool_accepts_input (self, input, &error))
     {
       g_variant_unref (input);
       g_task_return_pointer (task, tw_future_new_for_error (error), g_object_unref);
@@ -165,8 +172,7 @@ tw_pool_input_settled_cb (TwFuture *input,
   value = tw_future_peek_value (input);
   if (value == NULL)
     error = tw_future_dup_error (input);
-  else if (self->runner->check_input != NULL &&
-           !self->runner->check_input (value, &error))
+  else if (!tw_pool_accepts_input (self, value, &error))
     value = NULL;
 
   /* Not in the waiting list any more if it was cancelled meanwhile. */

@@ -253,27 +253,17 @@ def _slice_event_wait(event):
     if 'wait' in vars(event):
         return
     wait = event.wait
-
-    def sliced_wait(timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            remaining = _SLICE if deadline is None else deadline - time.monotonic()
-            if wait(max(0, min(_SLICE, remaining))):
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-
-    event.wait = sliced_wait
+    event.wait = lambda timeout=None: any(
+        wait(None if usec < 0 else usec / 1000000) for usec, _ in _slices(timeout))
 
 
 class _Waiters(list):
-    """A future's concurrent.futures waiters. A waiter that the main
-    thread installs waits in slices (see _slice_event_wait())."""
+    """A future's concurrent.futures waiters, whose events wait in slices
+    in the main thread (see _slice_event_wait())."""
 
     def append(self, waiter):
         event = getattr(waiter, 'event', None)
-        if (isinstance(event, threading.Event) and
-                threading.current_thread() is threading.main_thread()):
+        if isinstance(event, threading.Event):
             _slice_event_wait(event)
         super().append(waiter)
 
