@@ -30,7 +30,7 @@
               "process-map-typed process-map-chunk process-latency thread-map thread-map-chunk all " \
               "launched-throughput " \
               "process-startup scaling-thread scaling-process memory chain chain-callbacks " \
-              "thread-floor chain-floor"
+              "thread-floor chain-floor thread-values chain-values"
 
 static GVariant *
 square (GVariant      *input,
@@ -251,6 +251,50 @@ run_chain_floor (const BenchOptions *options)
     }
 
   finish_run (options, futures, start, TRUE);
+}
+
+/* Below both floors: the values alone, which the API does not choose
+ * (they are GVariants) and does not make (the caller and the worker
+ * function do): per task the input and its square, or per link the
+ * input, its square and the half, kept until the end as pending tasks
+ * keep them, on one thread. */
+static void
+run_values (const BenchOptions *options,
+            gboolean            halves)
+{
+  GVariant **outputs = g_new (GVariant *, options->n);
+  gint64 sum = 0;
+  gint64 start, end;
+
+  start = bench_now_ns ();
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      g_autoptr(GVariant) input = g_variant_ref_sink (g_variant_new_int64 (i));
+
+      outputs[i] = g_variant_ref_sink (square (input, NULL, NULL, NULL));
+      if (halves)
+        {
+          g_autoptr(GVariant) squared = outputs[i];
+
+          outputs[i] = g_variant_ref_sink (halve (squared, NULL, NULL, NULL));
+        }
+    }
+
+  for (guint64 i = 0; i < options->n; i++)
+    {
+      if (halves)
+        sum += (gint64)(2 * g_variant_get_double (outputs[i]));
+      else
+        sum += g_variant_get_int64 (outputs[i]);
+      g_variant_unref (outputs[i]);
+    }
+
+  end = bench_now_ns ();
+  bench_check (sum == bench_expected_sum_of_squares (options->n),
+               halves ? "sum of halves" : "sum of squares");
+  bench_report_per_op (options, start, end);
+  g_free (outputs);
 }
 
 /* Case 3, map: the same n inputs as one tw_troupe_map() of an "ax"; the
@@ -640,6 +684,10 @@ main (int   argc,
     run_thread_floor (&options);
   else if (g_str_equal (options.name, "chain-floor"))
     run_chain_floor (&options);
+  else if (g_str_equal (options.name, "thread-values"))
+    run_values (&options, FALSE);
+  else if (g_str_equal (options.name, "chain-values"))
+    run_values (&options, TRUE);
   else
     {
       g_printerr ("Unknown case “%s”; cases: %s\n", options.name, CASES);
