@@ -144,9 +144,34 @@ wait_or_die (TwFuture *future)
   return value;
 }
 
+/* A task's output as a term of the sum a run checks: the int64 square,
+ * or twice the double half (exact below 2^53). */
+static gint64
+output_term (GVariant *output,
+             gboolean  halves)
+{
+  if (halves)
+    return (gint64)(2 * g_variant_get_double (output));
+
+  return g_variant_get_int64 (output);
+}
+
+/* Stops the clock, checks the sum of the output terms, and reports. */
+static void
+check_and_report (const BenchOptions *options,
+                  gint64              sum,
+                  gint64              start,
+                  gboolean            halves)
+{
+  gint64 end = bench_now_ns ();
+
+  bench_check (sum == bench_expected_sum_of_squares (options->n),
+               halves ? "sum of halves" : "sum of squares");
+  bench_report_per_op (options, start, end);
+}
+
 /* Ends a run of the cases that submit N futures: waits for each in order
- * and drops it, stops the clock, checks the sum of the int64 outputs, or
- * of twice the double ones (halves, exact below 2^53), and reports. */
+ * and drops it, then checks and reports. */
 static void
 finish_run (const BenchOptions  *options,
             TwFuture           **futures,
@@ -154,24 +179,17 @@ finish_run (const BenchOptions  *options,
             gboolean             halves)
 {
   gint64 sum = 0;
-  gint64 end;
 
   for (guint64 i = 0; i < options->n; i++)
     {
       GVariant *value = wait_or_die (futures[i]);
 
-      if (halves)
-        sum += (gint64)(2 * g_variant_get_double (value));
-      else
-        sum += g_variant_get_int64 (value);
+      sum += output_term (value, halves);
       g_variant_unref (value);
       g_object_unref (futures[i]);
     }
 
-  end = bench_now_ns ();
-  bench_check (sum == bench_expected_sum_of_squares (options->n),
-               halves ? "sum of halves" : "sum of squares");
-  bench_report_per_op (options, start, end);
+  check_and_report (options, sum, start, halves);
   g_free (futures);
 }
 
@@ -264,7 +282,7 @@ run_values (const BenchOptions *options,
 {
   GVariant **outputs = g_new (GVariant *, options->n);
   gint64 sum = 0;
-  gint64 start, end;
+  gint64 start;
 
   start = bench_now_ns ();
 
@@ -283,17 +301,11 @@ run_values (const BenchOptions *options,
 
   for (guint64 i = 0; i < options->n; i++)
     {
-      if (halves)
-        sum += (gint64)(2 * g_variant_get_double (outputs[i]));
-      else
-        sum += g_variant_get_int64 (outputs[i]);
+      sum += output_term (outputs[i], halves);
       g_variant_unref (outputs[i]);
     }
 
-  end = bench_now_ns ();
-  bench_check (sum == bench_expected_sum_of_squares (options->n),
-               halves ? "sum of halves" : "sum of squares");
-  bench_report_per_op (options, start, end);
+  check_and_report (options, sum, start, halves);
   g_free (outputs);
 }
 
@@ -538,7 +550,7 @@ halved_cb (GObject      *object,
   if (value == NULL)
     g_error ("A task failed: %s", error->message);
 
-  state->sum += (gint64)(2 * g_variant_get_double (value));
+  state->sum += output_term (value, TRUE);
   if (--state->remaining == 0)
     g_main_loop_quit (state->loop);
 }
@@ -569,7 +581,7 @@ run_chain_callbacks (const BenchOptions *options)
   g_autoptr(TwTroupe) halver = troupe_new ("halve", TW_TROUPE_MODE_THREAD, options->workers);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   ChainState state = { halver, loop, options->n, 0 };
-  gint64 start, end;
+  gint64 start;
 
   warm_up (squarer, 4 * options->workers, 1);
   warm_up (halver, 4 * options->workers, 1);
@@ -585,10 +597,7 @@ run_chain_callbacks (const BenchOptions *options)
 
   g_main_loop_run (loop);
 
-  end = bench_now_ns ();
-
-  bench_check (state.sum == bench_expected_sum_of_squares (options->n), "sum of halves");
-  bench_report_per_op (options, start, end);
+  check_and_report (options, state.sum, start, TRUE);
 }
 
 /* Issue 7: N tasks gathered by tw_future_allv() into one future, whose
